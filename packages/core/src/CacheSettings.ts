@@ -1,0 +1,200 @@
+/**
+ * Settings shared by every cached value: key prefix, default TTL, whether caching is on,
+ * store operation timeout, fail-open and the fill window. Defaults apply when no layer
+ * is given; `layer` overrides them in code and `layerConfig` reads them from `Config`
+ * (environment variables by default).
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { validateSegment } from "./internal/segment.js"
+import * as Ttl from "./Ttl.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Settings {
+  /** First segment of every key. Default `"cachefx"`. */
+  readonly keyPrefix: string
+  /** TTL of cached values that give none. Default 5 minutes. */
+  readonly defaultTtl: Ttl.Ttl
+  /** When false, every cached call computes and nothing is stored. Default true. */
+  readonly enabled: boolean
+  /** Longest a store operation may take before it counts as failed. Default 250 ms. */
+  readonly operationTimeout: Duration.Duration
+  /**
+   * When true (the default), a store that fails or times out never fails a cached call:
+   * the call computes, returns and counts the error. When false, it is a defect.
+   */
+  readonly failOpen: boolean
+  /**
+   * Longest time between a miss and the write of its computed value. A computation
+   * that takes longer is returned but not stored, because an invalidation may have
+   * happened that the store no longer remembers. Default 60 seconds.
+   */
+  readonly fillWindow: Duration.Duration
+}
+
+/**
+ * The settings in force: a `Context.Reference`, so it has defaults without a layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const settings = yield* CacheSettings.CacheSettings
+ *   console.log(settings.keyPrefix) // "cachefx"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CacheSettings extends Context.Reference<CacheSettings>()("@cachefx/core/CacheSettings", {
+  defaultValue: (): Settings => defaults
+}) {}
+
+/**
+ * The default settings.
+ *
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * console.log(CacheSettings.defaults.failOpen) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaults: Settings = {
+  keyPrefix: "cachefx",
+  defaultTtl: Ttl.minutes(5),
+  enabled: true,
+  operationTimeout: Duration.millis(250),
+  failOpen: true,
+  fillWindow: Duration.seconds(60)
+}
+
+/**
+ * Input of `make` and `layer`: any subset of the settings, TTLs and durations in any
+ * accepted form.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Input {
+  readonly keyPrefix?: string | undefined
+  readonly defaultTtl?: Ttl.TtlInput | undefined
+  readonly enabled?: boolean | undefined
+  readonly operationTimeout?: Duration.DurationInput | undefined
+  readonly failOpen?: boolean | undefined
+  readonly fillWindow?: Duration.DurationInput | undefined
+}
+
+/**
+ * Builds settings from the defaults and the given overrides. Throws a
+ * `CacheDefinitionError` for a key prefix with reserved characters.
+ *
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const settings = CacheSettings.make({ keyPrefix: "shop", operationTimeout: "100 millis" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (input: Input): Settings => ({
+  keyPrefix: validateSegment("CacheSettings keyPrefix", input.keyPrefix ?? defaults.keyPrefix),
+  defaultTtl: input.defaultTtl === undefined ? defaults.defaultTtl : Ttl.decode(input.defaultTtl),
+  enabled: input.enabled ?? defaults.enabled,
+  operationTimeout: input.operationTimeout === undefined
+    ? defaults.operationTimeout
+    : Duration.decode(input.operationTimeout),
+  failOpen: input.failOpen ?? defaults.failOpen,
+  fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow)
+})
+
+/**
+ * A layer that overrides some settings in code.
+ *
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const SettingsLive = CacheSettings.layer({ keyPrefix: "shop", defaultTtl: "10 minutes" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (input: Input): Layer.Layer<never> => Layer.succeed(CacheSettings, make(input))
+
+/**
+ * The settings as a `Config`: `CACHEFX_KEY_PREFIX`, `CACHEFX_DEFAULT_TTL` (a duration such
+ * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`
+ * and `CACHEFX_FILL_WINDOW`, each falling back to its default.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const settings = yield* CacheSettings.config
+ *   console.log(settings.keyPrefix)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Settings> = Config.all({
+  keyPrefix: Config.option(Config.string("CACHEFX_KEY_PREFIX")),
+  defaultTtl: Config.option(Config.duration("CACHEFX_DEFAULT_TTL")),
+  enabled: Config.option(Config.boolean("CACHEFX_ENABLED")),
+  operationTimeout: Config.option(Config.duration("CACHEFX_OPERATION_TIMEOUT")),
+  failOpen: Config.option(Config.boolean("CACHEFX_FAIL_OPEN")),
+  fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW"))
+}).pipe(
+  Config.mapOrFail((options) =>
+    Either.try({
+      try: () =>
+        make({
+          keyPrefix: Option.getOrUndefined(options.keyPrefix),
+          defaultTtl: Option.getOrUndefined(options.defaultTtl),
+          enabled: Option.getOrUndefined(options.enabled),
+          operationTimeout: Option.getOrUndefined(options.operationTimeout),
+          failOpen: Option.getOrUndefined(options.failOpen),
+          fillWindow: Option.getOrUndefined(options.fillWindow)
+        }),
+      catch: (error) => ConfigError.InvalidData([], (error as Error).message)
+    })
+  )
+)
+
+/**
+ * A layer that reads the settings from `Config` (see `config`).
+ *
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const SettingsLive = CacheSettings.layerConfig
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<never, ConfigError.ConfigError> = Layer.effect(CacheSettings, config)

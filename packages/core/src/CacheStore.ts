@@ -1,0 +1,154 @@
+/**
+ * The `CacheStore` service: where encoded entries live. Cached values talk to whichever
+ * store the application provides: `layerMemory` here, the Redis store in
+ * `@cachefx/redis`, `TestCache.layer` in tests.
+ *
+ * Every store keeps one guarantee (the guarded fill): a value whose computation began
+ * before an invalidation of its key, partition or namespace is never stored after it.
+ * `get` hands out a `FillGuard`; `set` stores only when nothing that guard covers was
+ * invalidated since, and only within the `fillWindow` setting.
+ *
+ * @since 0.1.0
+ */
+import type * as Brand from "effect/Brand"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type { CacheStoreError } from "./CacheError.js"
+import type * as CacheEntry from "./CacheEntry.js"
+import type * as CacheKey from "./CacheKey.js"
+import * as internal from "./internal/memoryStore.js"
+import * as timeouts from "./internal/storeTimeout.js"
+
+/**
+ * An opaque token from `get` that `set` checks: the store's record of what the reader
+ * saw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FillGuard = unknown & Brand.Brand<"@cachefx/core/FillGuard">
+
+/**
+ * The answer of `get`: the entry, if a live one is stored, and the guard for a fill.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lookup {
+  readonly entry: Option.Option<CacheEntry.CacheEntry>
+  readonly guard: FillGuard
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Reads an entry (one round trip). Entries past `staleUntil` are absent. */
+  readonly get: (key: CacheKey.CacheKey) => Effect.Effect<Lookup, CacheStoreError>
+  /**
+   * Stores an entry unless its key, partition or namespace was invalidated after the
+   * `get` that gave `guard`, or the fill window has passed. Returns whether it stored.
+   */
+  readonly set: (
+    key: CacheKey.CacheKey,
+    entry: CacheEntry.CacheEntry,
+    guard: FillGuard
+  ) => Effect.Effect<boolean, CacheStoreError>
+  /** Deletes one key, and voids every fill of it in flight. */
+  readonly delete: (key: CacheKey.CacheKey) => Effect.Effect<void, CacheStoreError>
+  /** Wipes every key of a partition, and voids every fill in it in flight. */
+  readonly deletePartition: (partition: CacheKey.Partition) => Effect.Effect<void, CacheStoreError>
+  /** Wipes every key of a namespace (`<prefix>:<namespace>`, all versions). */
+  readonly clear: (namespace: string) => Effect.Effect<void, CacheStoreError>
+}
+
+/**
+ * The store service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const wipeUsers = Effect.flatMap(CacheStore.CacheStore, (store) => store.clear("cachefx:users"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheStore, Service>() {}
+
+/**
+ * Options of the in-memory store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /** Most entries held; the least recently used go first. Default 10,000. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * Makes an in-memory store: bounded (least recently used entries are evicted), expiry
+ * honoured on read, a partition wiped in O(partition) and a namespace in O(1). Time comes
+ * from the `Clock` of the fiber that makes it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const store = yield* CacheStore.makeMemory({ capacity: 1_000 })
+ *   yield* store.clear("cachefx:users")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = internal.make
+
+/**
+ * The in-memory store as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   ttl: "5 minutes"
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const program = getUser({ id: 1 }).pipe(Effect.provide(CacheStore.layerMemory({ capacity: 10_000 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> = internal.layer
+
+/**
+ * Bounds every operation of a store by a timeout: an operation that takes longer fails
+ * with a `CacheStoreError` of reason `"Timeout"`. Stores that do I/O apply it with the
+ * `operationTimeout` setting.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const program = Effect.map(CacheStore.makeMemory(), (store) => CacheStore.withTimeout(store, "100 millis"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withTimeout: (store: Service, timeout: Duration.DurationInput) => Service = timeouts.withTimeout

@@ -1,0 +1,201 @@
+/**
+ * `cached(options)(fn)` wraps `(input) => Effect<A, E, R>` in cache-aside with
+ * single-flight per key, stale-while-revalidate, the guarded fill and fail-open store
+ * access. The result is callable like `fn` and carries the management surface:
+ * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `keyFor`,
+ * and `withStatus` (the value with its `CacheStatus` and times).
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
+import type { CacheError, CacheStoreError, KeyError } from "./CacheError.js"
+import type { CacheStore } from "./CacheStore.js"
+import * as internal from "./internal/cached.js"
+import type * as KeyConstructor from "./KeyConstructor.js"
+import type * as Ttl from "./Ttl.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * How a call was answered.
+ * - `Hit`: from a fresh entry.
+ * - `Miss`: computed (no entry, an expired or undecodable one, or the store failed).
+ * - `Stale`: from a stale entry, while one background refresh runs.
+ * - `Bypass`: computed without the cache (`bypass`, or caching disabled).
+ * - `Refresh`: recomputed and stored on request (`refresh`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CacheStatus = "Hit" | "Miss" | "Stale" | "Bypass" | "Refresh"
+
+/**
+ * A value with how it was answered. `cachedAt` is when the value was computed and
+ * `expiresAt` when it stops being fresh (none: never, or not stored).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CacheResult<A> {
+  readonly value: A
+  readonly status: CacheStatus
+  readonly cachedAt: Option.Option<Date>
+  readonly expiresAt: Option.Option<Date>
+}
+
+/**
+ * A cached function. `I` is its input, `A`, `E`, `R` those of the wrapped effect, `PI`
+ * the input of its partition fields and `KR` the services its key fields need.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Cached<in out I, in out A, out E = never, out R = never, in PI = unknown, out KR = never> {
+  /** Cache-aside: a fresh entry, or the computation (once per key at a time). */
+  (input: I): Effect.Effect<A, E, R | KR | CacheStore>
+  readonly [TypeId]: TypeId
+  /** The cached value's name: given, or the key constructor's namespace. */
+  readonly name: string
+  readonly key: KeyConstructor.KeyConstructor<I, KR, PI>
+  /** Like calling, with the status and times of the answer. */
+  readonly withStatus: (input: I) => Effect.Effect<CacheResult<A>, E, R | KR | CacheStore>
+  /** Computes without reading or writing the cache. */
+  readonly bypass: (input: I) => Effect.Effect<A, E, R>
+  /** Computes and stores, whatever is cached. */
+  readonly refresh: (input: I) => Effect.Effect<A, E, R | KR | CacheStore>
+  /** Deletes the entry of an input. */
+  readonly delete: (input: I) => Effect.Effect<void, CacheError, KR | CacheStore>
+  /** Wipes the partition of an input (only the partition fields are read). */
+  readonly deletePartition: (input: PI) => Effect.Effect<void, CacheError, KR | CacheStore>
+  /** Wipes every entry of the key constructor's namespace, all versions. */
+  readonly invalidateAll: Effect.Effect<void, CacheStoreError, CacheStore>
+  /** The stored value of an input, fresh or stale, without computing. */
+  readonly peek: (input: I) => Effect.Effect<Option.Option<A>, never, KR | CacheStore>
+  /** The key of an input. */
+  readonly keyFor: (input: I) => Effect.Effect<string, KeyError, KR>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Cached {
+  /**
+   * Any cached function.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export type Any = Cached<any, any, any, any, any, any>
+}
+
+/**
+ * Options of `cached`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
+  /** How keys are built. */
+  readonly key: K
+  /**
+   * How long values live: a policy, a duration, or a function of the value. Default:
+   * the `defaultTtl` setting.
+   */
+  readonly ttl?: Ttl.TtlInput | ((value: A) => Ttl.TtlInput) | undefined
+  /**
+   * Encodes and decodes stored values. Without it values must be JSON (checked on every
+   * fill: a value that is not is returned, not stored, and counted).
+   */
+  readonly value?: Schema.Schema<A, any, never> | undefined
+  /** The cached value's name (default: the key constructor's namespace). */
+  readonly name?: string | undefined
+}
+
+/**
+ * What `cached(options)` returns: it wraps a function of the key's input, or a single
+ * effect when the key reads no input.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Wrap<K extends KeyConstructor.KeyConstructor.Any, S> {
+  <I extends KeyConstructor.KeyConstructor.Input<K>, A extends S, E, R>(
+    f: (input: I) => Effect.Effect<A, E, R>
+  ): Cached<
+    I,
+    A,
+    E,
+    R,
+    KeyConstructor.KeyConstructor.PartitionInput<K>,
+    KeyConstructor.KeyConstructor.Context<K>
+  >
+  <A extends S, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R | KeyConstructor.KeyConstructor.Context<K> | CacheStore>
+}
+
+/**
+ * Wraps a function (or a single effect) in a cache.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Cached, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String, joined: Schema.Date })
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id", { partition: true })] }),
+ *   ttl: Ttl.staleWhileRevalidate({ fresh: "1 minute", stale: "10 minutes" }),
+ *   value: User
+ * })((input: { readonly id: number }) =>
+ *   Effect.succeed({ id: input.id, name: "Ada", joined: new Date(0) })
+ * )
+ *
+ * const config = Effect.succeed({ theme: "dark" }).pipe(
+ *   Cached.cached({ key: KeyConstructor.make({ namespace: "config" }), ttl: "1 hour" })
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const user = yield* getUser({ id: 1 })
+ *   const { status } = yield* getUser.withStatus({ id: 1 }) // "Hit"
+ *   yield* getUser.deletePartition({ id: 1 })
+ *   const settings = yield* config
+ * }).pipe(Effect.provide(CacheStore.layerMemory()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const cached: <K extends KeyConstructor.KeyConstructor.Any, S = unknown>(
+  options: Options<K, S>
+) => Wrap<K, S> = internal.cached
+
+/**
+ * Whether a value is a cached function.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor } from "@cachefx/core"
+ *
+ * const f = Cached.cached({ key: KeyConstructor.make({ namespace: "a" }) })(() => Effect.succeed(1))
+ * console.log(Cached.isCached(f)) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCached: (u: unknown) => u is Cached.Any = internal.isCached

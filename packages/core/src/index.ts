@@ -1,0 +1,62 @@
+/**
+ * @since 0.1.0
+ */
+export * as CacheEntry from "./CacheEntry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CacheError from "./CacheError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CacheKey from "./CacheKey.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CacheMetrics from "./CacheMetrics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CacheSettings from "./CacheSettings.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CacheStore from "./CacheStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Cached from "./Cached.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as KeyConstructor from "./KeyConstructor.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as KeyField from "./KeyField.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TestCache from "./TestCache.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Ttl from "./Ttl.js"
+
+/**
+ * Wraps a function (or a single effect) in a cache: `Cached.cached`, exported at the
+ * top level because it is the entry point of the library.
+ *
+ * @since 0.1.0
+ */
+export { cached } from "./Cached.js"

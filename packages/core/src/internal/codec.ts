@@ -1,0 +1,108 @@
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/**
+ * How a cached value is turned into its stored (JSON) form and back. `Left` carries a
+ * reason a user can act on.
+ *
+ * @internal
+ */
+export interface Codec<A> {
+  readonly encode: (value: A) => Either.Either<unknown, string>
+  readonly decode: (stored: unknown) => Either.Either<A, string>
+}
+
+/**
+ * Why a value does not survive `JSON.stringify` and `JSON.parse` unchanged, or
+ * `undefined` when it does. Object properties whose value is `undefined` are allowed:
+ * they read back as absent.
+ *
+ * @internal
+ */
+export const jsonProblem = (value: unknown, path: string = "value", seen: Set<object> = new Set()): string | undefined => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON turns into null`
+    case "undefined":
+      return `${path} is undefined, which JSON cannot hold`
+    case "bigint":
+      return `${path} is a bigint, which JSON cannot hold`
+    case "function":
+    case "symbol":
+      return `${path} is a ${typeof value}, which JSON cannot hold`
+  }
+  if (value === null) {
+    return undefined
+  }
+  const object = value as object
+  if (seen.has(object)) {
+    return `${path} contains a cycle`
+  }
+  seen.add(object)
+  try {
+    if (Array.isArray(object)) {
+      for (let i = 0; i < object.length; i++) {
+        const problem = jsonProblem(object[i], `${path}[${i}]`, seen)
+        if (problem !== undefined) return problem
+      }
+      return undefined
+    }
+    const proto = Object.getPrototypeOf(object)
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "an object with a prototype"
+      return `${path} is a ${name}, which JSON reads back as a plain object or string`
+    }
+    for (const key of Object.keys(object)) {
+      const item = (object as Record<string, unknown>)[key]
+      if (item !== undefined) {
+        const problem = jsonProblem(item, `${path}.${key}`, seen)
+        if (problem !== undefined) return problem
+      }
+    }
+    return undefined
+  } finally {
+    seen.delete(object)
+  }
+}
+
+const advice = "; give the cached value a `value` Schema that encodes it to JSON"
+
+/**
+ * The default codec: values must be JSON already, and are stored as they are.
+ *
+ * @internal
+ */
+export const json: Codec<any> = {
+  encode: (value) => {
+    const problem = jsonProblem(value)
+    return problem === undefined ? Either.right(value) : Either.left(problem + advice)
+  },
+  decode: Either.right
+}
+
+/**
+ * A codec from a Schema whose encoded side is JSON.
+ *
+ * @internal
+ */
+export const fromSchema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> => {
+  const encode = Schema.encodeEither(schema)
+  const decode = Schema.decodeUnknownEither(schema)
+  return {
+    encode: (value) =>
+      Either.match(encode(value), {
+        onLeft: (error) => Either.left(ParseResult.TreeFormatter.formatErrorSync(error)),
+        onRight: (encoded) => {
+          const problem = jsonProblem(encoded, "encoded value")
+          return problem === undefined
+            ? Either.right(encoded)
+            : Either.left(problem + "; the Schema's encoded side must be JSON")
+        }
+      }),
+    decode: (stored) => Either.mapLeft(decode(stored), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
+  }
+}

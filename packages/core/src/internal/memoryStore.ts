@@ -1,0 +1,199 @@
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { CacheDefinitionError } from "../CacheError.js"
+import type * as CacheEntry from "../CacheEntry.js"
+import type * as CacheKey from "../CacheKey.js"
+import { CacheSettings } from "../CacheSettings.js"
+import * as CacheStore from "../CacheStore.js"
+
+interface Slot {
+  readonly entry: CacheEntry.CacheEntry
+  readonly partition: string
+  readonly namespace: string
+  /** The sequence number of the read this entry was filled after. */
+  readonly filledAt: number
+}
+
+interface Guard {
+  /** The last invalidation sequence number when the reader read. */
+  readonly seq: number
+  /** The clock when the reader read. */
+  readonly at: number
+}
+
+interface Invalidation {
+  readonly seq: number
+  readonly at: number
+}
+
+/**
+ * The in-memory store.
+ *
+ * - `entries` is a Map in least-recently-used order (a hit moves its key to the end).
+ * - `partitions` indexes the keys of each partition, so a wipe is O(partition).
+ * - `namespaces` holds the sequence number of each namespace's last wipe: an entry
+ *   filled before it is dead (a namespace wipe is O(1); dead entries go when read or
+ *   evicted). Namespaces are few, so this map stays small.
+ * - `recent` remembers key deletions and partition wipes for `fillWindow`, so that a
+ *   fill which read before one of them is refused; fills older than the window are
+ *   refused anyway.
+ */
+class MemoryStore implements CacheStore.Service {
+  private readonly entries = new Map<string, Slot>()
+  private readonly partitions = new Map<string, Set<string>>()
+  private readonly namespaces = new Map<string, number>()
+  private readonly recent = new Map<string, Invalidation>()
+  private seq = 0
+
+  constructor(
+    private readonly capacity: number,
+    private readonly fillWindow: number,
+    private readonly clock: Clock.Clock
+  ) {}
+
+  get = (key: CacheKey.CacheKey) =>
+    Effect.sync((): CacheStore.Lookup => {
+      const now = this.clock.unsafeCurrentTimeMillis()
+      const guard = { seq: this.seq, at: now } as Guard as unknown as CacheStore.FillGuard
+      const slot = this.entries.get(key.key)
+      if (slot === undefined) {
+        return { entry: Option.none(), guard }
+      }
+      if (!this.isLive(slot, now)) {
+        this.remove(key.key, slot)
+        return { entry: Option.none(), guard }
+      }
+      this.entries.delete(key.key)
+      this.entries.set(key.key, slot)
+      return { entry: Option.some(slot.entry), guard }
+    })
+
+  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
+    Effect.sync(() => {
+      const guard = token as unknown as Guard
+      const now = this.clock.unsafeCurrentTimeMillis()
+      this.prune(now)
+      if (
+        now - guard.at > this.fillWindow ||
+        this.invalidatedSince(key.key, guard) ||
+        this.invalidatedSince(key.partition, guard) ||
+        (this.namespaces.get(key.namespace) ?? -1) > guard.seq
+      ) {
+        return false
+      }
+      const previous = this.entries.get(key.key)
+      if (previous !== undefined) {
+        this.remove(key.key, previous)
+      }
+      this.entries.set(key.key, {
+        entry,
+        partition: key.partition,
+        namespace: key.namespace,
+        filledAt: guard.seq
+      })
+      let keys = this.partitions.get(key.partition)
+      if (keys === undefined) {
+        keys = new Set()
+        this.partitions.set(key.partition, keys)
+      }
+      keys.add(key.key)
+      this.evict()
+      return true
+    })
+
+  delete = (key: CacheKey.CacheKey) =>
+    Effect.sync(() => {
+      const slot = this.entries.get(key.key)
+      if (slot !== undefined) {
+        this.remove(key.key, slot)
+      }
+      this.remember(key.key)
+    })
+
+  deletePartition = (scope: CacheKey.Partition) =>
+    Effect.sync(() => {
+      const keys = this.partitions.get(scope.partition)
+      if (keys !== undefined) {
+        for (const key of keys) {
+          this.entries.delete(key)
+        }
+        this.partitions.delete(scope.partition)
+      }
+      this.remember(scope.partition)
+    })
+
+  clear = (namespace: string) =>
+    Effect.sync(() => {
+      this.namespaces.set(namespace, ++this.seq)
+    })
+
+  private isLive(slot: Slot, now: number): boolean {
+    return slot.filledAt >= (this.namespaces.get(slot.namespace) ?? -1) &&
+      (slot.entry.staleUntil === null || now < slot.entry.staleUntil)
+  }
+
+  private invalidatedSince(scope: string, guard: Guard): boolean {
+    const invalidation = this.recent.get(scope)
+    return invalidation !== undefined && invalidation.seq > guard.seq
+  }
+
+  private remember(scope: string): void {
+    const now = this.clock.unsafeCurrentTimeMillis()
+    this.recent.delete(scope)
+    this.recent.set(scope, { seq: ++this.seq, at: now })
+    this.prune(now)
+  }
+
+  private prune(now: number): void {
+    for (const [scope, invalidation] of this.recent) {
+      if (now - invalidation.at <= this.fillWindow) {
+        return
+      }
+      this.recent.delete(scope)
+    }
+  }
+
+  private remove(key: string, slot: Slot): void {
+    this.entries.delete(key)
+    const keys = this.partitions.get(slot.partition)
+    if (keys !== undefined) {
+      keys.delete(key)
+      if (keys.size === 0) {
+        this.partitions.delete(slot.partition)
+      }
+    }
+  }
+
+  private evict(): void {
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done === true) {
+        return
+      }
+      this.remove(oldest.value, this.entries.get(oldest.value)!)
+    }
+  }
+}
+
+/** @internal */
+export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service> => {
+  const capacity = options?.capacity ?? 10_000
+  if (!(Number.isInteger(capacity) && capacity > 0)) {
+    throw new CacheDefinitionError({
+      subject: "CacheStore memory capacity",
+      reason: `${capacity} is not a positive whole number of entries`
+    })
+  }
+  return Effect.zipWith(
+    Effect.clock,
+    CacheSettings,
+    (clock, settings) => new MemoryStore(capacity, Duration.toMillis(settings.fillWindow), clock)
+  )
+}
+
+/** @internal */
+export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStore.CacheStore> =>
+  Layer.effect(CacheStore.CacheStore, make(options))

@@ -1,0 +1,77 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import type * as CacheKey from "../CacheKey.js"
+
+interface Flight<A, E> {
+  readonly key: CacheKey.CacheKey
+  /** Completed with the computation's exit, or `undefined` when its leader was interrupted. */
+  readonly result: Deferred.Deferred<Exit.Exit<A, E> | undefined>
+}
+
+/**
+ * Concurrent callers of one key share one computation. The caller that finds no flight
+ * leads: it runs `compute` and then `store`; the others wait for the computation only.
+ *
+ * - A failure is handed to the callers that were waiting for it and is never kept: the
+ *   next caller computes again.
+ * - When the leader is interrupted, the waiters do not inherit the interruption: one of
+ *   them leads a new computation.
+ * - `detach` forgets flights that an invalidation made stale, so that a caller arriving
+ *   after the invalidation never joins a computation that began before it.
+ *
+ * @internal
+ */
+export class SingleFlight<A, E> {
+  private readonly flights = new Map<string, Flight<A, E>>()
+
+  run<R, R2>(
+    key: CacheKey.CacheKey,
+    compute: Effect.Effect<A, E, R>,
+    store: (value: A) => Effect.Effect<void, never, R2>
+  ): Effect.Effect<A, E, R | R2> {
+    return Effect.suspend(() => {
+      const existing = this.flights.get(key.key)
+      if (existing !== undefined) {
+        return Effect.flatMap(
+          Deferred.await(existing.result),
+          (exit): Effect.Effect<A, E, R | R2> => exit === undefined ? this.run(key, compute, store) : exit
+        )
+      }
+      const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none) }
+      this.flights.set(key.key, flight)
+      return compute.pipe(
+        Effect.onExit((exit) =>
+          Deferred.succeed(
+            flight.result,
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? undefined : exit
+          )
+        ),
+        Effect.tap(store),
+        Effect.ensuring(Effect.sync(() => this.forget(flight)))
+      )
+    })
+  }
+
+  /** Whether a computation of the key is under way. */
+  has(key: string): boolean {
+    return this.flights.has(key)
+  }
+
+  /** Forgets every flight whose key matches. */
+  detach(matches: (key: CacheKey.CacheKey) => boolean): void {
+    for (const flight of this.flights.values()) {
+      if (matches(flight.key)) {
+        this.flights.delete(flight.key.key)
+      }
+    }
+  }
+
+  private forget(flight: Flight<A, E>): void {
+    if (this.flights.get(flight.key.key) === flight) {
+      this.flights.delete(flight.key.key)
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { CacheStoreError } from "../CacheError.js"
+import { CacheSettings } from "../CacheSettings.js"
+import * as CacheStore from "../CacheStore.js"
+import * as TestCache from "../TestCache.js"
+import * as memory from "./memoryStore.js"
+
+interface Fault {
+  remaining: number
+  readonly apply: <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) => Effect.Effect<A, CacheStoreError>
+}
+
+/** @internal */
+export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStore.CacheStore | TestCache.TestCache> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const inner = yield* memory.make(options)
+    const settings = yield* CacheSettings
+    const log: Array<TestCache.Operation> = []
+    const faults: Array<Fault> = []
+
+    const run = <A>(
+      op: TestCache.Operation["op"],
+      target: string,
+      effect: Effect.Effect<A, CacheStoreError>,
+      outcome: (a: A) => TestCache.Operation["outcome"]
+    ): Effect.Effect<A, CacheStoreError> => {
+      const fault = faults[0]
+      let attempt = effect
+      if (fault !== undefined) {
+        if (--fault.remaining === 0) faults.shift()
+        attempt = fault.apply(op, effect)
+      }
+      return attempt.pipe(
+        Effect.tapBoth({
+          onFailure: () => Effect.sync(() => log.push({ op, target, outcome: "failed" })),
+          onSuccess: (a) => Effect.sync(() => log.push({ op, target, outcome: outcome(a) }))
+        })
+      )
+    }
+
+    const store: CacheStore.Service = CacheStore.withTimeout({
+      get: (key) => run("get", key.key, inner.get(key), (lookup) => Option.isSome(lookup.entry) ? "hit" : "miss"),
+      set: (key, entry, guard) =>
+        run("set", key.key, inner.set(key, entry, guard), (stored) => stored ? "stored" : "refused"),
+      delete: (key) => run("delete", key.key, inner.delete(key), () => "done"),
+      deletePartition: (scope) => run("deletePartition", scope.partition, inner.deletePartition(scope), () => "done"),
+      clear: (namespace) => run("clear", namespace, inner.clear(namespace), () => "done")
+    }, settings.operationTimeout)
+
+    const handle: TestCache.Service = {
+      log: Effect.sync(() => log.slice()),
+      clearLog: Effect.sync(() => {
+        log.length = 0
+      }),
+      failNext: (n) =>
+        Effect.sync(() => {
+          faults.push({
+            remaining: n,
+            apply: (operation) => Effect.fail(new CacheStoreError({ operation, reason: "Injected" }))
+          })
+        }),
+      delayNext: (n, duration) =>
+        Effect.sync(() => {
+          faults.push({ remaining: n, apply: (_, effect) => Effect.zipRight(Effect.sleep(duration), effect) })
+        })
+    }
+    return Context.make(CacheStore.CacheStore, store).pipe(Context.add(TestCache.TestCache, handle))
+  }))

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "@effect/vitest"
+import { CacheError, CacheSettings, CacheStore } from "@cachefx/core"
+import { Effect, Layer, Option, TestClock } from "effect"
+import { contractSuite, keyIn } from "./CacheStoreContract.js"
+
+contractSuite("memory", CacheStore.layerMemory())
+
+describe("CacheStore.layerMemory", () => {
+  const entry = (value: unknown) => ({ value, cachedAt: 0, expiresAt: null, staleUntil: null })
+
+  it.effect("evicts the least recently used entry past its capacity", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory({ capacity: 2 })
+      const [a, b, c] = ["a", "b", "c"].map((suffix) => keyIn("lru", "p", suffix)) as [any, any, any]
+      for (const key of [a, b]) {
+        yield* store.set(key, entry(key.key), (yield* store.get(key)).guard)
+      }
+      yield* store.get(a) // a is now more recent than b
+      yield* store.set(c, entry(c.key), (yield* store.get(c)).guard)
+      expect(Option.isSome((yield* store.get(a)).entry)).toBe(true)
+      expect(Option.isNone((yield* store.get(b)).entry)).toBe(true)
+      expect(Option.isSome((yield* store.get(c)).entry)).toBe(true)
+    }))
+
+  it.effect("refuses a fill that took longer than the fill window", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory().pipe(
+        Effect.provide(CacheSettings.layer({ fillWindow: "10 seconds" }))
+      )
+      const key = keyIn("window", "p", "a")
+      const lookup = yield* store.get(key)
+      yield* TestClock.adjust("11 seconds")
+      expect(yield* store.set(key, entry("late"), lookup.guard)).toBe(false)
+      const fresh = yield* store.get(key)
+      expect(yield* store.set(key, entry("on time"), fresh.guard)).toBe(true)
+    }))
+
+  it.effect("a delete is remembered for the fill window only, and refuses fills within it", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory().pipe(
+        Effect.provide(CacheSettings.layer({ fillWindow: "10 seconds" }))
+      )
+      const key = keyIn("remember", "p", "a")
+      const early = yield* store.get(key)
+      yield* TestClock.adjust("5 seconds")
+      yield* store.delete(key)
+      yield* TestClock.adjust("4 seconds")
+      expect(yield* store.set(key, entry("raced"), early.guard)).toBe(false)
+    }))
+
+  it("rejects a capacity that is not a positive whole number", () => {
+    expect(() => CacheStore.makeMemory({ capacity: 0 })).toThrow(CacheError.CacheDefinitionError)
+    expect(() => CacheStore.makeMemory({ capacity: 1.5 })).toThrow(/positive whole number/)
+  })
+
+  it.effect("withTimeout fails an operation that takes too long", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory()
+      const slow: CacheStore.Service = { ...store, clear: () => Effect.sleep("1 second") }
+      const bounded = CacheStore.withTimeout(slow, "100 millis")
+      const fiber = yield* Effect.fork(Effect.flip(bounded.clear("x")))
+      yield* TestClock.adjust("100 millis")
+      const { reason } = yield* fiber.await.pipe(Effect.flatten)
+      expect(reason).toBe("Timeout")
+    }).pipe(Effect.provide(Layer.empty)))
+})

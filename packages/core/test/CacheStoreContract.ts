@@ -1,0 +1,187 @@
+/**
+ * The contract every `CacheStore` keeps, as a suite any store's tests run:
+ * `contractSuite("memory", CacheStore.layerMemory())`.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { CacheEntry, CacheKey } from "@cachefx/core"
+import { CacheStore } from "@cachefx/core"
+import { Effect, Layer, Option } from "effect"
+
+let counter = 0
+
+/** A key in a namespace of its own, so suites never collide on a shared server. */
+export const keyIn = (run: string, partition: string, suffix: string): CacheKey.CacheKey => {
+  const namespace = `contract-${run}`
+  const scope = `${namespace}:1:${partition}`
+  return { namespace, partition: scope, key: `${scope}:${suffix}` }
+}
+
+const entryFor = (value: unknown, now: number, ttlMillis: number | null): CacheEntry.CacheEntry => ({
+  value,
+  cachedAt: now,
+  expiresAt: ttlMillis === null ? null : now + ttlMillis,
+  staleUntil: ttlMillis === null ? null : now + ttlMillis
+})
+
+export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheStore, unknown>) =>
+  describe(`CacheStore contract: ${name}`, () => {
+    const run = () => `${process.pid}-${Date.now()}-${counter++}`
+    const withStore = <A, E>(f: (store: CacheStore.Service, id: string) => Effect.Effect<A, E>) =>
+      Effect.flatMap(CacheStore.CacheStore, (store) => f(store, run())).pipe(Effect.provide(layer))
+
+    const fill = (store: CacheStore.Service, key: CacheKey.CacheKey, value: unknown, ttl: number | null = 60_000) =>
+      Effect.flatMap(store.get(key), (lookup) => store.set(key, entryFor(value, Date.now(), ttl), lookup.guard))
+
+    const read = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
+      Effect.map(store.get(key), (lookup) => Option.map(lookup.entry, (entry) => entry.value))
+
+    it.live("a filled key reads back its entry, metadata included", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const key = keyIn(id, "p", "a")
+          expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
+          const now = Date.now()
+          const entry = entryFor({ name: "Ada", tags: ["x"], n: 1.5 }, now, 60_000)
+          const lookup = yield* store.get(key)
+          expect(yield* store.set(key, entry, lookup.guard)).toBe(true)
+          const stored = yield* store.get(key)
+          expect(stored.entry).toEqual(Option.some(entry))
+        })
+      ))
+
+    it.live("an entry without expiry is kept", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const key = keyIn(id, "p", "forever")
+          yield* fill(store, key, "v", null)
+          expect(yield* read(store, key)).toEqual(Option.some("v"))
+        })
+      ))
+
+    it.live("an entry past staleUntil is absent", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const key = keyIn(id, "p", "short")
+          yield* fill(store, key, "v", 40)
+          yield* Effect.sleep("120 millis")
+          expect(yield* read(store, key)).toEqual(Option.none())
+        })
+      ))
+
+    it.live("delete removes one key and leaves its neighbours", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const a = keyIn(id, "p", "a")
+          const b = keyIn(id, "p", "b")
+          yield* fill(store, a, 1)
+          yield* fill(store, b, 2)
+          yield* store.delete(a)
+          expect(yield* read(store, a)).toEqual(Option.none())
+          expect(yield* read(store, b)).toEqual(Option.some(2))
+        })
+      ))
+
+    it.live("deletePartition wipes its keys and no other partition's", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const a1 = keyIn(id, "#1", "a")
+          const a2 = keyIn(id, "#1", "b")
+          const other = keyIn(id, "#12", "a")
+          yield* fill(store, a1, 1)
+          yield* fill(store, a2, 2)
+          yield* fill(store, other, 3)
+          yield* store.deletePartition(a1)
+          expect(yield* read(store, a1)).toEqual(Option.none())
+          expect(yield* read(store, a2)).toEqual(Option.none())
+          expect(yield* read(store, other)).toEqual(Option.some(3))
+          yield* fill(store, a1, 4)
+          expect(yield* read(store, a1)).toEqual(Option.some(4))
+        })
+      ))
+
+    it.live("clear wipes a namespace, every version, and no other namespace", () =>
+      withStore((store, id) =>
+        Effect.gen(function*() {
+          const a = keyIn(id, "p", "a")
+          const v2: CacheKey.CacheKey = {
+            namespace: a.namespace,
+            partition: `${a.namespace}:2:p`,
+            key: `${a.namespace}:2:p:a`
+          }
+          const other = keyIn(`${id}-other`, "p", "a")
+          yield* fill(store, a, 1)
+          yield* fill(store, v2, 2)
+          yield* fill(store, other, 3)
+          yield* store.clear(a.namespace)
+          expect(yield* read(store, a)).toEqual(Option.none())
+          expect(yield* read(store, v2)).toEqual(Option.none())
+          expect(yield* read(store, other)).toEqual(Option.some(3))
+          yield* fill(store, a, 5)
+          expect(yield* read(store, a)).toEqual(Option.some(5))
+        })
+      ))
+
+    describe("guarded fill", () => {
+      const raced = (invalidate: (store: CacheStore.Service, key: CacheKey.CacheKey) => Effect.Effect<void, unknown>) =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "#7", "a")
+            const lookup = yield* store.get(key)
+            yield* invalidate(store, key)
+            const stored = yield* store.set(key, entryFor("stale", Date.now(), 60_000), lookup.guard)
+            return { stored, value: yield* read(store, key) }
+          })
+        )
+
+      it.live("a fill that read before a delete of its key is refused", () =>
+        Effect.map(raced((store, key) => store.delete(key)), (outcome) => {
+          expect(outcome).toEqual({ stored: false, value: Option.none() })
+        }))
+
+      it.live("a fill that read before a wipe of its partition is refused", () =>
+        Effect.map(raced((store, key) => store.deletePartition(key)), (outcome) => {
+          expect(outcome).toEqual({ stored: false, value: Option.none() })
+        }))
+
+      it.live("a fill that read before a wipe of its namespace is refused", () =>
+        Effect.map(raced((store, key) => store.clear(key.namespace)), (outcome) => {
+          expect(outcome).toEqual({ stored: false, value: Option.none() })
+        }))
+
+      it.live("a fill that read over an entry deleted meanwhile is refused", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "p", "a")
+            yield* fill(store, key, "old")
+            const lookup = yield* store.get(key)
+            yield* store.delete(key)
+            expect(yield* store.set(key, entryFor("new", Date.now(), 60_000), lookup.guard)).toBe(false)
+            expect(yield* read(store, key)).toEqual(Option.none())
+          })
+        ))
+
+      it.live("invalidating another key or partition does not refuse a fill", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "#1", "a")
+            const lookup = yield* store.get(key)
+            yield* store.delete(keyIn(id, "#1", "b"))
+            yield* store.deletePartition(keyIn(id, "#2", "a"))
+            yield* store.clear(keyIn(`${id}-other`, "p", "a").namespace)
+            expect(yield* store.set(key, entryFor("v", Date.now(), 60_000), lookup.guard)).toBe(true)
+            expect(yield* read(store, key)).toEqual(Option.some("v"))
+          })
+        ))
+
+      it.live("a fill after an invalidation, with a guard read after it, is stored", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "#1", "a")
+            yield* store.deletePartition(key)
+            yield* store.delete(key)
+            yield* fill(store, key, "fresh")
+            expect(yield* read(store, key)).toEqual(Option.some("fresh"))
+          })
+        ))
+    })
+  })
