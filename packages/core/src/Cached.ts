@@ -124,26 +124,54 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
 }
 
 /**
- * What `cached(options)` returns: it wraps a function of the key's input, or a single
- * effect when the key reads no input.
+ * What `cached(options)` returns: it wraps a function of the key's input (giving a
+ * `Cached`), or a single effect when the key reads no input (giving an effect). One
+ * generic signature, so it also works inside `pipe`.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Wrap<K extends KeyConstructor.KeyConstructor.Any, S> {
-  <I extends KeyConstructor.KeyConstructor.Input<K>, A extends S, E, R>(
-    f: (input: I) => Effect.Effect<A, E, R>
-  ): Cached<
-    I,
-    A,
-    E,
-    R,
-    KeyConstructor.KeyConstructor.PartitionInput<K>,
-    KeyConstructor.KeyConstructor.Context<K>
-  >
-  <A extends S, E, R>(
-    effect: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E, R | KeyConstructor.KeyConstructor.Context<K> | CacheStore>
+  <F extends Effect.Effect<S, any, any> | ((input: any) => Effect.Effect<S, any, any>)>(
+    self: F & Wrap.CheckInput<K, F>
+  ): Wrap.Wrapped<K, F>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Wrap {
+  /**
+   * `unknown` when the wrapped function's input has every input the key reads (or it
+   * reads no input); else a
+   * type naming the missing inputs, which the function then fails to match.
+   *
+   * @since 0.1.0
+   * @category type-level
+   */
+  export type CheckInput<K, F> = F extends (input: infer I) => any
+    ? unknown extends I ? unknown
+    : [I] extends [KeyConstructor.KeyConstructor.Input<K>] ? unknown
+    : { readonly "cachefx: the function's input lacks key inputs": Exclude<keyof KeyConstructor.KeyConstructor.Input<K>, keyof I> }
+    : unknown
+
+  /**
+   * What wrapping `F` gives.
+   *
+   * @since 0.1.0
+   * @category type-level
+   */
+  export type Wrapped<K, F> = F extends Effect.Effect<infer A, infer E, infer R>
+    ? Effect.Effect<A, E, R | KeyConstructor.KeyConstructor.Context<K> | CacheStore>
+    : F extends (input: infer I) => Effect.Effect<infer A, infer E, infer R> ? Cached<
+        unknown extends I ? KeyConstructor.KeyConstructor.Input<K> : I,
+        A,
+        E,
+        R,
+        KeyConstructor.KeyConstructor.PartitionInput<K>,
+        KeyConstructor.KeyConstructor.Context<K>
+      >
+    : never
 }
 
 /**

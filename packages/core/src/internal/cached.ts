@@ -219,9 +219,11 @@ const make = <I, A, E, R>(
 
   const keyFor = (input: I) => Effect.flatMap(CacheSettings, (settings) => keyOf(input, settings.keyPrefix))
 
-  const self = Object.assign((input: I) => Effect.map(withStatus(input), (answer) => answer.value), {
+  const call = (input: I) => Effect.map(withStatus(input), (answer) => answer.value)
+  // a function's own `name` is read-only to assignment, but configurable
+  Object.defineProperty(call, "name", { value: name })
+  const self = Object.assign(call, {
     [TypeId]: TypeId,
-    name,
     key: constructor,
     withStatus,
     bypass: compute,
