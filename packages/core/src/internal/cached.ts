@@ -1,7 +1,9 @@
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Metric from "effect/Metric"
+import type * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import * as Random from "effect/Random"
@@ -12,7 +14,7 @@ import * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import { CacheSettings, type Settings } from "../CacheSettings.js"
-import { CacheStore, type Service as Store } from "../CacheStore.js"
+import { CacheStore, type FillGuard, type Lookup, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
@@ -27,6 +29,13 @@ export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") a
 export const isCached = (u: unknown): u is Cached.Cached.Any => hasProperty(u, TypeId)
 
 const none = Option.none()
+
+/** How a call was answered, before it is shaped for `withStatus`. */
+interface Answer<A> {
+  readonly value: A
+  readonly status: Cached.CacheStatus
+  readonly entry: CacheEntry.CacheEntry | undefined
+}
 
 /** @internal */
 export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any, any>): any => (fa: any) => {
@@ -50,40 +59,26 @@ const make = <I, A, E, R>(
   const ttlOption = options.ttl
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
   const flights = new SingleFlight<A, E>()
-  const tagged = (metric: Metric.Metric.Counter<number>) => Metric.tagged(metric, "cache", name)
-  const metrics = {
-    hits: tagged(CacheMetrics.hits),
-    misses: tagged(CacheMetrics.misses),
-    stale: tagged(CacheMetrics.staleHits),
-    errors: tagged(CacheMetrics.errors),
-    skipped: tagged(CacheMetrics.fillsSkipped)
-  }
+  // One label array for the life of the cached value: the metric hook is cached by its identity.
+  const labels = [MetricLabel.make("cache", name)]
+  const count = (metric: Metric.Metric.Counter<number>) => metric.unsafeUpdate(1, labels)
 
-  const keyOf = (input: unknown, prefix: string): Effect.Effect<CacheKey.CacheKey, KeyError, any> => {
-    if (sync) {
-      try {
-        return Effect.succeed(keys.assemble(constructor, prefix, keys.slicesSync(constructor, input, size), nameSlice))
-      } catch (error) {
-        return Effect.fail(error as KeyError)
-      }
-    }
-    return Effect.map(keys.slices(constructor, input, size), (slices) =>
-      keys.assemble(constructor, prefix, slices, nameSlice))
-  }
+  const keyOf = (input: unknown, prefix: string): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
+    Effect.map(keys.slices(constructor, input, size), (slices) => keys.assemble(constructor, prefix, slices, nameSlice))
 
   /** Reports a cache-side error: counted and logged when failing open, a defect otherwise. */
   const report = (settings: Settings, error: KeyError | CacheStoreError | CacheValueError) =>
     settings.failOpen
-      ? Effect.zipRight(
-        Metric.increment(metrics.errors),
-        Effect.logDebug("cachefx: cache error, failing open").pipe(
+      ? Effect.suspend(() => {
+        count(CacheMetrics.errors)
+        return Effect.logDebug("cachefx: cache error, failing open").pipe(
           Effect.annotateLogs({ cache: name, error: error.message })
         )
-      )
+      })
       : Effect.die(error)
 
-  const failOpen = <X>(settings: Settings, effect: Effect.Effect<X, CacheStoreError>, fallback: X) =>
-    Effect.catchAll(effect, (error) => Effect.as(report(settings, error), fallback))
+  const failOpen = <X, Y>(settings: Settings, effect: Effect.Effect<X, CacheStoreError>, fallback: Y) =>
+    Effect.catchAll(effect, (error): Effect.Effect<X | Y> => Effect.as(report(settings, error), fallback))
 
   const ttlOf = (value: A, settings: Settings): Ttl.Ttl =>
     staticTtl ?? (ttlOption === undefined ? settings.defaultTtl : Ttl.decode((ttlOption as (a: A) => Ttl.TtlInput)(value)))
@@ -91,62 +86,55 @@ const make = <I, A, E, R>(
   const computeSpan = (input: I) =>
     Effect.withSpan(compute(input), "cachefx.compute", { attributes: { "cachefx.cache": name } })
 
-  /** Encodes and stores a computed value under a guard; returns the entry when stored. */
+  /** Encodes and stores a computed value under a guard; gives the entry when stored. */
   const fill = (
     store: Store,
     settings: Settings,
     key: CacheKey.CacheKey,
     value: A,
-    guard: unknown
-  ): Effect.Effect<Option.Option<CacheEntry.CacheEntry>> =>
+    guard: FillGuard
+  ): Effect.Effect<CacheEntry.CacheEntry | undefined> =>
     Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
       const deadlines = Ttl.deadlines(ttlOf(value, settings), now, random)
       if (deadlines === undefined) {
-        return Effect.succeed(none)
+        return Effect.succeed(undefined)
       }
       const encoded = codec.encode(value)
       if (Either.isLeft(encoded)) {
+        count(CacheMetrics.errors)
         return Effect.as(
-          Effect.zipRight(
-            Metric.increment(metrics.errors),
-            Effect.logWarning(new CacheValueError({ key: key.key, direction: "encode", reason: encoded.left }).message)
-          ),
-          none
+          Effect.logWarning(new CacheValueError({ key: key.key, direction: "encode", reason: encoded.left }).message),
+          undefined
         )
       }
       const entry: CacheEntry.CacheEntry = { value: encoded.right, cachedAt: now, ...deadlines }
-      return failOpen(settings, store.set(key, entry, guard as never), false).pipe(
-        Effect.flatMap((stored) =>
-          stored ? Effect.succeed(Option.some(entry)) : Effect.as(Metric.increment(metrics.skipped), none)
-        )
+      return Effect.map(failOpen(settings, store.set(key, entry, guard), false), (stored) => {
+        if (stored) {
+          return entry
+        }
+        count(CacheMetrics.fillsSkipped)
+        return undefined
+      })
+    })
+
+  const computeOnly = (input: I, status: Cached.CacheStatus) =>
+    Effect.map(computeSpan(input), (value): Answer<A> => ({ value, status, entry: undefined }))
+
+  /** Computes a missing value once per key, and stores it under the leader's guard. */
+  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
+    Effect.suspend(() => {
+      count(CacheMetrics.misses)
+      let stored: CacheEntry.CacheEntry | undefined
+      return Effect.map(
+        flights.run(key, computeSpan(input), (value) =>
+          Effect.map(fill(store, settings, key, value, guard), (entry) => {
+            stored = entry
+          })),
+        (value): Answer<A> => ({ value, status: "Miss", entry: stored })
       )
     })
 
-  const result = (
-    value: A,
-    status: Cached.CacheStatus,
-    entry: Option.Option<CacheEntry.CacheEntry>
-  ): Cached.CacheResult<A> => ({
-    value,
-    status,
-    cachedAt: Option.map(entry, (entry) => new Date(entry.cachedAt)),
-    expiresAt: Option.flatMap(entry, (entry) => entry.expiresAt === null ? none : Option.some(new Date(entry.expiresAt)))
-  })
-
-  /** Computes a missing value once per key, and stores it under the leader's guard. */
-  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: unknown) => {
-    let stored: Option.Option<CacheEntry.CacheEntry> = none
-    return Effect.zipRight(
-      Metric.increment(metrics.misses),
-      flights.run(
-        key,
-        computeSpan(input),
-        (value) => Effect.map(fill(store, settings, key, value, guard), (entry) => { stored = entry })
-      )
-    ).pipe(Effect.map((value) => result(value, "Miss", stored)))
-  }
-
-  const revalidate = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: unknown) =>
+  const revalidate = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
     flights.has(key.key) ? Effect.void : flights.run(key, computeSpan(input), (value) =>
       Effect.asVoid(fill(store, settings, key, value, guard))).pipe(
         Effect.catchAllCause((cause) =>
@@ -156,70 +144,112 @@ const make = <I, A, E, R>(
         Effect.asVoid
       )
 
-  const decodeStored = (settings: Settings, key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry) => {
-    const decoded = codec.decode(entry.value)
-    return Either.isRight(decoded)
-      ? Effect.succeed(Option.some(decoded.right))
-      : Effect.as(
-        report(settings, new CacheValueError({ key: key.key, direction: "decode", reason: decoded.left })),
-        Option.none<A>()
-      )
+  const decodeFailure = (settings: Settings, key: CacheKey.CacheKey, reason: string) =>
+    report(settings, new CacheValueError({ key: key.key, direction: "decode", reason }))
+
+  /** The live entry of a lookup at the current time, decoded; `undefined` when there is none. */
+  const live = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup | undefined) =>
+    Effect.clockWith((clock): Effect.Effect<{ readonly value: A; readonly entry: CacheEntry.CacheEntry; readonly fresh: boolean } | undefined> => {
+      if (lookup === undefined || Option.isNone(lookup.entry)) {
+        return Effect.succeed(undefined)
+      }
+      const entry = lookup.entry.value
+      const state = CacheEntry.stateAt(entry, clock.unsafeCurrentTimeMillis())
+      if (state === "Expired") {
+        return Effect.succeed(undefined)
+      }
+      const decoded = codec.decode(entry.value)
+      return Either.isRight(decoded)
+        ? Effect.succeed({ value: decoded.right, entry, fresh: state === "Fresh" })
+        : Effect.as(decodeFailure(settings, key, decoded.left), undefined)
+    })
+
+  /** Joins a computation of the key under way without reading the store, or reads it. */
+  const lookup = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I): Effect.Effect<Answer<A>, E, any> => {
+    const waiting = flights.wait(key.key)
+    if (waiting === undefined) {
+      return read(store, settings, key, input)
+    }
+    count(CacheMetrics.misses)
+    return Effect.flatMap(waiting, (exit) =>
+      exit === undefined
+        ? read(store, settings, key, input)
+        : Effect.map(exit, (value): Answer<A> => ({ value, status: "Miss", entry: undefined })))
   }
 
-  const lookup = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) =>
-    Effect.flatMap(failOpen(settings, Effect.map(store.get(key), Option.some), none), (answer) => {
-      if (Option.isNone(answer)) {
-        return Effect.map(computeSpan(input), (value) => result(value, "Miss", none))
+  const read = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) =>
+    Effect.flatMap(failOpen(settings, store.get(key), undefined), (found): Effect.Effect<Answer<A>, E, any> => {
+      if (found === undefined) {
+        return computeOnly(input, "Miss")
       }
-      const { entry, guard } = answer.value
-      if (Option.isNone(entry)) {
-        return miss(store, settings, key, input, guard)
-      }
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const state = CacheEntry.stateAt(entry.value, now)
-        if (state === "Expired") {
-          return miss(store, settings, key, input, guard)
+      return Effect.flatMap(live(settings, key, found), (hit) => {
+        if (hit === undefined) {
+          return miss(store, settings, key, input, found.guard)
         }
-        return Effect.flatMap(decodeStored(settings, key, entry.value), (decoded) => {
-          if (Option.isNone(decoded)) {
-            return miss(store, settings, key, input, guard)
-          }
-          const answer = result(decoded.value, state === "Fresh" ? "Hit" : "Stale", entry)
-          return state === "Fresh"
-            ? Effect.as(Metric.increment(metrics.hits), answer)
-            : Effect.as(
-              Effect.zipRight(Metric.increment(metrics.stale), revalidate(store, settings, key, input, guard)),
-              answer
-            )
+        if (hit.fresh) {
+          count(CacheMetrics.hits)
+          return Effect.succeed({ value: hit.value, status: "Hit", entry: hit.entry })
+        }
+        count(CacheMetrics.staleHits)
+        return Effect.as(revalidate(store, settings, key, input, found.guard), {
+          value: hit.value,
+          status: "Stale",
+          entry: hit.entry
         })
       })
     })
 
-  const withStatus = (input: I): Effect.Effect<Cached.CacheResult<A>, E, any> =>
-    Effect.flatMap(CacheSettings, (settings) => {
-      if (!settings.enabled) {
-        return Effect.map(compute(input), (value) => result(value, "Bypass", none))
+  /** Runs `f` with the settings, the store and the key of an input; computes when there is no key. */
+  const withKey = <X>(
+    input: I,
+    f: (store: Store, settings: Settings, key: CacheKey.CacheKey) => Effect.Effect<X, E, any>,
+    orElse: (settings: Settings) => Effect.Effect<X, E, any>
+  ): Effect.Effect<X, E, any> =>
+    Effect.contextWithEffect((context: Context.Context<never>) => {
+      const settings = Context.get(context, CacheSettings)
+      const store = Context.unsafeGet(context, CacheStore)
+      if (sync) {
+        let key: CacheKey.CacheKey
+        try {
+          key = keys.assemble(constructor, settings.keyPrefix, keys.slicesSync(constructor, input, size), nameSlice)
+        } catch (error) {
+          return Effect.zipRight(report(settings, error as KeyError), orElse(settings))
+        }
+        return f(store, settings, key)
       }
       return Effect.matchEffect(keyOf(input, settings.keyPrefix), {
-        onFailure: (error) => Effect.zipRight(report(settings, error), Effect.map(computeSpan(input), (value) => result(value, "Miss", none))),
-        onSuccess: (key) => Effect.flatMap(CacheStore, (store) => lookup(store, settings, key, input))
+        onFailure: (error) => Effect.zipRight(report(settings, error), orElse(settings)),
+        onSuccess: (key) => f(store, settings, key)
       })
     })
 
-  const refresh = (input: I): Effect.Effect<A, E, any> =>
+  const answer = (input: I): Effect.Effect<Answer<A>, E, any> =>
     Effect.flatMap(CacheSettings, (settings) =>
-      Effect.matchEffect(keyOf(input, settings.keyPrefix), {
-        onFailure: (error) => Effect.zipRight(report(settings, error), computeSpan(input)),
-        onSuccess: (key) =>
-          Effect.flatMap(CacheStore, (store) =>
-            Effect.flatMap(failOpen(settings, Effect.map(store.get(key), Option.some), none), (answer) =>
-              Effect.tap(computeSpan(input), (value) =>
-                Option.isNone(answer) ? Effect.void : fill(store, settings, key, value, answer.value.guard))))
-      }))
+      settings.enabled
+        ? withKey(input, (store, settings, key) => lookup(store, settings, key, input), () => computeOnly(input, "Miss"))
+        : computeOnly(input, "Bypass"))
+
+  const withStatus = (input: I): Effect.Effect<Cached.CacheResult<A>, E, any> =>
+    Effect.map(answer(input), ({ entry, status, value }) => ({
+      value,
+      status,
+      cachedAt: entry === undefined ? none : Option.some(new Date(entry.cachedAt)),
+      expiresAt: entry === undefined || entry.expiresAt === null ? none : Option.some(new Date(entry.expiresAt))
+    }))
+
+  const refresh = (input: I): Effect.Effect<A, E, any> =>
+    withKey(
+      input,
+      (store, settings, key) =>
+        Effect.flatMap(failOpen(settings, store.get(key), undefined), (found) =>
+          Effect.tap(computeSpan(input), (value) =>
+            found === undefined ? Effect.void : fill(store, settings, key, value, found.guard))),
+      () => computeSpan(input)
+    )
 
   const keyFor = (input: I) => Effect.flatMap(CacheSettings, (settings) => keyOf(input, settings.keyPrefix))
 
-  const call = (input: I) => Effect.map(withStatus(input), (answer) => answer.value)
+  const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })
   const self = Object.assign(call, {
@@ -250,22 +280,13 @@ const make = <I, A, E, R>(
         return store.clear(namespace)
       })),
     peek: (input: I) =>
-      Effect.flatMap(CacheSettings, (settings) =>
-        Effect.matchEffect(keyFor(input), {
-          onFailure: (error) => Effect.as(report(settings, error), Option.none<A>()),
-          onSuccess: (key) =>
-            Effect.flatMap(CacheStore, (store) =>
-              Effect.flatMap(failOpen(settings, Effect.map(store.get(key), Option.some), none), (answer) => {
-                const entry = Option.flatMap(answer, (lookup) => lookup.entry)
-                return Option.isNone(entry) ? Effect.succeed(Option.none<A>()) : Effect.flatMap(
-                  Clock.currentTimeMillis,
-                  (now) =>
-                    CacheEntry.stateAt(entry.value, now) === "Expired"
-                      ? Effect.succeed(Option.none<A>())
-                      : decodeStored(settings, key, entry.value)
-                )
-              }))
-        })),
+      withKey(
+        input,
+        (store, settings, key) =>
+          Effect.flatMap(failOpen(settings, store.get(key), undefined), (found) =>
+            Effect.map(live(settings, key, found), (hit) => hit === undefined ? Option.none<A>() : Option.some(hit.value))),
+        () => Effect.succeed(Option.none<A>())
+      ),
     keyFor: (input: I) => Effect.map(keyFor(input), (key) => key.key)
   })
   return self as any

@@ -33,12 +33,10 @@ export class SingleFlight<A, E> {
     store: (value: A) => Effect.Effect<void, never, R2>
   ): Effect.Effect<A, E, R | R2> {
     return Effect.suspend(() => {
-      const existing = this.flights.get(key.key)
-      if (existing !== undefined) {
-        return Effect.flatMap(
-          Deferred.await(existing.result),
-          (exit): Effect.Effect<A, E, R | R2> => exit === undefined ? this.run(key, compute, store) : exit
-        )
+      const waiting = this.wait(key.key)
+      if (waiting !== undefined) {
+        return Effect.flatMap(waiting, (exit): Effect.Effect<A, E, R | R2> =>
+          exit === undefined ? this.run(key, compute, store) : exit)
       }
       const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none) }
       this.flights.set(key.key, flight)
@@ -53,6 +51,15 @@ export class SingleFlight<A, E> {
         Effect.ensuring(Effect.sync(() => this.forget(flight)))
       )
     })
+  }
+
+  /**
+   * Waits for the computation of a key under way: its exit, or `undefined` when its
+   * leader was interrupted. Gives `undefined` at once when no computation is under way.
+   */
+  wait(key: string): Effect.Effect<Exit.Exit<A, E> | undefined> | undefined {
+    const flight = this.flights.get(key)
+    return flight === undefined ? undefined : Deferred.await(flight.result)
   }
 
   /** Whether a computation of the key is under way. */
