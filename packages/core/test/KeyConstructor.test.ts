@@ -120,6 +120,14 @@ describe("KeyConstructor", () => {
     }
   })
 
+  it("fails with a KeyError when an input the key reads is missing at run time", () => {
+    const result = Effect.runSync(Effect.either(KeyConstructor.keyFor(Users, { view: "full" } as never)))
+    expect(Either.isLeft(result) && result.left.message).toBe(
+      `Cannot build a key of namespace "users": field "userId" reads the input "userId", which the input does not have`
+    )
+    expect(keyOf(Users, { userId: undefined, view: "full" })).toBe("cachefx:users:1:#undefined:full")
+  })
+
   it("rejects reserved characters in namespaces, versions and prefixes, and duplicate fields", () => {
     expect(() => KeyConstructor.make({ namespace: "a:b" })).toThrow(/reserve/)
     expect(() => KeyConstructor.make({ namespace: "a", version: "{1}" })).toThrow(CacheError.CacheDefinitionError)

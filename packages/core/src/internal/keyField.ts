@@ -2,6 +2,7 @@ import type * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import type { KeyError } from "../CacheError.js"
 import type * as KeyField from "../KeyField.js"
+import { UnencodableValue } from "./keyEncoding.js"
 
 /** @internal */
 export const TypeId: typeof KeyField.TypeId = Symbol.for("@cachefx/core/KeyField") as typeof KeyField.TypeId
@@ -30,7 +31,15 @@ export const arg = <const N extends string, P extends boolean = false>(
     partition: (options?.partition ?? false) as P,
     hash: options?.hash ?? false,
     inputs: [name],
-    read: { _tag: "Sync", read: (input: Record<string, unknown> | undefined) => input?.[name] }
+    read: {
+      _tag: "Sync",
+      read: (input: unknown) => {
+        if (typeof input !== "object" || input === null || !(name in input)) {
+          throw new UnencodableValue(`reads the input "${name}", which the input does not have`)
+        }
+        return (input as Record<string, unknown>)[name]
+      }
+    }
   })
 
 /** @internal */
