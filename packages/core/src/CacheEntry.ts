@@ -36,6 +36,13 @@ export interface CacheEntry {
 /**
  * The state of an entry at a given time.
  *
+ * @example
+ * ```ts
+ * import { CacheEntry } from "@cachefx/core"
+ *
+ * const state: CacheEntry.State = CacheEntry.stateAt({ value: 1, cachedAt: 0, expiresAt: null, staleUntil: null }, 5)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -125,6 +125,14 @@ export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
 /**
  * The errors a cache management call (delete, partition wipe, key lookup) can fail with.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheError } from "@cachefx/core"
+ *
+ * const describe = (error: CacheError.CacheError) => error._tag === "KeyError" ? error.field : error.operation
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */

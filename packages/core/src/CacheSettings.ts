@@ -17,6 +17,13 @@ import { validateSegment } from "./internal/segment.js"
 import * as Ttl from "./Ttl.js"
 
 /**
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const settings: CacheSettings.Settings = { ...CacheSettings.defaults, keyPrefix: "shop" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -88,6 +95,13 @@ export const defaults: Settings = {
 /**
  * Input of `make` and `layer`: any subset of the settings, TTLs and durations in any
  * accepted form.
+ *
+ * @example
+ * ```ts
+ * import { CacheSettings } from "@cachefx/core"
+ *
+ * const input: CacheSettings.Input = { defaultTtl: "10 minutes", failOpen: true }
+ * ```
  *
  * @since 0.1.0
  * @category models

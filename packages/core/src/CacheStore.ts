@@ -26,6 +26,15 @@ import * as timeouts from "./internal/storeTimeout.js"
  * An opaque token from `get` that `set` checks: the store's record of what the reader
  * saw.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, type CacheKey } from "@cachefx/core"
+ *
+ * const guardOf = (key: CacheKey.CacheKey) =>
+ *   Effect.flatMap(CacheStore.CacheStore, (store) => Effect.map(store.get(key), (lookup) => lookup.guard))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -33,6 +42,15 @@ export type FillGuard = unknown & Brand.Brand<"@cachefx/core/FillGuard">
 
 /**
  * The answer of `get`: the entry, if a live one is stored, and the guard for a fill.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { CacheStore, type CacheKey } from "@cachefx/core"
+ *
+ * const isStored = (key: CacheKey.CacheKey) =>
+ *   Effect.flatMap(CacheStore.CacheStore, (store) => Effect.map(store.get(key), (lookup) => Option.isSome(lookup.entry)))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -43,6 +61,18 @@ export interface Lookup {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * // a store that forgets everything it is given, e.g. to measure a workload without caching
+ * const makeNull = Effect.map(CacheStore.makeMemory(), (memory): CacheStore.Service => ({
+ *   ...memory,
+ *   set: () => Effect.succeed(false)
+ * }))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -84,6 +114,13 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
 
 /**
  * Options of the in-memory store.
+ *
+ * @example
+ * ```ts
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const options: CacheStore.MemoryOptions = { capacity: 50_000 }
+ * ```
  *
  * @since 0.1.0
  * @category models

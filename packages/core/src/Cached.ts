@@ -36,6 +36,14 @@ export type TypeId = typeof TypeId
  * - `Bypass`: computed without the cache (`bypass`, or caching disabled).
  * - `Refresh`: recomputed and stored on request (`refresh`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Cached } from "@cachefx/core"
+ *
+ * const header = (status: Cached.CacheStatus) => status.toUpperCase() // "HIT", "MISS", …
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -44,6 +52,15 @@ export type CacheStatus = "Hit" | "Miss" | "Stale" | "Bypass" | "Refresh"
 /**
  * A value with how it was answered. `cachedAt` is when the value was computed and
  * `expiresAt` when it stops being fresh (none: never, or not stored).
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import type { Cached } from "@cachefx/core"
+ *
+ * const age = (result: Cached.CacheResult<unknown>, now: Date) =>
+ *   Option.map(result.cachedAt, (at) => now.getTime() - at.getTime())
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -58,6 +75,16 @@ export interface CacheResult<A> {
 /**
  * A cached function. `I` is its input, `A`, `E`, `R` those of the wrapped effect, `PI`
  * the input of its partition fields and `KR` the services its key fields need.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser: Cached.Cached<{ readonly id: number }, string> = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] })
+ * })((input: { readonly id: number }) => Effect.succeed(`user ${input.id}`))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -103,6 +130,15 @@ export declare namespace Cached {
 /**
  * Options of `cached`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { type Cached, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+ *
+ * const Users = KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] })
+ * const options: Cached.Options<typeof Users, string> = { key: Users, ttl: Ttl.minutes(5), value: Schema.String }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -127,6 +163,15 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
  * What `cached(options)` returns: it wraps a function of the key's input (giving a
  * `Cached`), or a single effect when the key reads no input (giving an effect). One
  * generic signature, so it also works inside `pipe`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor } from "@cachefx/core"
+ *
+ * const wrap = Cached.cached({ key: KeyConstructor.make({ namespace: "config" }), ttl: "1 hour" })
+ * const config = Effect.succeed({ theme: "dark" }).pipe(wrap)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -29,6 +29,16 @@ export type TypeId = typeof TypeId
  * A key constructor. `I` is the input its fields read, `R` the services they need and
  * `PI` the input its partition fields read.
  *
+ * @example
+ * ```ts
+ * import { KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const Posts: KeyConstructor.KeyConstructor<{ readonly authorId: unknown }> = KeyConstructor.make({
+ *   namespace: "posts",
+ *   fields: [KeyField.arg("authorId", { partition: true })]
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -26,6 +26,13 @@ export type TypeId = typeof TypeId
  * that the cached function has that input), `R` the services it needs, and `P` whether
  * it is a partition field.
  *
+ * @example
+ * ```ts
+ * import { KeyField } from "@cachefx/core"
+ *
+ * const user: KeyField.KeyField<{ readonly userId: unknown }, never, true> = KeyField.arg("userId", { partition: true })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

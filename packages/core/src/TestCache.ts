@@ -17,6 +17,13 @@ import * as internal from "./internal/testCache.js"
  * One store operation as the log records it. `target` is the key, partition or
  * namespace the operation addressed.
  *
+ * @example
+ * ```ts
+ * import type { TestCache } from "@cachefx/core"
+ *
+ * const deleted = (log: ReadonlyArray<TestCache.Operation>) => log.filter((op) => op.op === "delete").map((op) => op.target)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -27,6 +34,14 @@ export interface Operation {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestCache } from "@cachefx/core"
+ *
+ * const storeDown = Effect.flatMap(TestCache.TestCache, (cache) => cache.failNext(100))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

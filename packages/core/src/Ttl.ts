@@ -30,12 +30,26 @@ export type TypeId = typeof TypeId
  * - `Forever`: never expires.
  * - `None`: the value is not stored (useful as a per-value TTL).
  *
+ * @example
+ * ```ts
+ * import { Ttl } from "@cachefx/core"
+ *
+ * const policy: Ttl.Ttl = Ttl.staleWhileRevalidate({ fresh: "1 minute", stale: "1 hour" })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type Ttl = Expiring | Forever | None
 
 /**
+ * @example
+ * ```ts
+ * import { Ttl } from "@cachefx/core"
+ *
+ * const fresh = (ttl: Ttl.Ttl) => ttl._tag === "Expiring" ? ttl.fresh : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -48,6 +62,13 @@ export interface Expiring {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Ttl } from "@cachefx/core"
+ *
+ * const never: Ttl.Forever = Ttl.forever
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -57,6 +78,13 @@ export interface Forever {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Ttl } from "@cachefx/core"
+ *
+ * const skip: Ttl.None = Ttl.none
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -68,6 +96,14 @@ export interface None {
 /**
  * What a TTL can be given as: a policy or any `Duration` input (`300`, meaning
  * milliseconds, `"5 minutes"`, `Duration.seconds(5)`).
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { Ttl } from "@cachefx/core"
+ *
+ * const inputs: ReadonlyArray<Ttl.TtlInput> = ["5 minutes", 1500, Duration.seconds(30)]
+ * ```
  *
  * @since 0.1.0
  * @category models
