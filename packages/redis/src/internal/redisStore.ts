@@ -1,0 +1,133 @@
+import type { CacheEntry, CacheKey } from "@cachefx/core"
+import { CacheError, CacheSettings, CacheStore } from "@cachefx/core"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Cluster, Redis } from "ioredis"
+import type * as RedisStore from "../RedisStore.js"
+import { fresh } from "./ids.js"
+import * as keys from "./keys.js"
+import * as scripts from "./scripts.js"
+
+/** What a read saw: the guard a fill is checked against. */
+class Guard {
+  constructor(
+    readonly hold: string,
+    readonly partitionStamp: string,
+    readonly namespaceStamp: string,
+    readonly readAt: number
+  ) {}
+}
+
+const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
+
+const isTime = (u: unknown): u is number | null => u === null || typeof u === "number"
+
+/** The entry of its stored JSON, `[cachedAt, expiresAt, staleUntil, value]`; undefined when it is not one. */
+const decode = (json: string): CacheEntry.CacheEntry | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) {
+    return undefined
+  }
+  const [cachedAt, expiresAt, staleUntil, value] = parsed
+  return typeof cachedAt === "number" && isTime(expiresAt) && isTime(staleUntil)
+    ? { value, cachedAt, expiresAt, staleUntil }
+    : undefined
+}
+
+const encode = (entry: CacheEntry.CacheEntry): string =>
+  JSON.stringify([entry.cachedAt, entry.expiresAt, entry.staleUntil, entry.value])
+
+const attempt = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, CacheError.CacheStoreError> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) => new CacheError.CacheStoreError({ operation, reason: "Unavailable", cause })
+  })
+
+/**
+ * The store over one client. On a single Redis every operation is one command; on a
+ * Cluster `get` and `set` also address the namespace stamp's slot, in parallel.
+ */
+class Store implements CacheStore.Service {
+  private readonly commands: scripts.Commands
+  private readonly cluster: boolean
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly window: number,
+    private readonly clock: Clock.Clock
+  ) {
+    this.commands = scripts.register(client)
+    this.cluster = client.isCluster
+  }
+
+  get = (key: CacheKey.CacheKey) =>
+    attempt("get", async (): Promise<CacheStore.Lookup> => {
+      const at = keys.physical(key)
+      const stamp = fresh()
+      const [reply, namespaceStamp] = this.cluster
+        ? await Promise.all([
+          this.commands.cachefxGet(at.entry, at.partitionStamp, stamp, this.window),
+          this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
+        ])
+        : await this.commands.cachefxGet(at.entry, at.partitionStamp, at.namespaceStamp, stamp, this.window)
+          .then((reply) => [reply, reply[2]!] as const)
+      const [hold, partitionStamp, , readAt, entryNamespace, json] = reply
+      const guard = seal(new Guard(hold, partitionStamp, namespaceStamp, readAt))
+      const entry = entryNamespace === namespaceStamp && json !== undefined ? decode(json) : undefined
+      return {
+        entry: entry === undefined || this.expired(entry) ? Option.none() : Option.some(entry),
+        guard
+      }
+    })
+
+  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
+    attempt("set", async () => {
+      if (!(token instanceof Guard) || this.expired(entry)) {
+        return false
+      }
+      const at = keys.physical(key)
+      const px = entry.staleUntil === null ? -1 : Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis())
+      const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px]
+      if (!this.cluster) {
+        const stored = await this.commands.cachefxFill(at.entry, at.partitionStamp, at.namespaceStamp, ...args, encode(entry))
+        return stored === 1
+      }
+      const [stored, namespaceStamp] = await Promise.all([
+        this.commands.cachefxFill(at.entry, at.partitionStamp, ...args, encode(entry)),
+        this.commands.cachefxNamespace(at.namespaceStamp, fresh(), this.window, px)
+      ])
+      return stored === 1 && namespaceStamp === token.namespaceStamp
+    })
+
+  /** Leaves a tombstone for the fill window: a fill that read before it no longer matches the key. */
+  delete = (key: CacheKey.CacheKey) => this.replace("delete", keys.physical(key).entry, "~" + fresh())
+
+  deletePartition = (scope: CacheKey.Partition) =>
+    this.replace("deletePartition", keys.partitionStamp(scope.partition), fresh())
+
+  clear = (namespace: string) => this.replace("clear", keys.namespaceStamp(namespace), fresh())
+
+  /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */
+  private replace(operation: string, key: string, value: string) {
+    return Effect.asVoid(attempt(operation, () => this.client.set(key, value, "PX", this.window)))
+  }
+
+  private expired(entry: CacheEntry.CacheEntry): boolean {
+    return entry.staleUntil !== null && entry.staleUntil <= this.clock.unsafeCurrentTimeMillis()
+  }
+}
+
+/** @internal */
+export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service> =>
+  Effect.zipWith(Effect.clock, CacheSettings.CacheSettings, (clock, settings) =>
+    CacheStore.withTimeout(
+      new Store(options.client, Math.max(1, Math.ceil(Duration.toMillis(settings.fillWindow))), clock),
+      settings.operationTimeout
+    ))

@@ -1,0 +1,35 @@
+/**
+ * Layers and clients of the tests: the shared Redis (`REDIS_URL`, default
+ * 127.0.0.1:6379) through `RedisStore.layerConfig`, and the cleanup of what a test file
+ * wrote there.
+ */
+import { CacheSettings, type CacheStore } from "@cachefx/core"
+import { RedisStore } from "@cachefx/redis"
+import { ConfigProvider, Layer } from "effect"
+import { Redis } from "ioredis"
+
+export const sharedUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+
+/** Settings of the tests: a timeout loose enough for a busy 2-core machine. */
+export const TestSettings = CacheSettings.layer({ operationTimeout: "1 second" })
+
+/** `RedisStore.layerConfig` reading `REDIS_URL` = `url`. */
+export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
+  RedisStore.layerConfig.pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]])))),
+    Layer.provide(TestSettings)
+  )
+
+/** Deletes every key of the shared Redis that contains `marker` (tests only: stores never scan). */
+export const cleanup = async (marker: string): Promise<void> => {
+  const client = new Redis(sharedUrl)
+  try {
+    for await (const keys of client.scanStream({ match: `*${marker}*`, count: 1000 })) {
+      if ((keys as Array<string>).length > 0) {
+        await client.unlink(...(keys as Array<string>))
+      }
+    }
+  } finally {
+    await client.quit()
+  }
+}
