@@ -103,3 +103,136 @@ export const fillsSkipped = Metric.counter("cachefx_fills_skipped_total", {
   description: "computed values not stored because an invalidation raced them",
   incremental: true
 })
+
+/**
+ * Invalidation events the engine handled (tagged with the `table`).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const events = Metric.value(CacheMetrics.invalidationEvents)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const invalidationEvents = Metric.counter("cachefx_invalidation_events_total", {
+  description: "invalidation events handled by the engine",
+  incremental: true
+})
+
+/**
+ * Invalidation jobs run (one per rule and event, tagged with `cache` and `rule`).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const jobs = Metric.value(CacheMetrics.invalidationJobs)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const invalidationJobs = Metric.counter("cachefx_invalidation_jobs_total", {
+  description: "invalidation jobs run",
+  incremental: true
+})
+
+/**
+ * Exact keys deleted by invalidation rules.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const deleted = Metric.value(CacheMetrics.keysDeleted)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const keysDeleted = Metric.counter("cachefx_invalidation_keys_deleted_total", {
+  description: "exact keys deleted by invalidation rules",
+  incremental: true
+})
+
+/**
+ * Partitions wiped by invalidation rules.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const wiped = Metric.value(CacheMetrics.partitionsWiped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const partitionsWiped = Metric.counter("cachefx_invalidation_partitions_wiped_total", {
+  description: "partitions wiped by invalidation rules",
+  incremental: true
+})
+
+/**
+ * Namespaces wiped by invalidation rules (rows that resolve no partition).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const wiped = Metric.value(CacheMetrics.namespacesWiped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const namespacesWiped = Metric.counter("cachefx_invalidation_namespaces_wiped_total", {
+  description: "namespaces wiped by invalidation rules",
+  incremental: true
+})
+
+/**
+ * Keys recomputed by rules with `rewarm`.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const rewarms = Metric.value(CacheMetrics.rewarms)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const rewarms = Metric.counter("cachefx_invalidation_rewarms_total", {
+  description: "keys recomputed by rewarm rules",
+  incremental: true
+})
+
+/**
+ * Invalidation jobs that still failed after their retries (each is also logged).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const failures = Metric.value(CacheMetrics.invalidationFailures)
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const invalidationFailures = Metric.counter("cachefx_invalidation_failures_total", {
+  description: "invalidation jobs that failed after their retries",
+  incremental: true
+})

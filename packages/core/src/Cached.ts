@@ -13,6 +13,7 @@ import type * as Schema from "effect/Schema"
 import type { CacheError, CacheStoreError, KeyError } from "./CacheError.js"
 import type { CacheStore } from "./CacheStore.js"
 import * as internal from "./internal/cached.js"
+import type * as InvalidationRule from "./InvalidationRule.js"
 import type * as KeyConstructor from "./KeyConstructor.js"
 import type * as Ttl from "./Ttl.js"
 
@@ -96,6 +97,8 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
   /** The cached value's name: given, or the key constructor's namespace. */
   readonly name: string
   readonly key: KeyConstructor.KeyConstructor<I, KR, PI>
+  /** The rules that invalidate it (`invalidatesOn`), applied by the `InvalidationEngine`. */
+  readonly rules: ReadonlyArray<InvalidationRule.InvalidationRule>
   /** Like calling, with the status and times of the answer. */
   readonly withStatus: (input: I) => Effect.Effect<CacheResult<A>, E, R | KR | CacheStore>
   /** Computes without reading or writing the cache. */
@@ -157,6 +160,8 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
   readonly value?: Schema.Schema<A, any, never> | undefined
   /** The cached value's name (default: the key constructor's namespace). */
   readonly name?: string | undefined
+  /** Writes that invalidate it: give the cached value to `InvalidationEngine.layer` to apply them. */
+  readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined
 }
 
 /**

@@ -60,3 +60,33 @@ export * as Ttl from "./Ttl.js"
  * @since 0.1.0
  */
 export { cached } from "./Cached.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Dispatcher from "./Dispatcher.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Invalidation from "./Invalidation.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InvalidationBus from "./InvalidationBus.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InvalidationEngine from "./InvalidationEngine.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InvalidationEvent from "./InvalidationEvent.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InvalidationRule from "./InvalidationRule.js"

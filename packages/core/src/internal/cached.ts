@@ -255,6 +255,7 @@ const make = <I, A, E, R>(
   const self = Object.assign(call, {
     [TypeId]: TypeId,
     key: constructor,
+    rules: options.invalidatesOn ?? [],
     withStatus,
     bypass: compute,
     refresh,

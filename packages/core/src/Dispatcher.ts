@@ -1,0 +1,224 @@
+/**
+ * A `Dispatcher` runs invalidation jobs. Each rule names one (`inline` by default); the
+ * application provides the others as layers at startup, and the `InvalidationEngine`
+ * fails to build when a rule names one that no layer provides.
+ *
+ * - `inline` (always present): runs the job before `Invalidation.publish` returns.
+ * - `pool` (`layerPool`): a queue served by a bounded number of worker fibers; when its
+ *   layer closes, it runs every queued job before closing.
+ * - `background` (`layerBackground`): forks each job; when its layer closes, it waits
+ *   for the jobs still running.
+ *
+ * Broker packages implement `Dispatcher` over a queue: a `Job` is a Schema (the cached
+ * value's name, the rule's name and the event), so it crosses a wire, and a worker runs
+ * it with `InvalidationEngine.run`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/dispatcher.js"
+import { InvalidationEvent } from "./InvalidationEvent.js"
+
+/**
+ * One rule's work for one event: the cached value's `name`, the rule's `name` and the
+ * event. No closures, so any broker can carry it.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Dispatcher, InvalidationEvent } from "@cachefx/core"
+ *
+ * const job: Dispatcher.Job = {
+ *   cache: "users",
+ *   rule: "users(id=id)",
+ *   event: InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 1 }] })
+ * }
+ * const json = JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job))
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Job = Schema.Struct({
+  cache: Schema.String,
+  rule: Schema.String,
+  event: InvalidationEvent
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Job extends Schema.Schema.Type<typeof Job> {}
+
+/**
+ * What a dispatcher receives: the job, the rule's `dispatcherConfig`, and `run`, which
+ * runs the job in this process (with retries; it never fails). In-process dispatchers
+ * run `run`; broker dispatchers enqueue `job` and ignore it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Dispatch {
+  readonly job: Job
+  readonly config: Readonly<Record<string, unknown>>
+  readonly run: Effect.Effect<void>
+}
+
+/**
+ * A dispatcher. `dispatch` returns once the job is done (inline) or handed over; it
+ * must not fail: a broker that cannot take a job should run it in place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Dispatcher {
+  readonly name: string
+  readonly dispatch: (dispatch: Dispatch) => Effect.Effect<void>
+}
+
+/**
+ * The service identifier of the dispatcher named `N`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Named<N extends string> {
+  readonly _tag: "Dispatcher"
+  readonly name: N
+}
+
+/**
+ * The tag of the dispatcher with a given name. Tags of one name are equal, so a layer
+ * built with `Layer.succeed(Dispatcher.tag("bullmq"), …)` is found by rules naming
+ * `"bullmq"`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Dispatcher } from "@cachefx/core"
+ *
+ * const layerLogging = Layer.succeed(Dispatcher.tag("logging"), {
+ *   name: "logging",
+ *   dispatch: ({ job, run }) => Effect.zipRight(Effect.log(`job ${job.rule}`), run)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const tag = <const N extends string>(name: N): Context.Tag<Named<N>, Dispatcher> =>
+  Context.GenericTag<Named<N>, Dispatcher>(`@cachefx/core/Dispatcher/${name}`)
+
+/**
+ * The `inline` dispatcher: runs each job in place.
+ *
+ * @example
+ * ```ts
+ * import { Dispatcher } from "@cachefx/core"
+ *
+ * console.log(Dispatcher.inline.name) // "inline"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const inline: Dispatcher = internal.inline
+
+/**
+ * Options of the pool dispatcher.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PoolOptions<N extends string> {
+  /** How many jobs run at once. */
+  readonly concurrency: number
+  /** The name rules use. Default `"pool"`. */
+  readonly name?: N | undefined
+}
+
+/**
+ * Makes a pool dispatcher in a scope: jobs wait in an unbounded queue and `concurrency`
+ * worker fibers run them. When the scope closes, the queued jobs run before it closes;
+ * jobs dispatched while it closes run in place.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Dispatcher } from "@cachefx/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const pool = yield* Dispatcher.makePool({ concurrency: 4 })
+ *   console.log(pool.name) // "pool"
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePool: <const N extends string = "pool">(
+  options: PoolOptions<N>
+) => Effect.Effect<Dispatcher, never, Scope.Scope> = internal.makePool
+
+/**
+ * The pool dispatcher as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, Dispatcher, InvalidationEngine } from "@cachefx/core"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(Dispatcher.layerPool({ concurrency: 8 }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPool = <const N extends string = "pool">(options: PoolOptions<N>): Layer.Layer<Named<N>> =>
+  Layer.scoped(tag<N>(options.name ?? ("pool" as N)), internal.makePool(options))
+
+/**
+ * Makes a background dispatcher in a scope: each job is forked; when the scope closes,
+ * it waits for the jobs still running.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Dispatcher } from "@cachefx/core"
+ *
+ * const program = Effect.scoped(Effect.map(Dispatcher.makeBackground, (dispatcher) => dispatcher.name))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeBackground: Effect.Effect<Dispatcher, never, Scope.Scope> = internal.makeBackground
+
+/**
+ * The background dispatcher as a layer, named `"background"`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, Dispatcher, InvalidationEngine } from "@cachefx/core"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(Dispatcher.layerBackground)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBackground: Layer.Layer<Named<"background">> = Layer.scoped(tag("background"), makeBackground)

@@ -1,0 +1,143 @@
+/**
+ * The `InvalidationEngine` turns invalidation events into work. Built from the list of
+ * cached values, it checks every rule (inputs, columns, dispatcher) when its layer is
+ * built, indexes the rules by table, consumes the `InvalidationBus`, makes one job per
+ * event and matching rule, and hands each job to its rule's dispatcher. A job deletes
+ * keys, wipes partitions or namespaces through the cached value's own `delete`,
+ * `deletePartition`, `invalidateAll` and `refresh`, so a read after it never joins a
+ * computation that began before it.
+ *
+ * A job that fails is retried on a `Schedule`, then logged and counted
+ * (`CacheMetrics.invalidationFailures`); it never fails the write that caused it.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Cached from "./Cached.js"
+import type { CacheError } from "./CacheError.js"
+import type { CacheStore } from "./CacheStore.js"
+import type * as Dispatcher from "./Dispatcher.js"
+import * as internal from "./internal/invalidationEngine.js"
+import type { InvalidationBus } from "./InvalidationBus.js"
+import type { InvalidationRuleError } from "./InvalidationRule.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Runs one job once, in this process, without retrying: what a broker dispatcher's
+   * worker calls. Fails with an `InvalidationRuleError` when the job names a cached
+   * value or rule this engine does not have.
+   */
+  readonly run: (job: Dispatcher.Job) => Effect.Effect<void, InvalidationRuleError | CacheError>
+}
+
+/**
+ * The engine service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+ *
+ * // in a broker worker
+ * const onMessage = (job: Dispatcher.Job) => Effect.flatMap(InvalidationEngine.InvalidationEngine, (engine) => engine.run(job))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class InvalidationEngine extends Context.Tag("@cachefx/core/InvalidationEngine")<
+  InvalidationEngine,
+  Service
+>() {}
+
+/**
+ * Options of the engine.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The cached values whose `invalidatesOn` rules the engine applies. */
+  readonly caches: ReadonlyArray<Cached.Cached.Any>
+  /** How a failed job is retried. Default: 4 retries, 100 ms doubling. */
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+/**
+ * Makes the engine in a scope and starts consuming the bus. When the scope closes it
+ * handles the events still on the bus and waits for the events it is handling.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const program = Effect.scoped(InvalidationEngine.make({ caches: [getUser] }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<Service, InvalidationRuleError, CacheStore | InvalidationBus | Scope.Scope> = internal.make
+
+/**
+ * The engine and its bus as a layer. Provide the dispatchers its rules name (and the
+ * services their keys read) to it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Cached, CacheStore, Dispatcher, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" }, dispatcher: "pool" })]
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const Live = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(Dispatcher.layerPool({ concurrency: 4 })),
+ *   Layer.provideMerge(CacheStore.layerMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (
+  options: Options
+) => Layer.Layer<InvalidationEngine | InvalidationBus, InvalidationRuleError, CacheStore> = internal.layer
+
+/**
+ * Runs one job once with the engine in context (see `Service.run`).
+ *
+ * @example
+ * ```ts
+ * import { Dispatcher, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
+ *
+ * const job: Dispatcher.Job = {
+ *   cache: "users",
+ *   rule: "users(id=id)",
+ *   event: InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 1 }] })
+ * }
+ * const program = InvalidationEngine.run(job)
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (
+  job: Dispatcher.Job
+): Effect.Effect<void, InvalidationRuleError | CacheError, InvalidationEngine> =>
+  Effect.flatMap(InvalidationEngine, (engine) => engine.run(job))

@@ -1,0 +1,174 @@
+/**
+ * An `InvalidationRule` says which entries of a cached value a write to a table makes
+ * stale. Rules are given to `cached({ invalidatesOn: [...] })` and applied by the
+ * `InvalidationEngine`. For each row an event carries, `fieldMapping` builds the cached
+ * function's input from the row's columns, and then:
+ * - every key field resolved: the exact key is deleted (or recomputed, with `rewarm`);
+ * - the partition fields resolved: the partition is wiped;
+ * - otherwise: the namespace is wiped.
+ *
+ * An update invalidates what the row addressed before and after it, so a row that moves
+ * (a post given to another author) leaves no stale entry behind.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as internal from "./internal/invalidationRule.js"
+import type * as InvalidationEvent from "./InvalidationEvent.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A column: its database name, its property name on a Drizzle table, or a Drizzle
+ * column object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Column = string | { readonly name: string; readonly table: unknown }
+
+/**
+ * One row of an event, as `when` sees it. `row` is the row written (absent when the
+ * event does not know its rows), `before` the row before an update where known, and
+ * `changed` the columns the write changed where known (given by the event, or found by
+ * comparing `before` and `row`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Change {
+  readonly event: InvalidationEvent.InvalidationEvent
+  readonly row: Option.Option<InvalidationEvent.Row>
+  readonly before: Option.Option<InvalidationEvent.Row>
+  readonly changed: Option.Option<ReadonlyArray<string>>
+}
+
+/**
+ * Options of `make`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** A Drizzle table, or a table name. */
+  readonly table: string | object
+  /** The cached function's input names, each with the column it is read from. */
+  readonly fieldMapping: Readonly<Record<string, Column>>
+  /** An update that changes none of these columns does nothing. Default: any change counts. */
+  readonly watchFields?: ReadonlyArray<Column> | undefined
+  /** The operations the rule reacts to. Default: all. */
+  readonly on?: ReadonlyArray<InvalidationEvent.Operation> | undefined
+  /** A predicate over each changed row: when it gives false, the row is ignored. */
+  readonly when?: ((change: Change) => Effect.Effect<boolean>) | undefined
+  /** Recompute an exact key instead of deleting it (falls back to delete). Default false. */
+  readonly rewarm?: boolean | undefined
+  /** The name of the dispatcher that runs the rule's jobs. Default `"inline"`. */
+  readonly dispatcher?: string | undefined
+  /** Settings handed to the dispatcher with each job (a broker queue name, …). */
+  readonly dispatcherConfig?: Readonly<Record<string, unknown>> | undefined
+  /** The rule's name in jobs, logs and metrics. Default: `<table>(<input>=<column>,…)`. */
+  readonly name?: string | undefined
+}
+
+/**
+ * A rule. Its `name` is derived from what it does, not from where it is declared, so a
+ * job made by one process names the same rule in every process that runs the same code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InvalidationRule {
+  readonly [TypeId]: TypeId
+  readonly name: string
+  /** The table's name. */
+  readonly table: string
+  readonly options: Options
+}
+
+/**
+ * A rule does not fit the cached value it is given to (an input its key does not read,
+ * a column its table does not have, a dispatcher no layer provides), or a job names a
+ * cached value or rule the engine does not know. Raised when the `InvalidationEngine`
+ * layer is built, or by `InvalidationEngine.run` for an unknown job.
+ *
+ * @example
+ * ```ts
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * const error = new InvalidationRule.InvalidationRuleError({
+ *   cache: "users",
+ *   rule: "users(userId=id)",
+ *   reason: `"userId" is not an input of its key (the key reads: id)`
+ * })
+ * console.log(error.message)
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidationRuleError extends Data.TaggedError("InvalidationRuleError")<{
+  readonly cache: string
+  readonly rule: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Cached value "${this.cache}", invalidation rule "${this.rule}": ${this.reason}`
+  }
+}
+
+/**
+ * Makes a rule. Throws a `CacheDefinitionError` when `table` is neither a Drizzle table
+ * nor a name; inputs and columns are checked when the engine is built.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { integer, pgTable, text } from "drizzle-orm/pg-core"
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * const posts = pgTable("posts", {
+ *   id: integer("id").primaryKey(),
+ *   authorId: integer("author_id").notNull(),
+ *   status: text("status").notNull()
+ * })
+ *
+ * const byAuthor = InvalidationRule.make({
+ *   table: posts,
+ *   fieldMapping: { authorId: posts.authorId, postId: posts.id },
+ *   watchFields: [posts.status],
+ *   when: (change) => Effect.succeed(Option.isSome(change.row))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => InvalidationRule = internal.make
+
+/**
+ * Whether a value is a rule.
+ *
+ * @example
+ * ```ts
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * const rule = InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })
+ * console.log(InvalidationRule.isInvalidationRule(rule)) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInvalidationRule: (u: unknown) => u is InvalidationRule = internal.isInvalidationRule

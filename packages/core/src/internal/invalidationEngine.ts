@@ -1,0 +1,192 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type { CacheError } from "../CacheError.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type { CacheStore } from "../CacheStore.js"
+import * as Dispatcher from "../Dispatcher.js"
+import * as InvalidationBus from "../InvalidationBus.js"
+import * as InvalidationEngine from "../InvalidationEngine.js"
+import type * as InvalidationEvent from "../InvalidationEvent.js"
+import { InvalidationRuleError } from "../InvalidationRule.js"
+import * as rules from "./invalidationRule.js"
+
+const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
+
+const increment = (metric: Metric.Metric.Counter<number>, cache: string, rule: string) =>
+  Metric.increment(Metric.tagged(Metric.tagged(metric, "cache", cache), "rule", rule))
+
+/** A wider wipe stands in when a narrower one cannot build its key; store failures are real failures. */
+const orWider = (
+  attempt: Effect.Effect<void, CacheError, CacheStore>,
+  wider: Effect.Effect<void, CacheError, CacheStore>
+): Effect.Effect<void, CacheError, CacheStore> =>
+  Effect.catchAllCause(attempt, (cause) =>
+    Cause.isInterruptedOnly(cause) ||
+      Option.exists(Cause.failureOption(cause), (error) => error._tag === "CacheStoreError")
+      ? Effect.failCause(cause)
+      : wider)
+
+/** Applies one target of a rule, through the cached value's own management surface. */
+const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, CacheError, CacheStore> => {
+  const { subject, rule } = plan
+  const count = (metric: Metric.Metric.Counter<number>) => increment(metric, subject.name, rule.name)
+  const instead = (wipe: string) =>
+    rule.options.rewarm === true
+      ? Effect.logInfo(`cachefx: cannot rewarm (the row does not give every key input); ${wipe} instead`).pipe(
+        Effect.annotateLogs({ cache: subject.name, rule: rule.name })
+      )
+      : Effect.void
+  const namespace = instead("wiping the namespace").pipe(
+    Effect.zipRight(subject.invalidateAll),
+    Effect.zipRight(count(CacheMetrics.namespacesWiped))
+  )
+  const partition = (input: rules.Input) =>
+    subject.key.partitionSize === 0 ? namespace : orWider(
+      instead("wiping the partition").pipe(
+        Effect.zipRight(subject.deletePartition(input)),
+        Effect.zipRight(count(CacheMetrics.partitionsWiped))
+      ),
+      namespace
+    )
+  const rewarm = (input: rules.Input) =>
+    subject.refresh(input).pipe(
+      Effect.zipRight(count(CacheMetrics.rewarms)),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("cachefx: rewarm failed; the key stays deleted", cause).pipe(
+          Effect.annotateLogs({ cache: subject.name, rule: rule.name })
+        )
+      )
+    )
+  switch (target._tag) {
+    case "Namespace":
+      return namespace
+    case "Partition":
+      return partition(target.input)
+    case "Key":
+      return orWider(
+        subject.delete(target.input).pipe(
+          Effect.zipRight(count(CacheMetrics.keysDeleted)),
+          // deleting first voids every fill that began before the write; the recomputation then stores
+          Effect.zipRight(target.rewarm ? rewarm(target.input) : Effect.void)
+        ),
+        partition(target.input)
+      )
+  }
+}
+
+/** @internal */
+export const make = (options: InvalidationEngine.Options) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<CacheStore>()
+    const bus = yield* InvalidationBus.InvalidationBus
+    const plans = new Map<string, Map<string, rules.Plan>>()
+    const byTable = new Map<string, Array<rules.Plan>>()
+    const dispatchers = new Map<string, Dispatcher.Dispatcher>()
+
+    for (const cached of options.caches) {
+      const own = new Map<string, rules.Plan>()
+      for (const rule of cached.rules) {
+        const fail = (reason: string) => new InvalidationRuleError({ cache: cached.name, rule: rule.name, reason })
+        if (plans.has(cached.name)) {
+          return yield* fail(`another cached value given to the engine is also named "${cached.name}"; give each its own name`)
+        }
+        if (own.has(rule.name)) {
+          return yield* fail("two rules of this cached value have this name; give one a name of its own (option name)")
+        }
+        const plan = yield* rules.plan(cached, rule)
+        const name = rule.options.dispatcher ?? "inline"
+        if (!dispatchers.has(name)) {
+          const provided = yield* Effect.serviceOption(Dispatcher.tag(name))
+          if (Option.isNone(provided) && name !== "inline") {
+            return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
+          }
+          dispatchers.set(name, Option.getOrElse(provided, () => Dispatcher.inline))
+        }
+        own.set(rule.name, plan)
+        byTable.set(rule.table, [...byTable.get(rule.table) ?? [], plan])
+      }
+      if (own.size > 0) {
+        plans.set(cached.name, own)
+      }
+    }
+
+    const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
+      const plan = plans.get(job.cache)?.get(job.rule)
+      if (plan === undefined) {
+        return Effect.fail(new InvalidationRuleError({
+          cache: job.cache,
+          rule: job.rule,
+          reason: "this engine has no such rule (does this process run the code that made the job?)"
+        }))
+      }
+      return rules.targets(plan, job.event).pipe(
+        Effect.flatMap((targets) => Effect.forEach(targets, (target) => apply(plan, target), { discard: true })),
+        Effect.zipRight(increment(CacheMetrics.invalidationJobs, job.cache, job.rule)),
+        Effect.withSpan("cachefx.invalidation.job", {
+          attributes: { "cachefx.cache": job.cache, "cachefx.rule": job.rule, "cachefx.table": job.event.table }
+        }),
+        Effect.provide(context)
+      )
+    }
+
+    const retry = options.retry ?? defaultRetry
+    const runRetried = (job: Dispatcher.Job): Effect.Effect<void> =>
+      run(job).pipe(
+        Effect.retry(retry),
+        Effect.catchAllCause((cause) =>
+          Effect.zipRight(
+            increment(CacheMetrics.invalidationFailures, job.cache, job.rule),
+            Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
+              Effect.annotateLogs({ cache: job.cache, rule: job.rule, table: job.event.table })
+            )
+          )
+        )
+      )
+
+    const handle = (event: InvalidationEvent.InvalidationEvent) =>
+      Metric.increment(Metric.tagged(CacheMetrics.invalidationEvents, "table", event.table)).pipe(
+        Effect.zipRight(Effect.forEach(
+          (byTable.get(event.table) ?? []).filter((plan) => plan.on.has(event.operation)),
+          (plan) => {
+            const job: Dispatcher.Job = { cache: plan.subject.name, rule: plan.rule.name, event }
+            const dispatcher = dispatchers.get(plan.rule.options.dispatcher ?? "inline") ?? Dispatcher.inline
+            return dispatcher.dispatch({ job, config: plan.rule.options.dispatcherConfig ?? {}, run: runRetried(job) })
+          },
+          { concurrency: "unbounded", discard: true }
+        )),
+        Effect.withSpan("cachefx.invalidation.event", {
+          attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation }
+        })
+      )
+
+    const deliver = (delivery: InvalidationBus.Delivery) =>
+      handle(delivery.event).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
+
+    const handling = yield* FiberSet.make<void>()
+    const consumer = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(Queue.take(bus.deliveries)), (delivery) => FiberSet.run(handling, deliver(delivery)))
+    ).pipe(Effect.forever, Effect.forkScoped)
+    yield* Effect.addFinalizer(() =>
+      Fiber.interrupt(consumer).pipe(
+        Effect.zipRight(Queue.takeAll(bus.deliveries)),
+        Effect.flatMap((left) => Effect.forEach(left, deliver, { discard: true })),
+        Effect.zipRight(FiberSet.awaitEmpty(handling))
+      )
+    )
+    const service: InvalidationEngine.Service = { run }
+    return service
+  })
+
+/** @internal */
+export const layer = (options: InvalidationEngine.Options) =>
+  Layer.scoped(InvalidationEngine.InvalidationEngine, make(options)).pipe(
+    Layer.provideMerge(InvalidationBus.layer)
+  )
