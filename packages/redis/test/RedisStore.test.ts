@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { CacheSettings, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { Layer } from "effect"
-import { Cluster } from "ioredis"
-import { contractSuite } from "../../core/test/CacheStoreContract.js"
+import { Effect, Layer, Option } from "effect"
+import { Cluster, Redis } from "ioredis"
+import { contractSuite, keyIn } from "../../core/test/CacheStoreContract.js"
 import * as keys from "../src/internal/keys.js"
 import { cleanup, layerAt, sharedUrl, TestSettings } from "./redis.js"
 import { type RedisCluster, startCluster, unavailable } from "./servers.js"
@@ -30,6 +31,79 @@ describe.skipIf(unavailable !== undefined)("Redis Cluster of 3 masters (started 
   })
 
   contractSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)))
+})
+
+describe("RedisStore on a single Redis", () => {
+  const run = `specifics-${process.pid}-${Date.now()}`
+  let client: Redis
+  beforeAll(() => {
+    client = new Redis(sharedUrl)
+  })
+  afterAll(async () => {
+    await cleanup(run)
+    await client.quit()
+  })
+
+  const withStore = <A, E>(f: (store: CacheStore.Service) => Effect.Effect<A, E>) =>
+    Effect.flatMap(CacheStore.CacheStore, f).pipe(
+      Effect.provide(RedisStore.layer({ client })),
+      Effect.provide(CacheSettings.layer({ fillWindow: "200 millis", operationTimeout: "1 second" }))
+    )
+
+  const entry = (ttl: number | null) => {
+    const now = Date.now()
+    return { value: { a: 1 }, cachedAt: now, expiresAt: ttl && now + ttl, staleUntil: ttl && now + ttl }
+  }
+
+  it.live("refuses a fill later than the fill window, timed on the Redis clock", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const key = keyIn(run, "p", "late")
+        const lookup = yield* store.get(key)
+        yield* Effect.sleep("300 millis")
+        expect(yield* store.set(key, entry(60_000), lookup.guard)).toBe(false)
+        expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
+      })
+    ))
+
+  it.live("keeps stamps alive as long as the entries that recorded them", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const timed = keyIn(run, "p", "timed")
+        yield* store.set(timed, entry(60_000), (yield* store.get(timed)).guard)
+        const ttl = yield* Effect.promise(() => client.pttl(keys.partitionStamp(timed.partition)))
+        expect(ttl).toBeGreaterThan(60_000)
+        const forever = keyIn(run, "q", "forever")
+        yield* store.set(forever, entry(null), (yield* store.get(forever)).guard)
+        const ttls = yield* Effect.promise(() =>
+          Promise.all([
+            client.pttl(keys.physical(forever).entry),
+            client.pttl(keys.partitionStamp(forever.partition)),
+            client.pttl(keys.namespaceStamp(forever.namespace))
+          ])
+        )
+        expect(ttls).toEqual([-1, -1, -1])
+      })
+    ))
+
+  it.live("a delete leaves a tombstone for the fill window only; a wipe is one new stamp", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const key = keyIn(run, "p", "deleted")
+        yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)
+        yield* store.delete(key)
+        const tombstone = yield* Effect.promise(() => client.pttl(keys.physical(key).entry))
+        expect(tombstone).toBeGreaterThan(0)
+        expect(tombstone).toBeLessThanOrEqual(200)
+        const stamp = keys.partitionStamp(key.partition)
+        const before = yield* Effect.promise(() => client.get(stamp))
+        yield* store.deletePartition(key)
+        const [after, ttl] = yield* Effect.promise(() => Promise.all([client.get(stamp), client.pttl(stamp)]))
+        expect(after).not.toBe(before)
+        expect(ttl).toBeLessThanOrEqual(200)
+        expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
+      })
+    ))
 })
 
 describe("physical keys", () => {
