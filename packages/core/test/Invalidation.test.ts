@@ -1,0 +1,530 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Cached,
+  CacheMetrics,
+  Dispatcher,
+  Invalidation,
+  InvalidationEngine,
+  InvalidationEvent,
+  InvalidationRule,
+  KeyConstructor,
+  KeyField,
+  TestCache
+} from "@cachefx/core"
+import { integer, pgTable, text } from "drizzle-orm/pg-core"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Schema, TestClock } from "effect"
+
+const posts = pgTable("posts", {
+  id: integer("id").primaryKey(),
+  authorId: integer("author_id").notNull(),
+  status: text("status").notNull(),
+  title: text("title")
+})
+const users = pgTable("users", { id: integer("id").primaryKey() })
+
+const Posts = KeyConstructor.make({
+  namespace: "posts",
+  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("post")]
+})
+
+interface PostInput {
+  readonly author: number
+  readonly post: number
+}
+
+/** A cached value over `Posts` that counts its computations. */
+const postsCache = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>, name?: string) => {
+  const calls: Array<PostInput> = []
+  const fn = Cached.cached({ key: Posts, ttl: "1 hour", invalidatesOn: rules, name })(
+    (input: PostInput) => Effect.sync(() => (calls.push(input), `${input.author}/${input.post}#${calls.length}`))
+  )
+  return { fn, calls }
+}
+
+/** The engine over the given caches, on a TestCache, with extra layers (dispatchers, services). */
+const engine = (caches: ReadonlyArray<Cached.Cached.Any>, extra: Layer.Layer<never> = Layer.empty) =>
+  InvalidationEngine.layer({ caches }).pipe(Layer.provide(extra), Layer.provideMerge(TestCache.layer()))
+
+/** The invalidations the store saw, as `op target`. */
+const wipes = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
+  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`))
+)
+
+const row = (author: number, id: number, more: Record<string, unknown> = {}) => ({ id, author_id: author, ...more })
+
+const insert = (...rows: ReadonlyArray<InvalidationEvent.Row>) =>
+  InvalidationEvent.make({ table: posts, operation: "insert", rows })
+
+const fill = (fn: Cached.Cached<PostInput, string>, ...inputs: ReadonlyArray<PostInput>) =>
+  Effect.zipRight(
+    Effect.forEach(inputs, fn, { discard: true }),
+    Effect.flatMap(TestCache.TestCache, (cache) => cache.clearLog)
+  )
+
+const buildError = <A>(layer: Layer.Layer<A, InvalidationRule.InvalidationRuleError>) =>
+  Effect.scoped(Layer.build(layer)).pipe(Effect.flip, Effect.map((error) => error.message))
+
+/** A logger that keeps the messages it is given. */
+const capture = () => {
+  const lines: Array<string> = []
+  const layer = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => {
+      lines.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+  )
+  return { lines, layer }
+}
+
+describe("InvalidationRule decisions", () => {
+  it.effect("a row that gives every key input deletes that exact key (Drizzle columns)", () => {
+    const { fn, calls } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
+    ])
+    return Effect.gen(function*() {
+      yield* fill(fn, { author: 1, post: 3 }, { author: 1, post: 4 })
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect((yield* fn.withStatus({ author: 1, post: 3 })).status).toBe("Miss")
+      expect((yield* fn.withStatus({ author: 1, post: 4 })).status).toBe("Hit")
+      expect(calls).toHaveLength(3)
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a row that gives the partition inputs only wipes the partition (database column name)", () => {
+    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: "author_id" } })])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a column may be named by its Drizzle property name", () => {
+    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: "authorId" } })])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(2, 3)))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#2"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a row that does not give the partition inputs wipes the namespace", () => {
+    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { post: posts.id } })])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["clear cachefx:posts"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a row without a mapped column (a partial row) does not resolve that input", () => {
+    const { fn } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert({ author_id: 5 }))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#5"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("works with plain table names for non-Drizzle sources", () => {
+    const Accounts = KeyConstructor.make({ namespace: "accounts", fields: [KeyField.arg("id")] })
+    const fn = Cached.cached({
+      key: Accounts,
+      invalidatesOn: [InvalidationRule.make({ table: "accounts", fieldMapping: { id: "account_id" } })]
+    })((input: { readonly id: string }) => Effect.succeed(input.id))
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(
+        InvalidationEvent.make({ table: "accounts", operation: "delete", rows: [{ account_id: "a:1" }] })
+      )
+      yield* Invalidation.publish(InvalidationEvent.make({ table: "other", operation: "delete", rows: [{ id: 1 }] }))
+      expect(yield* wipes).toEqual(["delete cachefx:accounts:1:a%3A1"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a field over all inputs cannot be resolved, so its namespace is wiped", () => {
+    const fn = Cached.cached({
+      key: KeyConstructor.make({ namespace: "search", fields: [KeyField.args("*", { hash: true })] }),
+      invalidatesOn: [InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })]
+    })((input: { readonly author: number; readonly q: string }) => Effect.succeed(input.q))
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["clear cachefx:search"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  describe("custom fields that read services", () => {
+    class Tenant extends Context.Tag("Tenant")<Tenant, string>() {}
+    const Accounts = KeyConstructor.make({
+      namespace: "tenantPosts",
+      fields: [KeyField.make({ name: "tenant", partition: true, read: () => Tenant }), KeyField.arg("post")]
+    })
+    const fn = Cached.cached({
+      key: Accounts,
+      invalidatesOn: [InvalidationRule.make({ table: posts, fieldMapping: { post: posts.id } })]
+    })((input: { readonly post: number }) => Effect.succeed(input.post))
+
+    it.effect("are unresolved when the service is absent during invalidation: the namespace is wiped", () =>
+      Effect.gen(function*() {
+        yield* Invalidation.publish(insert(row(1, 3)))
+        expect(yield* wipes).toEqual(["clear cachefx:tenantPosts"])
+      }).pipe(Effect.provide(engine([fn]))))
+
+    it.effect("resolve when the engine has the service", () =>
+      Effect.gen(function*() {
+        yield* Invalidation.publish(insert(row(1, 3)))
+        expect(yield* wipes).toEqual(["delete cachefx:tenantPosts:1:acme:#3"])
+      }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
+  })
+
+  it.effect("an event that does not know its rows (a bulk write) wipes the namespace", () => {
+    const { fn } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "update", rows: [] }))
+      expect(yield* wipes).toEqual(["clear cachefx:posts"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("one event with many rows invalidates each once; a partition wipe covers the keys in it", () => {
+    const { fn } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3), row(1, 3), row(2, 4), { author_id: 2 }))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#2", "delete cachefx:posts:1:#1:#3"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+})
+
+describe("InvalidationRule updates", () => {
+  const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
+
+  it.effect("a row that moved invalidates the key before and the key after", () => {
+    const { fn } = postsCache([rule])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(2, 3)],
+        before: [row(1, 3)]
+      }))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#2:#3", "delete cachefx:posts:1:#1:#3"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a row whose mapped columns did not change invalidates its key once", () => {
+    const { fn } = postsCache([rule])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(1, 3, { title: "b" })],
+        before: [row(1, 3, { title: "a" })]
+      }))
+      yield* Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(1, 4, { title: "b" })],
+        changed: ["title"]
+      }))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("an update that may have moved the row, with the old row unknown, wipes the namespace", () => {
+    const { fn } = postsCache([rule])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(2, 3)],
+        changed: ["author_id"]
+      }))
+      expect(yield* wipes).toEqual(["clear cachefx:posts"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("watchFields: an update that changes none of them does nothing", () => {
+    const { fn } = postsCache([
+      InvalidationRule.make({
+        table: posts,
+        fieldMapping: { author: posts.authorId, post: posts.id },
+        watchFields: [posts.status]
+      })
+    ])
+    const update = (before: string, after: string, title = "t") =>
+      Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(1, 3, { status: after, title })],
+        before: [row(1, 3, { status: before, title: "t" })]
+      }))
+    return Effect.gen(function*() {
+      yield* update("draft", "draft", "new title")
+      yield* Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(1, 3)],
+        changed: ["title"]
+      }))
+      expect(yield* wipes).toEqual([])
+      yield* update("draft", "published")
+      yield* Invalidation.publish(insert(row(1, 4)))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("on: only the listed operations", () => {
+    const { fn } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, on: ["delete"] })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual([])
+      yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(1, 3)] }))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("when: an Effect predicate over the change sees the row before and after", () => {
+    const published = (row: Option.Option<InvalidationEvent.Row>) => Option.exists(row, (row) => row.status === "published")
+    const { fn } = postsCache([
+      InvalidationRule.make({
+        table: posts,
+        fieldMapping: { author: posts.authorId, post: posts.id },
+        // unpublishing matters too: the row was visible before the write
+        when: (change) => Effect.succeed(published(change.row) || published(change.before))
+      })
+    ])
+    const update = (id: number, before: string, after: string) =>
+      Invalidation.publish(InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(1, id, { status: after })],
+        before: [row(1, id, { status: before })]
+      }))
+    return Effect.gen(function*() {
+      yield* update(3, "draft", "draft")
+      yield* update(4, "published", "draft")
+      yield* update(5, "draft", "published")
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#4", "delete cachefx:posts:1:#1:#5"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+})
+
+describe("InvalidationRule rewarm", () => {
+  it.effect("recomputes the exact key with the mapped input", () => {
+    const { fn, calls } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id }, rewarm: true })
+    ])
+    return Effect.gen(function*() {
+      yield* fill(fn, { author: 1, post: 3 })
+      const before = yield* Metric.value(
+        Metric.tagged(Metric.tagged(CacheMetrics.rewarms, "cache", "posts"), "rule", "posts(author=author_id,post=id)")
+      )
+      yield* Invalidation.publish(insert(row(1, 3)))
+      const log = yield* Effect.flatMap(TestCache.TestCache, (cache) => cache.log)
+      expect(log.map((op) => `${op.op} ${op.outcome}`)).toEqual(["delete done", "get miss", "set stored"])
+      expect(calls).toEqual([{ author: 1, post: 3 }, { author: 1, post: 3 }])
+      expect(yield* fn.withStatus({ author: 1, post: 3 })).toMatchObject({ status: "Hit", value: "1/3#2" })
+      const after = yield* Metric.value(
+        Metric.tagged(Metric.tagged(CacheMetrics.rewarms, "cache", "posts"), "rule", "posts(author=author_id,post=id)")
+      )
+      expect(after.count - before.count).toBe(1)
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("wipes the partition instead when the row does not give every key input, and says so", () => {
+    const { fn, calls } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, rewarm: true })
+    ])
+    const logs = capture()
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+      expect(calls).toEqual([])
+      expect(logs.lines).toContainEqual(expect.stringContaining("cannot rewarm"))
+    }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
+  })
+
+  it.effect("leaves the key deleted when the recomputation fails, and says so", () => {
+    const fn = Cached.cached({
+      key: Posts,
+      invalidatesOn: [
+        InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id }, rewarm: true })
+      ]
+    })((_: PostInput): Effect.Effect<string, string> => Effect.fail("database down"))
+    const logs = capture()
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(logs.lines).toContainEqual(expect.stringContaining("rewarm failed"))
+    }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
+  })
+
+  it.effect("deletes, without rewarming, the rows a delete removed", () => {
+    const { fn, calls } = postsCache([
+      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id }, rewarm: true })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(1, 3)] }))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(calls).toEqual([])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+})
+
+describe("InvalidationEngine", () => {
+  it.effect("publish returns after the inline jobs of every cached value the table concerns", () => {
+    const a = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })], "a")
+    const b = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { post: posts.id } })], "b")
+    const c = postsCache([InvalidationRule.make({ table: users, fieldMapping: { author: users.id } })], "c")
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts", "deletePartition cachefx:posts:1:#1"])
+    }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
+  })
+
+  it.effect("a failing job is retried with backoff and never fails the write", () => {
+    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })])
+    return Effect.gen(function*() {
+      const cache = yield* TestCache.TestCache
+      yield* cache.failNext(2)
+      const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#1"])
+      yield* TestClock.adjust("200 millis")
+      yield* Fiber.join(publishing)
+      const log = yield* cache.log
+      expect(log.map((op) => op.outcome)).toEqual(["failed", "failed", "done"])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a job that fails after its retries is logged and counted", () => {
+    const { fn } = postsCache(
+      [InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, name: "by-author" })],
+      "failing"
+    )
+    const logs = capture()
+    const failures = Metric.value(
+      Metric.tagged(Metric.tagged(CacheMetrics.invalidationFailures, "cache", "failing"), "rule", "by-author")
+    )
+    return Effect.gen(function*() {
+      const cache = yield* TestCache.TestCache
+      const before = yield* failures
+      yield* cache.failNext(100)
+      const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.await(publishing)).toEqual(Exit.void)
+      expect((yield* cache.log).length).toBe(5)
+      expect((yield* failures).count - before.count).toBe(1)
+      expect(logs.lines).toContainEqual(expect.stringContaining("failed after its retries"))
+    }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
+  })
+
+  it.effect("counts events, jobs, keys deleted, partitions and namespaces wiped", () => {
+    const rule = InvalidationRule.make({ table: "metered", fieldMapping: { author: "a", post: "p" } })
+    const { fn } = postsCache([rule], "metered")
+    const counter = (metric: Metric.Metric.Counter<number>) =>
+      Effect.map(
+        Metric.value(Metric.tagged(Metric.tagged(metric, "cache", "metered"), "rule", rule.name)),
+        (state) => state.count
+      )
+    const all = Effect.all([
+      Effect.map(Metric.value(Metric.tagged(CacheMetrics.invalidationEvents, "table", "metered")), (s) => s.count),
+      counter(CacheMetrics.invalidationJobs),
+      counter(CacheMetrics.keysDeleted),
+      counter(CacheMetrics.partitionsWiped),
+      counter(CacheMetrics.namespacesWiped)
+    ])
+    return Effect.gen(function*() {
+      const before = yield* all
+      yield* Invalidation.publish(
+        InvalidationEvent.make({ table: "metered", operation: "insert", rows: [{ a: 1, p: 1 }, { a: 2 }] })
+      )
+      yield* Invalidation.publish(InvalidationEvent.make({ table: "metered", operation: "insert", rows: [{ p: 1 }] }))
+      const after = yield* all
+      expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 1, 1, 1])
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("runs a job given by a worker; an unknown job is a typed error", () => {
+    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })])
+    return Effect.gen(function*() {
+      const event = insert(row(1, 3))
+      yield* InvalidationEngine.run({ cache: "posts", rule: "posts(author=author_id)", event })
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+      const error = yield* Effect.flip(InvalidationEngine.run({ cache: "posts", rule: "posts(x=y)", event }))
+      expect(error._tag).toBe("InvalidationRuleError")
+      expect(error.message).toContain(`"posts(x=y)"`)
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it("carries events and jobs as Schema values that survive JSON", () => {
+    const job: Dispatcher.Job = {
+      cache: "posts",
+      rule: "posts(author=author_id)",
+      event: InvalidationEvent.make({
+        table: posts,
+        operation: "update",
+        rows: [row(2, 3)],
+        before: [row(1, 3)],
+        changed: ["author_id"],
+        transactionId: "tx-9"
+      })
+    }
+    const wire = JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job))
+    expect(Schema.decodeUnknownSync(Dispatcher.Job)(JSON.parse(wire))).toEqual(job)
+    expect(job.event.table).toBe("posts")
+  })
+})
+
+describe("InvalidationEngine layer errors", () => {
+  const fn = (rule: InvalidationRule.InvalidationRule) => postsCache([rule], "timeline").fn
+
+  it.effect("an input the key does not read", () =>
+    Effect.gen(function*() {
+      const rule = InvalidationRule.make({ table: posts, fieldMapping: { authorId: posts.authorId } })
+      const message = yield* buildError(engine([fn(rule)]))
+      expect(message).toBe(
+        `Cached value "timeline", invalidation rule "posts(authorId=author_id)": "authorId" is not an input of its key (the key reads: author, post)`
+      )
+    }))
+
+  it.effect("a column the Drizzle table does not have", () =>
+    Effect.gen(function*() {
+      const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: "writer_id" }, name: "by-writer" })
+      expect(yield* buildError(engine([fn(rule)]))).toBe(
+        `Cached value "timeline", invalidation rule "by-writer": fieldMapping "author": table "posts" has no column "writer_id" (its columns: id, author_id, status, title)`
+      )
+    }))
+
+  it.effect("a column of another table, and an unknown watched column", () =>
+    Effect.gen(function*() {
+      const other = InvalidationRule.make({ table: posts, fieldMapping: { author: users.id } })
+      expect(yield* buildError(engine([fn(other)]))).toContain(`column "id" belongs to table "users", not "posts"`)
+      const watched = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, watchFields: ["colour"] })
+      expect(yield* buildError(engine([fn(watched)]))).toContain(`watchFields: table "posts" has no column "colour"`)
+    }))
+
+  it.effect("a dispatcher no layer provides", () =>
+    Effect.gen(function*() {
+      const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, dispatcher: "bullmq" })
+      expect(yield* buildError(engine([fn(rule)]))).toContain(`no layer provides the dispatcher "bullmq"`)
+      const provided = engine([fn(rule)], Layer.succeed(Dispatcher.tag("bullmq"), Dispatcher.inline))
+      expect(yield* Effect.scoped(Effect.exit(Layer.build(provided)))).toMatchObject({ _tag: "Success" })
+    }))
+
+  it.effect("two rules of one cached value with one name, and two cached values with one name", () =>
+    Effect.gen(function*() {
+      const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })
+      expect(yield* buildError(engine([postsCache([rule, rule]).fn]))).toContain("two rules of this cached value")
+      expect(yield* buildError(engine([fn(rule), fn(rule)]))).toContain(`also named "timeline"`)
+    }))
+
+  it("a table that is neither a Drizzle table nor a name fails when the rule is made", () => {
+    expect(() => InvalidationRule.make({ table: { name: "posts" }, fieldMapping: {} })).toThrow(
+      "expected a Drizzle table"
+    )
+  })
+})
