@@ -61,6 +61,113 @@ const fill = (fn: Cached.Cached<PostInput, string>, ...inputs: ReadonlyArray<Pos
     Effect.flatMap(TestCache.TestCache, (cache) => cache.clearLog)
   )
 
+/** Publishes events to a posts cache with one rule; gives the invalidations the store saw. */
+const wipesAfter = (options: InvalidationRule.Options, events: ReadonlyArray<InvalidationEvent.InvalidationEvent>) => {
+  const { fn } = postsCache([InvalidationRule.make(options)])
+  return Effect.forEach(events, Invalidation.publish, { discard: true }).pipe(
+    Effect.zipRight(wipes),
+    Effect.provide(engine([fn]))
+  )
+}
+
+const update = (rows: ReadonlyArray<InvalidationEvent.Row>, more: {
+  readonly before?: ReadonlyArray<InvalidationEvent.Row>
+  readonly changed?: ReadonlyArray<string>
+} = {}) => InvalidationEvent.make({ table: posts, operation: "update", rows, ...more })
+
+const byKey: InvalidationRule.Options = { table: posts, fieldMapping: { author: posts.authorId, post: posts.id } }
+const published = (row: Option.Option<InvalidationEvent.Row>) => Option.exists(row, (row) => row.status === "published")
+
+/** Title, rule, events, and the invalidations they make. */
+const decisions: ReadonlyArray<
+  readonly [string, InvalidationRule.Options, ReadonlyArray<InvalidationEvent.InvalidationEvent>, ReadonlyArray<string>]
+> = [
+  [
+    "a row that gives the partition inputs only wipes the partition (database column name)",
+    { table: posts, fieldMapping: { author: "author_id" } },
+    [insert(row(1, 3))],
+    ["deletePartition cachefx:posts:1:#1"]
+  ],
+  [
+    "a column may be named by its Drizzle property name",
+    { table: posts, fieldMapping: { author: "authorId" } },
+    [insert(row(2, 3))],
+    ["deletePartition cachefx:posts:1:#2"]
+  ],
+  [
+    "a row that does not give the partition inputs wipes the namespace",
+    { table: posts, fieldMapping: { post: posts.id } },
+    [insert(row(1, 3))],
+    ["clear cachefx:posts"]
+  ],
+  [
+    "a row without a mapped column (a partial row) does not resolve that input",
+    byKey,
+    [insert({ author_id: 5 })],
+    ["deletePartition cachefx:posts:1:#5"]
+  ],
+  [
+    "an event that does not know its rows (a bulk write) wipes the namespace",
+    byKey,
+    [update([])],
+    ["clear cachefx:posts"]
+  ],
+  [
+    "one event with many rows invalidates each once; a partition wipe covers the keys in it",
+    byKey,
+    [insert(row(1, 3), row(1, 3), row(2, 4), { author_id: 2 })],
+    ["deletePartition cachefx:posts:1:#2", "delete cachefx:posts:1:#1:#3"]
+  ],
+  [
+    "update: a row that moved invalidates the key before and the key after",
+    byKey,
+    [update([row(2, 3)], { before: [row(1, 3)] })],
+    ["delete cachefx:posts:1:#2:#3", "delete cachefx:posts:1:#1:#3"]
+  ],
+  [
+    "update: a row whose mapped columns did not change invalidates its key once",
+    byKey,
+    [
+      update([row(1, 3, { title: "b" })], { before: [row(1, 3, { title: "a" })] }),
+      update([row(1, 4, { title: "b" })], { changed: ["title"] })
+    ],
+    ["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"]
+  ],
+  [
+    "update: one that may have moved the row, with the old row unknown, wipes the namespace",
+    byKey,
+    [update([row(2, 3)], { changed: ["author_id"] })],
+    ["clear cachefx:posts"]
+  ],
+  [
+    "watchFields: an update that changes none of them does nothing",
+    { ...byKey, watchFields: [posts.status] },
+    [
+      update([row(1, 3, { status: "draft", title: "new" })], { before: [row(1, 3, { status: "draft", title: "old" })] }),
+      update([row(1, 3)], { changed: ["title"] }),
+      update([row(1, 5, { status: "published" })], { before: [row(1, 5, { status: "draft" })] }),
+      insert(row(1, 4))
+    ],
+    ["delete cachefx:posts:1:#1:#5", "delete cachefx:posts:1:#1:#4"]
+  ],
+  [
+    "on: only the listed operations",
+    { table: posts, fieldMapping: { author: posts.authorId }, on: ["delete"] },
+    [insert(row(1, 3)), InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(2, 3)] })],
+    ["deletePartition cachefx:posts:1:#2"]
+  ],
+  [
+    "when: an Effect predicate over the change, which sees the row before and after (unpublishing counts)",
+    { ...byKey, when: (change) => Effect.succeed(published(change.row) || published(change.before)) },
+    [
+      update([row(1, 3, { status: "draft" })], { before: [row(1, 3, { status: "draft" })] }),
+      update([row(1, 4, { status: "draft" })], { before: [row(1, 4, { status: "published" })] }),
+      update([row(1, 5, { status: "published" })], { before: [row(1, 5, { status: "draft" })] })
+    ],
+    ["delete cachefx:posts:1:#1:#4", "delete cachefx:posts:1:#1:#5"]
+  ]
+]
+
 const buildError = <A>(layer: Layer.Layer<A, InvalidationRule.InvalidationRuleError>) =>
   Effect.scoped(Layer.build(layer)).pipe(Effect.flip, Effect.map((error) => error.message))
 
@@ -88,40 +195,6 @@ describe("InvalidationRule decisions", () => {
       expect((yield* fn.withStatus({ author: 1, post: 3 })).status).toBe("Miss")
       expect((yield* fn.withStatus({ author: 1, post: 4 })).status).toBe("Hit")
       expect(calls).toHaveLength(3)
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("a row that gives the partition inputs only wipes the partition (database column name)", () => {
-    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: "author_id" } })])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("a column may be named by its Drizzle property name", () => {
-    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: "authorId" } })])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(2, 3)))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#2"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("a row that does not give the partition inputs wipes the namespace", () => {
-    const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { post: posts.id } })])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["clear cachefx:posts"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("a row without a mapped column (a partial row) does not resolve that input", () => {
-    const { fn } = postsCache([
-      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
-    ])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert({ author_id: 5 }))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#5"])
     }).pipe(Effect.provide(engine([fn])))
   })
 
@@ -175,141 +248,9 @@ describe("InvalidationRule decisions", () => {
       }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
   })
 
-  it.effect("an event that does not know its rows (a bulk write) wipes the namespace", () => {
-    const { fn } = postsCache([
-      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
-    ])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "update", rows: [] }))
-      expect(yield* wipes).toEqual(["clear cachefx:posts"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("one event with many rows invalidates each once; a partition wipe covers the keys in it", () => {
-    const { fn } = postsCache([
-      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
-    ])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(1, 3), row(1, 3), row(2, 4), { author_id: 2 }))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#2", "delete cachefx:posts:1:#1:#3"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-})
-
-describe("InvalidationRule updates", () => {
-  const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId, post: posts.id } })
-
-  it.effect("a row that moved invalidates the key before and the key after", () => {
-    const { fn } = postsCache([rule])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(2, 3)],
-        before: [row(1, 3)]
-      }))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#2:#3", "delete cachefx:posts:1:#1:#3"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("a row whose mapped columns did not change invalidates its key once", () => {
-    const { fn } = postsCache([rule])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(1, 3, { title: "b" })],
-        before: [row(1, 3, { title: "a" })]
-      }))
-      yield* Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(1, 4, { title: "b" })],
-        changed: ["title"]
-      }))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("an update that may have moved the row, with the old row unknown, wipes the namespace", () => {
-    const { fn } = postsCache([rule])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(2, 3)],
-        changed: ["author_id"]
-      }))
-      expect(yield* wipes).toEqual(["clear cachefx:posts"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("watchFields: an update that changes none of them does nothing", () => {
-    const { fn } = postsCache([
-      InvalidationRule.make({
-        table: posts,
-        fieldMapping: { author: posts.authorId, post: posts.id },
-        watchFields: [posts.status]
-      })
-    ])
-    const update = (before: string, after: string, title = "t") =>
-      Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(1, 3, { status: after, title })],
-        before: [row(1, 3, { status: before, title: "t" })]
-      }))
-    return Effect.gen(function*() {
-      yield* update("draft", "draft", "new title")
-      yield* Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(1, 3)],
-        changed: ["title"]
-      }))
-      expect(yield* wipes).toEqual([])
-      yield* update("draft", "published")
-      yield* Invalidation.publish(insert(row(1, 4)))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("on: only the listed operations", () => {
-    const { fn } = postsCache([
-      InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, on: ["delete"] })
-    ])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual([])
-      yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(1, 3)] }))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
-
-  it.effect("when: an Effect predicate over the change sees the row before and after", () => {
-    const published = (row: Option.Option<InvalidationEvent.Row>) => Option.exists(row, (row) => row.status === "published")
-    const { fn } = postsCache([
-      InvalidationRule.make({
-        table: posts,
-        fieldMapping: { author: posts.authorId, post: posts.id },
-        // unpublishing matters too: the row was visible before the write
-        when: (change) => Effect.succeed(published(change.row) || published(change.before))
-      })
-    ])
-    const update = (id: number, before: string, after: string) =>
-      Invalidation.publish(InvalidationEvent.make({
-        table: posts,
-        operation: "update",
-        rows: [row(1, id, { status: after })],
-        before: [row(1, id, { status: before })]
-      }))
-    return Effect.gen(function*() {
-      yield* update(3, "draft", "draft")
-      yield* update(4, "published", "draft")
-      yield* update(5, "draft", "published")
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#4", "delete cachefx:posts:1:#1:#5"])
-    }).pipe(Effect.provide(engine([fn])))
-  })
+  for (const [title, options, events, expected] of decisions) {
+    it.effect(title, () => Effect.map(wipesAfter(options, events), (wiped) => expect(wiped).toEqual(expected)))
+  }
 })
 
 describe("InvalidationRule rewarm", () => {
