@@ -50,6 +50,13 @@ export const Job = Schema.Struct({
 })
 
 /**
+ * @example
+ * ```ts
+ * import type { Dispatcher } from "@cachefx/core"
+ *
+ * const describe = (job: Dispatcher.Job) => `${job.cache} / ${job.rule} on ${job.event.table}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -59,6 +66,14 @@ export interface Job extends Schema.Schema.Type<typeof Job> {}
  * What a dispatcher receives: the job, the rule's `dispatcherConfig`, and `run`, which
  * runs the job in this process (with retries; it never fails). In-process dispatchers
  * run `run`; broker dispatchers enqueue `job` and ignore it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Dispatcher } from "@cachefx/core"
+ *
+ * const timed = (dispatch: Dispatcher.Dispatch) => Effect.timed(dispatch.run)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -73,6 +88,17 @@ export interface Dispatch {
  * A dispatcher. `dispatch` returns once the job is done (inline) or handed over; it
  * must not fail: a broker that cannot take a job should run it in place.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Dispatcher } from "@cachefx/core"
+ *
+ * const logging: Dispatcher.Dispatcher = {
+ *   name: "logging",
+ *   dispatch: ({ job, run }) => Effect.zipRight(Effect.log(`invalidating ${job.cache}`), run)
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -83,6 +109,14 @@ export interface Dispatcher {
 
 /**
  * The service identifier of the dispatcher named `N`.
+ *
+ * @example
+ * ```ts
+ * import type { Layer } from "effect"
+ * import type { Dispatcher } from "@cachefx/core"
+ *
+ * type PoolLayer = Layer.Layer<Dispatcher.Named<"pool">>
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -131,6 +165,13 @@ export const inline: Dispatcher = internal.inline
 
 /**
  * Options of the pool dispatcher.
+ *
+ * @example
+ * ```ts
+ * import type { Dispatcher } from "@cachefx/core"
+ *
+ * const options: Dispatcher.PoolOptions<"slow"> = { concurrency: 2, name: "slow" }
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -17,6 +17,14 @@ import type * as InvalidationEvent from "./InvalidationEvent.js"
 /**
  * An event on the bus, and the signal its publisher waits for.
  *
+ * @example
+ * ```ts
+ * import { Deferred, Effect } from "effect"
+ * import type { InvalidationBus } from "@cachefx/core"
+ *
+ * const acknowledge = (delivery: InvalidationBus.Delivery) => Deferred.succeed(delivery.handled, void 0)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -26,6 +34,14 @@ export interface Delivery {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect, Queue } from "effect"
+ * import { InvalidationBus } from "@cachefx/core"
+ *
+ * const pending = Effect.flatMap(InvalidationBus.InvalidationBus, (bus) => Queue.size(bus.deliveries))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

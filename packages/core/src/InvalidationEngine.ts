@@ -26,6 +26,13 @@ import type { InvalidationBus } from "./InvalidationBus.js"
 import type { InvalidationRuleError } from "./InvalidationRule.js"
 
 /**
+ * @example
+ * ```ts
+ * import type { Dispatcher, InvalidationEngine } from "@cachefx/core"
+ *
+ * const worker = (engine: InvalidationEngine.Service, job: Dispatcher.Job) => engine.run(job)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -60,6 +67,16 @@ export class InvalidationEngine extends Context.Tag("@cachefx/core/InvalidationE
 
 /**
  * Options of the engine.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import type { Cached, InvalidationEngine } from "@cachefx/core"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const options: InvalidationEngine.Options = { caches: [getUser], retry: Schedule.spaced("1 second").pipe(Schedule.upTo("10 seconds")) }
+ * ```
  *
  * @since 0.1.0
  * @category models

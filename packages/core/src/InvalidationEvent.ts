@@ -26,6 +26,13 @@ import { tableName } from "./internal/table.js"
 export const Operation = Schema.Literal("insert", "update", "delete")
 
 /**
+ * @example
+ * ```ts
+ * import type { InvalidationEvent } from "@cachefx/core"
+ *
+ * const operation: InvalidationEvent.Operation = "delete"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -47,6 +54,13 @@ export type Operation = typeof Operation.Type
 export const Row = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 /**
+ * @example
+ * ```ts
+ * import type { InvalidationEvent } from "@cachefx/core"
+ *
+ * const row: InvalidationEvent.Row = { id: 1 }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -84,6 +98,13 @@ export const InvalidationEvent = Schema.Struct({
 })
 
 /**
+ * @example
+ * ```ts
+ * import type { InvalidationEvent } from "@cachefx/core"
+ *
+ * const tableOf = (event: InvalidationEvent.InvalidationEvent) => event.table
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

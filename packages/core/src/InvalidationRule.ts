@@ -34,6 +34,15 @@ export type TypeId = typeof TypeId
  * A column: its database name, its property name on a Drizzle table, or a Drizzle
  * column object.
  *
+ * @example
+ * ```ts
+ * import { integer, pgTable } from "drizzle-orm/pg-core"
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const users = pgTable("users", { orgId: integer("org_id") })
+ * const columns: ReadonlyArray<InvalidationRule.Column> = [users.orgId, "orgId", "org_id"] // one column, three ways
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -44,6 +53,15 @@ export type Column = string | { readonly name: string; readonly table: unknown }
  * event does not know its rows), `before` the row before an update where known, and
  * `changed` the columns the write changed where known (given by the event, or found by
  * comparing `before` and `row`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const wasOrIsPublic = (change: InvalidationRule.Change) =>
+ *   Effect.succeed([change.row, change.before].some(Option.exists((row) => row.visibility === "public")))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -57,6 +75,13 @@ export interface Change {
 
 /**
  * Options of `make`.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const options: InvalidationRule.Options = { table: "users", fieldMapping: { userId: "id" }, on: ["update", "delete"] }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -85,6 +110,14 @@ export interface Options {
 /**
  * A rule. Its `name` is derived from what it does, not from where it is declared, so a
  * job made by one process names the same rule in every process that runs the same code.
+ *
+ * @example
+ * ```ts
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * const rule = InvalidationRule.make({ table: "users", fieldMapping: { userId: "id" } })
+ * console.log(rule.name) // "users(userId=id)"
+ * ```
  *
  * @since 0.1.0
  * @category models
