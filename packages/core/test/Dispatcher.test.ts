@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import {
   Cached,
   Dispatcher,
@@ -10,7 +10,7 @@ import {
   KeyField,
   TestCache
 } from "@cachefx/core"
-import { Context, type Duration, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
+import { type Duration, Effect, ExecutionStrategy, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
 
 const Users = KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] })
 
@@ -37,10 +37,10 @@ const advance = (duration: Duration.DurationInput) => {
   return settle.pipe(Effect.zipRight(TestClock.adjust(duration)), Effect.zipRight(settle))
 }
 
-/** Builds the engine with a dispatcher layer in a scope the test closes itself. */
+/** Builds the engine with a dispatcher layer in a scope of the test's own, which the test may close early. */
 const open = <A>(dispatcher: string, dispatchers: Layer.Layer<A>) =>
   Effect.gen(function*() {
-    const scope = yield* Scope.make()
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const context = yield* Layer.buildWithScope(
       InvalidationEngine.layer({ caches: [usersCache(dispatcher)] }).pipe(Layer.provide(dispatchers)),
       scope
@@ -52,7 +52,7 @@ const open = <A>(dispatcher: string, dispatchers: Layer.Layer<A>) =>
 const TestLayer = TestCache.layer()
 
 describe("Dispatcher", () => {
-  it.effect("inline: publish returns once the job is done", () =>
+  it.scoped("inline: publish returns once the job is done", () =>
     Effect.gen(function*() {
       yield* slowStore
       const { publish } = yield* open("inline", Layer.empty)
@@ -64,7 +64,7 @@ describe("Dispatcher", () => {
       expect(yield* deleted).toEqual(["cachefx:users:1:#1"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("pool: publish returns once the job is queued; at most `concurrency` jobs run at once", () =>
+  it.scoped("pool: publish returns once the job is queued; at most `concurrency` jobs run at once", () =>
     Effect.gen(function*() {
       yield* slowStore
       const { publish } = yield* open("pool", Dispatcher.layerPool({ concurrency: 2 }))
@@ -78,7 +78,7 @@ describe("Dispatcher", () => {
       expect(yield* deleted).toHaveLength(5)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("pool: closing runs every queued job before the layer closes", () =>
+  it.scoped("pool: closing runs every queued job before the layer closes", () =>
     Effect.gen(function*() {
       yield* slowStore
       const { publish, scope } = yield* open("pool", Dispatcher.layerPool({ concurrency: 1 }))
@@ -92,7 +92,7 @@ describe("Dispatcher", () => {
       expect(yield* deleted).toEqual(["cachefx:users:1:#1", "cachefx:users:1:#2", "cachefx:users:1:#3"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("pool: a named pool serves the rules that name it", () =>
+  it.scoped("pool: a named pool serves the rules that name it", () =>
     Effect.gen(function*() {
       const { publish } = yield* open("slow-lane", Dispatcher.layerPool({ concurrency: 1, name: "slow-lane" }))
       yield* publish(renamed(1))
@@ -104,7 +104,7 @@ describe("Dispatcher", () => {
     expect(() => Dispatcher.layerPool({ concurrency: 0 })).toThrow("concurrency must be a whole number")
   })
 
-  it.effect("background: publish returns at once, jobs run concurrently, closing waits for them", () =>
+  it.scoped("background: publish returns at once, jobs run concurrently, closing waits for them", () =>
     Effect.gen(function*() {
       yield* slowStore
       const { publish, scope } = yield* open("background", Dispatcher.layerBackground)
@@ -120,38 +120,32 @@ describe("Dispatcher", () => {
 
   describe("a broker dispatcher", () => {
     /** A stand-in broker: dispatch serializes the job onto a list; a worker runs it later. */
-    class Broker extends Context.Tag("test/Broker")<Broker, {
-      readonly sent: Array<{ readonly wire: string; readonly config: unknown }>
-    }>() {}
-    const BrokerLive = Layer.effect(
-      Dispatcher.tag("broker"),
-      Effect.map(Broker, (broker): Dispatcher.Dispatcher => ({
-        name: "broker",
-        dispatch: ({ config, job }) =>
-          Effect.sync(() => {
-            broker.sent.push({ wire: JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)), config })
-          })
-      }))
-    )
     const sent: Array<{ readonly wire: string; readonly config: unknown }> = []
-    const fn = usersCache("broker", { queue: "cache-invalidation" })
-    const Live = InvalidationEngine.layer({ caches: [fn] }).pipe(
+    const BrokerLive = Layer.succeed(Dispatcher.tag("broker"), {
+      name: "broker",
+      dispatch: ({ config, job }) =>
+        Effect.sync(() => {
+          sent.push({ wire: JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)), config })
+        })
+    })
+    const Live = InvalidationEngine.layer({ caches: [usersCache("broker", { queue: "cache-invalidation" })] }).pipe(
       Layer.provide(BrokerLive),
-      Layer.provide(Layer.succeed(Broker, { sent })),
       Layer.provideMerge(TestLayer)
     )
 
-    it.effect("receives serializable jobs that a worker runs with InvalidationEngine.run", () =>
-      Effect.gen(function*() {
-        yield* Invalidation.publish(renamed(7))
-        expect(yield* deleted).toEqual([])
-        expect(sent.map((message) => message.config)).toEqual([{ queue: "cache-invalidation" }])
-        for (const message of sent.splice(0)) {
-          const job = Schema.decodeUnknownSync(Dispatcher.Job)(JSON.parse(message.wire))
-          expect(job).toMatchObject({ cache: "users", rule: "users(id=id)" })
-          yield* InvalidationEngine.run(job)
-        }
-        expect(yield* deleted).toEqual(["cachefx:users:1:#7"])
-      }).pipe(Effect.provide(Live)))
+    layer(Live)("with the engine", (it) => {
+      it.effect("receives serializable jobs that a worker runs with InvalidationEngine.run", () =>
+        Effect.gen(function*() {
+          yield* Invalidation.publish(renamed(7))
+          expect(yield* deleted).toEqual([])
+          expect(sent.map((message) => message.config)).toEqual([{ queue: "cache-invalidation" }])
+          for (const message of sent.splice(0)) {
+            const job = Schema.decodeUnknownSync(Dispatcher.Job)(JSON.parse(message.wire))
+            expect(job).toMatchObject({ cache: "users", rule: "users(id=id)" })
+            yield* InvalidationEngine.run(job)
+          }
+          expect(yield* deleted).toEqual(["cachefx:users:1:#7"])
+        }))
+    })
   })
 })
