@@ -12,7 +12,7 @@ import {
   TestCache
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Option, Schema, TestClock } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, TestClock } from "effect"
 
 const posts = pgTable("posts", {
   id: integer("id").primaryKey(),
@@ -324,6 +324,24 @@ describe("InvalidationEngine", () => {
       yield* Invalidation.publish(insert(row(1, 3)))
       expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts", "deletePartition cachefx:posts:1:#1"])
     }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
+  })
+
+  it.effect("a read after publish never joins, nor sees the fill of, a computation that began before the write", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    let calls = 0
+    const fn = Cached.cached({
+      key: Posts,
+      invalidatesOn: [InvalidationRule.make(byKey)]
+    })((_: PostInput) => Effect.suspend(() => ++calls === 1 ? Effect.as(Deferred.await(gate), "old") : Effect.succeed("new")))
+    return Effect.gen(function*() {
+      const before = yield* Effect.fork(fn({ author: 1, post: 3 }))
+      yield* Effect.yieldNow().pipe(Effect.repeatN(10))
+      yield* Invalidation.publish(insert(row(1, 3)))
+      expect(yield* fn({ author: 1, post: 3 })).toBe("new")
+      yield* Deferred.succeed(gate, void 0)
+      expect(yield* Fiber.join(before)).toBe("old")
+      expect(yield* fn.peek({ author: 1, post: 3 })).toEqual(Option.some("new"))
+    }).pipe(Effect.provide(engine([fn])))
   })
 
   it.effect("a failing job is retried with backoff and never fails the write", () => {
