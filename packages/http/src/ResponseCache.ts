@@ -1,0 +1,276 @@
+/**
+ * `ResponseCache` caches the responses of `@effect/platform` HTTP handlers: `cached`
+ * wraps one handler (a route of an `HttpRouter`), `middleware` a whole router or app.
+ * On a hit the handler does not run; the stored status, headers and body are served
+ * with an `ETag`, and a request whose `If-None-Match` names it gets `304 Not Modified`.
+ *
+ * Only `GET` and `HEAD` are cached (they share entries). A response is stored only when
+ * it is safe for everyone who can get its key: never with `Set-Cookie`, never with
+ * `Cache-Control: no-store`, and, unless the key has a `RequestKeyField.user` partition
+ * or `allowPrivate` is set, never with `Cache-Control: private` nor for a request with
+ * `Authorization` or cookies (unless the response says `public`). A status of 400 or
+ * more is stored only when `cacheIf` says so; streaming bodies are passed through. When
+ * a response names request headers in `Vary`, later keys include their values.
+ *
+ * @since 0.1.0
+ */
+import type { Cached, CacheError, CacheStore, InvalidationRule, KeyConstructor, Ttl } from "@cachefx/core"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpRouter from "@effect/platform/HttpRouter"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
+import * as internal from "./internal/responseCache.js"
+
+/**
+ * How the current request uses the cache: normally (`Default`), not at all (`Bypass`:
+ * the handler runs, nothing is read or stored) or recomputing and storing (`Refresh`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Mode = "Default" | "Bypass" | "Refresh"
+
+/**
+ * The mode of the current request: a per-request switch, `Default` unless set.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const mode = FiberRef.get(ResponseCache.currentMode)
+ * ```
+ *
+ * @since 0.1.0
+ * @category fiber refs
+ */
+export const currentMode: FiberRef.FiberRef<Mode> = internal.currentMode
+
+/**
+ * Runs an effect (an app, a handler) with the cache mode set.
+ *
+ * @example
+ * ```ts
+ * import { HttpServerResponse } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const handler = ResponseCache.cached()(HttpServerResponse.text("hello"))
+ * const fresh = handler.pipe(ResponseCache.withMode("Refresh"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category fiber refs
+ */
+export const withMode: {
+  (mode: Mode): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, mode: Mode): Effect.Effect<A, E, R>
+} = internal.withMode
+
+/**
+ * The path parameters of a request, as a router gives them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Params = Readonly<Record<string, string | undefined>>
+
+/**
+ * A predicate over a response, deciding whether it is stored.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Predicate = (response: HttpServerResponse.HttpServerResponse) => Effect.Effect<boolean>
+
+/**
+ * The options every response cache takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BaseOptions<K extends KeyConstructor.KeyConstructor.Any> {
+  /** How keys are built. Default `defaultKey`: path parameters as the partition, the query hashed. */
+  readonly key?: K | undefined
+  /** How long responses live. Default 3600 seconds. */
+  readonly ttl?: Ttl.TtlInput | undefined
+  /** Writes that invalidate responses: give `.cache` to `InvalidationEngine.layer` to apply them. */
+  readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined
+  /** Set the status, cached-at and reset-at headers (names from `ResponseCacheSettings`). Default false. */
+  readonly headers?: boolean | undefined
+  /**
+   * Store `Cache-Control: private` responses and responses to requests with credentials
+   * although the key has no `RequestKeyField.user` partition: only for responses that
+   * do not depend on who asks. Default false.
+   */
+  readonly allowPrivate?: boolean | undefined
+  /** The cache's name (default: the key's namespace). */
+  readonly name?: string | undefined
+}
+
+/**
+ * Options of `cached` and `middleware`. `cacheIf` (store only when it gives true, whatever
+ * the status) and `cacheUnless` (do not store when it gives true) exclude each other;
+ * giving both is a type error, and a `CacheDefinitionError` when the cache is made.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options<K extends KeyConstructor.KeyConstructor.Any> =
+  & BaseOptions<K>
+  & (
+    | { readonly cacheIf?: Predicate | undefined; readonly cacheUnless?: undefined }
+    | { readonly cacheIf?: undefined; readonly cacheUnless?: Predicate | undefined }
+  )
+
+/**
+ * The management surface of a response cache, for a given request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Management<KR> {
+  /** The core cached value behind it: give it to `InvalidationEngine.layer({ caches })`. */
+  readonly cache: Cached.Cached.Any
+  /** Deletes the stored response of a request. */
+  readonly delete: (
+    request: HttpServerRequest.HttpServerRequest,
+    params?: Params
+  ) => Effect.Effect<void, CacheError.CacheError, KR | CacheStore.CacheStore>
+  /** Wipes the partition of a request (every variant of its path parameters or user). */
+  readonly deletePartition: (
+    request: HttpServerRequest.HttpServerRequest,
+    params?: Params
+  ) => Effect.Effect<void, CacheError.CacheError, KR | CacheStore.CacheStore>
+  /** Wipes every stored response of the cache's namespace. */
+  readonly invalidateAll: Effect.Effect<void, CacheError.CacheStoreError, CacheStore.CacheStore>
+  /** The key of a request. */
+  readonly keyFor: (
+    request: HttpServerRequest.HttpServerRequest,
+    params?: Params
+  ) => Effect.Effect<string, CacheError.KeyError, KR>
+}
+
+/**
+ * A cached handler: an effect to route like the handler it wraps, with the management
+ * surface. `bypass` and `refresh` run the handler for a given request, as a router would.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CachedHandler<E, R, KR>
+  extends Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | KR | CacheStore.CacheStore>, Management<KR>
+{
+  /** Runs the handler without reading or storing. */
+  readonly bypass: (
+    request: HttpServerRequest.HttpServerRequest,
+    params?: Params
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, CachedHandler.Provided<R> | KR | CacheStore.CacheStore>
+  /** Runs the handler and stores its response, whatever is stored. */
+  readonly refresh: (
+    request: HttpServerRequest.HttpServerRequest,
+    params?: Params
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, CachedHandler.Provided<R> | KR | CacheStore.CacheStore>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace CachedHandler {
+  /**
+   * The services a handler needs once the request, its route and its query are given.
+   *
+   * @since 0.1.0
+   * @category type-level
+   */
+  export type Provided<R> = Exclude<
+    R,
+    HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams | HttpRouter.RouteContext
+  >
+}
+
+/**
+ * A caching middleware (`(app) => app`) with the management surface.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Middleware<KR> extends Management<KR> {
+  <E, R>(
+    app: HttpApp.Default<E, R>
+  ): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest | KR | CacheStore.CacheStore>
+}
+
+/**
+ * The default key: the path parameters (all of them) as the partition, and the query
+ * hashed. Every key also holds the request path, so two routes never share an entry.
+ *
+ * @example
+ * ```ts
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * console.log(ResponseCache.defaultKey.namespace) // "http"
+ * ```
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const defaultKey: KeyConstructor.KeyConstructor<unknown, never, unknown> = internal.defaultKey
+
+/**
+ * Caches the responses of one handler.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { InvalidationRule, KeyConstructor } from "@cachefx/core"
+ * import { RequestKeyField, ResponseCache } from "@cachefx/http"
+ * import { Effect } from "effect"
+ *
+ * const getUser = ResponseCache.cached({
+ *   key: KeyConstructor.make({
+ *     namespace: "user",
+ *     fields: [RequestKeyField.pathParams(["id"], { partition: true }), RequestKeyField.query("*", { hash: true })]
+ *   }),
+ *   ttl: "10 minutes",
+ *   headers: true,
+ *   invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+ * })(Effect.flatMap(HttpRouter.params, (params) => HttpServerResponse.json({ id: params.id })))
+ *
+ * const router = HttpRouter.empty.pipe(HttpRouter.get("/users/:id", getUser))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const cached: <K extends KeyConstructor.KeyConstructor.Any = typeof defaultKey>(
+  options?: Options<K>
+) => <E, R>(
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) => CachedHandler<E, R | HttpServerRequest.HttpServerRequest, KeyConstructor.KeyConstructor.Context<K>> =
+  internal.cached
+
+/**
+ * Caches the responses of every route of a router, or of a whole app.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const cache = ResponseCache.middleware({ ttl: "1 minute", headers: true })
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/hello", HttpServerResponse.text("hello")),
+ *   HttpRouter.use(cache)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const middleware: <K extends KeyConstructor.KeyConstructor.Any = typeof defaultKey>(
+  options?: Options<K>
+) => Middleware<KeyConstructor.KeyConstructor.Context<K>> = internal.middleware

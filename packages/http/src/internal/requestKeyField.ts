@@ -1,0 +1,117 @@
+import { KeyField } from "@cachefx/core"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { type Live, liveOf, requestName } from "./requestInput.js"
+
+const empty = Effect.succeed(null)
+
+/** A field that reads the live request; it resolves to empty (`null`) without one. */
+const fromRequest = <P extends boolean>(
+  name: string,
+  read: (live: Live) => unknown,
+  options: { readonly partition?: P | undefined; readonly hash?: boolean | undefined }
+): KeyField.KeyField<unknown, never, P> =>
+  KeyField.make({
+    name,
+    inputs: [requestName],
+    partition: options.partition,
+    hash: options.hash,
+    read: (input: unknown) => {
+      const live = liveOf(input)
+      return live === undefined ? empty : Effect.succeed(read(live))
+    }
+  })
+
+/** One value, or all of them when a name repeats. */
+const values = (all: ReadonlyArray<string>): string | ReadonlyArray<string> | null =>
+  all.length === 0 ? null : all.length === 1 ? all[0]! : all
+
+/** @internal */
+export const query = (
+  selector: string,
+  options: { readonly hash?: boolean | undefined } = {}
+): KeyField.KeyField<unknown, never, false> =>
+  fromRequest(selector === "*" ? "query" : `query.${selector}`, (live) => {
+    if (selector !== "*") {
+      return values(live.query.getAll(selector))
+    }
+    const names = [...new Set(live.query.keys())].sort()
+    return Object.fromEntries(names.map((name) => [name, values(live.query.getAll(name))]))
+  }, options)
+
+/** @internal */
+export const header = <P extends boolean = false>(
+  name: string,
+  options: { readonly partition?: P | undefined; readonly hash?: boolean | undefined } = {}
+): KeyField.KeyField<unknown, never, P> => {
+  const lower = name.toLowerCase()
+  return fromRequest(`header.${lower}`, (live) => live.request.headers[lower] ?? null, options)
+}
+
+/** @internal */
+export const path: KeyField.KeyField<unknown, never, false> = fromRequest("$path", (live) => live.pathname, {})
+
+/** @internal */
+export const vary: KeyField.KeyField<unknown, never, false> = fromRequest(
+  "$vary",
+  (live) => live.vary.map((name) => live.request.headers[name] ?? null),
+  {}
+)
+
+/** A parameter as text: rows give numbers where the URL gave digits, and both must meet in one key. */
+const text = (value: unknown): string | null => value === undefined || value === null ? null : String(value)
+
+/** @internal */
+export const pathParams = <P extends boolean = false>(
+  selector: "*" | ReadonlyArray<string>,
+  options: { readonly partition?: P | undefined } = {}
+): KeyField.KeyField<unknown, never, P> =>
+  KeyField.make({
+    name: "params",
+    inputs: selector,
+    partition: options.partition,
+    read: (input: unknown) => {
+      const record = input as Readonly<Record<string, unknown>>
+      const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
+      return Effect.succeed(Object.fromEntries(names.map((name) => [name, text(record[name])])))
+    }
+  })
+
+/** The fields made by `user`: a key with one is partitioned by caller. */
+const userFields = new WeakSet<KeyField.KeyField.Any>()
+
+/** @internal */
+export const requestValue = <I, S, P extends boolean = false>(
+  tag: Context.Tag<I, S>,
+  f: (service: S) => unknown,
+  options: { readonly name?: string | undefined; readonly partition?: P | undefined } = {}
+): KeyField.KeyField<unknown, I, P> => {
+  const name = options.name ?? tag.key
+  return KeyField.make({
+    name,
+    inputs: [name],
+    partition: options.partition,
+    read: (input: unknown) => {
+      if (liveOf(input) !== undefined) {
+        return Effect.map(tag, f)
+      }
+      const given = typeof input === "object" && input !== null ? (input as Record<string, unknown>)[name] : undefined
+      return Effect.succeed(given ?? null)
+    }
+  })
+}
+
+/** @internal */
+export const user = <I, S>(
+  tag: Context.Tag<I, S>,
+  f: (service: S) => unknown,
+  options: { readonly name?: string | undefined } = {}
+): KeyField.KeyField<unknown, I, true> => {
+  const field = requestValue(tag, f, { name: options.name ?? "user", partition: true })
+  userFields.add(field)
+  return field
+}
+
+/** @internal */
+export const isPerUser = (fields: ReadonlyArray<KeyField.KeyField.Any>): boolean =>
+  fields.some((field) => field.partition && userFields.has(field))

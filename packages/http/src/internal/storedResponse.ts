@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto"
+import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+
+/**
+ * A response as the store holds it (JSON): the body in base64, with its entity tag.
+ *
+ * @internal
+ */
+export interface Stored {
+  readonly _tag: "Stored"
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly contentType: string | null
+  readonly body: string
+  readonly etag: string
+}
+
+/**
+ * A response that is not stored: it is served to the request that made it only.
+ *
+ * @internal
+ */
+export interface Skipped {
+  readonly _tag: "Skipped"
+  readonly response: HttpServerResponse.HttpServerResponse
+}
+
+/** @internal */
+export type Outcome = Stored | Skipped
+
+/** Headers that belong to one connection or one client, never to a stored response. */
+const unstored = new Set(["set-cookie", "connection", "keep-alive", "transfer-encoding", "content-length", "date"])
+
+/**
+ * The stored form of a response, when its body is bytes held in memory (a stream is
+ * served as it comes, and never stored).
+ *
+ * @internal
+ */
+export const fromResponse = (response: HttpServerResponse.HttpServerResponse): Stored | undefined => {
+  const body = response.body
+  if (body._tag !== "Uint8Array" && body._tag !== "Empty") {
+    return undefined
+  }
+  const bytes = body._tag === "Uint8Array" ? body.body : new Uint8Array(0)
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (!unstored.has(name)) {
+      headers[name] = value
+    }
+  }
+  const etag = headers["etag"] ?? `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`
+  delete headers["etag"]
+  return {
+    _tag: "Stored",
+    status: response.status,
+    headers,
+    contentType: body._tag === "Uint8Array" ? body.contentType : null,
+    body: Buffer.from(bytes).toString("base64"),
+    etag
+  }
+}
+
+/** Responses already rebuilt from a stored value: the memory store hands out the same value on every hit. */
+const rebuilt = new WeakMap<Stored, HttpServerResponse.HttpServerResponse>()
+
+/**
+ * The response of a stored value.
+ *
+ * @internal
+ */
+export const toResponse = (stored: Stored): HttpServerResponse.HttpServerResponse => {
+  let response = rebuilt.get(stored)
+  if (response === undefined) {
+    const options = { status: stored.status, headers: { ...stored.headers, etag: stored.etag } }
+    response = stored.contentType === null
+      ? HttpServerResponse.empty(options)
+      : HttpServerResponse.uint8Array(Buffer.from(stored.body, "base64"), { ...options, contentType: stored.contentType })
+    rebuilt.set(stored, response)
+  }
+  return response
+}
+
+const opaque = (tag: string) => tag.trim().replace(/^W\//, "")
+
+/**
+ * Whether the request's `If-None-Match` names the stored entity (weak comparison).
+ *
+ * @internal
+ */
+export const matches = (request: HttpServerRequest, stored: Stored): boolean => {
+  const header = request.headers["if-none-match"]
+  if (header === undefined) {
+    return false
+  }
+  const etag = opaque(stored.etag)
+  return header.trim() === "*" || header.split(",").some((tag) => opaque(tag) === etag)
+}
+
+/** Headers a `304 Not Modified` repeats from the full response. */
+const revalidation = ["cache-control", "content-location", "expires", "vary"]
+
+/**
+ * The `304 Not Modified` answer for a stored response.
+ *
+ * @internal
+ */
+export const notModified = (stored: Stored): HttpServerResponse.HttpServerResponse => {
+  const headers: Record<string, string> = { etag: stored.etag }
+  for (const name of revalidation) {
+    const value = stored.headers[name]
+    if (value !== undefined) {
+      headers[name] = value
+    }
+  }
+  return HttpServerResponse.empty({ status: 304, headers })
+}
