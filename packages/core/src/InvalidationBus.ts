@@ -10,12 +10,14 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type * as InvalidationEvent from "./InvalidationEvent.js"
 
 /**
- * An event on the bus, and the signal its publisher waits for.
+ * An event on the bus, the signal its publisher waits for, and the publisher's span.
  *
  * @example
  * ```ts
@@ -31,6 +33,8 @@ import type * as InvalidationEvent from "./InvalidationEvent.js"
 export interface Delivery {
   readonly event: InvalidationEvent.InvalidationEvent
   readonly handled: Deferred.Deferred<void>
+  /** The publisher's span, so the engine's spans continue its trace. */
+  readonly parent: Option.Option<Tracer.AnySpan>
 }
 
 /**
@@ -99,8 +103,8 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
   return {
     deliveries: queue,
     publish: (event) =>
-      Effect.flatMap(Deferred.make<void>(), (handled) =>
-        Queue.offer(queue, { event, handled }).pipe(Effect.zipRight(Deferred.await(handled))))
+      Effect.flatMap(Effect.zip(Deferred.make<void>(), Effect.option(Effect.currentParentSpan)), ([handled, parent]) =>
+        Queue.offer(queue, { event, handled, parent }).pipe(Effect.zipRight(Deferred.await(handled))))
   }
 })
 

@@ -12,7 +12,7 @@ import {
   TestCache
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
-import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, TestClock } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, TestClock, type Tracer } from "effect"
 
 const posts = pgTable("posts", {
   id: integer("id").primaryKey(),
@@ -341,6 +341,28 @@ describe("InvalidationEngine", () => {
       yield* Deferred.succeed(gate, void 0)
       expect(yield* Fiber.join(before)).toBe("old")
       expect(yield* fn.peek({ author: 1, post: 3 })).toEqual(Option.some("new"))
+    }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("the engine's spans continue the publisher's trace", () => {
+    const names: Array<string> = []
+    const ancestry = (span: Option.Option<Tracer.AnySpan>): void =>
+      Option.match(span, {
+        onNone: () => undefined,
+        onSome: (span) => {
+          names.push(span._tag === "Span" ? span.name : "external")
+          ancestry(span._tag === "Span" ? span.parent : Option.none())
+        }
+      })
+    const { fn } = postsCache([
+      InvalidationRule.make({
+        ...byKey,
+        when: () => Effect.as(Effect.map(Effect.option(Effect.currentSpan), ancestry), true)
+      })
+    ])
+    return Effect.gen(function*() {
+      yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.withSpan("write"))
+      expect(names).toEqual(["cachefx.invalidation.job", "cachefx.invalidation.event", "write"])
     }).pipe(Effect.provide(engine([fn])))
   })
 

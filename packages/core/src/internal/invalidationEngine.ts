@@ -14,7 +14,6 @@ import type { CacheStore } from "../CacheStore.js"
 import * as Dispatcher from "../Dispatcher.js"
 import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
-import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { InvalidationRuleError } from "../InvalidationRule.js"
 import * as rules from "./invalidationRule.js"
 
@@ -88,8 +87,7 @@ export const make = (options: InvalidationEngine.Options) =>
     const context = yield* Effect.context<CacheStore>()
     const bus = yield* InvalidationBus.InvalidationBus
     const plans = new Map<string, Map<string, rules.Plan>>()
-    const byTable = new Map<string, Array<rules.Plan>>()
-    const dispatchers = new Map<string, Dispatcher.Dispatcher>()
+    const byTable = new Map<string, Array<readonly [rules.Plan, Dispatcher.Dispatcher]>>()
 
     for (const cached of options.caches) {
       const own = new Map<string, rules.Plan>()
@@ -103,15 +101,15 @@ export const make = (options: InvalidationEngine.Options) =>
         }
         const plan = yield* rules.plan(cached, rule)
         const name = rule.options.dispatcher ?? "inline"
-        if (!dispatchers.has(name)) {
-          const provided = yield* Effect.serviceOption(Dispatcher.tag(name))
-          if (Option.isNone(provided) && name !== "inline") {
-            return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
-          }
-          dispatchers.set(name, Option.getOrElse(provided, () => Dispatcher.inline))
+        const provided = yield* Effect.serviceOption(Dispatcher.tag(name))
+        if (Option.isNone(provided) && name !== "inline") {
+          return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
         }
         own.set(rule.name, plan)
-        byTable.set(rule.table, [...byTable.get(rule.table) ?? [], plan])
+        byTable.set(rule.table, [
+          ...byTable.get(rule.table) ?? [],
+          [plan, Option.getOrElse(provided, () => Dispatcher.inline)]
+        ])
       }
       if (own.size > 0) {
         plans.set(cached.name, own)
@@ -151,24 +149,24 @@ export const make = (options: InvalidationEngine.Options) =>
         )
       )
 
-    const handle = (event: InvalidationEvent.InvalidationEvent) =>
+    const handle = ({ event, parent }: InvalidationBus.Delivery) =>
       Metric.increment(Metric.tagged(CacheMetrics.invalidationEvents, "table", event.table)).pipe(
         Effect.zipRight(Effect.forEach(
-          (byTable.get(event.table) ?? []).filter((plan) => plan.on.has(event.operation)),
-          (plan) => {
+          (byTable.get(event.table) ?? []).filter(([plan]) => plan.on.has(event.operation)),
+          ([plan, dispatcher]) => {
             const job: Dispatcher.Job = { cache: plan.subject.name, rule: plan.rule.name, event }
-            const dispatcher = dispatchers.get(plan.rule.options.dispatcher ?? "inline") ?? Dispatcher.inline
             return dispatcher.dispatch({ job, config: plan.rule.options.dispatcherConfig ?? {}, run: runRetried(job) })
           },
           { concurrency: "unbounded", discard: true }
         )),
         Effect.withSpan("cachefx.invalidation.event", {
-          attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation }
+          attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
+          ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
         })
       )
 
     const deliver = (delivery: InvalidationBus.Delivery) =>
-      handle(delivery.event).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
+      handle(delivery).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
 
     const handling = yield* FiberSet.make<void>()
     const consumer = yield* Effect.uninterruptibleMask((restore) =>
