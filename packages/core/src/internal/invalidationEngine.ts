@@ -8,6 +8,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { CacheStore } from "../CacheStore.js"
@@ -81,15 +82,15 @@ const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, Cach
   }
 }
 
-/** @internal */
-export const make = (options: InvalidationEngine.Options) =>
+/**
+ * Checks every rule of every cached value and resolves its dispatcher; gives the rules
+ * by cached value and rule name (for jobs) and by table (for events).
+ */
+const index = (caches: ReadonlyArray<Cached.Cached.Any>) =>
   Effect.gen(function*() {
-    const context = yield* Effect.context<CacheStore>()
-    const bus = yield* InvalidationBus.InvalidationBus
     const plans = new Map<string, Map<string, rules.Plan>>()
     const byTable = new Map<string, Array<readonly [rules.Plan, Dispatcher.Dispatcher]>>()
-
-    for (const cached of options.caches) {
+    for (const cached of caches) {
       const own = new Map<string, rules.Plan>()
       for (const rule of cached.rules) {
         const fail = (reason: string) => new InvalidationRuleError({ cache: cached.name, rule: rule.name, reason })
@@ -115,6 +116,15 @@ export const make = (options: InvalidationEngine.Options) =>
         plans.set(cached.name, own)
       }
     }
+    return { plans, byTable }
+  })
+
+/** @internal */
+export const make = (options: InvalidationEngine.Options) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<CacheStore>()
+    const bus = yield* InvalidationBus.InvalidationBus
+    const { byTable, plans } = yield* index(options.caches)
 
     const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
       const plan = plans.get(job.cache)?.get(job.rule)
