@@ -1,0 +1,109 @@
+/**
+ * Write hooks for Drizzle: `DrizzleHooks.instrument(db, { caches })` gives a database
+ * with the type and behaviour of `db` whose `insert`, `update` and `delete` publish
+ * `InvalidationEvent`s for the tables the cached values' rules name.
+ *
+ * - Rows come from `RETURNING`: the columns the rules need are added to the statement
+ *   and taken out of what the caller gets, which stays what plain Drizzle gives.
+ * - An update that sets a mapped or watched column first reads the old rows (`FOR
+ *   UPDATE` on PostgreSQL) in the same transaction, so the old and the new key or
+ *   partition are both invalidated. Other updates cost no extra query.
+ * - Inside `db.transaction` (and nested ones, which are savepoints) events are buffered
+ *   and published after the outermost commit; a rollback drops them.
+ * - Writes the hooks cannot see (`db.execute` of raw SQL) are invalidated with
+ *   `invalidateTables`.
+ *
+ * @since 0.1.0
+ */
+import type { Cached, InvalidationBus } from "@cachefx/core"
+import type { PgDatabase } from "drizzle-orm/pg-core"
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
+import type * as Effect from "effect/Effect"
+import * as internal from "./internal/hooks.js"
+
+/**
+ * A Drizzle database the hooks instrument: PostgreSQL (node-postgres, PGlite) or SQLite
+ * (better-sqlite3).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Database = PgDatabase<any, any, any> | BaseSQLiteDatabase<any, any, any, any>
+
+/**
+ * Options of `instrument`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The cached values whose rules the writes serve: the list given to
+   * `InvalidationEngine.layer`. Tables no rule names are left alone and cost nothing.
+   */
+  readonly caches: ReadonlyArray<Cached.Cached.Any>
+}
+
+/**
+ * Instruments a Drizzle database. The effect captures the `InvalidationBus` (and the
+ * rest of its context), so the database it gives works from promise code (`await
+ * db.update(…)`) as well as from effects. An awaited write, or an awaited transaction,
+ * resolves once the `inline` jobs of its events are done. better-sqlite3 is synchronous:
+ * its `run()`, `all()`, `get()`, `values()` and `transaction()` return with the events
+ * on the bus, and the engine handles them right after.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { drizzle } from "drizzle-orm/pglite"
+ * import { eq } from "drizzle-orm"
+ * import { integer, pgTable, text } from "drizzle-orm/pg-core"
+ * import { Cached, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+ * import { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const users = pgTable("users", { id: integer("id").primaryKey(), name: text("name").notNull() })
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   invalidatesOn: [InvalidationRule.make({ table: users, fieldMapping: { id: users.id } })]
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const rename = Effect.gen(function*() {
+ *   const db = yield* DrizzleHooks.instrument(drizzle(), { caches: [getUser] })
+ *   yield* Effect.promise(() => db.update(users).set({ name: "Ada" }).where(eq(users.id, 1)))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const instrument: <DB extends Database>(
+  db: DB,
+  options: Options
+) => Effect.Effect<DB, never, InvalidationBus.InvalidationBus> = internal.instrument
+
+/**
+ * Invalidates by table, for writes the hooks do not see (raw SQL through `db.execute`,
+ * another application): publishes, for each table, one event of each operation without
+ * rows, so every rule on the table wipes its namespace.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { sql } from "drizzle-orm"
+ * import { drizzle } from "drizzle-orm/pglite"
+ * import { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const db = drizzle()
+ *
+ * const archive = Effect.promise(() => db.execute(sql`update posts set archived = true`)).pipe(
+ *   Effect.zipRight(DrizzleHooks.invalidateTables(["posts"]))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category invalidation
+ */
+export const invalidateTables: (
+  tables: ReadonlyArray<string | object>
+) => Effect.Effect<void, never, InvalidationBus.InvalidationBus> = internal.invalidateTables

@@ -1,0 +1,109 @@
+import type { InvalidationEvent } from "@cachefx/core"
+import { randomUUID } from "node:crypto"
+import { andThen, isThenable, type Maybe } from "./maybe.js"
+import { coalesce } from "./rows.js"
+import type { Planner } from "./tables.js"
+import { instrumentWrite, type WriteContext } from "./writes.js"
+
+/**
+ * What an instrumented database needs: the plans of the tables, and how to publish the
+ * events of a write that is not inside a transaction.
+ *
+ * @internal
+ */
+export interface Hooks {
+  readonly planner: Planner
+  readonly publish: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean) => Maybe<void>
+}
+
+/** The events of one transaction or savepoint, published (or handed to its parent) when it commits. */
+interface Buffer {
+  readonly id: string
+  readonly events: Array<InvalidationEvent.InvalidationEvent>
+}
+
+type Entry = "insert" | "update" | "delete"
+
+const entries: ReadonlyArray<Entry> = ["insert", "update", "delete"]
+
+/** The methods of an entry builder that give the write builder. */
+const finishers: Record<Entry, ReadonlyArray<string>> = { insert: ["values", "select"], update: ["set"], delete: [] }
+
+const method = (target: object, name: string): ((...args: ReadonlyArray<unknown>) => unknown) | undefined => {
+  const f: unknown = Reflect.get(target, name)
+  return typeof f === "function" ? (...args) => Reflect.apply(f, target, args) : undefined
+}
+
+/** `insert`, `update` and `delete` of `target`, instrumented for the tables that have rules. */
+const writers = (target: object, hooks: Hooks, context: WriteContext) =>
+  Object.fromEntries(entries.flatMap((entry) => {
+    const original = method(target, entry)
+    if (original === undefined) {
+      return []
+    }
+    return [[entry, (table: unknown, ...rest: ReadonlyArray<unknown>) => {
+      const builder = original(table, ...rest)
+      const plan = hooks.planner(table)
+      if (plan === undefined || typeof builder !== "object" || builder === null) {
+        return builder
+      }
+      if (finishers[entry].length === 0) {
+        return instrumentWrite(builder, entry, plan, context)
+      }
+      for (const name of finishers[entry]) {
+        const finish = method(builder, name)
+        if (finish !== undefined) {
+          Reflect.set(builder, name, (...args: ReadonlyArray<unknown>) => instrumentWrite(finish(...args), entry, plan, context))
+        }
+      }
+      return builder
+    }]]
+  }))
+
+/**
+ * Wraps a Drizzle database (or transaction) so that its writes publish events; inside a
+ * transaction, `buffer` collects them instead.
+ *
+ * @internal
+ */
+export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | undefined): DB => {
+  const context: WriteContext = {
+    source: db,
+    transactionId: buffer?.id,
+    emit: buffer === undefined ? hooks.publish : (events) => {
+      buffer.events.push(...events)
+    }
+  }
+  const own = writers(db, hooks, context)
+  const transaction = method(db, "transaction")
+  const withCtes = method(db, "with")
+  const overrides: Record<PropertyKey, unknown> = {
+    ...own,
+    ...(transaction === undefined ? {} : {
+      transaction: (callback: (tx: object) => unknown, ...config: ReadonlyArray<unknown>) => {
+        const inner: Buffer = { id: buffer?.id ?? randomUUID(), events: [] }
+        const result = transaction((tx: object) => callback(wrap(tx, hooks, inner)), ...config)
+        // Reached only when the transaction (or savepoint) committed: a rollback throws or rejects.
+        return andThen(result, (value) => {
+          if (buffer !== undefined) {
+            buffer.events.push(...inner.events)
+            return value
+          }
+          return andThen(hooks.publish(coalesce(inner.events), !isThenable(result)), () => value)
+        })
+      }
+    }),
+    ...(withCtes === undefined ? {} : {
+      with: (...ctes: ReadonlyArray<unknown>) => {
+        const builder = withCtes(...ctes)
+        return typeof builder === "object" && builder !== null
+          ? Object.assign(builder, writers(builder, hooks, context))
+          : builder
+      }
+    })
+  }
+  return new Proxy(db, {
+    get: (target, property, receiver) =>
+      Object.hasOwn(overrides, property) ? overrides[property] : Reflect.get(target, property, receiver)
+  })
+}

@@ -1,0 +1,39 @@
+import { type Cached, Invalidation, type InvalidationBus, InvalidationEvent } from "@cachefx/core"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import { wrap } from "./database.js"
+import { planner } from "./tables.js"
+
+/** @internal */
+export const instrument = <DB extends object>(
+  db: DB,
+  options: { readonly caches: ReadonlyArray<Cached.Cached.Any> }
+): Effect.Effect<DB, never, InvalidationBus.InvalidationBus> =>
+  Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) =>
+    wrap(db, {
+      planner: planner(options.caches),
+      publish: (events, sync) => {
+        if (events.length === 0) {
+          return
+        }
+        const publishAll = Effect.forEach(events, Invalidation.publish, { discard: true })
+        if (!sync) {
+          return Runtime.runPromise(runtime)(publishAll)
+        }
+        // A synchronous driver's call cannot wait: the events are on the bus when it
+        // returns, and the engine handles them right after.
+        Runtime.runSyncExit(runtime)(publishAll)
+      }
+    }, undefined))
+
+const operations: ReadonlyArray<InvalidationEvent.Operation> = ["insert", "update", "delete"]
+
+/** @internal */
+export const invalidateTables = (
+  tables: ReadonlyArray<string | object>
+): Effect.Effect<void, never, InvalidationBus.InvalidationBus> =>
+  Effect.forEach(
+    tables.flatMap((table) => operations.map((operation) => InvalidationEvent.make({ table, operation, rows: [] }))),
+    Invalidation.publish,
+    { discard: true }
+  )

@@ -1,0 +1,83 @@
+import type { Cached, InvalidationRule } from "@cachefx/core"
+import { type Column, getTableColumns, getTableName, is, Table } from "drizzle-orm"
+
+/**
+ * What the rules of one table need from a write to it.
+ *
+ * @internal
+ */
+export interface TablePlan {
+  readonly table: Table
+  readonly name: string
+  /** The columns every captured row carries: mapped, watched and primary key (all of them when a rule has `when`). */
+  readonly capture: ReadonlyArray<Column>
+  /** Database names of the mapped and watched columns: an update that sets one reads the old rows first. */
+  readonly tracked: ReadonlySet<string>
+  /** The single-column primary key that pairs old and new rows, when the table has one. */
+  readonly primaryKey: Column | undefined
+  /** The table's columns by property name. */
+  readonly columns: Readonly<Record<string, Column>>
+}
+
+/**
+ * The plan of a Drizzle table under a list of cached values, or undefined when no rule
+ * names the table (its writes are then left alone).
+ *
+ * @internal
+ */
+export type Planner = (table: unknown) => TablePlan | undefined
+
+const resolve = (columns: Readonly<Record<string, Column>>, ref: InvalidationRule.Column): Column | undefined => {
+  const name = typeof ref === "string" ? ref : ref.name
+  return (typeof ref === "string" ? columns[ref] : undefined) ??
+    Object.values(columns).find((column) => column.name === name)
+}
+
+const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.InvalidationRule>): TablePlan => {
+  const columns = getTableColumns(table)
+  const all = Object.values(columns)
+  const primaryKey = all.filter((column) => column.primary)
+  const refs = rules.flatMap((rule) => [...Object.values(rule.options.fieldMapping), ...rule.options.watchFields ?? []])
+  const tracked = refs.map((ref) => resolve(columns, ref)).filter((column) => column !== undefined)
+  const capture = rules.some((rule) => rule.options.when !== undefined)
+    ? all
+    : all.filter((column) => tracked.includes(column) || primaryKey.includes(column))
+  return {
+    table,
+    name: getTableName(table),
+    capture,
+    tracked: new Set(tracked.map((column) => column.name)),
+    primaryKey: primaryKey.length === 1 ? primaryKey[0] : undefined,
+    columns
+  }
+}
+
+/**
+ * Groups the rules of cached values by table name; a table's plan is made on its first
+ * write and kept.
+ *
+ * @internal
+ */
+export const planner = (caches: ReadonlyArray<Cached.Cached.Any>): Planner => {
+  const byName = new Map<string, Array<InvalidationRule.InvalidationRule>>()
+  for (const rule of caches.flatMap((cached) => cached.rules)) {
+    byName.set(rule.table, [...byName.get(rule.table) ?? [], rule])
+  }
+  const plans = new WeakMap<Table, TablePlan>()
+  return (table) => {
+    if (!is(table, Table)) {
+      return undefined
+    }
+    const known = plans.get(table)
+    if (known !== undefined) {
+      return known
+    }
+    const rules = byName.get(getTableName(table))
+    if (rules === undefined) {
+      return undefined
+    }
+    const plan = planOf(table, rules)
+    plans.set(table, plan)
+    return plan
+  }
+}
