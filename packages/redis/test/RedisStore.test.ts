@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { CacheSettings, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { Cluster, Redis } from "ioredis"
+import { type AddressInfo, createServer } from "node:net"
 import { contractSuite, keyIn } from "../../core/test/CacheStoreContract.js"
 import * as keys from "../src/internal/keys.js"
 import { cleanup, layerAt, sharedUrl, TestSettings } from "./redis.js"
@@ -104,6 +105,26 @@ describe("RedisStore on a single Redis", () => {
         expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
       })
     ))
+})
+
+describe("RedisStore over a Redis that never answers", () => {
+  it.live("fails each operation with a Timeout after the operation timeout, never hangs", () =>
+    Effect.gen(function*() {
+      const silent = createServer(() => {}) // accepts connections, never replies
+      const port = yield* Effect.async<number>((resume) => {
+        silent.listen(0, "127.0.0.1", () => resume(Effect.succeed((silent.address() as AddressInfo).port)))
+      })
+      const client = new Redis(port, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => (client.disconnect(), silent.close())))
+      const store = yield* RedisStore.make({ client }).pipe(
+        Effect.provide(CacheSettings.layer({ operationTimeout: "100 millis" }))
+      )
+      const [elapsed, error] = yield* Effect.timed(Effect.flip(store.get(keyIn("silent", "p", "a"))))
+      expect(error.reason).toBe("Timeout")
+      expect(error.operation).toBe("get")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(500)
+      expect((yield* Effect.flip(store.clear("cachefx:silent"))).reason).toBe("Timeout")
+    }).pipe(Effect.scoped))
 })
 
 describe("physical keys", () => {
