@@ -1,0 +1,123 @@
+import { describe, expect, it } from "@effect/vitest"
+import { DrizzleHooks } from "@cachefx/drizzle"
+import Database from "better-sqlite3"
+import { asc, eq, sql } from "drizzle-orm"
+import { drizzle } from "drizzle-orm/better-sqlite3"
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core"
+import { Effect, type Layer } from "effect"
+import { invalidations, key, makeCaches, partition, settle } from "./fixtures.js"
+
+const posts = sqliteTable("posts", {
+  id: integer("id").primaryKey(),
+  authorId: integer("author_id").notNull(),
+  title: text("title").notNull(),
+  status: text("status").notNull().default("draft")
+})
+
+const raw = drizzle(new Database(":memory:"))
+raw.run(sql`create table posts (id integer primary key, author_id integer not null, title text not null, status text not null default 'draft')`)
+
+let reads = 0
+const { byAuthor, caches, layer } = makeCaches(posts, (authorId) =>
+  Effect.sync(() => {
+    reads++
+    return raw.select({ title: posts.title }).from(posts).where(eq(posts.authorId, authorId)).orderBy(asc(posts.id))
+      .all().map((row) => row.title)
+  }))
+
+type Db = typeof raw
+
+const scenario = <A>(f: (db: Db) => Effect.Effect<A, never, Layer.Layer.Success<typeof layer>>) =>
+  Effect.gen(function*() {
+    raw.delete(posts).run()
+    raw.insert(posts).values([
+      { id: 1, authorId: 7, title: "a" },
+      { id: 2, authorId: 7, title: "b" },
+      { id: 3, authorId: 8, title: "c" }
+    ]).run()
+    const db = yield* DrizzleHooks.instrument(raw, { caches })
+    return yield* f(db)
+  }).pipe(Effect.provide(layer))
+
+/** A synchronous write, then the moment the engine needs to handle its events. */
+const write = <A>(f: () => A) => Effect.sync(f).pipe(Effect.tap(() => settle))
+
+describe("better-sqlite3", () => {
+  it.live("insert, update, delete: exact keys and partitions", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        const info = yield* write(() => db.insert(posts).values({ id: 4, authorId: 9, title: "d" }).run())
+        expect(info).toEqual({ changes: 1, lastInsertRowid: 4 })
+        expect(yield* invalidations).toEqual([key("post", 4), key("titles", 9), partition(9)].sort())
+        yield* write(() => db.update(posts).set({ status: "x" }).where(eq(posts.id, 1)).run())
+        expect(yield* invalidations).toEqual([key("post", 1), partition(7)].sort())
+        const deleted = yield* write(() => db.delete(posts).where(eq(posts.id, 3)).returning({ id: posts.id }).get())
+        expect(deleted).toEqual({ id: 3 })
+        expect(yield* invalidations).toEqual([key("post", 3), key("titles", 8), partition(8)].sort())
+      })))
+
+  it.live("awaiting a write waits for its invalidation; values() gives the caller's columns only", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        yield* Effect.promise(() => db.update(posts).set({ title: "a2" }).where(eq(posts.id, 1)))
+        expect(yield* invalidations).toEqual([key("post", 1), key("titles", 7), partition(7)].sort())
+        const values = db.update(posts).set({ status: "y" }).where(eq(posts.authorId, 7)).returning({ id: posts.id })
+          .values()
+        expect(values).toEqual([[1], [2]])
+      })))
+
+  it.live("a row moved to another author invalidates both partitions", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        yield* write(() => db.update(posts).set({ authorId: 8 }).where(eq(posts.authorId, 7)).run())
+        expect(yield* invalidations).toEqual([key("post", 1), key("post", 2), partition(7), partition(8)].sort())
+      })))
+
+  it.live("a transaction publishes once after commit; a savepoint rollback drops only its events", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        yield* write(() =>
+          db.transaction((tx) => {
+            tx.update(posts).set({ status: "x" }).where(eq(posts.id, 1)).run()
+            try {
+              tx.transaction((inner) => {
+                inner.update(posts).set({ status: "x" }).where(eq(posts.id, 3)).run()
+                inner.rollback()
+              })
+            } catch {
+              // the savepoint rolled back
+            }
+            tx.update(posts).set({ status: "y" }).where(eq(posts.id, 2)).run()
+          })
+        )
+        expect(yield* invalidations).toEqual([key("post", 1), key("post", 2), partition(7)].sort())
+      })))
+
+  it.live("a rollback drops its events", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        yield* write(() => {
+          try {
+            db.transaction((tx) => {
+              tx.delete(posts).run()
+              tx.rollback()
+            })
+          } catch {
+            // rolled back
+          }
+        })
+        expect(yield* invalidations).toEqual([])
+        expect(raw.select().from(posts).all()).toHaveLength(3)
+      })))
+
+  it.live("end to end: cached read, write through the hooks, fresh read", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        expect(yield* byAuthor({ authorId: 7, page: 1 })).toEqual(["a", "b"])
+        expect(yield* byAuthor({ authorId: 7, page: 1 })).toEqual(["a", "b"])
+        const before = reads
+        yield* Effect.promise(() => db.update(posts).set({ title: "b2" }).where(eq(posts.id, 2)))
+        expect(yield* byAuthor({ authorId: 7, page: 1 })).toEqual(["a", "b2"])
+        expect(reads).toBe(before + 1)
+      })))
+})
