@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheMetrics, CacheSettings, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheMetrics, CacheSettings, type CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
 import { Deferred, Duration, Effect, Fiber, Layer, Metric, Schedule } from "effect"
 import { Redis } from "ioredis"
 import * as keys from "../src/internal/keys.js"
@@ -45,14 +45,13 @@ describe("cached() on Redis: the stale-set race", () => {
     })
 
   type Gated = Effect.Effect.Success<ReturnType<typeof gated>>["fn"]
+  const invalidations: Record<string, (fn: Gated) => Effect.Effect<void, unknown, CacheStore.CacheStore>> = {
+    "an exact delete": (fn) => fn.delete({ author: 1, page: 1 }),
+    "a partition wipe": (fn) => fn.deletePartition({ author: 1 }),
+    "a namespace wipe": (fn) => fn.invalidateAll
+  }
 
-  for (
-    const [name, invalidate] of [
-      ["an exact delete", (fn: Gated) => fn.delete({ author: 1, page: 1 })],
-      ["a partition wipe", (fn: Gated) => fn.deletePartition({ author: 1 })],
-      ["a namespace wipe", (fn: Gated) => fn.invalidateAll]
-    ] as const
-  ) {
+  for (const [name, invalidate] of Object.entries(invalidations)) {
     it.live(`a computation held while ${name} happens is returned but not stored`, () =>
       Effect.gen(function*() {
         const { fn, started, release } = yield* gated(`race-${name.replace(/ /g, "-")}`)
