@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 
-const origin = randomBytes(8).readBigUInt64BE().toString(36)
+// fixed width, so no origin followed by a counter reads as another origin and counter
+const origin = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, "0")
 let counter = 0
 
 /**
