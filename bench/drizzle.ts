@@ -1,0 +1,105 @@
+/**
+ * The cost of the Drizzle hooks on PostgreSQL (node-postgres, 127.0.0.1:5432 or
+ * `DATABASE_URL`): one `update … where id = ?` at a time, through plain Drizzle and
+ * through the instrumented database, on
+ * - a table no rule names (the hooks leave its builders alone);
+ * - a table with a rule, the update setting a column the rule does not map (one
+ *   statement with RETURNING, then an inline invalidation on the in-memory store);
+ * - the same table, the update setting the mapped column (old rows read first, in a
+ *   transaction: four round trips instead of one).
+ * Target for the first two: ≤ 1.15× plain. Rounds alternate between the two sides.
+ *
+ * Run: npm run bench:drizzle
+ */
+import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+import { DrizzleHooks } from "@cachefx/drizzle"
+import { eq, sql } from "drizzle-orm"
+import { drizzle } from "drizzle-orm/node-postgres"
+import { integer, pgSchema, text } from "drizzle-orm/pg-core"
+import { Effect, Layer } from "effect"
+import pg from "pg"
+import { machine, median, report } from "./harness.js"
+
+const rows = 1_000
+const perRound = 500
+const rounds = 9
+
+const schema = pgSchema("cachefx_bench")
+const columns = {
+  id: integer("id").primaryKey(),
+  authorId: integer("author_id").notNull(),
+  title: text("title").notNull()
+}
+const posts = schema.table("posts", columns)
+const notes = schema.table("notes", columns)
+
+const byAuthor = Cached.cached({
+  key: KeyConstructor.make({ namespace: "byAuthor", fields: [KeyField.arg("authorId", { partition: true })] }),
+  invalidatesOn: [InvalidationRule.make({ table: posts, fieldMapping: { authorId: posts.authorId } })]
+})((input: { readonly authorId: number }) => Effect.succeed(input.authorId))
+
+const pool = new pg.Pool({
+  connectionString: process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test",
+  max: 1
+})
+const plain = drizzle(pool)
+
+/** Microseconds per update, one round of `perRound` sequential updates. */
+const round = async (update: (i: number) => PromiseLike<unknown>) => {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < perRound; i++) {
+    await update(i % rows)
+  }
+  return Number(process.hrtime.bigint() - start) / 1_000 / perRound
+}
+
+const compare = async (label: string, hooked: (i: number) => PromiseLike<unknown>, baseline: (i: number) => PromiseLike<unknown>) => {
+  await round(hooked)
+  await round(baseline)
+  const subject: Array<number> = []
+  const base: Array<number> = []
+  for (let r = 0; r < rounds; r++) {
+    base.push(await round(baseline))
+    subject.push(await round(hooked))
+  }
+  report(label, median(subject), median(base), "µs", "plain")
+}
+
+const program = Effect.gen(function*() {
+  console.log(`machine: ${machine()}`)
+  yield* Effect.promise(async () => {
+    await plain.execute(sql`drop schema if exists cachefx_bench cascade`)
+    await plain.execute(sql`create schema cachefx_bench`)
+    for (const table of ["posts", "notes"]) {
+      await plain.execute(sql.raw(`create table cachefx_bench.${table} (id integer primary key, author_id integer not null, title text not null)`))
+      await plain.execute(
+        sql.raw(`insert into cachefx_bench.${table} select i, i % 50, 'title ' || i from generate_series(0, ${rows - 1}) i`)
+      )
+    }
+  })
+  const db = yield* DrizzleHooks.instrument(plain, { caches: [byAuthor] })
+  yield* Effect.promise(async () => {
+    console.log(`update by primary key, ${perRound} sequential updates per round, median of ${rounds} rounds`)
+    await compare(
+      "table without rules",
+      (i) => db.update(notes).set({ title: `t${i}` }).where(eq(notes.id, i)),
+      (i) => plain.update(notes).set({ title: `t${i}` }).where(eq(notes.id, i))
+    )
+    await compare(
+      "table with a rule, unmapped column set",
+      (i) => db.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      (i) => plain.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i))
+    )
+    await compare(
+      "table with a rule, mapped column set",
+      (i) => db.update(posts).set({ authorId: i % 50 }).where(eq(posts.id, i)),
+      (i) => plain.update(posts).set({ authorId: i % 50 }).where(eq(posts.id, i))
+    )
+    await plain.execute(sql`drop schema if exists cachefx_bench cascade`)
+  })
+}).pipe(
+  Effect.provide(InvalidationEngine.layer({ caches: [byAuthor] }).pipe(Layer.provideMerge(CacheStore.layerMemory()))),
+  Effect.ensuring(Effect.promise(() => pool.end()))
+)
+
+Effect.runPromise(program)
