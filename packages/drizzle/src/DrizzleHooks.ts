@@ -12,14 +12,20 @@
  *   and published after the outermost commit; a rollback drops them.
  * - Writes the hooks cannot see (`db.execute` of raw SQL) are invalidated with
  *   `invalidateTables`.
+ * - With `outbox`, events are also written to an outbox table in the transaction of
+ *   their write and deleted once published; `layerRelay` publishes what a crash between
+ *   commit and publish left there.
  *
  * @since 0.1.0
  */
 import type { Cached, InvalidationBus } from "@cachefx/core"
 import type { PgDatabase } from "drizzle-orm/pg-core"
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
-import type * as Effect from "effect/Effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as internal from "./internal/hooks.js"
+import * as outbox from "./internal/outbox.js"
 
 /**
  * A Drizzle database the hooks instrument: PostgreSQL (node-postgres, PGlite) or SQLite
@@ -42,6 +48,28 @@ export interface Options {
    * `InvalidationEngine.layer`. Tables no rule names are left alone and cost nothing.
    */
   readonly caches: ReadonlyArray<Cached.Cached.Any>
+  /**
+   * The transactional outbox: `true` (table `cachefx_outbox`) or the table's name
+   * (`"schema.table"` on PostgreSQL). The table is created when missing. Every write then
+   * runs in a transaction that also stores its events, and event rows must be JSON
+   * values. Default: off.
+   */
+  readonly outbox?: boolean | { readonly table?: string | undefined } | undefined
+}
+
+/**
+ * Options of the outbox relay.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RelayOptions {
+  /** The outbox table. Default `cachefx_outbox`. */
+  readonly table?: string | undefined
+  /** Events read at a time. Default 100. */
+  readonly batch?: number | undefined
+  /** The pause between two empty reads. Default 1 second. */
+  readonly interval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -107,3 +135,51 @@ export const instrument: <DB extends Database>(
 export const invalidateTables: (
   tables: ReadonlyArray<string | object>
 ) => Effect.Effect<void, never, InvalidationBus.InvalidationBus> = internal.invalidateTables
+
+/**
+ * Publishes the events left in an outbox table (oldest first) and deletes them; gives
+ * how many it published. Delivery is at least once: an event published twice (a crash
+ * between publish and delete, two relays at once) invalidates twice, which is harmless.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { drizzle } from "drizzle-orm/pglite"
+ * import { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const atStartup = DrizzleHooks.relayOnce(drizzle(), { table: "cachefx_outbox" }).pipe(
+ *   Effect.tap((count) => Effect.log(`${count} invalidations recovered from the outbox`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category outbox
+ */
+export const relayOnce: (
+  db: Database,
+  options?: Pick<RelayOptions, "table" | "batch">
+) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = (db, options = {}) => outbox.relayOnce(db, options)
+
+/**
+ * The outbox relay as a layer: relays every `interval` while the layer is alive.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { drizzle } from "drizzle-orm/pglite"
+ * import { CacheStore, InvalidationEngine } from "@cachefx/core"
+ * import { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const Live = DrizzleHooks.layerRelay(drizzle(), { interval: "5 seconds" }).pipe(
+ *   Layer.provideMerge(InvalidationEngine.layer({ caches: [] })),
+ *   Layer.provide(CacheStore.layerMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category outbox
+ */
+export const layerRelay = (
+  db: Database,
+  options: RelayOptions = {}
+): Layer.Layer<never, never, InvalidationBus.InvalidationBus> => Layer.scopedDiscard(Effect.forkScoped(outbox.relay(db, options)))

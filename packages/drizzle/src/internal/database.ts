@@ -1,6 +1,7 @@
 import type { InvalidationEvent } from "@cachefx/core"
 import { randomUUID } from "node:crypto"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
+import type { Outbox } from "./outbox.js"
 import { coalesce } from "./rows.js"
 import type { Planner } from "./tables.js"
 import { instrumentWrite, type WriteContext } from "./writes.js"
@@ -14,6 +15,8 @@ import { instrumentWrite, type WriteContext } from "./writes.js"
 export interface Hooks {
   readonly planner: Planner
   readonly publish: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean) => Maybe<void>
+  /** When set, events are written to this outbox in the transaction of their write. */
+  readonly outbox: Outbox | undefined
 }
 
 /** The events of one transaction or savepoint, published (or handed to its parent) when it commits. */
@@ -67,13 +70,20 @@ const writers = (target: object, hooks: Hooks, context: WriteContext) =>
  * @internal
  */
 export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | undefined): DB => {
-  const context: WriteContext = {
-    source: db,
-    transactionId: buffer?.id,
-    emit: buffer === undefined ? hooks.publish : (events) => {
-      buffer.events.push(...events)
+  const { outbox } = hooks
+  /** After the outermost commit: publish, then delete what the outbox kept for a crash. */
+  const deliver = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) =>
+    andThen(hooks.publish(events, sync), () => outbox?.remove(db, persisted))
+  const context: WriteContext = buffer === undefined
+    ? { source: db, transactionId: undefined, persist: outbox?.write, emit: deliver }
+    : {
+      source: db,
+      transactionId: buffer.id,
+      persist: undefined,
+      emit: (events) => {
+        buffer.events.push(...events)
+      }
     }
-  }
   const own = writers(db, hooks, context)
   const transaction = method(db, "transaction")
   const withCtes = method(db, "with")
@@ -82,14 +92,23 @@ export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | u
     ...(transaction === undefined ? {} : {
       transaction: (callback: (tx: object) => unknown, ...config: ReadonlyArray<unknown>) => {
         const inner: Buffer = { id: buffer?.id ?? randomUUID(), events: [] }
-        const result = transaction((tx: object) => callback(wrap(tx, hooks, inner)), ...config)
+        let persisted: unknown
+        const result = transaction((tx: object) => {
+          const value = callback(wrap(tx, hooks, inner))
+          // The outermost transaction stores its events in the outbox before it commits.
+          return buffer !== undefined || outbox === undefined ? value : andThen(value, (committed) =>
+            andThen(outbox.write(tx, coalesce(inner.events)), (ids) => {
+              persisted = ids
+              return committed
+            }))
+        }, ...config)
         // Reached only when the transaction (or savepoint) committed: a rollback throws or rejects.
         return andThen(result, (value) => {
           if (buffer !== undefined) {
             buffer.events.push(...inner.events)
             return value
           }
-          return andThen(hooks.publish(coalesce(inner.events), !isThenable(result)), () => value)
+          return andThen(deliver(coalesce(inner.events), !isThenable(result), persisted), () => value)
         })
       }
     }),

@@ -2,15 +2,27 @@ import { type Cached, Invalidation, type InvalidationBus, InvalidationEvent } fr
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import { wrap } from "./database.js"
+import * as outbox from "./outbox.js"
 import { planner } from "./tables.js"
 
 /** @internal */
 export const instrument = <DB extends object>(
   db: DB,
-  options: { readonly caches: ReadonlyArray<Cached.Cached.Any> }
-): Effect.Effect<DB, never, InvalidationBus.InvalidationBus> =>
-  Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) =>
+  options: {
+    readonly caches: ReadonlyArray<Cached.Cached.Any>
+    readonly outbox?: boolean | { readonly table?: string | undefined } | undefined
+  }
+): Effect.Effect<DB, never, InvalidationBus.InvalidationBus> => {
+  const table = options.outbox === undefined || options.outbox === false
+    ? undefined
+    : options.outbox === true
+    ? outbox.defaultTable
+    : options.outbox.table ?? outbox.defaultTable
+  return Effect.zipRight(
+    table === undefined ? Effect.void : outbox.ensureTable(db, table),
+    Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) =>
     wrap(db, {
+      outbox: table === undefined ? undefined : outbox.make(table),
       planner: planner(options.caches),
       publish: (events, sync) => {
         if (events.length === 0) {
@@ -25,6 +37,8 @@ export const instrument = <DB extends object>(
         Runtime.runSyncExit(runtime)(publishAll)
       }
     }, undefined))
+  )
+}
 
 const operations: ReadonlyArray<InvalidationEvent.Operation> = ["insert", "update", "delete"]
 

@@ -17,8 +17,14 @@ export interface WriteContext {
   readonly source: unknown
   /** The id of the transaction whose buffer `emit` fills; undefined outside one. */
   readonly transactionId: string | undefined
-  /** Publishes events, or buffers them in the enclosing transaction. */
-  readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean) => Maybe<void>
+  /**
+   * Outside a transaction, when set, every write runs in a transaction of its own and
+   * this stores its events there before the commit (the outbox); what it gives is
+   * handed to `emit`.
+   */
+  readonly persist: ((tx: unknown, events: ReadonlyArray<InvalidationEvent.InvalidationEvent>) => Maybe<unknown>) | undefined
+  /** After the commit: publishes events, or buffers them in the enclosing transaction. */
+  readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) => Maybe<void>
 }
 
 /*
@@ -255,15 +261,21 @@ export const instrumentWrite = <B>(
     const tracked = operation === "update" && builder.config.from === undefined &&
       setColumns(plan, builder.config.set).some((column) => plan.tracked.has(column))
     const write = (method: Method, call: ReadonlyArray<unknown>, async: boolean): Maybe<unknown> => {
-      const where = builder.config.where
-      const done = !tracked
-        ? once(base, context.source, method, call)
-        : context.transactionId !== undefined
-        ? andThen(readBefore(plan, context.source, where, call), (before) => once(base, context.source, method, call, before))
+      const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, call) : undefined
+      const persist = context.persist
+      const alone = context.transactionId === undefined && (tracked || persist !== undefined)
+      const done = !alone
+        ? andThen(before(context.source), (rows) => once(base, context.source, method, call, rows))
         : inTransaction(context.source, (tx) =>
-          andThen(readBefore(plan, tx, where, call), (before) => once(on(sessionOf(tx)), tx, method, call, before)))
+          andThen(before(tx), (rows) =>
+            andThen(once(on(sessionOf(tx)), tx, method, call, rows), (outcome) =>
+              andThen(persist?.(tx, outcome.events), (persisted) => ({ ...outcome, persisted })))))
       const sync = !async && !isThenable(done)
-      return andThen(done, ({ events, result }) => andThen(context.emit(events, sync), () => result))
+      return andThen(done, (outcome) =>
+        andThen(
+          context.emit(outcome.events, sync, "persisted" in outcome ? outcome.persisted : undefined),
+          () => outcome.result
+        ))
     }
     return { base, write, executeMethod: callerReturns ? "all" : "run" }
   }
