@@ -20,7 +20,8 @@ export interface Live {
   readonly request: HttpServerRequest
   /** The path of the original URL (before any router prefix was sliced off). */
   readonly pathname: string
-  readonly query: URLSearchParams
+  /** The query parameters, parsed on first use. */
+  readonly query: () => URLSearchParams
   /** The request headers named by the `Vary` of earlier responses, in key order. */
   readonly vary: ReadonlyArray<string>
   readonly app: Effect.Effect<HttpServerResponse, unknown, unknown>
@@ -53,10 +54,11 @@ export const make = (
 ): Input => {
   const url = relative(request.originalUrl)
   const index = url.indexOf("?")
+  let query: URLSearchParams | undefined
   const live: Live = {
     request,
     pathname: index === -1 ? url : url.slice(0, index),
-    query: new URLSearchParams(index === -1 ? "" : url.slice(index + 1)),
+    query: () => query ??= new URLSearchParams(index === -1 ? "" : url.slice(index + 1)),
     vary,
     app,
     computed: false

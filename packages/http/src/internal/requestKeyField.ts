@@ -3,7 +3,22 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Live, liveOf, requestName } from "./requestInput.js"
 
-const empty = Effect.succeed(null)
+/**
+ * A field that needs no service, made synchronous: a key of such fields only is built
+ * on core's fast path (no Effect per field), which a cached hit pays on every request.
+ */
+const synchronous = <I, P extends boolean>(
+  options: {
+    readonly name: string
+    readonly inputs: ReadonlyArray<string> | "*"
+    readonly partition?: P | undefined
+    readonly hash?: boolean | undefined
+  },
+  read: (input: unknown) => unknown
+): KeyField.KeyField<I, never, P> => ({
+  ...KeyField.make<I, never, P>({ ...options, read: (input) => Effect.sync(() => read(input)) }),
+  read: { _tag: "Sync", read }
+})
 
 /** A field that reads the live request; it resolves to empty (`null`) without one. */
 const fromRequest = <P extends boolean>(
@@ -11,15 +26,9 @@ const fromRequest = <P extends boolean>(
   read: (live: Live) => unknown,
   options: { readonly partition?: P | undefined; readonly hash?: boolean | undefined }
 ): KeyField.KeyField<unknown, never, P> =>
-  KeyField.make({
-    name,
-    inputs: [requestName],
-    partition: options.partition,
-    hash: options.hash,
-    read: (input: unknown) => {
-      const live = liveOf(input)
-      return live === undefined ? empty : Effect.succeed(read(live))
-    }
+  synchronous({ name, inputs: [requestName], ...options }, (input) => {
+    const live = liveOf(input)
+    return live === undefined ? null : read(live)
   })
 
 /** One value, or all of them when a name repeats. */
@@ -33,10 +42,11 @@ export const query = (
 ): KeyField.KeyField<unknown, never, false> =>
   fromRequest(selector === "*" ? "query" : `query.${selector}`, (live) => {
     if (selector !== "*") {
-      return values(live.query.getAll(selector))
+      return values(live.query().getAll(selector))
     }
-    const names = [...new Set(live.query.keys())].sort()
-    return Object.fromEntries(names.map((name) => [name, values(live.query.getAll(name))]))
+    const query = live.query()
+    const names = [...new Set(query.keys())].sort()
+    return Object.fromEntries(names.map((name) => [name, values(query.getAll(name))]))
   }, options)
 
 /** @internal */
@@ -66,15 +76,10 @@ export const pathParams = <P extends boolean = false>(
   selector: "*" | ReadonlyArray<string>,
   options: { readonly partition?: P | undefined } = {}
 ): KeyField.KeyField<unknown, never, P> =>
-  KeyField.make({
-    name: "params",
-    inputs: selector,
-    partition: options.partition,
-    read: (input: unknown) => {
-      const record = input as Readonly<Record<string, unknown>>
-      const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
-      return Effect.succeed(Object.fromEntries(names.map((name) => [name, text(record[name])])))
-    }
+  synchronous({ name: "params", inputs: selector, partition: options.partition }, (input) => {
+    const record = input as Readonly<Record<string, unknown>>
+    const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
+    return Object.fromEntries(names.map((name) => [name, text(record[name])]))
   })
 
 /** The fields made by `user`: a key with one is partitioned by caller. */
