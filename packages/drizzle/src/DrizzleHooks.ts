@@ -22,8 +22,8 @@ import type { Cached, InvalidationBus } from "@cachefx/core"
 import type { PgDatabase } from "drizzle-orm/pg-core"
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as internal from "./internal/hooks.js"
 import * as outbox from "./internal/outbox.js"
 
@@ -158,7 +158,7 @@ export const invalidateTables: (
 export const relayOnce: (
   db: Database,
   options?: Pick<RelayOptions, "table" | "batch">
-) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = (db, options = {}) => outbox.relayOnce(db, options)
+) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = outbox.relayOnce
 
 /**
  * The outbox relay as a layer: relays every `interval` while the layer is alive.
@@ -179,7 +179,7 @@ export const relayOnce: (
  * @since 0.1.0
  * @category outbox
  */
-export const layerRelay = (
+export const layerRelay: (
   db: Database,
-  options: RelayOptions = {}
-): Layer.Layer<never, never, InvalidationBus.InvalidationBus> => Layer.scopedDiscard(Effect.forkScoped(outbox.relay(db, options)))
+  options?: RelayOptions
+) => Layer.Layer<never, never, InvalidationBus.InvalidationBus> = outbox.layerRelay

@@ -120,4 +120,20 @@ describe("better-sqlite3", () => {
         expect(yield* byAuthor({ authorId: 7, page: 1 })).toEqual(["a", "b2"])
         expect(reads).toBe(before + 1)
       })))
+
+  it.live("the outbox: stored in the write's transaction, deleted once published, relayed after a crash", () =>
+    scenario(() =>
+      Effect.gen(function*() {
+        const db = yield* DrizzleHooks.instrument(raw, { caches, outbox: true })
+        yield* write(() => db.update(posts).set({ authorId: 9 }).where(eq(posts.id, 3)).run())
+        expect(yield* invalidations).toEqual([key("post", 3), partition(8), partition(9)].sort())
+        expect(raw.all(sql`select id from cachefx_outbox`)).toEqual([])
+        // what a process that died between commit and publish leaves behind
+        raw.run(sql`insert into cachefx_outbox (event) values (${
+          JSON.stringify({ table: "posts", operation: "delete", rows: [{ id: 2, author_id: 7 }] })
+        })`)
+        expect(yield* DrizzleHooks.relayOnce(raw)).toBe(1)
+        expect(yield* invalidations).toEqual([key("post", 2), key("titles", 7), partition(7)].sort())
+        expect(raw.all(sql`select id from cachefx_outbox`)).toEqual([])
+      })))
 })

@@ -4,6 +4,7 @@ import { PgDatabase } from "drizzle-orm/pg-core"
 import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { andThen, type Maybe } from "./maybe.js"
@@ -43,6 +44,10 @@ const query = (db: unknown, statement: SQL): Maybe<ReadonlyArray<Record<string, 
   throw new TypeError("cachefx: the outbox needs a Drizzle PostgreSQL or SQLite database")
 }
 
+/** Runs a statement that gives no rows, on either dialect. */
+const run = (db: unknown, statement: SQL): Maybe<unknown> =>
+  is(db, BaseSQLiteDatabase) ? db.run(statement) : query(db, statement)
+
 const isIds = (u: unknown): u is ReadonlyArray<unknown> => Array.isArray(u)
 
 /** @internal */
@@ -59,7 +64,7 @@ export const make = (name: string): Outbox => {
       ),
     remove: (db, ids) =>
       isIds(ids) && ids.length > 0
-        ? andThen(query(db, sql`delete from ${table} where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`), () => {})
+        ? andThen(run(db, sql`delete from ${table} where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`), () => {})
         : undefined
   }
 }
@@ -72,7 +77,7 @@ export const make = (name: string): Outbox => {
 export const ensureTable = (db: unknown, name: string): Effect.Effect<void> =>
   Effect.promise(async () => {
     const table = identifier(name)
-    await query(
+    await run(
       db,
       is(db, PgDatabase)
         ? sql`create table if not exists ${table} (id bigserial primary key, event text not null, created_at timestamptz not null default now())`
@@ -89,7 +94,7 @@ export const ensureTable = (db: unknown, name: string): Effect.Effect<void> =>
  */
 export const relayOnce = (
   db: unknown,
-  options: { readonly table?: string | undefined; readonly batch?: number | undefined }
+  options: { readonly table?: string | undefined; readonly batch?: number | undefined } = {}
 ): Effect.Effect<number, never, InvalidationBus.InvalidationBus> => {
   const table = identifier(options.table ?? defaultTable)
   const outbox = make(options.table ?? defaultTable)
@@ -109,20 +114,22 @@ export const relayOnce = (
 }
 
 /**
- * Relays forever, every `interval`.
+ * Relays every `interval` while the layer is alive.
  *
  * @internal
  */
-export const relay = (
+export const layerRelay = (
   db: unknown,
   options: {
     readonly table?: string | undefined
     readonly batch?: number | undefined
     readonly interval?: Duration.DurationInput | undefined
-  }
-): Effect.Effect<never, never, InvalidationBus.InvalidationBus> =>
+  } = {}
+): Layer.Layer<never, never, InvalidationBus.InvalidationBus> =>
   relayOnce(db, options).pipe(
     Effect.catchAllDefect((defect) => Effect.logWarning("cachefx: the outbox relay failed; retrying", defect)),
     Effect.zipRight(Effect.sleep(options.interval ?? "1 second")),
-    Effect.forever
+    Effect.forever,
+    Effect.forkScoped,
+    Layer.scopedDiscard
   )
