@@ -1,11 +1,14 @@
 /**
  * A small HTTP API with cached reads that writes invalidate: users and their timelines,
- * on an in-memory data source whose reads take 25 ms (a stand-in for a database query).
+ * on Drizzle over PGlite (PostgreSQL in process). Reads are cached responses; writes go
+ * through the instrumented Drizzle database, whose events wipe exactly the partitions
+ * (the `:id` path parameter, mapped from the rows) they make stale.
  *
  * Run: npm run example:http          (serves on PORT, default 3000; try the curl lines it prints)
  *      npm run example:http -- --demo (sends the requests itself, prints the answers, exits)
  */
-import { CacheStore, Invalidation, InvalidationEngine, InvalidationEvent, InvalidationRule, KeyConstructor } from "@cachefx/core"
+import { CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor } from "@cachefx/core"
+import { DrizzleHooks } from "@cachefx/drizzle"
 import { RequestKeyField, ResponseCache } from "@cachefx/http"
 import {
   FetchHttpClient,
@@ -17,51 +20,27 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { PGlite } from "@electric-sql/pglite"
+import { desc, eq, sql } from "drizzle-orm"
+import { integer, pgTable, serial, text } from "drizzle-orm/pg-core"
+import { drizzle, type PgliteDatabase } from "drizzle-orm/pglite"
 import { Context, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 
-interface User {
-  readonly id: number
-  readonly name: string
-}
-
-type Post = {
-  readonly id: number
-  readonly authorId: number
-  readonly text: string
-}
-
-/** The data source: two tables in memory, each read taking 25 ms. */
-class Db extends Context.Tag("example/Db")<Db, {
-  readonly user: (id: number) => Effect.Effect<User | undefined>
-  readonly timeline: (authorId: number) => Effect.Effect<ReadonlyArray<Post>>
-  readonly rename: (id: number, name: string) => Effect.Effect<void>
-  readonly post: (authorId: number, text: string) => Effect.Effect<Post>
-}>() {}
-
-const DbLive = Layer.sync(Db, () => {
-  const users = new Map<number, User>([[1, { id: 1, name: "Ada" }], [2, { id: 2, name: "Grace" }]])
-  const posts: Array<Post> = [{ id: 1, authorId: 1, text: "Hello" }]
-  const slow = <A>(f: () => A) => Effect.as(Effect.sleep("25 millis"), undefined).pipe(Effect.map(f))
-  return {
-    user: (id) => slow(() => users.get(id)),
-    timeline: (authorId) => slow(() => posts.filter((post) => post.authorId === authorId).reverse()),
-    rename: (id, name) =>
-      Effect.sync(() => {
-        const user = users.get(id)
-        if (user !== undefined) users.set(id, { ...user, name })
-      }),
-    post: (authorId, text) =>
-      Effect.sync(() => {
-        const post = { id: posts.length + 1, authorId, text }
-        posts.push(post)
-        return post
-      })
-  }
+const users = pgTable("users", { id: integer("id").primaryKey(), name: text("name").notNull() })
+const posts = pgTable("posts", {
+  id: serial("id").primaryKey(),
+  authorId: integer("author_id").notNull(),
+  text: text("text").notNull()
 })
 
+/** Reads use the database, writes its instrumented twin (which publishes what they change). */
+class Db extends Context.Tag("example/Db")<Db, { readonly read: PgliteDatabase; readonly write: PgliteDatabase }>() {}
+
+const query = <A>(f: (db: Db["Type"]) => Promise<A>) => Effect.flatMap(Db, (db) => Effect.promise(() => f(db)))
+
 /** Both reads are partitioned by the `id` path parameter, which the rules map from the rows. */
-const ByUser = (namespace: string) =>
+const byUser = (namespace: string) =>
   KeyConstructor.make({
     namespace,
     fields: [RequestKeyField.pathParams(["id"], { partition: true }), RequestKeyField.query("*", { hash: true })]
@@ -70,38 +49,40 @@ const ByUser = (namespace: string) =>
 const userId = Effect.map(HttpRouter.schemaPathParams(Schema.Struct({ id: Schema.NumberFromString })), (p) => p.id)
 
 const getUser = ResponseCache.cached({
-  key: ByUser("user"),
+  key: byUser("user"),
   ttl: "10 minutes",
   headers: true,
-  invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+  invalidatesOn: [InvalidationRule.make({ table: users, fieldMapping: { id: users.id } })]
 })(Effect.gen(function*() {
-  const user = yield* Effect.flatMap(Db, (db) => Effect.flatMap(userId, db.user))
+  const id = yield* userId
+  const [user] = yield* query((db) => db.read.select().from(users).where(eq(users.id, id)))
   return user === undefined ? HttpServerResponse.text("no such user", { status: 404 }) : yield* HttpServerResponse.json(user)
 }))
 
 const getTimeline = ResponseCache.cached({
-  key: ByUser("timeline"),
+  key: byUser("timeline"),
   ttl: "1 minute",
   headers: true,
-  invalidatesOn: [InvalidationRule.make({ table: "posts", fieldMapping: { id: "authorId" }, on: ["insert", "delete"] })]
-})(Effect.flatMap(Db, (db) => Effect.flatMap(Effect.flatMap(userId, db.timeline), (posts) => HttpServerResponse.json(posts))))
+  invalidatesOn: [InvalidationRule.make({ table: posts, fieldMapping: { id: posts.authorId } })]
+})(Effect.gen(function*() {
+  const id = yield* userId
+  const rows = yield* query((db) =>
+    db.read.select().from(posts).where(eq(posts.authorId, id)).orderBy(desc(posts.id)).limit(20)
+  )
+  return yield* HttpServerResponse.json(rows)
+}))
 
-/** Writes publish what they changed once done; the engine's inline dispatcher wipes before the reply. */
 const rename = Effect.gen(function*() {
   const id = yield* userId
   const { name } = yield* HttpServerRequest.schemaBodyJson(Schema.Struct({ name: Schema.String }))
-  yield* Effect.flatMap(Db, (db) => db.rename(id, name))
-  yield* Invalidation.publish(
-    InvalidationEvent.make({ table: "users", operation: "update", rows: [{ id, name }], changed: ["name"] })
-  )
+  yield* query((db) => db.write.update(users).set({ name }).where(eq(users.id, id)))
   return HttpServerResponse.empty({ status: 204 })
 })
 
 const addPost = Effect.gen(function*() {
   const id = yield* userId
   const { text } = yield* HttpServerRequest.schemaBodyJson(Schema.Struct({ text: Schema.String }))
-  const post = yield* Effect.flatMap(Db, (db) => db.post(id, text))
-  yield* Invalidation.publish(InvalidationEvent.make({ table: "posts", operation: "insert", rows: [post] }))
+  const [post] = yield* query((db) => db.write.insert(posts).values({ authorId: id, text }).returning())
   return yield* HttpServerResponse.json(post, { status: 201 })
 })
 
@@ -112,21 +93,34 @@ const router = HttpRouter.empty.pipe(
   HttpRouter.post("/users/:id/posts", addPost)
 )
 
-const CacheLive = InvalidationEngine.layer({ caches: [getUser.cache, getTimeline.cache] }).pipe(
-  Layer.provideMerge(CacheStore.layerMemory())
+const caches = [getUser.cache, getTimeline.cache]
+
+const DbLive = Layer.effect(
+  Db,
+  Effect.gen(function*() {
+    const read = drizzle(new PGlite())
+    yield* Effect.promise(async () => {
+      await read.execute(sql`create table users (id integer primary key, name text not null)`)
+      await read.execute(sql`create table posts (id serial primary key, author_id integer not null, text text not null)`)
+      await read.insert(users).values([{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }])
+      await read.insert(posts).values({ authorId: 1, text: "Hello" })
+    })
+    return { read, write: yield* DrizzleHooks.instrument(read, { caches }) }
+  })
 )
 
-const port = Number(process.env.PORT ?? 3000)
+const port = Number(process.env["PORT"] ?? 3000)
 
 const ServerLive = HttpServer.serve(router).pipe(
-  Layer.provide(CacheLive),
   Layer.provide(DbLive),
+  Layer.provide(InvalidationEngine.layer({ caches })),
+  Layer.provide(CacheStore.layerMemory()),
   Layer.provide(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
 )
 
 const base = `http://127.0.0.1:${port}`
 
-/** The requests of the README, sent in order, with the cache headers of each answer. */
+/** The requests of the README, sent in order, with the cache status and time of each answer. */
 const demo = Effect.gen(function*() {
   const client = yield* HttpClient.HttpClient
   const show = (method: "GET" | "PUT" | "POST", path: string, body?: unknown) =>
@@ -138,7 +132,7 @@ const demo = Effect.gen(function*() {
       )
       const text = yield* response.text
       console.log(
-        `${method.padEnd(4)} ${path.padEnd(22)} ${response.status} ${(response.headers["x-cache-status"] ?? "").padEnd(6)}`,
+        `${method.padEnd(4)} ${path.padEnd(20)} ${response.status} ${(response.headers["x-cache-status"] ?? "").padEnd(4)}`,
         `${String(Date.now() - started).padStart(3)} ms  ${text}`
       )
     }).pipe(Effect.scoped)
@@ -158,9 +152,8 @@ if (process.argv.includes("--demo")) {
   NodeRuntime.runMain(Effect.scoped(Effect.zipRight(Layer.build(ServerLive), demo)))
 } else {
   console.log(`Listening on ${base}. Try:
-  curl -i ${base}/users/1                 # MISS, then HIT on the second call
+  curl -i ${base}/users/1
   curl -i -X PUT ${base}/users/1 -d '{"name":"Ada Lovelace"}'
-  curl -i ${base}/users/1                 # MISS: the write invalidated it
   curl -i ${base}/users/1/timeline
   curl -i -X POST ${base}/users/1/posts -d '{"text":"hi"}'`)
   NodeRuntime.runMain(Layer.launch(ServerLive))
