@@ -1,0 +1,319 @@
+/**
+ * A `Dispatcher` over pg-boss, a job queue in PostgreSQL: a rule that names it has its
+ * jobs inserted into a pg-boss queue, where a `PgBossWorker` (in this process or
+ * another) takes them, runs them with `InvalidationEngine.run`, retries them with
+ * backoff and finally moves them to the queue's dead-letter queue. Delivery is at
+ * least once (a job whose worker dies runs again once it expires); invalidations are
+ * idempotent, so running one twice is harmless.
+ *
+ * Because the queue lives in the application's database, a job can also be inserted
+ * in the transaction of the write itself (`send` with `db`), so it exists exactly when
+ * the write committed.
+ *
+ * @since 0.1.0
+ */
+import { Dispatcher } from "@cachefx/core"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type PgBoss from "pg-boss"
+import * as internal from "./internal/dispatcher.js"
+
+/**
+ * A pg-boss call failed (the database is down, the queue cannot be created, …).
+ *
+ * @example
+ * ```ts
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const error = new PgBossDispatcher.PgBossError({ operation: `send to "cachefx-invalidation"`, cause: new Error("ECONNREFUSED") })
+ * console.log(error.message) // pg-boss: send to "cachefx-invalidation" failed
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PgBossError extends Data.TaggedError("PgBossError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `pg-boss: ${this.operation} failed`
+  }
+}
+
+/**
+ * How pg-boss retries and expires a job, given to each job as it is sent. A job that
+ * fails `retryLimit + 1` times, or names a rule the worker does not know, goes to the
+ * dead-letter queue `<queue>-dead`.
+ *
+ * @example
+ * ```ts
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const policy: PgBossDispatcher.JobPolicy = { retryLimit: 8, retryDelay: "2 seconds", retryBackoff: true, expireIn: "1 minute" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobPolicy {
+  /** Retries after the first attempt. Default 5. */
+  readonly retryLimit?: number | undefined
+  /** The delay before the first retry (whole seconds). Default 1 second. */
+  readonly retryDelay?: Duration.DurationInput | undefined
+  /** Double the delay at each retry, with jitter. Default true. */
+  readonly retryBackoff?: boolean | undefined
+  /** How long a job may stay active before it counts as failed and is retried. Default 5 minutes. */
+  readonly expireIn?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of `send`: the queue (default `"cachefx-invalidation"`), how many rows one
+ * job carries at most (default 500: an event over more rows is split into several
+ * jobs), the executor to insert with, and the jobs' policy.
+ *
+ * @example
+ * ```ts
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const options: PgBossDispatcher.SendOptions = { queue: "cache-invalidation", rowsPerJob: 100 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SendOptions extends JobPolicy {
+  readonly queue?: string | undefined
+  readonly rowsPerJob?: number | undefined
+  /** Runs the insert on this executor (the transaction of the write) instead of pg-boss's own pool. */
+  readonly db?: PgBoss.Db | undefined
+}
+
+/**
+ * Options of `make` and `layer`: a started pg-boss client (see `start`), the name
+ * rules use (default `"pg-boss"`), and the defaults of `send`. A rule's
+ * `dispatcherConfig` may set `queue` and `rowsPerJob` for its own jobs.
+ *
+ * @example
+ * ```ts
+ * import PgBoss from "pg-boss"
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * const options: PgBossDispatcher.Options<"pg-boss"> = { boss, queue: "cache-invalidation", retryLimit: 3 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<N extends string> extends Omit<SendOptions, "db"> {
+  readonly boss: PgBoss
+  readonly name?: N | undefined
+}
+
+/**
+ * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
+ * cannot take it, the job runs in place (with the engine's retries) rather than being
+ * lost.
+ *
+ * @example
+ * ```ts
+ * import PgBoss from "pg-boss"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * const dispatcher = PgBossDispatcher.make({ boss })
+ * console.log(dispatcher.name) // "pg-boss"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <const N extends string = "pg-boss">(options: Options<N>) => Dispatcher.Dispatcher = internal.make
+
+/**
+ * The dispatcher as a layer, under `Dispatcher.tag(name)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   invalidatesOn: [
+ *     InvalidationRule.make({ table: "users", fieldMapping: { id: "id" }, dispatcher: "pg-boss", dispatcherConfig: { queue: "users" } })
+ *   ]
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const Live = Layer.unwrapScoped(Effect.map(
+ *   PgBossDispatcher.start({ connectionString: "postgres://postgres@127.0.0.1/app" }),
+ *   (boss) => InvalidationEngine.layer({ caches: [getUser] }).pipe(Layer.provide(PgBossDispatcher.layer({ boss })))
+ * )).pipe(Layer.provideMerge(CacheStore.layerMemory()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const N extends string = "pg-boss">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
+  Layer.succeed(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), internal.make(options))
+
+/**
+ * Inserts a job (split by `rowsPerJob`) into a queue, creating the queue if needed;
+ * gives the pg-boss ids. With `db`, the insert runs on that executor: pass the
+ * transaction of the write (see `executor`) and the job commits or rolls back with it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import PgBoss from "pg-boss"
+ * import type { PoolClient } from "pg"
+ * import { InvalidationEvent } from "@cachefx/core"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * declare const tx: PoolClient // inside BEGIN … COMMIT, after the UPDATE
+ *
+ * const enqueue = PgBossDispatcher.send(boss, {
+ *   cache: "users",
+ *   rule: "users(id=id)",
+ *   event: InvalidationEvent.make({ table: "users", operation: "update", rows: [{ id: 1 }] })
+ * }, { db: PgBossDispatcher.executor(tx) })
+ * ```
+ *
+ * @since 0.1.0
+ * @category sending
+ */
+export const send: (
+  boss: PgBoss,
+  job: Dispatcher.Job,
+  options?: SendOptions
+) => Effect.Effect<ReadonlyArray<string>, PgBossError> = internal.send
+
+/**
+ * Something that runs SQL with positional parameters, such as a `pg` client.
+ *
+ * @example
+ * ```ts
+ * import type { PoolClient } from "pg"
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const client: PoolClient
+ * const queryable: PgBossDispatcher.Queryable = client
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Queryable {
+  readonly query: (text: string, values: Array<unknown>) => Promise<{ readonly rows: Array<unknown> }>
+}
+
+/**
+ * The pg-boss executor of a client: `send(…, { db: executor(tx) })` inserts on the
+ * client's connection, inside its open transaction.
+ *
+ * @example
+ * ```ts
+ * import type { PoolClient } from "pg"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const tx: PoolClient
+ * const db = PgBossDispatcher.executor(tx)
+ * ```
+ *
+ * @since 0.1.0
+ * @category sending
+ */
+export const executor: (client: Queryable) => PgBoss.Db = internal.executor
+
+/**
+ * Starts a pg-boss client in a scope and stops it when the scope closes. pg-boss
+ * installs its schema on first start; its maintenance (which expires the jobs of dead
+ * workers) runs every `maintenanceIntervalSeconds` in the clients that `supervise`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const program = Effect.scoped(Effect.flatMap(
+ *   PgBossDispatcher.start({ connectionString: "postgres://postgres@127.0.0.1/app", schema: "pgboss" }),
+ *   (boss) => Effect.promise(() => boss.getQueues())
+ * ))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss, PgBossError, Scope.Scope> =
+  internal.start
+
+/**
+ * A job in a dead-letter queue: its pg-boss id, the job when it decodes, the raw data,
+ * why it failed last, and when it was dead-lettered.
+ *
+ * @example
+ * ```ts
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id}: ${letter.reason}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetter {
+  readonly id: string
+  readonly job: Option.Option<Dispatcher.Job>
+  readonly data: unknown
+  readonly reason: string
+  readonly createdOn: Date
+}
+
+/**
+ * Options of `deadLetters`: the queue whose dead letters to read (default
+ * `"cachefx-invalidation"`) and pg-boss's schema (default `"pgboss"`).
+ *
+ * @example
+ * ```ts
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const options: PgBossDispatcher.DeadLetterOptions = { queue: "users", schema: "jobs" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetterOptions {
+  readonly queue?: string | undefined
+  readonly schema?: string | undefined
+}
+
+/**
+ * Reads a queue's dead letters without taking them. To run one again, take it with
+ * `boss.fetch("<queue>-dead")` and `send` its `job`; to drop them, `boss.purgeQueue`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import PgBoss from "pg-boss"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * const report = Effect.map(PgBossDispatcher.deadLetters(boss, { queue: "users" }), (letters) =>
+ *   letters.map((letter) => `${letter.id}: ${letter.reason}`))
+ * ```
+ *
+ * @since 0.1.0
+ * @category dead letters
+ */
+export const deadLetters: (
+  boss: PgBoss,
+  options?: DeadLetterOptions
+) => Effect.Effect<ReadonlyArray<DeadLetter>, PgBossError> = internal.deadLetters

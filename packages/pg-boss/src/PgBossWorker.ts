@@ -1,0 +1,95 @@
+/**
+ * The consumer side of `PgBossDispatcher`: takes jobs from a pg-boss queue, decodes
+ * each `Dispatcher.Job` and runs it with the `InvalidationEngine` of this process (so
+ * against the store of the cached values the engine was given). A job that succeeds is
+ * completed; one that fails is failed with its reason, and pg-boss retries it with
+ * backoff and then moves it to `<queue>-dead`. A job that no retry can mend (it does
+ * not decode, or names a cached value or rule this process does not have) goes to the
+ * dead-letter queue at once. A worker that dies mid-job leaves the job active: once it
+ * expires, pg-boss's maintenance retries it, on this worker or another.
+ *
+ * @since 0.1.0
+ */
+import type { InvalidationEngine } from "@cachefx/core"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type PgBoss from "pg-boss"
+import * as internal from "./internal/worker.js"
+import type { PgBossError } from "./PgBossDispatcher.js"
+
+/**
+ * Options of the worker: a started pg-boss client, the queue (default
+ * `"cachefx-invalidation"`), how many jobs it takes and runs at once (default 8), how
+ * long it waits when the queue is empty (default 500 ms) and pg-boss's schema (default
+ * `"pgboss"`). Retries, backoff and expiry go with each job (`PgBossDispatcher.JobPolicy`).
+ *
+ * @example
+ * ```ts
+ * import PgBoss from "pg-boss"
+ * import type { PgBossWorker } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * const options: PgBossWorker.Options = { boss, queue: "users", batchSize: 16, pollInterval: "200 millis" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly boss: PgBoss
+  readonly queue?: string | undefined
+  readonly batchSize?: number | undefined
+  readonly pollInterval?: Duration.DurationInput | undefined
+  readonly schema?: string | undefined
+}
+
+/**
+ * Starts a worker in a scope. When the scope closes it finishes the jobs it holds and
+ * stops taking more.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import PgBoss from "pg-boss"
+ * import { PgBossWorker } from "@cachefx/pg-boss"
+ *
+ * declare const boss: PgBoss
+ * const program = Effect.scoped(Effect.zipRight(PgBossWorker.make({ boss }), Effect.never))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<void, PgBossError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+
+/**
+ * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
+ * values as the producer's, over the store the worker should invalidate).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine, KeyConstructor, KeyField } from "@cachefx/core"
+ * import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const WorkerLive = Layer.unwrapScoped(Effect.map(
+ *   PgBossDispatcher.start({ connectionString: "postgres://postgres@127.0.0.1/app" }),
+ *   (boss) => PgBossWorker.layer({ boss, queue: "users" })
+ * )).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(CacheStore.layerMemory())
+ * )
+ * const main = Layer.launch(WorkerLive)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, PgBossError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(internal.make(options))

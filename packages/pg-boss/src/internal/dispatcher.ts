@@ -1,0 +1,98 @@
+import { Dispatcher } from "@cachefx/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import PgBoss from "pg-boss"
+import type * as PgBossDispatcher from "../PgBossDispatcher.js"
+import { attempt, deadLetterQueue, defaults, ensure, jobOptions, split } from "./queue.js"
+
+/** What a rule may set in `dispatcherConfig`. */
+const RuleConfig = Schema.Struct({
+  queue: Schema.optional(Schema.String),
+  rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
+})
+
+/** @internal */
+export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatcher.SendOptions = {}) => {
+  const queue = options.queue ?? defaults.queue
+  const sendOptions = { ...jobOptions(queue, options), ...(options.db === undefined ? {} : { db: options.db }) }
+  return ensure(boss, queue).pipe(
+    Effect.zipRight(Effect.forEach(split(job, options.rowsPerJob ?? defaults.rowsPerJob), (part) =>
+      attempt(`send to "${queue}"`, () => boss.send(queue, Schema.encodeSync(Dispatcher.Job)(part), sendOptions)))),
+    Effect.map((ids) => ids.filter(Predicate.isNotNull))
+  )
+}
+
+/** @internal */
+export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Dispatcher.Dispatcher => ({
+  name: options.name ?? "pg-boss",
+  dispatch: ({ config, job, run }) =>
+    Schema.decodeUnknown(RuleConfig)(config).pipe(
+      Effect.flatMap((rule) => send(options.boss, job, { ...options, ...rule })),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("cachefx: pg-boss did not take the job; running it in place", cause).pipe(
+          Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
+          Effect.zipRight(run)
+        )
+      )
+    )
+})
+
+/** @internal */
+export const executor = (client: PgBossDispatcher.Queryable): PgBoss.Db => ({
+  executeSql: (text, values) => client.query(text, values)
+})
+
+/** @internal */
+export const start = (options: PgBoss.ConstructorOptions) =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.acquireRelease(
+      attempt("start", () => {
+        const boss = new PgBoss(options)
+        // pg-boss reports maintenance and polling failures as events; unhandled, one would crash the process
+        boss.on("error", (error) => Runtime.runFork(runtime)(Effect.logWarning("cachefx: pg-boss error", error)))
+        return boss.start()
+      }),
+      (boss) => Effect.ignoreLogged(attempt("stop", () => boss.stop({ graceful: true, wait: true })))
+    ))
+
+const reasonOf = (output: unknown): string =>
+  Predicate.hasProperty(output, "reason") && Predicate.isString(output.reason)
+    ? output.reason
+    : Predicate.hasProperty(output, "message") && Predicate.isString(output.message)
+    ? output.message
+    : Predicate.hasProperty(output, "value")
+    ? reasonOf(output.value)
+    : Predicate.isString(output)
+    ? output
+    : JSON.stringify(output)
+
+/** @internal */
+export const identifier = (name: string) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new Error(`cachefx: "${name}" is not a plain PostgreSQL schema name`)
+  }
+  return name
+}
+
+/** @internal */
+export const deadLetters = (boss: PgBoss, options: PgBossDispatcher.DeadLetterOptions = {}) => {
+  const queue = deadLetterQueue(options.queue ?? defaults.queue)
+  return attempt(`read "${queue}"`, () =>
+    boss.getDb().executeSql(
+      `SELECT id, data, output, created_on FROM ${identifier(options.schema ?? "pgboss")}.job WHERE name = $1 ORDER BY created_on, id`,
+      [queue]
+    )).pipe(
+      Effect.map(({ rows }) =>
+        rows.map((row): PgBossDispatcher.DeadLetter => ({
+          id: String(row.id),
+          job: Option.getRight(Schema.decodeUnknownEither(Dispatcher.Job)(row.data)),
+          data: row.data,
+          reason: reasonOf(row.output),
+          createdOn: new Date(row.created_on)
+        }))
+      )
+    )
+}

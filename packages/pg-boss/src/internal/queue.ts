@@ -1,0 +1,57 @@
+import type { Dispatcher } from "@cachefx/core"
+import * as Array from "effect/Array"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type PgBoss from "pg-boss"
+import * as PgBossDispatcher from "../PgBossDispatcher.js"
+
+/** @internal */
+export const defaults = {
+  queue: "cachefx-invalidation",
+  rowsPerJob: 500,
+  retryLimit: 5,
+  retryDelay: "1 second",
+  retryBackoff: true,
+  expireIn: "5 minutes"
+} as const
+
+/** @internal */
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, PgBossDispatcher.PgBossError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new PgBossDispatcher.PgBossError({ operation, cause }) })
+
+/** @internal */
+export const deadLetterQueue = (queue: string) => `${queue}-dead`
+
+/** Creates the queue and its dead-letter queue unless they exist (pg-boss 10 sends only to queues that do). */
+const create = (boss: PgBoss, queue: string) =>
+  attempt(`create the queue "${queue}"`, async () => {
+    await boss.createQueue(deadLetterQueue(queue))
+    await boss.createQueue(queue, { name: queue, deadLetter: deadLetterQueue(queue) })
+  })
+
+/** pg-boss's options of each job: the policy goes with the job, so it holds whoever created the queue. @internal */
+export const jobOptions = (queue: string, policy: PgBossDispatcher.JobPolicy): PgBoss.SendOptions => ({
+  retryLimit: policy.retryLimit ?? defaults.retryLimit,
+  retryDelay: Math.round(Duration.toSeconds(policy.retryDelay ?? defaults.retryDelay)),
+  retryBackoff: policy.retryBackoff ?? defaults.retryBackoff,
+  expireInSeconds: Math.max(1, Math.round(Duration.toSeconds(policy.expireIn ?? defaults.expireIn))),
+  deadLetter: deadLetterQueue(queue)
+})
+
+const created = new WeakMap<PgBoss, Set<string>>()
+
+/** Creates a queue once per client and process. @internal */
+export const ensure = (boss: PgBoss, queue: string) =>
+  Effect.suspend(() => {
+    const queues = created.get(boss) ?? new Set()
+    created.set(boss, queues)
+    return queues.has(queue) ? Effect.void : Effect.tap(create(boss, queue), () => queues.add(queue))
+  })
+
+/** One job per `rowsPerJob` rows of the event (`before` split alongside); an event without rows stays one job. @internal */
+export const split = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> =>
+  Array.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
+    const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
+    return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
+  })

@@ -1,0 +1,75 @@
+import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type PgBoss from "pg-boss"
+import type * as PgBossWorker from "../PgBossWorker.js"
+import { identifier } from "./dispatcher.js"
+import { attempt, defaults, ensure } from "./queue.js"
+
+/** Why a job failed, and whether running it again can help. */
+interface Failure {
+  readonly final: boolean
+  readonly reason: string
+}
+
+/** Decodes and runs a job: a job that does not decode, or names a rule this engine lacks, fails for good. */
+const runJob = (engine: InvalidationEngine.Service, data: unknown): Effect.Effect<void, Failure> =>
+  Schema.decodeUnknown(Dispatcher.Job)(data).pipe(
+    Effect.mapError((error): Failure => ({ final: true, reason: `not a cachefx job: ${error.message}` })),
+    Effect.flatMap((job) =>
+      Effect.mapError(engine.run(job), (error): Failure => ({
+        final: error._tag === "InvalidationRuleError",
+        reason: error.message
+      }))
+    ),
+    Effect.catchAllDefect((defect) => Effect.fail<Failure>({ final: false, reason: String(defect) }))
+  )
+
+/** @internal */
+export const make = (options: PgBossWorker.Options) =>
+  Effect.gen(function*() {
+    const engine = yield* InvalidationEngine.InvalidationEngine
+    const { boss } = options
+    const queue = options.queue ?? defaults.queue
+    const schema = identifier(options.schema ?? "pgboss")
+    const pollInterval = options.pollInterval ?? "500 millis"
+    // a failure that retrying cannot mend skips the retries left: the job goes to the dead-letter queue now
+    const skipRetries = (id: string) =>
+      attempt("skip the retries", () =>
+        boss.getDb().executeSql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [queue, id]))
+
+    const handle = (job: PgBoss.JobWithMetadata<unknown>) =>
+      runJob(engine, job.data).pipe(
+        Effect.matchEffect({
+          onSuccess: () => attempt("complete", () => boss.complete(queue, job.id)),
+          onFailure: (failure) =>
+            Effect.logWarning(`cachefx: invalidation job failed: ${failure.reason}`).pipe(
+              Effect.annotateLogs({ queue, job: job.id, attempt: job.retryCount + 1, final: failure.final }),
+              Effect.zipRight(failure.final ? skipRetries(job.id) : Effect.void),
+              Effect.zipRight(attempt("fail", () => boss.fail(queue, job.id, { reason: failure.reason })))
+            )
+        }),
+        Effect.catchAll((error) =>
+          Effect.logWarning("cachefx: could not record a job's outcome; it runs again once it expires", error)
+        )
+      )
+
+    const fetch = attempt(`fetch from "${queue}"`, () =>
+      boss.fetch<unknown>(queue, { batchSize: options.batchSize ?? 8, includeMetadata: true }))
+    // a fetched batch is always finished, so closing the worker never leaves a job active until it expires
+    const poll = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(fetch, (jobs) =>
+        jobs.length === 0
+          ? restore(Effect.sleep(pollInterval))
+          : Effect.forEach(jobs, handle, { concurrency: "unbounded", discard: true }))
+    ).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning("cachefx: pg-boss worker could not fetch", error).pipe(
+          Effect.zipRight(Effect.sleep(pollInterval))
+        )
+      )
+    )
+
+    yield* ensure(boss, queue)
+    yield* Effect.forkScoped(Effect.forever(poll))
+  })
