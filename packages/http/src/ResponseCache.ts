@@ -27,6 +27,13 @@ import * as internal from "./internal/responseCache.js"
  * How the current request uses the cache: normally (`Default`), not at all (`Bypass`:
  * the handler runs, nothing is read or stored) or recomputing and storing (`Refresh`).
  *
+ * @example
+ * ```ts
+ * import type { ResponseCache } from "@cachefx/http"
+ *
+ * const mode: ResponseCache.Mode = "Refresh"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -72,6 +79,13 @@ export const withMode: {
 /**
  * The path parameters of a request, as a router gives them.
  *
+ * @example
+ * ```ts
+ * import type { ResponseCache } from "@cachefx/http"
+ *
+ * const params: ResponseCache.Params = { id: "7" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -80,6 +94,14 @@ export type Params = Readonly<Record<string, string | undefined>>
 /**
  * A predicate over a response, deciding whether it is stored.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { ResponseCache } from "@cachefx/http"
+ *
+ * const notEmpty: ResponseCache.Predicate = (response) => Effect.succeed(response.status !== 204)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -87,6 +109,13 @@ export type Predicate = (response: HttpServerResponse.HttpServerResponse) => Eff
 
 /**
  * The options every response cache takes.
+ *
+ * @example
+ * ```ts
+ * import type { ResponseCache } from "@cachefx/http"
+ *
+ * const options: ResponseCache.BaseOptions<typeof ResponseCache.defaultKey> = { ttl: "5 minutes", headers: true }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -115,6 +144,16 @@ export interface BaseOptions<K extends KeyConstructor.KeyConstructor.Any> {
  * the status) and `cacheUnless` (do not store when it gives true) exclude each other;
  * giving both is a type error, and a `CacheDefinitionError` when the cache is made.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { ResponseCache } from "@cachefx/http"
+ *
+ * const options: ResponseCache.Options<typeof ResponseCache.defaultKey> = {
+ *   cacheIf: (response) => Effect.succeed(response.status === 200 || response.status === 404)
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -127,6 +166,17 @@ export type Options<K extends KeyConstructor.KeyConstructor.Any> =
 
 /**
  * The management surface of a response cache, for a given request.
+ *
+ * @example
+ * ```ts
+ * import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const page = ResponseCache.cached()(HttpServerResponse.text("page"))
+ * const request = HttpServerRequest.fromWeb(new Request("http://localhost/page?lang=en"))
+ * const forget = page.delete(request)
+ * const wipeAll = page.invalidateAll
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -157,6 +207,16 @@ export interface Management<KR> {
  * A cached handler: an effect to route like the handler it wraps, with the management
  * surface. `bypass` and `refresh` run the handler for a given request, as a router would.
  *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const user = ResponseCache.cached()(HttpServerResponse.text("user"))
+ * const router = HttpRouter.empty.pipe(HttpRouter.get("/users/:id", user))
+ * const rewarm = user.refresh(HttpServerRequest.fromWeb(new Request("http://localhost/users/1")), { id: "1" })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -182,6 +242,14 @@ export declare namespace CachedHandler {
   /**
    * The services a handler needs once the request, its route and its query are given.
    *
+   * @example
+   * ```ts
+   * import type { HttpServerRequest } from "@effect/platform"
+   * import type { ResponseCache } from "@cachefx/http"
+   *
+   * type Left = ResponseCache.CachedHandler.Provided<HttpServerRequest.HttpServerRequest> // never
+   * ```
+   *
    * @since 0.1.0
    * @category type-level
    */
@@ -193,6 +261,15 @@ export declare namespace CachedHandler {
 
 /**
  * A caching middleware (`(app) => app`) with the management surface.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { ResponseCache } from "@cachefx/http"
+ *
+ * const cache: ResponseCache.Middleware<never> = ResponseCache.middleware({ headers: true })
+ * const router = HttpRouter.empty.pipe(HttpRouter.get("/", HttpServerResponse.text("home")), HttpRouter.use(cache))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -11,6 +11,19 @@ import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 
 /**
+ * The header names.
+ *
+ * @example
+ * ```ts
+ * import type { ResponseCacheSettings } from "@cachefx/http"
+ *
+ * const settings: ResponseCacheSettings.Settings = {
+ *   statusHeader: "Cache-Status",
+ *   cachedAtHeader: "Cached-At",
+ *   resetAtHeader: "Cache-Reset-At"
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
