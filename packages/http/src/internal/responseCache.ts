@@ -143,13 +143,14 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
       Effect.flatMap((result) => answer(live, result, "Refresh"))
     )
 
+  // the app reaches the cache through the input, which erases its types: they are restored here
   const handle = <E, R>(app: Effect.Effect<Response, E, R>): Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.contextWithEffect((context: Context.Context<HttpServerRequest.HttpServerRequest>) => {
       const request = Context.get(context, HttpServerRequest.HttpServerRequest)
       if (!isCacheable(request.method)) {
         return app
       }
-      const route = Context.getOption(context as Context.Context<never>, HttpRouter.RouteContext)
+      const route = Context.getOption(context, HttpRouter.RouteContext)
       const input = requestInput.make(request, Option.isSome(route) ? route.value.params : {}, vary, app)
       const live = requestInput.liveOf(input)!
       return Effect.flatMap(FiberRef.get(currentMode), (mode) => {
@@ -225,7 +226,7 @@ class CachedHandlerImpl<E, R> extends Effectable.Class<Response, E, R> {
 export const cached = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any> = {}) => {
   const { handle, management } = make(options)
   return <E, R>(handler: Effect.Effect<Response, E, R>): ResponseCache.CachedHandler<E, any, any> =>
-    new CachedHandlerImpl(handle(handler), management) as unknown as ResponseCache.CachedHandler<E, any, any>
+    new CachedHandlerImpl(handle(handler), management)
 }
 
 /** @internal */
