@@ -65,7 +65,8 @@ const attempt = <A>(operation: string, timeout: number, run: () => Promise<A>) =
       settle(Effect.fail(new CacheError.CacheStoreError({ operation, reason, cause })))
     const timer = setTimeout(() => fail("Timeout"), timeout)
     run().then((value) => settle(Effect.succeed(value)), (cause) => fail("Unavailable", cause))
-    return Effect.sync(() => clearTimeout(timer))
+    // No canceler: it would wrap every call in `onInterrupt`. An interrupted call's timer
+    // just fires later, into a fiber that is gone.
   })
 
 /**
