@@ -1,0 +1,205 @@
+/**
+ * A `Dispatcher` over RabbitMQ: a rule that names it has its jobs published, as
+ * persistent messages, to a durable queue, where a `RabbitMQWorker` (in this process or
+ * another) takes them with manual acknowledgement, runs them with
+ * `InvalidationEngine.run`, retries them with backoff through delay queues and finally
+ * moves them to the dead-letter queue `<queue>.dead` with the reason. Delivery is at
+ * least once (a message is acknowledged only once done; a worker that dies with it
+ * unacknowledged has it delivered again); invalidations are idempotent, so running one
+ * twice is harmless.
+ *
+ * @since 0.1.0
+ */
+import { Dispatcher } from "@cachefx/core"
+import type * as amqp from "amqplib"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/dispatcher.js"
+
+/**
+ * A RabbitMQ call failed (the broker is unreachable, a publish was not confirmed, …).
+ *
+ * @example
+ * ```ts
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const error = new RabbitMQDispatcher.RabbitMQError({ operation: `publish to "cachefx-invalidation"`, cause: new Error("channel closed") })
+ * console.log(error.message) // RabbitMQ: publish to "cachefx-invalidation" failed
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RabbitMQError extends Data.TaggedError("RabbitMQError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `RabbitMQ: ${this.operation} failed`
+  }
+}
+
+/**
+ * Options of `make` and `layer`: a connection the application already has (see
+ * `connect`), the name rules use (default `"rabbitmq"`), the queue (default
+ * `"cachefx-invalidation"`) and how many rows one job carries at most (default 500: an
+ * event over more rows is split into several jobs). A rule's `dispatcherConfig` may set
+ * `queue` and `rowsPerJob` for its own jobs.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelModel } from "amqplib"
+ * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * declare const connection: ChannelModel
+ * const options: RabbitMQDispatcher.Options<"rabbitmq"> = { connection, queue: "cache-invalidation", rowsPerJob: 100 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<N extends string> {
+  readonly connection: amqp.ChannelModel
+  readonly name?: N | undefined
+  readonly queue?: string | undefined
+  readonly rowsPerJob?: number | undefined
+}
+
+/**
+ * Makes the dispatcher in a scope, over a confirm channel of its own (opened again
+ * should it close). `dispatch` returns once RabbitMQ has confirmed the job; when it
+ * cannot take it, the job runs in place (with the engine's retries) rather than being
+ * lost.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { ChannelModel } from "amqplib"
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * declare const connection: ChannelModel
+ * const program = Effect.scoped(Effect.map(RabbitMQDispatcher.make({ connection }), (dispatcher) => dispatcher.name))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <const N extends string = "rabbitmq">(
+  options: Options<N>
+) => Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> = internal.make
+
+/**
+ * The dispatcher as a layer, under `Dispatcher.tag(name)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   invalidatesOn: [
+ *     InvalidationRule.make({ table: "users", fieldMapping: { id: "id" }, dispatcher: "rabbitmq", dispatcherConfig: { queue: "users" } })
+ *   ]
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const Live = Layer.unwrapScoped(Effect.map(
+ *   RabbitMQDispatcher.connect("amqp://guest:guest@127.0.0.1:5672"),
+ *   (connection) => InvalidationEngine.layer({ caches: [getUser] }).pipe(Layer.provide(RabbitMQDispatcher.layer({ connection })))
+ * )).pipe(Layer.provideMerge(CacheStore.layerMemory()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const N extends string = "rabbitmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
+  Layer.scoped(Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)), internal.make(options))
+
+/**
+ * Opens a connection in a scope and closes it when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const program = Effect.scoped(Effect.flatMap(
+ *   RabbitMQDispatcher.connect("amqp://guest:guest@127.0.0.1:5672"),
+ *   (connection) => Effect.promise(() => connection.createChannel())
+ * ))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect: (
+  url: string | amqp.Options.Connect
+) => Effect.Effect<amqp.ChannelModel, RabbitMQError, Scope.Scope> = internal.connect
+
+/**
+ * A message of a dead-letter queue: the job when it decodes, the raw content, why it
+ * failed last and after how many attempts.
+ *
+ * @example
+ * ```ts
+ * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const describe = (letter: RabbitMQDispatcher.DeadLetter) => `after ${letter.attempts} attempts: ${letter.reason}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetter {
+  readonly job: Option.Option<Dispatcher.Job>
+  readonly content: string
+  readonly reason: string
+  readonly attempts: number
+}
+
+/**
+ * Options of `deadLetters`: the queue whose dead letters to read (default
+ * `"cachefx-invalidation"`).
+ *
+ * @example
+ * ```ts
+ * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const options: RabbitMQDispatcher.DeadLetterOptions = { queue: "users" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetterOptions {
+  readonly queue?: string | undefined
+}
+
+/**
+ * Reads a queue's dead letters (`<queue>.dead`) without taking them: each is fetched
+ * unacknowledged, and all go back to the queue when the read ends. The reason and the
+ * attempts are the headers `x-cachefx-reason` and `x-cachefx-attempt`, so the
+ * management UI shows them too; to run them again, shovel `<queue>.dead` to `<queue>`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { ChannelModel } from "amqplib"
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * declare const connection: ChannelModel
+ * const report = Effect.map(RabbitMQDispatcher.deadLetters(connection, { queue: "users" }), (letters) =>
+ *   letters.map((letter) => letter.reason))
+ * ```
+ *
+ * @since 0.1.0
+ * @category dead letters
+ */
+export const deadLetters: (
+  connection: amqp.ChannelModel,
+  options?: DeadLetterOptions
+) => Effect.Effect<ReadonlyArray<DeadLetter>, RabbitMQError> = internal.deadLetters

@@ -1,0 +1,99 @@
+/**
+ * The consumer side of `RabbitMQDispatcher`: consumes a durable queue with manual
+ * acknowledgement and a prefetch, decodes each `Dispatcher.Job` and runs it with the
+ * `InvalidationEngine` of this process (so against the store of the cached values the
+ * engine was given). A job that fails is published to a delay queue
+ * (`<queue>.retry.<ms>`, whose messages expire back onto the queue) with its attempt
+ * counted in the header `x-cachefx-attempt`; after `retryLimit` retries, or at once
+ * when no retry can mend it (it does not decode, or names a cached value or rule this
+ * process does not have), it goes to `<queue>.dead` with the reason in
+ * `x-cachefx-reason`. A message is acknowledged only after that publish is confirmed,
+ * and a worker that dies leaves its messages unacknowledged, so RabbitMQ delivers them
+ * again.
+ *
+ * @since 0.1.0
+ */
+import type { InvalidationEngine } from "@cachefx/core"
+import type * as amqp from "amqplib"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/worker.js"
+import type { RabbitMQError } from "./RabbitMQDispatcher.js"
+
+/**
+ * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
+ * how many unacknowledged messages it holds at once (default 8), and its retries:
+ * `retryLimit` (default 5) after the first attempt, the first delay (default 1 second),
+ * doubled at each retry unless `retryBackoff` is false.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelModel } from "amqplib"
+ * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
+ *
+ * declare const connection: ChannelModel
+ * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, retryLimit: 8, retryDelay: "500 millis" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly connection: amqp.ChannelModel
+  readonly queue?: string | undefined
+  readonly prefetch?: number | undefined
+  readonly retryLimit?: number | undefined
+  readonly retryDelay?: Duration.DurationInput | undefined
+  readonly retryBackoff?: boolean | undefined
+}
+
+/**
+ * Starts a worker in a scope. When the scope closes it stops taking messages, finishes
+ * the jobs in hand and closes its channel.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { ChannelModel } from "amqplib"
+ * import { RabbitMQWorker } from "@cachefx/rabbitmq"
+ *
+ * declare const connection: ChannelModel
+ * const program = Effect.scoped(Effect.zipRight(RabbitMQWorker.make({ connection }), Effect.never))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<void, RabbitMQError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+
+/**
+ * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
+ * values as the producer's, over the store the worker should invalidate).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
+ * import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const WorkerLive = Layer.unwrapScoped(Effect.map(
+ *   RabbitMQDispatcher.connect("amqp://guest:guest@127.0.0.1:5672"),
+ *   (connection) => RabbitMQWorker.layer({ connection, queue: "users" })
+ * )).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(CacheStore.layerMemory())
+ * )
+ * const main = Layer.launch(WorkerLive)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, RabbitMQError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(internal.make(options))

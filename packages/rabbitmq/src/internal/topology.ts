@@ -1,0 +1,66 @@
+import type { Dispatcher } from "@cachefx/core"
+import type * as amqp from "amqplib"
+import * as Array from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
+
+/** @internal */
+export const defaults = {
+  queue: "cachefx-invalidation",
+  rowsPerJob: 500
+} as const
+
+/** @internal */
+export const headers = {
+  attempt: "x-cachefx-attempt",
+  reason: "x-cachefx-reason",
+  failedAt: "x-cachefx-failed-at"
+} as const
+
+/** @internal */
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, RabbitMQDispatcher.RabbitMQError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new RabbitMQDispatcher.RabbitMQError({ operation, cause }) })
+
+/** @internal */
+export const deadLetterQueue = (queue: string) => `${queue}.dead`
+
+/** The queue a retry waits `delay` ms in: its messages expire back onto `queue`. One queue per delay, so none waits behind a longer one. @internal */
+export const retryQueue = (queue: string, delay: number) => `${queue}.retry.${delay}`
+
+/** Declares the durable queue and its dead-letter queue. @internal */
+export const assertQueues = (channel: amqp.Channel, queue: string) =>
+  attempt(`declare the queue "${queue}"`, async () => {
+    await channel.assertQueue(queue, { durable: true })
+    await channel.assertQueue(deadLetterQueue(queue), { durable: true })
+  })
+
+/** @internal */
+export const assertRetryQueue = (channel: amqp.Channel, queue: string, delay: number) =>
+  attempt(`declare the retry queue of "${queue}"`, () =>
+    channel.assertQueue(retryQueue(queue, delay), {
+      durable: true,
+      messageTtl: delay,
+      deadLetterExchange: "",
+      deadLetterRoutingKey: queue
+    }))
+
+/** Publishes a persistent message and waits for the broker's confirm. @internal */
+export const publish = (channel: amqp.ConfirmChannel, queue: string, content: Buffer, options: amqp.Options.Publish) =>
+  Effect.async<void, RabbitMQDispatcher.RabbitMQError>((resume) => {
+    const fail = (cause: unknown) =>
+      resume(Effect.fail(new RabbitMQDispatcher.RabbitMQError({ operation: `publish to "${queue}"`, cause })))
+    try {
+      channel.sendToQueue(queue, content, { persistent: true, contentType: "application/json", ...options }, (error) =>
+        error ? fail(error) : resume(Effect.void))
+    } catch (error) {
+      fail(error)
+    }
+  })
+
+/** One job per `rowsPerJob` rows of the event (`before` split alongside); an event without rows stays one job. @internal */
+export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> =>
+  Array.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
+    const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
+    return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
+  })

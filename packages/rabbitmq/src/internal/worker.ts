@@ -1,0 +1,85 @@
+import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import type * as amqp from "amqplib"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as RabbitMQWorker from "../RabbitMQWorker.js"
+import { assertQueues, assertRetryQueue, attempt, deadLetterQueue, defaults, headers, publish, retryQueue } from "./topology.js"
+
+/** Why a job failed, and whether running it again can help. */
+interface Failure {
+  readonly final: boolean
+  readonly reason: string
+}
+
+const Wire = Schema.parseJson(Dispatcher.Job)
+
+/** Decodes and runs a job: a job that does not decode, or names a rule this engine lacks, fails for good. */
+const runJob = (engine: InvalidationEngine.Service, content: string): Effect.Effect<void, Failure> =>
+  Schema.decodeUnknown(Wire)(content).pipe(
+    Effect.mapError((error): Failure => ({ final: true, reason: `not a cachefx job: ${error.message}` })),
+    Effect.flatMap((job) =>
+      Effect.mapError(engine.run(job), (error): Failure => ({
+        final: error._tag === "InvalidationRuleError",
+        reason: error.message
+      }))
+    ),
+    Effect.catchAllDefect((defect) => Effect.fail<Failure>({ final: false, reason: String(defect) }))
+  )
+
+/** @internal */
+export const make = (options: RabbitMQWorker.Options) =>
+  Effect.gen(function*() {
+    const engine = yield* InvalidationEngine.InvalidationEngine
+    const queue = options.queue ?? defaults.queue
+    const retryLimit = options.retryLimit ?? 5
+    const retryDelay = Duration.toMillis(options.retryDelay ?? "1 second")
+    const delayOf = (attempt: number) =>
+      Math.round(options.retryBackoff === false ? retryDelay : retryDelay * 2 ** (attempt - 1))
+
+    const channel = yield* Effect.acquireRelease(
+      attempt("open a channel", () => options.connection.createConfirmChannel()),
+      (channel) => Effect.ignore(attempt("close the channel", () => channel.close()))
+    )
+    // a channel error closes the channel, and its unacknowledged messages go back to the queue
+    channel.on("error", () => {})
+    yield* attempt("set the prefetch", () => channel.prefetch(options.prefetch ?? 8))
+    yield* assertQueues(channel, queue)
+
+    const settle = (message: amqp.Message, failure: Failure, tries: number) => {
+      const annotations = { queue, attempt: tries, final: failure.final }
+      if (failure.final || tries > retryLimit) {
+        return publish(channel, deadLetterQueue(queue), message.content, {
+          headers: { [headers.attempt]: tries, [headers.reason]: failure.reason, [headers.failedAt]: Date.now() }
+        }).pipe(Effect.zipRight(Effect.logWarning(`cachefx: invalidation job dead-lettered: ${failure.reason}`)), Effect.annotateLogs(annotations))
+      }
+      const delay = delayOf(tries)
+      return assertRetryQueue(channel, queue, delay).pipe(
+        Effect.zipRight(publish(channel, retryQueue(queue, delay), message.content, { headers: { [headers.attempt]: tries + 1 } })),
+        Effect.zipRight(Effect.logWarning(`cachefx: invalidation job failed, retried in ${delay} ms: ${failure.reason}`)),
+        Effect.annotateLogs(annotations)
+      )
+    }
+
+    // the message is acknowledged only once it is done, or its retry or dead letter is confirmed
+    const handle = (message: amqp.ConsumeMessage) => {
+      const tries = message.properties.headers?.[headers.attempt] as unknown
+      return runJob(engine, message.content.toString()).pipe(
+        Effect.catchAll((failure) => settle(message, failure, Predicate.isNumber(tries) ? tries : 1)),
+        Effect.zipRight(Effect.try(() => channel.ack(message))),
+        Effect.catchAll((error) => Effect.logWarning("cachefx: a job stays unacknowledged; RabbitMQ delivers it again", error))
+      )
+    }
+
+    const running = yield* FiberSet.make()
+    const runFork = yield* FiberSet.runtime(running)<InvalidationEngine.InvalidationEngine>()
+    const { consumerTag } = yield* attempt(`consume "${queue}"`, () =>
+      channel.consume(queue, (message) => {
+        if (message !== null) runFork(handle(message))
+      }, { noAck: false }))
+    // on close: no new deliveries, then the jobs in hand finish (finalizers run in reverse order)
+    yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(running))
+    yield* Effect.addFinalizer(() => Effect.ignore(attempt("cancel the consumer", () => channel.cancel(consumerTag))))
+  })

@@ -1,0 +1,179 @@
+import { type Cached, CacheStore, Dispatcher, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
+import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
+import { describe, expect, layer } from "@effect/vitest"
+import type { ChannelModel } from "amqplib"
+import { Context, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { url, users } from "./fixtures/users.js"
+
+/** Queue names of this file, so that no other test run shares them; all deleted after. */
+const names = new Set<string>()
+const queueName = (name: string) => {
+  const queue = `cachefx-test-${process.pid}-${name}`
+  for (const suffix of ["", ".dead", ".retry.200", ".retry.400"]) names.add(queue + suffix)
+  return queue
+}
+
+class Connection extends Context.Tag("test/Connection")<Connection, ChannelModel>() {}
+
+const ConnectionLive = Layer.scoped(
+  Connection,
+  Effect.tap(RabbitMQDispatcher.connect(url), (connection) =>
+    Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const channel = await connection.createChannel()
+        for (const name of names) await channel.deleteQueue(name)
+        await channel.close()
+      })
+    ))
+)
+
+/** The cached values' engine with the RabbitMQ dispatcher, on a memory store, and a worker in this process when asked. */
+const app = (caches: ReadonlyArray<Cached.Cached.Any>, worker?: Omit<RabbitMQWorker.Options, "connection">) =>
+  Layer.unwrapEffect(Effect.map(Connection, (connection) => {
+    const engine = InvalidationEngine.layer({ caches }).pipe(Layer.provide(RabbitMQDispatcher.layer({ connection })))
+    return worker === undefined
+      ? engine
+      : RabbitMQWorker.layer({ connection, ...worker }).pipe(Layer.provideMerge(engine))
+  })).pipe(Layer.provideMerge(CacheStore.layerMemory()))
+
+const eventually = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean) =>
+  effect.pipe(
+    Effect.filterOrFail(done, () => "not yet"),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => new Error("timed out waiting") })
+  )
+
+/** Users renamed: only their own keys are stale. */
+const updated = (...ids: ReadonlyArray<number>) =>
+  InvalidationEvent.make({ table: "users", operation: "update", rows: ids.map((id) => ({ id, name: "new" })), changed: ["name"] })
+
+/** Messages ready in a queue. */
+const ready = (queue: string) =>
+  Effect.flatMap(Connection, (connection) =>
+    Effect.promise(async () => {
+      const channel = await connection.createChannel()
+      const { messageCount } = await channel.checkQueue(queue)
+      await channel.close()
+      return messageCount
+    }))
+
+const deadLetters = (queue: string) => Effect.flatMap(Connection, (connection) => Effect.orDie(RabbitMQDispatcher.deadLetters(connection, { queue })))
+
+describe("RabbitMQDispatcher", () => {
+  layer(ConnectionLive, { timeout: "30 seconds", excludeTestServices: true })((it) => {
+    it.scoped("an event published is run by a worker: the entry is gone", () =>
+      Effect.gen(function*() {
+        const queue = queueName("e2e")
+        const getUser = users({ queue })
+        yield* Effect.gen(function*() {
+          yield* Effect.forEach([1, 2], (id) => getUser({ id }))
+          yield* Invalidation.publish(updated(1))
+          yield* eventually(getUser.peek({ id: 1 }), Option.isNone)
+          expect(yield* getUser.peek({ id: 2 })).toEqual(Option.some("user 2"))
+        }).pipe(Effect.provide(yield* Layer.build(app([getUser], { queue }))))
+        expect(yield* ready(queue)).toBe(0)
+      }))
+
+    it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>
+      Effect.gen(function*() {
+        const queue = queueName("fanout")
+        const getUser = users({ queue, rowsPerJob: 2 })
+        const ids = [1, 2, 3, 4, 5]
+        const producer = yield* Layer.build(app([getUser]))
+        yield* Effect.provide(Effect.forEach(ids, (id) => getUser({ id })), producer)
+        yield* Effect.provide(Invalidation.publish(updated(...ids)), producer)
+        expect(yield* ready(queue)).toBe(3)
+        const connection = yield* Connection
+        yield* Layer.build(RabbitMQWorker.layer({ connection, queue }).pipe(Layer.provide(Layer.succeedContext(producer))))
+        yield* eventually(Effect.provide(Effect.forEach(ids, (id) => getUser.peek({ id })), producer), (peeks) => peeks.every(Option.isNone))
+      }))
+
+    it.scoped("a worker killed mid-job: RabbitMQ delivers the job again and a second worker runs it", () =>
+      Effect.gen(function*() {
+        const queue = queueName("killed")
+        const getUser = users({ queue })
+        const producer = yield* Layer.build(app([getUser]))
+        yield* Effect.provide(getUser({ id: 1 }), producer)
+        yield* Effect.provide(Invalidation.publish(updated(1)), producer)
+
+        const child = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            spawn(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("fixtures/blockedWorker.ts", import.meta.url))], {
+              env: { ...process.env, QUEUE: queue },
+              stdio: ["ignore", "pipe", "inherit"]
+            })
+          ),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        yield* Effect.async<void>((resume) => {
+          child.stdout.on("data", (chunk: Buffer) => {
+            if (chunk.toString().includes("blocked")) resume(Effect.void)
+          })
+        })
+        child.kill("SIGKILL")
+        yield* Effect.async<void>((resume) => {
+          child.once("exit", () => resume(Effect.void))
+        })
+        expect(yield* Effect.provide(getUser.peek({ id: 1 }), producer)).toEqual(Option.some("user 1"))
+
+        const worker = yield* Layer.build(app([getUser], { queue }))
+        yield* eventually(Effect.provide(getUser.peek({ id: 1 }), worker), Option.isNone)
+        expect(yield* ready(queue)).toBe(0)
+      }))
+
+    it.scoped("a job that always fails is retried with backoff, then dead-lettered with its reason", () =>
+      Effect.gen(function*() {
+        const queue = queueName("failing")
+        const failing = users({ queue }, () => Effect.die(new Error("the rule's predicate is broken")))
+        const started = Date.now()
+        yield* Effect.provide(
+          Invalidation.publish(updated(1)),
+          yield* Layer.build(app([failing], { queue, retryLimit: 2, retryDelay: "200 millis" }))
+        )
+        const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(600)
+        expect(letters.map((letter) => [letter.reason, letter.attempts, Option.map(letter.job, (job) => job.rule)])).toEqual([
+          ["Error: the rule's predicate is broken", 3, Option.some("users(id=id)")]
+        ])
+        expect(yield* deadLetters(queue)).toHaveLength(1) // reading them leaves them there
+      }))
+
+    it.scoped("a job naming a rule this process does not have is dead-lettered at once", () =>
+      Effect.gen(function*() {
+        const queue = queueName("unknown")
+        yield* Layer.build(app([users({ queue })], { queue }))
+        const job = { cache: "users", rule: "users(gone=id)", event: updated(1) }
+        yield* Effect.flatMap(Connection, (connection) =>
+          Effect.promise(async () => {
+            const channel = await connection.createConfirmChannel()
+            channel.sendToQueue(queue, Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job))), { persistent: true })
+            await channel.waitForConfirms()
+            await channel.close()
+          }))
+        const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
+        expect(letters.map((letter) => [letter.reason, letter.attempts])).toEqual([[
+          `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule (does this process run the code that made the job?)`,
+          1
+        ]])
+      }))
+
+    it.scoped("a job RabbitMQ cannot take runs in place", () =>
+      Effect.gen(function*() {
+        const queue = queueName("closed")
+        const getUser = users({ queue })
+        const connection = yield* RabbitMQDispatcher.connect(url)
+        const context = yield* Layer.build(
+          InvalidationEngine.layer({ caches: [getUser] }).pipe(
+            Layer.provide(RabbitMQDispatcher.layer({ connection })),
+            Layer.provideMerge(CacheStore.layerMemory())
+          )
+        )
+        yield* Effect.provide(getUser({ id: 1 }), context)
+        yield* Effect.promise(() => connection.close())
+        yield* Effect.provide(Invalidation.publish(updated(1)), context)
+        expect(yield* Effect.provide(getUser.peek({ id: 1 }), context)).toEqual(Option.none())
+      }))
+  })
+})
