@@ -73,18 +73,19 @@ export const make: (
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { Cached, CacheStore, InvalidationEngine, KeyConstructor, KeyField } from "@cachefx/core"
+ * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
  * import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
  *
  * declare const getUser: Cached.Cached.Any
  *
  * const WorkerLive = Layer.unwrapScoped(Effect.map(
  *   PgBossDispatcher.start({ connectionString: "postgres://postgres@127.0.0.1/app" }),
- *   (boss) => PgBossWorker.layer({ boss, queue: "users" })
- * )).pipe(
- *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(CacheStore.layerMemory())
- * )
+ *   (boss) =>
+ *     PgBossWorker.layer({ boss, queue: "users" }).pipe(
+ *       Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *       Layer.provide(PgBossDispatcher.layer({ boss })) // the engine checks that its rules' dispatchers exist
+ *     )
+ * )).pipe(Layer.provide(CacheStore.layerMemory()))
  * const main = Layer.launch(WorkerLive)
  * ```
  *

@@ -84,11 +84,12 @@ export const make: (
  *
  * const WorkerLive = Layer.unwrapScoped(Effect.map(
  *   RabbitMQDispatcher.connect("amqp://guest:guest@127.0.0.1:5672"),
- *   (connection) => RabbitMQWorker.layer({ connection, queue: "users" })
- * )).pipe(
- *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(CacheStore.layerMemory())
- * )
+ *   (connection) =>
+ *     RabbitMQWorker.layer({ connection, queue: "users" }).pipe(
+ *       Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *       Layer.provide(RabbitMQDispatcher.layer({ connection })) // the engine checks that its rules' dispatchers exist
+ *     )
+ * )).pipe(Layer.provide(CacheStore.layerMemory()))
  * const main = Layer.launch(WorkerLive)
  * ```
  *
