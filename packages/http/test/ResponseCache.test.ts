@@ -259,7 +259,7 @@ describe("ResponseCache.cached", () => {
       const handler = ResponseCache.cached({ key: ByUser })(numbered(calls))
       const request = HttpServerRequest.fromWeb(new Request("http://x/users/7?b=2&a=1"))
       const key = yield* handler.keyFor(request, { id: "7" })
-      expect(key).toMatch(/^cachefx:user:1:#\{"id"%3A"7"\}:#~[\w-]{22}:\/users\/7:#\[\]$/)
+      expect(key).toMatch(/^cachefx:user:1:7:#~[\w-]{22}:\/users\/7:$/)
       yield* handler.refresh(request, { id: "7" })
       yield* handler.delete(request, { id: "7" })
       const response = yield* handler.refresh(request, { id: "7" })

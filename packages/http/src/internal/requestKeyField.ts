@@ -64,7 +64,7 @@ export const path: KeyField.KeyField<unknown, never, false> = fromRequest("$path
 /** @internal */
 export const vary: KeyField.KeyField<unknown, never, false> = fromRequest(
   "$vary",
-  (live) => live.vary.map((name) => live.request.headers[name] ?? null),
+  (live) => live.vary.length === 0 ? "" : live.vary.map((name) => live.request.headers[name] ?? null),
   {}
 )
 
@@ -78,6 +78,9 @@ export const pathParams = <P extends boolean = false>(
 ): KeyField.KeyField<unknown, never, P> =>
   synchronous({ name: "params", inputs: selector, partition: options.partition }, (input) => {
     const record = input as Readonly<Record<string, unknown>>
+    if (selector !== "*" && selector.length === 1) {
+      return text(record[selector[0]!])
+    }
     const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
     return Object.fromEntries(names.map((name) => [name, text(record[name])]))
   })

@@ -99,17 +99,21 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
 
   const label = (status: Cached.CacheStatus) => status.toUpperCase()
 
-  /** The response to serve for an outcome, with the cache headers when asked. */
+  /** The response to serve for an outcome: the stored one (or a 304), or the request's own. */
+  const responseOf = (live: requestInput.Live, outcome: stored.Outcome): Effect.Effect<Response, unknown, unknown> =>
+    outcome._tag === "Skipped"
+      // a response that is not stored is served only to the request that made it
+      ? (live.computed ? Effect.succeed(outcome.response) : live.app)
+      : Effect.succeed(stored.matches(live.request, outcome) ? stored.notModified(outcome) : stored.toResponse(outcome))
+
+  /** The response to serve, with the cache headers when asked. */
   const answer = (
     live: requestInput.Live,
     result: Cached.CacheResult<stored.Outcome>,
     status: Cached.CacheStatus
   ): Effect.Effect<Response, unknown, unknown> => {
     const outcome = result.value
-    // a response that is not stored is served only to the request that made it
-    const response = outcome._tag === "Skipped"
-      ? (live.computed ? Effect.succeed(outcome.response) : live.app)
-      : Effect.succeed(stored.matches(live.request, outcome) ? stored.notModified(outcome) : stored.toResponse(outcome))
+    const response = responseOf(live, outcome)
     if (options.headers !== true) {
       return response
     }
@@ -145,24 +149,25 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
 
   // the app reaches the cache through the input, which erases its types: they are restored here
   const handle = <E, R>(app: Effect.Effect<Response, E, R>): Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest> =>
-    Effect.contextWithEffect((context: Context.Context<HttpServerRequest.HttpServerRequest>) => {
-      const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+    Effect.withFiberRuntime((fiber): Effect.Effect<Response, unknown, unknown> => {
+      const context = fiber.getFiberRef(FiberRef.currentContext)
+      const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
       if (!isCacheable(request.method)) {
         return app
       }
       const route = Context.getOption(context, HttpRouter.RouteContext)
       const input = requestInput.make(request, Option.isSome(route) ? route.value.params : {}, vary, app)
       const live = requestInput.liveOf(input)!
-      return Effect.flatMap(FiberRef.get(currentMode), (mode) => {
-        switch (mode) {
-          case "Bypass":
-            return bypass(live)
-          case "Refresh":
-            return refresh(input, live)
-          case "Default":
-            return Effect.flatMap(cache.withStatus(input), (result) => answer(live, result, result.status))
-        }
-      })
+      switch (fiber.getFiberRef(currentMode)) {
+        case "Bypass":
+          return bypass(live)
+        case "Refresh":
+          return refresh(input, live)
+        case "Default":
+          return options.headers === true
+            ? Effect.flatMap(cache.withStatus(input), (result) => answer(live, result, result.status))
+            : Effect.flatMap(cache(input), (outcome) => responseOf(live, outcome))
+      }
     }) as Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest>
 
   const inputFor = (request: HttpServerRequest.HttpServerRequest, params: ResponseCache.Params = {}) =>
