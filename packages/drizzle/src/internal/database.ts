@@ -1,4 +1,6 @@
 import type { InvalidationEvent } from "@cachefx/core"
+import { is } from "drizzle-orm"
+import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import { randomUUID } from "node:crypto"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import type { Outbox } from "./outbox.js"
@@ -71,13 +73,15 @@ const writers = (target: object, hooks: Hooks, context: WriteContext) =>
  */
 export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | undefined): DB => {
   const { outbox } = hooks
+  const sqlite = is(db, BaseSQLiteDatabase)
   /** After the outermost commit: publish, then delete what the outbox kept for a crash. */
   const deliver = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) =>
     andThen(hooks.publish(events, sync), () => outbox?.remove(db, persisted))
   const context: WriteContext = buffer === undefined
-    ? { source: db, transactionId: undefined, persist: outbox?.write, emit: deliver }
+    ? { source: db, sqlite, transactionId: undefined, persist: outbox?.write, emit: deliver }
     : {
       source: db,
+      sqlite,
       transactionId: buffer.id,
       persist: undefined,
       emit: (events) => {

@@ -1,10 +1,11 @@
 import { InvalidationEvent } from "@cachefx/core"
-import { type Column, is, type SQL, sql } from "drizzle-orm"
+import { is, type SQL } from "drizzle-orm"
 import { PgColumn, PgDatabase, PgTable } from "drizzle-orm/pg-core"
 import { BaseSQLiteDatabase, SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core"
 import { hasProperty } from "effect/Predicate"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import { pair } from "./rows.js"
+import { isWriteBuilder, type Method, prepareMarked, type Row, runMarked, type WriteBuilder } from "./statement.js"
 import type { TablePlan } from "./tables.js"
 
 /**
@@ -15,6 +16,7 @@ import type { TablePlan } from "./tables.js"
 export interface WriteContext {
   /** The database or transaction the builder came from (not instrumented). */
   readonly source: unknown
+  readonly sqlite: boolean
   /** The id of the transaction whose buffer `emit` fills; undefined outside one. */
   readonly transactionId: string | undefined
   /**
@@ -27,150 +29,10 @@ export interface WriteContext {
   readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) => Maybe<void>
 }
 
-/*
- * Drizzle 0.45 write builders keep what they will run in `config` and build their
- * statement in `_prepare`, which every way of running them (await, execute, run, all,
- * get, values, prepare) goes through. The hooks run `_prepare` on a view of the builder
- * whose `returning` adds the columns the rules need under marked names, and take those
- * columns out of what the caller gets.
- */
-
-interface Selected {
-  readonly path: ReadonlyArray<string>
-  readonly field: unknown
-}
-
-interface WriteConfig {
-  readonly returning?: ReadonlyArray<Selected> | undefined
-  readonly where?: SQL | undefined
-  readonly set?: Readonly<Record<string, unknown>> | undefined
-  readonly from?: unknown
-}
-
-interface WriteBuilder {
-  readonly config: WriteConfig
-  readonly _prepare: (...args: ReadonlyArray<unknown>) => unknown
-}
-
-type Row = Record<string, unknown>
-type Method = "execute" | "run" | "all" | "get" | "values"
-
-const isWriteBuilder = (u: unknown): u is WriteBuilder =>
-  hasProperty(u, "config") && hasProperty(u, "_prepare") && typeof u._prepare === "function"
-
-const isRows = (u: unknown): u is Array<Row> => Array.isArray(u)
-
-const MARK = "__cachefx:"
-
-const marked = (plan: TablePlan, config: WriteConfig): ReadonlyArray<Selected> => [
-  ...config.returning ?? [],
-  ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))
-]
-
-const decode = (column: Column, value: unknown): unknown =>
-  value === null || value === undefined ? null : column.mapFromDriverValue(value)
-
-/** Takes the marked columns out of a row the caller gets. */
-const takeMarked = (plan: TablePlan) => (row: Row): Row => {
-  const captured: Row = {}
-  for (const column of plan.capture) {
-    captured[column.name] = row[MARK + column.name]
-    delete row[MARK + column.name]
-  }
-  return captured
-}
-
-/** A raw row (keyed by column name, driver values), as the driver gave it. */
-const fromRaw = (plan: TablePlan) => (row: Row): Row =>
-  Object.fromEntries(plan.capture.map((column) => [column.name, decode(column, row[column.name])]))
-
-/** A raw array row, whose last columns are the captured ones. */
-const fromTail = (plan: TablePlan) => (row: ReadonlyArray<unknown>): Row => {
-  const start = row.length - plan.capture.length
-  return Object.fromEntries(plan.capture.map((column, i) => [column.name, decode(column, row[start + i])]))
-}
-
-interface Outcome {
-  readonly result: unknown
-  readonly rows: ReadonlyArray<Row>
-}
-
-const call = (target: unknown, method: string, args: ReadonlyArray<unknown>): unknown => {
-  const f: unknown = hasProperty(target, method) ? target[method] : undefined
-  if (typeof f !== "function") {
-    throw new TypeError(`cachefx: this Drizzle prepared query has no method ${method}`)
-  }
-  return Reflect.apply(f, target, args)
-}
-
-/**
- * Runs a prepared statement that returns the marked columns, and splits what it gives
- * into what the caller asked for and the captured rows.
- */
-const runPrepared = (
-  plan: TablePlan,
-  source: unknown,
-  prepared: unknown,
-  method: Method,
-  args: ReadonlyArray<unknown>,
-  callerReturns: boolean
-): Maybe<Outcome> => {
-  const rowsOf = (result: unknown): Array<Row> => isRows(result) ? result : []
-  switch (method) {
-    case "execute": {
-      if (callerReturns) {
-        return andThen(call(prepared, "execute", args), (result) => ({
-          result,
-          rows: rowsOf(result).map(takeMarked(plan))
-        }))
-      }
-      // Without fields, a PostgreSQL prepared query gives the driver's own result.
-      Reflect.set(prepared as object, "fields", undefined)
-      return andThen(call(prepared, "execute", args), (result) => {
-        const raw = hasProperty(result, "rows") ? rowsOf(result.rows) : []
-        const rows = raw.map(fromRaw(plan))
-        if (hasProperty(result, "rows")) {
-          Reflect.set(result, "rows", [])
-          Reflect.set(result, "fields", [])
-        }
-        return { result, rows }
-      })
-    }
-    case "values":
-      return andThen(call(prepared, "values", args), (result) => {
-        const arrays = Array.isArray(result) ? result.filter(Array.isArray) : []
-        return {
-          result: arrays.map((row) => row.slice(0, row.length - plan.capture.length)),
-          rows: arrays.map(fromTail(plan))
-        }
-      })
-    case "all":
-    case "get":
-      return andThen(call(prepared, "all", args), (result) => {
-        const all = rowsOf(result)
-        const rows = all.map(takeMarked(plan))
-        return { result: method === "get" ? all[0] : all, rows }
-      })
-    case "run":
-      // A statement with RETURNING gives its rows to `all` only; `run`'s result is read back.
-      return andThen(call(prepared, "all", args), (result) => {
-        const rows = rowsOf(result).map(takeMarked(plan))
-        return andThen(sqliteRunResult(source), (info) => ({ result: info, rows }))
-      })
-  }
-}
-
-const sqliteRunResult = (source: unknown): Maybe<unknown> => {
-  if (!is(source, BaseSQLiteDatabase)) {
-    throw new TypeError("cachefx: run() is a SQLite method")
-  }
-  return source.get(sql`select changes() as changes, last_insert_rowid() as lastInsertRowid`)
-}
-
 /** Reads the rows an update will change, locking them on PostgreSQL. */
 const readBefore = (plan: TablePlan, source: unknown, where: SQL | undefined, args: ReadonlyArray<unknown>) => {
   const placeholders = args[0] as Record<string, unknown> | undefined
-  const selection = <C extends Column>(kind: abstract new(...args: Array<never>) => C) =>
+  const selection = <C extends PgColumn | SQLiteColumn>(kind: abstract new(...args: Array<never>) => C) =>
     Object.fromEntries(plan.capture.filter((column): column is C => column instanceof kind).map((column) => [column.name, column]))
   if (is(source, PgDatabase) && is(plan.table, PgTable)) {
     return source.select(selection(PgColumn)).from(plan.table).where(where).for("update").execute(placeholders)
@@ -195,11 +57,92 @@ const inTransaction = <A>(source: unknown, f: (tx: unknown) => Maybe<A>): Maybe<
 const sessionOf = (tx: unknown): unknown => hasProperty(tx, "session") ? tx.session : undefined
 
 /** Database names of the columns an update (or an upsert's update) sets. */
-const setColumns = (plan: TablePlan, set: Readonly<Record<string, unknown>> | undefined): ReadonlyArray<string> =>
+const setColumns = (plan: TablePlan, set: Readonly<Record<string, unknown>> | undefined): Array<string> =>
   Object.keys(set ?? {}).flatMap((property) => {
     const column = plan.columns[property]
     return column === undefined ? [] : [column.name]
   })
+
+/** One write being instrumented: its builder, what its rules need, and where its events go. */
+interface Write {
+  readonly builder: WriteBuilder
+  readonly prepare: (...args: ReadonlyArray<unknown>) => unknown
+  readonly operation: InvalidationEvent.Operation
+  readonly plan: TablePlan
+  readonly context: WriteContext
+  /** The columns an `onConflictDoUpdate` sets, once called. */
+  upsert: ReadonlyArray<string> | undefined
+}
+
+const eventsOf = (
+  write: Write,
+  rows: ReadonlyArray<Row>,
+  before: ReadonlyArray<Row> | undefined
+): ReadonlyArray<InvalidationEvent.InvalidationEvent> => {
+  const { context, operation, plan, upsert } = write
+  const make = (op: InvalidationEvent.Operation, extra: Partial<Parameters<typeof InvalidationEvent.make>[0]>) =>
+    InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transactionId, ...extra })
+  if (operation === "update") {
+    const changed = setColumns(plan, write.builder.config.set)
+    if (before === undefined) {
+      return rows.length === 0 ? [] : [make("update", { changed })]
+    }
+    const paired = pair(plan, rows, before)
+    return paired.rows.length + paired.before.length === 0 ? [] : [
+      make("update", { rows: paired.rows, before: paired.before, changed: paired.aligned ? undefined : changed })
+    ]
+  }
+  if (rows.length === 0) {
+    return []
+  }
+  // An upsert may have updated some rows: the update event covers rules on updates.
+  return upsert === undefined ? [make(operation, {})] : [make("insert", {}), make("update", { changed: upsert })]
+}
+
+interface Done {
+  readonly result: unknown
+  readonly events: ReadonlyArray<InvalidationEvent.InvalidationEvent>
+  readonly persisted?: unknown
+}
+
+/**
+ * Runs a write: reads the old rows first when the update sets a tracked column, in a
+ * transaction of its own when outside one (or when the outbox needs one), then emits.
+ */
+const run = (write: Write, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
+  const { builder, context, operation, plan } = write
+  const callerReturns = builder.config.returning !== undefined
+  const tracked = operation === "update" && builder.config.from === undefined &&
+    setColumns(plan, builder.config.set).some((column) => plan.tracked.has(column))
+  const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, args) : undefined
+  const once = (prepared: unknown, source: unknown, old: ReadonlyArray<Row> | undefined): Maybe<Done> =>
+    andThen(runMarked(plan, source, prepared, method, args, callerReturns), (outcome) => ({
+      result: outcome.result,
+      events: eventsOf(write, outcome.rows, old)
+    }))
+  const persist = context.persist
+  const done: Maybe<Done> = context.transactionId !== undefined || (!tracked && persist === undefined)
+    ? andThen(before(context.source), (old) => once(base, context.source, old))
+    : inTransaction(context.source, (tx) =>
+      andThen(before(tx), (old) =>
+        andThen(once(prepareMarked(builder, write.prepare, plan, [], sessionOf(tx)), tx, old), (outcome) =>
+          andThen(persist?.(tx, outcome.events), (persisted) => ({ ...outcome, persisted })))))
+  const sync = !async && !isThenable(done)
+  return andThen(done, (outcome) => andThen(context.emit(outcome.events, sync, outcome.persisted), () => outcome.result))
+}
+
+/** The prepared query the caller gets: the driver's, whose run methods go through `run`. */
+const instrumentedPrepared = (write: Write, args: ReadonlyArray<unknown>): unknown => {
+  const base = prepareMarked(write.builder, write.prepare, write.plan, args)
+  const methods: ReadonlyArray<Method> = write.context.sqlite ? ["run", "all", "get", "values"] : ["execute"]
+  const prepared = Object.create(base as object)
+  for (const method of methods) {
+    prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, base, call, method, false)
+  }
+  // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
+  prepared.executeMethod = write.builder.config.returning === undefined ? "run" : "all"
+  return prepared
+}
 
 /**
  * Instruments a write builder (what `insert(t).values(…)`, `update(t).set(…)` and
@@ -216,85 +159,20 @@ export const instrumentWrite = <B>(
   if (!isWriteBuilder(builder)) {
     return builder
   }
-  const original = builder._prepare
-  const sqlite = is(context.source, BaseSQLiteDatabase)
-  let upsert: ReadonlyArray<string> | undefined
+  const write: Write = { builder, prepare: builder._prepare, operation, plan, context, upsert: undefined }
   const onConflictDoUpdate: unknown = hasProperty(builder, "onConflictDoUpdate") ? builder.onConflictDoUpdate : undefined
-  if (typeof onConflictDoUpdate === "function") {
+  if (operation === "insert" && typeof onConflictDoUpdate === "function") {
     Reflect.set(builder, "onConflictDoUpdate", (config: { readonly set?: Readonly<Record<string, unknown>> }) => {
-      upsert = setColumns(plan, config.set)
+      write.upsert = setColumns(plan, config.set)
       return Reflect.apply(onConflictDoUpdate, builder, [config])
     })
   }
-
-  const eventsOf = (rows: ReadonlyArray<Row>, before: ReadonlyArray<Row> | undefined) => {
-    const make = (op: InvalidationEvent.Operation, extra: Partial<Parameters<typeof InvalidationEvent.make>[0]>) =>
-      InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transactionId, ...extra })
-    if (operation === "update") {
-      const changed = setColumns(plan, builder.config.set)
-      if (before === undefined) {
-        return rows.length === 0 ? [] : [make("update", { changed })]
-      }
-      const paired = pair(plan, rows, before)
-      return paired.rows.length + paired.before.length === 0 ? [] : [
-        make("update", { rows: paired.rows, before: paired.before, changed: paired.aligned ? undefined : changed })
-      ]
-    }
-    if (rows.length === 0) {
-      return []
-    }
-    // An upsert may have updated some rows: the update event covers rules on updates.
-    return upsert === undefined ? [make(operation, {})] : [make("insert", {}), make("update", { changed: upsert })]
-  }
-
-  const prepare = (args: ReadonlyArray<unknown>) => {
-    const callerReturns = builder.config.returning !== undefined
-    const config = { ...builder.config, returning: marked(plan, builder.config) }
-    const on = (session: unknown) =>
-      Reflect.apply(original, Object.assign(Object.create(builder), session === undefined ? { config } : { config, session }), args)
-    const base = on(undefined)
-    const once = (prepared: unknown, source: unknown, method: Method, call: ReadonlyArray<unknown>, before?: ReadonlyArray<Row>) =>
-      andThen(runPrepared(plan, source, prepared, method, call, callerReturns), (outcome) => ({
-        result: outcome.result,
-        events: eventsOf(outcome.rows, before)
-      }))
-    const tracked = operation === "update" && builder.config.from === undefined &&
-      setColumns(plan, builder.config.set).some((column) => plan.tracked.has(column))
-    const write = (method: Method, call: ReadonlyArray<unknown>, async: boolean): Maybe<unknown> => {
-      const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, call) : undefined
-      const persist = context.persist
-      const alone = context.transactionId === undefined && (tracked || persist !== undefined)
-      const done = !alone
-        ? andThen(before(context.source), (rows) => once(base, context.source, method, call, rows))
-        : inTransaction(context.source, (tx) =>
-          andThen(before(tx), (rows) =>
-            andThen(once(on(sessionOf(tx)), tx, method, call, rows), (outcome) =>
-              andThen(persist?.(tx, outcome.events), (persisted) => ({ ...outcome, persisted })))))
-      const sync = !async && !isThenable(done)
-      return andThen(done, (outcome) =>
-        andThen(
-          context.emit(outcome.events, sync, "persisted" in outcome ? outcome.persisted : undefined),
-          () => outcome.result
-        ))
-    }
-    return { base, write, executeMethod: callerReturns ? "all" : "run" }
-  }
-
-  Reflect.set(builder, "_prepare", (...args: ReadonlyArray<unknown>) => {
-    const { base, executeMethod, write } = prepare(args)
-    // A SQLite prepared query's `execute` calls its `executeMethod`; a PostgreSQL one runs itself.
-    const methods: ReadonlyArray<Method> = sqlite ? ["run", "all", "get", "values"] : ["execute"]
-    return Object.assign(
-      Object.create(base as object),
-      { executeMethod },
-      Object.fromEntries(methods.map((method) => [method, (...call: ReadonlyArray<unknown>) => write(method, call, false)]))
-    )
-  })
-  if (sqlite) {
+  Reflect.set(builder, "_prepare", (...args: ReadonlyArray<unknown>) => instrumentedPrepared(write, args))
+  if (context.sqlite) {
     // `await` on a SQLite builder: wait for the invalidation even on a synchronous driver.
     Reflect.set(builder, "execute", async () => {
-      const { write } = prepare([])
-      return write(builder.config.returning !== undefined ? "all" : "run", [], true)
+      const base = prepareMarked(builder, write.prepare, plan, [])
+      return run(write, base, [], builder.config.returning === undefined ? "run" : "all", true)
     })
   }
   return builder
