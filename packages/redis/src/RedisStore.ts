@@ -21,6 +21,16 @@ import * as internal from "./internal/redisStore.js"
  * Options of `make` and `layer`: a client the application already has, a single
  * `Redis` or a `Cluster`. The store registers its scripts on it and never closes it.
  *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { RedisStore } from "@cachefx/redis"
+ *
+ * const options: RedisStore.Options = {
+ *   client: new Redis("redis://127.0.0.1:6379", { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
