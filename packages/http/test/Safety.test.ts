@@ -57,6 +57,13 @@ describe("ResponseCache never shares one caller's response with another", () => 
       expect(yield* storedTwice()).toBe(false)
     }).pipe(Effect.provide(ServerLive)))
 
+  it.scoped("a request that says Cache-Control: no-store is answered but not stored", () =>
+    Effect.gen(function*() {
+      yield* serveResponse((n) => HttpServerResponse.text(`${n}`))
+      expect(yield* storedTwice({ "cache-control": "no-store" })).toBe(false)
+      expect(yield* storedTwice()).toBe(true)
+    }).pipe(Effect.provide(ServerLive)))
+
   it.scoped("responses to requests with Authorization or cookies are not stored without a user partition", () =>
     Effect.gen(function*() {
       yield* serveResponse((n) => HttpServerResponse.text(`${n}`))
