@@ -87,6 +87,17 @@ describe("RedisStore on a single Redis", () => {
       })
     ))
 
+  it.live("takes an infinite operation timeout and fill window (capped, never an instant timeout)", () =>
+    Effect.gen(function*() {
+      const store = yield* RedisStore.make({ client }).pipe(
+        Effect.provide(CacheSettings.layer({ operationTimeout: Duration.infinity, fillWindow: Duration.infinity }))
+      )
+      const key = keyIn(run, "p", "infinite")
+      expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
+      yield* store.delete(key)
+      expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
+    }))
+
   it.live("a delete leaves a tombstone for the fill window only; a wipe is one new stamp", () =>
     withStore((store) =>
       Effect.gen(function*() {

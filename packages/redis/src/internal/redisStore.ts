@@ -47,11 +47,11 @@ const encode = (entry: CacheEntry.CacheEntry): string =>
 /**
  * Runs one Redis call as an operation of the store: an ioredis error is a
  * `CacheStoreError` of reason `"Unavailable"`, and a call that takes longer than
- * `timeout` one of reason `"Timeout"`. The timeout is a timer on the call's promise:
+ * `timeout` (when there is one) one of reason `"Timeout"`. The timeout is a timer on the call's promise:
  * the same bound as `CacheStore.withTimeout`, without its two fibers per operation
  * (which halve hit throughput).
  */
-const attempt = <A>(operation: string, timeout: number, run: () => Promise<A>) =>
+const attempt = <A>(operation: string, timeout: number | undefined, run: () => Promise<A>) =>
   Effect.async<A, CacheError.CacheStoreError>((resume) => {
     let done = false
     const settle = (effect: Effect.Effect<A, CacheError.CacheStoreError>) => {
@@ -63,7 +63,7 @@ const attempt = <A>(operation: string, timeout: number, run: () => Promise<A>) =
     }
     const fail = (reason: "Timeout" | "Unavailable", cause?: unknown) =>
       settle(Effect.fail(new CacheError.CacheStoreError({ operation, reason, cause })))
-    const timer = setTimeout(() => fail("Timeout"), timeout)
+    const timer = timeout === undefined ? undefined : setTimeout(() => fail("Timeout"), timeout)
     run().then((value) => settle(Effect.succeed(value)), (cause) => fail("Unavailable", cause))
     // No canceler: it would wrap every call in `onInterrupt`. An interrupted call's timer
     // just fires later, into a fiber that is gone.
@@ -80,7 +80,7 @@ class Store implements CacheStore.Service {
   constructor(
     private readonly client: Redis | Cluster,
     private readonly window: number,
-    private readonly timeout: number,
+    private readonly timeout: number | undefined,
     private readonly clock: Clock.Clock
   ) {
     this.commands = scripts.register(client)
@@ -148,12 +148,17 @@ class Store implements CacheStore.Service {
   }
 }
 
+/** The longest delay a timer takes (about 24.8 days); longer durations are capped to it. */
+const longest = 2 ** 31 - 1
+
+const cappedMillis = (duration: Duration.Duration): number => Math.min(Math.ceil(Duration.toMillis(duration)), longest)
+
 /** @internal */
 export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service> =>
   Effect.zipWith(Effect.clock, CacheSettings.CacheSettings, (clock, settings) =>
     new Store(
       options.client,
-      Math.max(1, Math.ceil(Duration.toMillis(settings.fillWindow))),
-      Duration.toMillis(settings.operationTimeout),
+      Math.max(1, cappedMillis(settings.fillWindow)),
+      Duration.isFinite(settings.operationTimeout) ? cappedMillis(settings.operationTimeout) : undefined,
       clock
     ))
