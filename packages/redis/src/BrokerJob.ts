@@ -1,0 +1,271 @@
+/**
+ * What the Redis-backed dispatchers (`StreamDispatcher` here, `@cachefx/bullmq`) share:
+ * how an invalidation job crosses the wire, how a partition-heavy job fans out into
+ * several, how a worker runs one and tells a failure worth retrying from one that is
+ * not, and what a dead-lettered job looks like.
+ *
+ * @since 0.1.0
+ */
+import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/**
+ * A job on the wire: the JSON text of the Schema-encoded `Dispatcher.Job`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { InvalidationEvent } from "@cachefx/core"
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const text = Schema.encodeSync(BrokerJob.Wire)({
+ *   cache: "users",
+ *   rule: "users(id=id)",
+ *   event: InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 1 }] })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Wire: Schema.Schema<Dispatcher.Job, string> = Schema.parseJson(Dispatcher.Job)
+
+/**
+ * Splits a job whose event has more than `rowsPerJob` rows into jobs of at most
+ * `rowsPerJob` rows each (the rows before the write travel with their rows), so one
+ * partition-heavy write becomes several jobs that workers run in parallel and retry
+ * one by one. A job with fewer rows, or none, is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { InvalidationEvent } from "@cachefx/core"
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const jobs = BrokerJob.fanOut({
+ *   cache: "posts",
+ *   rule: "posts(author=author_id)",
+ *   event: InvalidationEvent.make({ table: "posts", operation: "delete", rows: [{ author_id: 1 }, { author_id: 2 }] })
+ * }, 1)
+ * console.log(jobs.length) // 2
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> => {
+  const { event } = job
+  const before = Option.getOrElse(event.before, (): ReadonlyArray<unknown> => [])
+  const count = Math.max(event.rows.length, before.length)
+  if (!(rowsPerJob >= 1) || count <= rowsPerJob) {
+    return [job]
+  }
+  const size = Math.floor(rowsPerJob)
+  return Array.from({ length: Math.ceil(count / size) }, (_, i) => ({
+    ...job,
+    event: {
+      ...event,
+      rows: event.rows.slice(i * size, (i + 1) * size),
+      before: Option.map(event.before, (rows) => rows.slice(i * size, (i + 1) * size))
+    }
+  }))
+}
+
+/**
+ * Why a worker could not run a job. `retry` is false when running it again cannot help
+ * (it does not decode, or it names a cached value or rule the worker's engine does not
+ * have): such a job is dead-lettered at once.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const failure = new BrokerJob.JobFailure({ reason: "Redis is down", retry: true })
+ * console.log(failure.message) // "Redis is down"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JobFailure extends Data.TaggedError("JobFailure")<{
+  readonly reason: string
+  readonly retry: boolean
+}> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * Runs a job received from a broker (its JSON text) once with the engine in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const onMessage = (text: string) =>
+ *   BrokerJob.run(text).pipe(Effect.catchTag("JobFailure", (failure) => Effect.logWarning(failure.reason)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (text: unknown): Effect.Effect<void, JobFailure, InvalidationEngine.InvalidationEngine> =>
+  Schema.decodeUnknown(Wire)(text).pipe(
+    Effect.mapError((error) =>
+      new JobFailure({ reason: `the job does not decode: ${ParseResult.TreeFormatter.formatErrorSync(error)}`, retry: false })
+    ),
+    Effect.flatMap((job) =>
+      InvalidationEngine.run(job).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.fail(
+            Option.match(Cause.failureOption(cause), {
+              onNone: () => {
+                const defect = Cause.squash(cause)
+                return new JobFailure({ reason: defect instanceof Error ? defect.message : String(defect), retry: true })
+              },
+              onSome: (error) =>
+                new JobFailure({
+                  reason: error._tag === "InvalidationRuleError"
+                    ? `${error.cache} / ${error.rule}: ${error.reason}`
+                    : error.message,
+                  retry: error._tag !== "InvalidationRuleError"
+                })
+            })
+          )
+        )
+      )
+    )
+  )
+
+/**
+ * A job a broker gave up on: its broker id, the job (none when it does not decode) and
+ * its text, why it was given up, how many times it was delivered, and when.
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/redis"
+ *
+ * const line = (dead: BrokerJob.DeadLetter) => `${dead.id} after ${dead.deliveries}: ${dead.reason}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetter {
+  readonly id: string
+  readonly job: Option.Option<Dispatcher.Job>
+  readonly text: string
+  readonly reason: string
+  readonly deliveries: number
+  readonly failedAt: Date
+}
+
+/**
+ * Makes a `DeadLetter`, decoding its job where it decodes.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const dead = BrokerJob.deadLetter({ id: "7", text: "{}", reason: "gone", deliveries: 1, failedAt: new Date() })
+ * console.log(dead.job._tag) // "None"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const deadLetter = (fields: Omit<DeadLetter, "job">): DeadLetter => ({
+  ...fields,
+  job: Schema.decodeUnknownOption(Wire)(fields.text)
+})
+
+/**
+ * A broker could not be reached or answered with an error.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const error = new BrokerJob.BrokerError({ operation: "deadLetters", reason: "Connection is closed." })
+ * console.log(error.message) // "deadLetters: Connection is closed."
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BrokerError extends Data.TaggedError("BrokerError")<{
+  readonly operation: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.operation}: ${this.reason}`
+  }
+}
+
+/**
+ * Options of `dispatcher`: its name, the fan-out threshold, and how to hand a batch of
+ * encoded jobs to the broker (on the queue the rule's `dispatcherConfig.queue` names,
+ * none when it names none), all or none.
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/redis"
+ *
+ * const options: BrokerJob.DispatcherOptions = { name: "log", rowsPerJob: 100, send: async () => {} }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DispatcherOptions {
+  readonly name: string
+  readonly rowsPerJob: number
+  readonly send: (
+    queue: string | undefined,
+    jobs: ReadonlyArray<{ readonly job: Dispatcher.Job; readonly text: string }>
+  ) => Promise<unknown>
+}
+
+/**
+ * A dispatcher that fans each job out (`fanOut`), encodes the jobs and sends them. A
+ * job that cannot be encoded or sent runs in place (with its retries) and a warning is
+ * logged, so no invalidation is lost while the broker is down.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Dispatcher } from "@cachefx/core"
+ * import { BrokerJob } from "@cachefx/redis"
+ *
+ * const sent: Array<string> = []
+ * const layerList = Layer.succeed(Dispatcher.tag("list"), BrokerJob.dispatcher({
+ *   name: "list",
+ *   rowsPerJob: 100,
+ *   send: async (_queue, jobs) => sent.push(...jobs.map((entry) => entry.text))
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher => ({
+  name: options.name,
+  dispatch: ({ config, job, run }) =>
+    Effect.forEach(fanOut(job, options.rowsPerJob), (job) => Effect.map(Schema.encode(Wire)(job), (text) => ({ job, text }))).pipe(
+      Effect.flatMap((jobs) =>
+        Effect.tryPromise(() => options.send(typeof config["queue"] === "string" ? config["queue"] : undefined, jobs))
+      ),
+      Effect.catchAll((error) =>
+        Effect.logWarning(`cachefx: the ${options.name} broker did not take the job; running it in place`, error).pipe(
+          Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
+          Effect.zipRight(run)
+        )
+      )
+    )
+})

@@ -1,0 +1,181 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import type { Cluster, Redis } from "ioredis"
+import { hostname } from "node:os"
+import * as BrokerJob from "../BrokerJob.js"
+import type * as StreamDispatcher from "../StreamDispatcher.js"
+import type * as StreamWorker from "../StreamWorker.js"
+
+/** @internal */
+export const defaultStream = "{cachefx}:invalidation"
+
+/** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
+const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })
+
+/** The fields of an entry, as a record. */
+const fieldsOf = (flat: ReadonlyArray<string>): Record<string, string> => {
+  const fields: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    fields[flat[i]!] = flat[i + 1]!
+  }
+  return fields
+}
+
+type Entry = [id: string, fields: Array<string>]
+
+const redis = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (error) => new BrokerJob.BrokerError({ operation, reason: error instanceof Error ? error.message : String(error) })
+  })
+
+/** @internal */
+export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
+  BrokerJob.dispatcher({
+    name: options.name ?? "redis-stream",
+    rowsPerJob: options.rowsPerJob ?? 100,
+    send: (queue, jobs) => {
+      const multi = options.client.multi()
+      for (const { text } of jobs) {
+        multi.xadd(queue ?? options.stream ?? defaultStream, "*", "job", text)
+      }
+      return multi.exec()
+    }
+  })
+
+/** @internal */
+export const deadLetters = (options: StreamDispatcher.DeadLetterOptions) => {
+  const { dead } = keysOf(options.stream ?? defaultStream)
+  return redis("deadLetters", () => options.client.xrevrange(dead, "+", "-", "COUNT", options.count ?? 100)).pipe(
+    Effect.map((entries) =>
+      entries.map(([id, flat]) => {
+        const fields = fieldsOf(flat)
+        return BrokerJob.deadLetter({
+          id: fields["id"] ?? id,
+          text: fields["job"] ?? "",
+          reason: fields["reason"] ?? "",
+          deliveries: Number(fields["deliveries"]),
+          failedAt: new Date(Number(fields["failedAt"]))
+        })
+      })
+    )
+  )
+}
+
+/** @internal */
+export const makeWorker = (options: StreamWorker.Options) =>
+  Effect.gen(function*() {
+    const { client } = options
+    const { dead, errors, stream } = keysOf(options.stream ?? defaultStream)
+    const group = options.group ?? "cachefx"
+    const consumer = options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+    const concurrency = options.concurrency ?? 8
+    const maxDeliveries = options.maxDeliveries ?? 5
+    const visibility = Duration.toMillis(options.visibilityTimeout ?? "30 seconds")
+    const block = Math.min(Math.max(Math.floor(visibility / 2), 10), 2_000)
+
+    yield* redis("XGROUP CREATE", () => client.xgroup("CREATE", stream, group, "0", "MKSTREAM")).pipe(
+      Effect.catchIf((error) => error.reason.startsWith("BUSYGROUP"), () => Effect.void)
+    )
+    // XREADGROUP BLOCK holds its connection, so reads go through a connection of their own
+    const reader = yield* Effect.acquireRelease(
+      Effect.sync(() => client.duplicate() as Redis | Cluster),
+      (reader) => Effect.sync(() => reader.disconnect())
+    )
+
+    const settle = (id: string) =>
+      redis("XACK", () => client.multi().xack(stream, group, id).xdel(stream, id).hdel(errors, id).exec())
+
+    const bury = (id: string, text: string, reason: string, deliveries: number) =>
+      redis("dead-letter", () =>
+        client.multi()
+          .xadd(dead, "*", "id", id, "job", text, "reason", reason, "deliveries", deliveries, "failedAt", Date.now())
+          .xack(stream, group, id)
+          .xdel(stream, id)
+          .hdel(errors, id)
+          .exec()).pipe(
+          Effect.zipRight(Effect.logWarning("cachefx: invalidation job dead-lettered", reason)),
+          Effect.annotateLogs({ stream, entry: id })
+        )
+
+    /** Keeps an entry this worker runs from looking abandoned (JUSTID leaves its delivery count alone). */
+    const heartbeat = (id: string) =>
+      redis("XCLAIM", () => client.xclaim(stream, group, consumer, 0, id, "JUSTID")).pipe(
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(visibility / 3, 5)))),
+        Effect.delay(Duration.millis(Math.max(visibility / 3, 5)))
+      )
+
+    const handle = ([id, flat]: Entry, deliveries: number) => {
+      const text = fieldsOf(flat)["job"] ?? ""
+      return Effect.gen(function*() {
+        const beat = yield* Effect.fork(Effect.interruptible(heartbeat(id)))
+        yield* BrokerJob.run(text).pipe(
+          Effect.ensuring(Fiber.interrupt(beat)),
+          Effect.matchEffect({
+            onSuccess: () => settle(id),
+            onFailure: (failure) =>
+              failure.retry && deliveries < maxDeliveries
+                // left pending: delivered again once idle for the visibility timeout
+                ? redis("HSET", () => client.hset(errors, id, failure.reason))
+                : bury(id, text, failure.reason, deliveries)
+          })
+        )
+      })
+    }
+
+    /** Entries idle past the visibility timeout: failed, or their worker died. Claimed, or buried past `maxDeliveries`. */
+    const reclaim = Effect.gen(function*() {
+      const pending = (yield* redis(
+        "XPENDING",
+        () => client.xpending(stream, group, "IDLE", visibility, "-", "+", concurrency)
+      )) as Array<[string, string, number, number]>
+      if (pending.length === 0) {
+        return []
+      }
+      const counts = new Map(pending.map(([id, , , deliveries]) => [id, deliveries + 1]))
+      const claimed = (yield* redis(
+        "XCLAIM",
+        () => client.xclaim(stream, group, consumer, visibility, ...counts.keys())
+      )) as Array<Entry>
+      const reasons = yield* redis("HMGET", () => client.hmget(errors, ...claimed.map(([id]) => id)))
+      const live: Array<readonly [Entry, number]> = []
+      for (const [i, entry] of claimed.entries()) {
+        const deliveries = counts.get(entry[0]) ?? 1
+        if (deliveries <= maxDeliveries) {
+          live.push([entry, deliveries])
+        } else {
+          const last = reasons[i]
+          yield* bury(
+            entry[0],
+            fieldsOf(entry[1])["job"] ?? "",
+            `not done after ${maxDeliveries} deliveries; ${last ? `last error: ${last}` : "its workers stopped or timed out"}`,
+            maxDeliveries
+          )
+        }
+      }
+      return live
+    })
+
+    const read = redis(
+      "XREADGROUP",
+      () => reader.xreadgroup("GROUP", group, consumer, "COUNT", concurrency, "BLOCK", block, "STREAMS", stream, ">")
+    ).pipe(
+      Effect.map((reply) => ((reply as Array<[string, Array<Entry>]> | null)?.[0]?.[1] ?? []).map((entry) => [entry, 1] as const))
+    )
+
+    const cycle = Effect.flatMap(reclaim, (claimed) => claimed.length > 0 ? Effect.succeed(claimed) : read).pipe(
+      // a batch once taken is finished, even when the worker is closing
+      Effect.flatMap((batch) =>
+        Effect.uninterruptible(Effect.forEach(batch, ([entry, deliveries]) => handle(entry, deliveries), { concurrency, discard: true }))
+      ),
+      Effect.catchAll((error) =>
+        Effect.logWarning("cachefx: the stream worker cannot reach Redis; trying again", error).pipe(
+          Effect.zipRight(Effect.sleep("1 second"))
+        )
+      )
+    )
+    yield* Effect.forkScoped(Effect.forever(cycle))
+  })

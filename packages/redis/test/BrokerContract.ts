@@ -1,0 +1,139 @@
+/**
+ * One contract suite for the Redis-backed broker dispatchers, run against each: an
+ * event published through the engine is applied by a worker, an event with many rows
+ * fans out, a worker killed mid-job (a child process, SIGKILL) loses nothing, and a
+ * job that always fails, or names a rule the worker does not have, is dead-lettered
+ * with its reason.
+ *
+ * A broker module exports `broker: Broker`; the child worker (`brokerWorker.ts`) imports
+ * it by path, so both processes build their layers from one definition.
+ */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
+import { Deferred, Effect, Layer, Option, Schedule } from "effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { type Broker, engine, users } from "./brokerFixture.js"
+import { cleanup } from "./redis.js"
+
+/** The cached value of the fixture, to read the store with. */
+const view = users("none")
+
+/** Runs `effect` until its result passes `done` (up to 20 s). */
+const eventually = <A, R>(effect: Effect.Effect<A, unknown, R>, done: (a: A) => boolean) =>
+  effect.pipe(
+    Effect.filterOrFail(done, () => "not yet"),
+    Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("20 seconds"))),
+    Effect.orDie
+  )
+
+const absent = (id: number) => eventually(view.peek({ id }), Option.isNone)
+
+const fill = (...ids: ReadonlyArray<number>) =>
+  Effect.forEach(ids, (id) => view({ id }), { discard: true }).pipe(
+    Effect.zipRight(Effect.forEach(ids, (id) => view.peek({ id }))),
+    Effect.tap((values) => expect(values.every(Option.isSome)).toBe(true))
+  )
+
+/** The dead letters of the broker, once there are some; there must be one. */
+const deadLetters = (broker: Broker, ns: string) =>
+  eventually(broker.deadLetters(ns), (dead) => dead.length > 0).pipe(Effect.tap((dead) => expect(dead).toHaveLength(1)))
+
+const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
+
+/** Starts a worker process that hangs in the first job it runs; `running` waits for that. */
+const hangingWorker = (module: string, ns: string) =>
+  Effect.gen(function*() {
+    const running = yield* Deferred.make<void>()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--conditions=source", "--import", "tsx", workerScript, module, ns], {
+          env: { ...process.env, CACHEFX_TEST_HANG: "1" },
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+      ),
+      (child) => Effect.sync(() => child.kill("SIGKILL"))
+    )
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("running")) {
+        Deferred.unsafeDone(running, Effect.void)
+      }
+    })
+    return { child, running: Deferred.await(running) }
+  })
+
+/** Hands a job straight to a fresh instance of the broker's dispatcher. */
+const send = (broker: Broker, ns: string, job: Dispatcher.Job) =>
+  Effect.flatMap(Dispatcher.tag(broker.name), (dispatcher) => dispatcher.dispatch({ job, config: {}, run: Effect.void })).pipe(
+    Effect.provide(broker.dispatcher(ns))
+  )
+
+/** Runs the contract against `broker`, exported as `broker` by the module at `module`. */
+export const contract = (broker: Broker, module: string) => {
+  const marker = `cachefx-contract-${broker.name}-${process.pid}-${Date.now()}`
+  let n = 0
+  const namespace = () => `${marker}-${++n}`
+  afterAll(() => cleanup(marker))
+
+  describe(`${broker.name} dispatcher`, () => {
+    it.live("an event published is applied by a worker: the key is gone", () => {
+      const ns = namespace()
+      return Effect.gen(function*() {
+        yield* fill(1, 2)
+        yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 1 }] }))
+        yield* Layer.build(broker.worker(ns))
+        yield* absent(1)
+        expect(Option.isSome(yield* view.peek({ id: 2 }))).toBe(true)
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 30_000)
+
+    it.live("an event with many rows fans out; every row's key is gone", () => {
+      const ns = namespace()
+      const ids = Array.from({ length: 7 }, (_, i) => i + 10)
+      return Effect.gen(function*() {
+        yield* fill(...ids)
+        yield* Layer.build(broker.worker(ns))
+        yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "delete", rows: ids.map((id) => ({ id })) }))
+        yield* Effect.forEach(ids, absent, { discard: true })
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 30_000)
+
+    it.live("a worker killed mid-job: the job runs again in another worker, nothing is lost", () => {
+      const ns = namespace()
+      return Effect.gen(function*() {
+        yield* fill(3)
+        const { child, running } = yield* hangingWorker(module, ns)
+        yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "update", rows: [{ id: 3 }] }))
+        yield* running
+        child.kill("SIGKILL")
+        expect(Option.isSome(yield* view.peek({ id: 3 }))).toBe(true)
+        yield* Layer.build(broker.worker(ns))
+        yield* absent(3)
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 40_000)
+
+    it.live("a job that always fails is dead-lettered with its reason after its retries", () => {
+      const ns = namespace()
+      return Effect.gen(function*() {
+        yield* Layer.build(broker.worker(ns))
+        yield* Invalidation.publish(InvalidationEvent.make({ table: "accounts", operation: "delete", rows: [{ id: 4 }] }))
+        const [dead] = yield* deadLetters(broker, ns)
+        expect(dead!.reason).toContain("the accounts rule always fails")
+        expect(dead!.deliveries).toBe(2)
+        expect(Option.map(dead!.job, (job) => job.rule)).toEqual(Option.some("always-fails"))
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 30_000)
+
+    it.live("a job naming a rule this process does not have is dead-lettered at once, with that reason", () => {
+      const ns = namespace()
+      return Effect.gen(function*() {
+        yield* Layer.build(broker.worker(ns))
+        const event = InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 5 }] })
+        yield* send(broker, ns, { cache: "users", rule: "renamed-since", event })
+        const [dead] = yield* deadLetters(broker, ns)
+        expect(dead!.reason).toContain("users / renamed-since: this engine has no such rule")
+        expect(dead!.deliveries).toBe(1)
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 30_000)
+  })
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "@effect/vitest"
+import { type Dispatcher, InvalidationEvent } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/redis"
+import { Option, Schema } from "effect"
+
+const job = (rows: number, before?: number): Dispatcher.Job => ({
+  cache: "posts",
+  rule: "posts(author=author_id)",
+  event: InvalidationEvent.make({
+    table: "posts",
+    operation: "update",
+    rows: Array.from({ length: rows }, (_, id) => ({ id, author_id: 2 })),
+    before: before === undefined ? undefined : Array.from({ length: before }, (_, id) => ({ id, author_id: 1 })),
+    changed: ["author_id"]
+  })
+})
+
+describe("BrokerJob.fanOut", () => {
+  it("keeps a job within the threshold, and a job without rows, whole", () => {
+    expect(BrokerJob.fanOut(job(3), 3)).toEqual([job(3)])
+    expect(BrokerJob.fanOut(job(0), 1)).toEqual([job(0)])
+  })
+
+  it("splits rows and the rows before them alike, keeping the rest of the event", () => {
+    const parts = BrokerJob.fanOut(job(5, 5), 2)
+    expect(parts.map((part) => part.event.rows.map((row) => row.id))).toEqual([[0, 1], [2, 3], [4]])
+    expect(parts.map((part) => Option.map(part.event.before, (rows) => rows.map((row) => row.id)))).toEqual(
+      [[0, 1], [2, 3], [4]].map(Option.some)
+    )
+    expect(parts.every((part) => Option.isSome(part.event.changed) && part.rule === "posts(author=author_id)")).toBe(true)
+  })
+
+  it("counts the rows before a write when there are more of them", () => {
+    expect(BrokerJob.fanOut(job(0, 3), 2).map((part) => Option.getOrThrow(part.event.before).length)).toEqual([2, 1])
+  })
+
+  it("each part crosses the wire", () => {
+    for (const part of BrokerJob.fanOut(job(4, 4), 3)) {
+      expect(Schema.decodeSync(BrokerJob.Wire)(Schema.encodeSync(BrokerJob.Wire)(part))).toEqual(part)
+    }
+  })
+})

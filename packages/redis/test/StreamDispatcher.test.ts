@@ -1,0 +1,5 @@
+import { fileURLToPath } from "node:url"
+import { contract } from "./BrokerContract.js"
+import { broker } from "./streamBroker.js"
+
+contract(broker, fileURLToPath(new URL("./streamBroker.ts", import.meta.url)))

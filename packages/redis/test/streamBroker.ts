@@ -1,0 +1,16 @@
+/** The Redis Streams dispatcher as a broker of the contract: short visibility timeout, 2 deliveries. */
+import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
+import { Effect, Layer } from "effect"
+import { type Broker, client } from "./brokerFixture.js"
+
+const stream = (ns: string) => `{${ns}}:invalidation`
+
+export const broker: Broker = {
+  name: "redis-stream",
+  dispatcher: (ns) =>
+    Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, stream: stream(ns), rowsPerJob: 3 }))),
+  worker: (ns) =>
+    Layer.unwrapScoped(Effect.map(client(), (client) =>
+      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "1 second", maxDeliveries: 2 }))),
+  deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
+}
