@@ -18,7 +18,7 @@ import autocannon from "autocannon"
 import { Effect, Layer } from "effect"
 import { fork } from "node:child_process"
 import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
+import { loadavg } from "node:os"
 import { machine, median } from "./harness.js"
 
 const timelineQuery = "SELECT id, body, created_at FROM posts WHERE author_id = $1 ORDER BY created_at DESC LIMIT 20"
@@ -55,9 +55,9 @@ const server = Effect.gen(function*() {
   )
   yield* Layer.launch(HttpServer.serve(router).pipe(
     Layer.provide(CacheStore.layerMemory()),
-    Layer.provide(HttpServer.layerContext),
-    Layer.provide(Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) =>
-      Effect.sync(() => process.send!({ port: (server.address as AddressInfo).port }))))),
+    Layer.provide(Layer.effectDiscard(HttpServer.addressWith((address) =>
+      Effect.sync(() => process.send!({ port: address._tag === "TcpAddress" ? address.port : 0 }))
+    ))),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
   ))
 })
@@ -70,7 +70,7 @@ const load = (url: string, duration: number) =>
   Effect.promise(() => autocannon({ url, connections: 32, duration }))
 
 const measure = Effect.gen(function*() {
-  console.log(`cachefx http benchmark on ${machine()}`)
+  console.log(`cachefx http benchmark on ${machine()}, load average ${loadavg()[0]!.toFixed(1)}`)
   const child = fork(new URL(import.meta.url).pathname, ["--serve"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
   yield* Effect.addFinalizer(() => Effect.sync(() => child.send("exit")))
   const port = yield* Effect.async<number>((resume) => {
