@@ -68,19 +68,29 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
       ? Effect.succeed(true)
       : Effect.map(options.cacheUnless(response), (skip) => !skip)
 
+  const skip = (response: Response, reason: string): Effect.Effect<stored.Outcome> =>
+    Effect.as(
+      Effect.logDebug("cachefx: response not stored").pipe(Effect.annotateLogs({ cache: name, reason })),
+      { _tag: "Skipped", response }
+    )
+
   const decide = (live: requestInput.Live, response: Response): Effect.Effect<stored.Outcome> => {
-    const skipped: stored.Outcome = { _tag: "Skipped", response }
-    const form = stored.fromResponse(response)
-    if (form === undefined || refusal(live.request, response, perCaller) !== undefined) {
-      return Effect.succeed(skipped)
+    const refused = refusal(live.request, response, perCaller)
+    if (refused !== undefined) {
+      return skip(response, refused)
     }
     const unseen = varyOf(response).filter((header) => !live.vary.includes(header))
     if (unseen.length > 0) {
       // keys built before the `Vary` was known cannot hold the response; later keys will
       vary = [...new Set([...vary, ...unseen])].sort().slice(0, maxVary)
-      return Effect.succeed(skipped)
+      return skip(response, `it varies on ${unseen.join(", ")}, which its key did not hold`)
     }
-    return Effect.map(admit(response), (admitted) => admitted ? form : skipped)
+    return Effect.flatMap(admit(response), (admitted) => {
+      const form = admitted ? stored.fromResponse(response) : undefined
+      return form !== undefined
+        ? Effect.succeed(form)
+        : skip(response, admitted ? "its body is a stream" : "cacheIf, cacheUnless or its status refused it")
+    })
   }
 
   const cache = Cached.cached({
