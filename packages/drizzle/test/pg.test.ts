@@ -149,7 +149,7 @@ describe.each(drivers)("$name", (driver) => {
   it.live("a prepared statement with placeholders invalidates on every execution", () =>
     scenario((db) =>
       Effect.gen(function*() {
-        const move = db.update(posts).set({ authorId: sql.placeholder("author") }).where(eq(posts.id, sql.placeholder("id")))
+        const move = db.update(posts).set({ authorId: sql`${sql.placeholder("author")}` }).where(eq(posts.id, sql.placeholder("id")))
           .prepare(`move_${driver.name.replace("-", "_")}`)
         yield* run(() => move.execute({ author: 9, id: 1 }))
         expect(yield* invalidations).toEqual([key("post", 1), partition(7), partition(9)].sort())

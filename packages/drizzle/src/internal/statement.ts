@@ -62,9 +62,13 @@ export const prepareMarked = (
 ): unknown => {
   const config = builder.config
   const own = Object.getOwnPropertyDescriptor(builder, "session")
+  // Rows the caller reads are mapped by Drizzle, so the marked columns are fields too;
+  // otherwise one raw list is cheaper, and the driver's raw rows are read.
   builder.config = {
     ...config,
-    returning: [...config.returning ?? [], ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
+    returning: config.returning === undefined
+      ? [{ path: [MARK], field: plan.returning }]
+      : [...config.returning, ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
   }
   if (session !== undefined) {
     Reflect.set(builder, "session", session)
@@ -175,25 +179,28 @@ export const runMarked = (
       })
     }
     case "values":
+    case "run":
+      // Raw arrays: the last columns are the captured ones.
       return andThen(call(prepared, "values", args), (result) => {
         const arrays = Array.isArray(result) ? result.filter(Array.isArray) : []
-        return {
-          result: arrays.map((row) => row.slice(0, row.length - plan.capture.length)),
-          rows: arrays.map((row) => fromTail(plan, row))
-        }
+        const rows = arrays.map((row) => fromTail(plan, row))
+        return method === "values"
+          ? { result: arrays.map((row) => row.slice(0, row.length - plan.capture.length)), rows }
+          : andThen(sqliteRunResult(source), (info) => ({ result: info, rows }))
       })
     case "all":
     case "get":
+      if (!callerReturns) {
+        // `all` and `get` of a statement without `returning`: no rows for the caller.
+        return andThen(runMarked(plan, source, prepared, "values", args, false), ({ rows }) => ({
+          result: method === "get" ? undefined : [],
+          rows
+        }))
+      }
       return andThen(call(prepared, "all", args), (result) => {
         const all = rowsOf(result)
         const rows = all.map((row) => takeMarked(plan, row))
         return { result: method === "get" ? all[0] : all, rows }
-      })
-    case "run":
-      // A statement with RETURNING gives its rows to `all` only; `run`'s result is read back.
-      return andThen(call(prepared, "all", args), (result) => {
-        const rows = rowsOf(result).map((row) => takeMarked(plan, row))
-        return andThen(sqliteRunResult(source), (info) => ({ result: info, rows }))
       })
   }
 }

@@ -1,5 +1,5 @@
 import type { Cached, InvalidationRule } from "@cachefx/core"
-import { type Column, getTableColumns, getTableName, is, Table } from "drizzle-orm"
+import { type Column, getTableColumns, getTableName, is, type SQL, sql, Table } from "drizzle-orm"
 
 /**
  * What the rules of one table need from a write to it.
@@ -15,6 +15,8 @@ export interface TablePlan {
   readonly tracked: ReadonlySet<string>
   /** The single-column primary key that pairs old and new rows, when the table has one. */
   readonly primaryKey: Column | undefined
+  /** `capture` as one raw RETURNING list, for statements whose caller reads no rows. */
+  readonly returning: SQL
   /** The table's columns by property name. */
   readonly columns: Readonly<Record<string, Column>>
 }
@@ -48,6 +50,7 @@ const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.Invalidation
     capture,
     tracked: new Set(tracked.map((column) => column.name)),
     primaryKey: primaryKey.length === 1 ? primaryKey[0] : undefined,
+    returning: sql.raw(capture.map((column) => `"${column.name.replaceAll("\"", "\"\"")}"`).join(", ")),
     columns
   }
 }
