@@ -31,6 +31,15 @@ import * as outbox from "./internal/outbox.js"
  * A Drizzle database the hooks instrument: PostgreSQL (node-postgres, PGlite) or SQLite
  * (better-sqlite3).
  *
+ * @example
+ * ```ts
+ * import Database from "better-sqlite3"
+ * import { drizzle } from "drizzle-orm/better-sqlite3"
+ * import type { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const db: DrizzleHooks.Database = drizzle(new Database(":memory:"))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -38,6 +47,16 @@ export type Database = PgDatabase<any, any, any> | BaseSQLiteDatabase<any, any, 
 
 /**
  * Options of `instrument`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor } from "@cachefx/core"
+ * import type { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const stats = Cached.cached({ key: KeyConstructor.make({ namespace: "stats" }) })(() => Effect.succeed(0))
+ * const options: DrizzleHooks.Options = { caches: [stats], outbox: { table: "app.cachefx_outbox" } }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -59,6 +78,13 @@ export interface Options {
 
 /**
  * Options of the outbox relay.
+ *
+ * @example
+ * ```ts
+ * import type { DrizzleHooks } from "@cachefx/drizzle"
+ *
+ * const options: DrizzleHooks.RelayOptions = { table: "cachefx_outbox", batch: 500, interval: "2 seconds" }
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -66,6 +66,20 @@ describe("better-sqlite3", () => {
         expect(values).toEqual([[1], [2]])
       })))
 
+  it.live("upserts: do nothing on conflict publishes nothing, do update publishes an insert and an update", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        yield* write(() => db.insert(posts).values({ id: 1, authorId: 7, title: "a" }).onConflictDoNothing().run())
+        expect(yield* invalidations).toEqual([])
+        yield* write(() =>
+          db.insert(posts).values({ id: 1, authorId: 7, title: "a" })
+            .onConflictDoUpdate({ target: posts.id, set: { title: "a2" } }).run()
+        )
+        expect(yield* invalidations).toEqual(
+          [key("post", 1), key("post", 1), key("titles", 7), key("titles", 7), partition(7), partition(7)].sort()
+        )
+      })))
+
   it.live("a row moved to another author invalidates both partitions", () =>
     scenario((db) =>
       Effect.gen(function*() {

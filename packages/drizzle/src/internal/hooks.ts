@@ -21,23 +21,33 @@ export const instrument = <DB extends object>(
   return Effect.zipRight(
     table === undefined ? Effect.void : outbox.ensureTable(db, table),
     Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) =>
-    wrap(db, {
-      outbox: table === undefined ? undefined : outbox.make(table),
-      planner: planner(options.caches),
-      publish: (events, sync) => {
-        if (events.length === 0) {
-          return
-        }
-        const publishAll = Effect.forEach(events, Invalidation.publish, { discard: true })
-        if (!sync) {
-          return Runtime.runPromise(runtime)(publishAll)
-        }
-        // A synchronous driver's call cannot wait: the events are on the bus when it
-        // returns, and the engine handles them right after.
-        Runtime.runSyncExit(runtime)(publishAll)
-      }
-    }, undefined))
+      wrap(db, {
+        outbox: table === undefined ? undefined : outbox.make(table),
+        planner: planner(options.caches),
+        publish: (events, sync) => events.length === 0 ? undefined : publish(runtime, events, sync)
+      }, undefined))
   )
+}
+
+/**
+ * Publishes the events of a committed write. A bus that stopped (the application is
+ * shutting down) must not turn the committed write into a failed call: it is logged.
+ */
+const publish = (
+  runtime: Runtime.Runtime<InvalidationBus.InvalidationBus>,
+  events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
+  sync: boolean
+): Promise<void> | undefined => {
+  const publishAll = Effect.forEach(events, Invalidation.publish, { discard: true }).pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning("cachefx: events of a committed write were not published", cause))
+  )
+  if (!sync) {
+    return Runtime.runPromise(runtime)(publishAll)
+  }
+  // A synchronous driver's call cannot wait: the events are on the bus when it returns,
+  // and the engine handles them right after.
+  Runtime.runSyncExit(runtime)(publishAll)
+  return undefined
 }
 
 const operations: ReadonlyArray<InvalidationEvent.Operation> = ["insert", "update", "delete"]
