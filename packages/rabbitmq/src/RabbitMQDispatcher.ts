@@ -120,7 +120,10 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
   Layer.scoped(Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)), internal.make(options))
 
 /**
- * Opens a connection in a scope and closes it when the scope closes.
+ * Opens a connection in a scope and closes it when the scope closes. The socket is set
+ * to `noDelay` unless `socketOptions` say otherwise: publishes wait for confirms, and
+ * with Nagle's algorithm a confirm can wait tens of milliseconds on a socket that also
+ * carries deliveries. (Open your own connections with `{ noDelay: true }` too.)
  *
  * @example
  * ```ts
@@ -137,7 +140,8 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
  * @category constructors
  */
 export const connect: (
-  url: string | amqp.Options.Connect
+  url: string | amqp.Options.Connect,
+  socketOptions?: amqp.SocketOptions
 ) => Effect.Effect<amqp.ChannelModel, RabbitMQError, Scope.Scope> = internal.connect
 
 /**

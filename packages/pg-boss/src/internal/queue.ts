@@ -1,5 +1,5 @@
 import type { Dispatcher } from "@cachefx/core"
-import * as Array from "effect/Array"
+import * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -51,7 +51,7 @@ export const ensure = (boss: PgBoss, queue: string) =>
 
 /** One job per `rowsPerJob` rows of the event (`before` split alongside); an event without rows stays one job. @internal */
 export const split = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> =>
-  Array.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
+  Arr.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
     const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
     return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
   })

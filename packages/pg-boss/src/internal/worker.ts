@@ -1,5 +1,7 @@
 import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type PgBoss from "pg-boss"
 import type * as PgBossWorker from "../PgBossWorker.js"
@@ -38,19 +40,28 @@ export const make = (options: PgBossWorker.Options) =>
       attempt("skip the retries", () =>
         boss.getDb().executeSql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [queue, id]))
 
-    const handle = (job: PgBoss.JobWithMetadata<unknown>) =>
-      runJob(engine, job.data).pipe(
-        Effect.matchEffect({
-          onSuccess: () => attempt("complete", () => boss.complete(queue, job.id)),
-          onFailure: (failure) =>
-            Effect.logWarning(`cachefx: invalidation job failed: ${failure.reason}`).pipe(
-              Effect.annotateLogs({ queue, job: job.id, attempt: job.retryCount + 1, final: failure.final }),
-              Effect.zipRight(failure.final ? skipRetries(job.id) : Effect.void),
-              Effect.zipRight(attempt("fail", () => boss.fail(queue, job.id, { reason: failure.reason })))
-            )
-        }),
+    const fail = (job: PgBoss.JobWithMetadata<unknown>, failure: Failure) =>
+      Effect.logWarning(`cachefx: invalidation job failed: ${failure.reason}`).pipe(
+        Effect.annotateLogs({ queue, job: job.id, attempt: job.retryCount + 1, final: failure.final }),
+        Effect.zipRight(failure.final ? skipRetries(job.id) : Effect.void),
+        Effect.zipRight(attempt("fail", () => boss.fail(queue, job.id, { reason: failure.reason })))
+      )
+
+    // runs a batch, then completes its successes in one statement and fails each failure with its reason
+    const handle = (jobs: ReadonlyArray<PgBoss.JobWithMetadata<unknown>>) =>
+      Effect.forEach(jobs, (job) => Effect.either(runJob(engine, job.data)), { concurrency: "unbounded" }).pipe(
+        Effect.map((outcomes) =>
+          Arr.partitionMap(Arr.zip(jobs, outcomes), ([job, outcome]) =>
+            Either.mapBoth(outcome, { onLeft: (failure) => [job, failure] as const, onRight: () => job.id }))
+        ),
+        Effect.flatMap(([failed, done]) =>
+          Effect.zipRight(
+            done.length === 0 ? Effect.void : attempt("complete", () => boss.complete(queue, done)),
+            Effect.forEach(failed, ([job, failure]) => fail(job, failure), { discard: true })
+          )
+        ),
         Effect.catchAll((error) =>
-          Effect.logWarning("cachefx: could not record a job's outcome; it runs again once it expires", error)
+          Effect.logWarning("cachefx: could not record the outcome of jobs; they run again once they expire", error)
         )
       )
 
@@ -61,7 +72,7 @@ export const make = (options: PgBossWorker.Options) =>
       Effect.flatMap(fetch, (jobs) =>
         jobs.length === 0
           ? restore(Effect.sleep(pollInterval))
-          : Effect.forEach(jobs, handle, { concurrency: "unbounded", discard: true }))
+          : handle(jobs))
     ).pipe(
       Effect.catchAll((error) =>
         Effect.logWarning("cachefx: pg-boss worker could not fetch", error).pipe(

@@ -69,9 +69,10 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
   })
 
 /** @internal */
-export const connect = (url: string | amqp.Options.Connect) =>
+export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>
   Effect.acquireRelease(
-    attempt("connect", () => amqp.connect(url)),
+    // without noDelay, a confirm waits for Nagle's algorithm whenever the socket also carries deliveries
+    attempt("connect", () => amqp.connect(url, { noDelay: true, ...socketOptions })),
     (connection) => Effect.ignore(attempt("close the connection", () => connection.close()))
   )
 

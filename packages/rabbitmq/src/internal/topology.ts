@@ -1,6 +1,6 @@
 import type { Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
-import * as Array from "effect/Array"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
@@ -60,7 +60,7 @@ export const publish = (channel: amqp.ConfirmChannel, queue: string, content: Bu
 
 /** One job per `rowsPerJob` rows of the event (`before` split alongside); an event without rows stays one job. @internal */
 export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> =>
-  Array.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
+  Arr.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
     const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
     return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
   })
