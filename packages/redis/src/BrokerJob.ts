@@ -209,9 +209,10 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
 }
 
 /**
- * Options of `dispatcher`: its name, the fan-out threshold, and how to hand a batch of
- * encoded jobs to the broker (on the queue the rule's `dispatcherConfig.queue` names,
- * none when it names none), all or none.
+ * Options of `dispatcher`: its name, the fan-out threshold (a rule's
+ * `dispatcherConfig.rowsPerJob` overrides it), and how to hand a batch of encoded jobs
+ * to the broker (on the queue the rule's `dispatcherConfig.queue` names, none when it
+ * names none), all or none.
  *
  * @example
  * ```ts
@@ -256,11 +257,11 @@ export interface DispatcherOptions {
  */
 export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher => ({
   name: options.name,
-  dispatch: ({ config, job, run }) =>
-    Effect.forEach(fanOut(job, options.rowsPerJob), (job) => Effect.map(Schema.encode(Wire)(job), (text) => ({ job, text }))).pipe(
-      Effect.flatMap((jobs) =>
-        Effect.tryPromise(() => options.send(typeof config["queue"] === "string" ? config["queue"] : undefined, jobs))
-      ),
+  dispatch: ({ config, job, run }) => {
+    const rowsPerJob = typeof config["rowsPerJob"] === "number" ? config["rowsPerJob"] : options.rowsPerJob
+    const queue = typeof config["queue"] === "string" ? config["queue"] : undefined
+    return Effect.forEach(fanOut(job, rowsPerJob), (job) => Effect.map(Schema.encode(Wire)(job), (text) => ({ job, text }))).pipe(
+      Effect.flatMap((jobs) => Effect.tryPromise(() => options.send(queue, jobs))),
       Effect.catchAll((error) =>
         Effect.logWarning(`cachefx: the ${options.name} broker did not take the job; running it in place`, error).pipe(
           Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
@@ -268,4 +269,5 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
         )
       )
     )
+  }
 })

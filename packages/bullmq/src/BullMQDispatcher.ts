@@ -1,0 +1,154 @@
+/**
+ * A dispatcher over a BullMQ queue: `dispatch` adds each job (fanned out when its event
+ * has many rows) to the queue the rule's `dispatcherConfig.queue` names, or to the
+ * default one, and returns once Redis has it. `BullMQWorker` runs the jobs in any
+ * process, at least once: a job whose worker dies is picked up again when its lock
+ * expires, a failed job is retried `attempts` times with exponential backoff, and a job
+ * that still fails stays in BullMQ's failed set with its reason (`deadLetters` lists
+ * them; `Queue.retryJobs({ state: "failed" })` sends them round again).
+ *
+ * @since 0.1.0
+ */
+import { Dispatcher } from "@cachefx/core"
+import type { BrokerJob } from "@cachefx/redis"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { Cluster, Redis } from "ioredis"
+import * as internal from "./internal/bullmq.js"
+
+/**
+ * Where the queues live: a client the application already has (never closed by
+ * cachefx) and BullMQ's key prefix (default `"bull"`).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const connection: BullMQDispatcher.Connection = { connection: new Redis(), prefix: "myapp" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Connection {
+  readonly connection: Redis | Cluster
+  readonly prefix?: string | undefined
+}
+
+/**
+ * Options of the dispatcher.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const options: BullMQDispatcher.Options<"bullmq"> = { connection: new Redis(), attempts: 8, backoff: "500 millis" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<N extends string> extends Connection {
+  /** The queue of rules that name none. Default `"cachefx-invalidation"`. */
+  readonly queue?: string | undefined
+  /** How many times a job is tried before it is dead-lettered. Default 5. */
+  readonly attempts?: number | undefined
+  /** The first retry delay, doubled at each retry. Default 1 second. */
+  readonly backoff?: Duration.DurationInput | undefined
+  /** An event with more rows than this becomes several jobs of this many rows. Default 100. */
+  readonly rowsPerJob?: number | undefined
+  /** The name rules use. Default `"bullmq"`. */
+  readonly name?: N | undefined
+}
+
+/**
+ * Makes the dispatcher in a scope (its queues close with it). A job Redis does not take
+ * runs in place.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const program = Effect.scoped(Effect.map(BullMQDispatcher.make({ connection: new Redis() }), (d) => d.name))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <const N extends string = "bullmq">(
+  options: Options<N>
+) => Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> = internal.makeDispatcher
+
+/**
+ * The dispatcher as a layer, for the engine layer.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Redis } from "ioredis"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * declare const getUser: Cached.Cached.Any // its rule has `dispatcher: "bullmq"`
+ *
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(BullMQDispatcher.layer({ connection: new Redis() }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const N extends string = "bullmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
+  Layer.scoped(Dispatcher.tag(options.name ?? ("bullmq" as N)), make(options))
+
+/**
+ * Options of `deadLetters`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const options: BullMQDispatcher.DeadLetterOptions = { connection: new Redis(), queue: "cache-invalidation" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeadLetterOptions extends Connection {
+  /** Default `"cachefx-invalidation"`. */
+  readonly queue?: string | undefined
+  /** How many, newest first. Default 100. */
+  readonly count?: number | undefined
+}
+
+/**
+ * Lists the jobs of a queue that failed for good (BullMQ's failed set), newest first,
+ * with their reasons and attempts.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const program = Effect.gen(function*() {
+ *   for (const dead of yield* BullMQDispatcher.deadLetters({ connection: new Redis() })) {
+ *     console.log(dead.id, dead.deliveries, dead.reason)
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category inspecting
+ */
+export const deadLetters: (
+  options: DeadLetterOptions
+) => Effect.Effect<ReadonlyArray<BrokerJob.DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters

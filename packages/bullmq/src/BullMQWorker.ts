@@ -1,0 +1,97 @@
+/**
+ * The consumer side of `BullMQDispatcher`: BullMQ `Worker`s that run each job with the
+ * `InvalidationEngine` in context. A job that fails is retried with the backoff it was
+ * added with; one that running again cannot help (it does not decode, or names a rule
+ * this process does not have) fails at once (`UnrecoverableError`) with the reason. A
+ * job whose worker died is moved back to the queue once its lock has expired (BullMQ's
+ * stalled-job check), up to `maxStalledCount` times.
+ *
+ * @since 0.1.0
+ */
+import type { InvalidationEngine } from "@cachefx/core"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as BullMQDispatcher from "./BullMQDispatcher.js"
+import * as internal from "./internal/bullmq.js"
+
+/**
+ * Options of the worker. BullMQ requires its client to have `maxRetriesPerRequest: null`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { BullMQWorker } from "@cachefx/bullmq"
+ *
+ * const options: BullMQWorker.Options = {
+ *   connection: new Redis({ maxRetriesPerRequest: null }),
+ *   queues: ["cachefx-invalidation", "cache-slow"],
+ *   concurrency: 4
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends BullMQDispatcher.Connection {
+  /** The queues to serve, one BullMQ `Worker` each. Default `["cachefx-invalidation"]`. */
+  readonly queues?: ReadonlyArray<string> | undefined
+  /** How many jobs each queue runs at once. Default 8. */
+  readonly concurrency?: number | undefined
+  /** How long a job's lock lasts without renewal: a dead worker's job runs again after it. Default 30 seconds. */
+  readonly lockDuration?: Duration.DurationInput | undefined
+  /** How often expired locks are looked for. Default 30 seconds. */
+  readonly stalledInterval?: Duration.DurationInput | undefined
+  /** How many times a job may be recovered from a dead worker before it fails. Default 1. */
+  readonly maxStalledCount?: number | undefined
+}
+
+/**
+ * Starts the workers in a scope; closing it waits for the jobs they are running.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { BullMQWorker } from "@cachefx/bullmq"
+ *
+ * const program = Effect.scoped(
+ *   Effect.zipRight(BullMQWorker.make({ connection: new Redis({ maxRetriesPerRequest: null }) }), Effect.never)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<void, never, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.makeWorker
+
+/**
+ * The workers as a layer: provide it the engine (built over the same cached values as
+ * the producer's) and its store.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Redis } from "ioredis"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { RedisStore } from "@cachefx/redis"
+ * import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ * const connection = new Redis({ maxRetriesPerRequest: null })
+ *
+ * const WorkerLive = BullMQWorker.layer({ connection }).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(BullMQDispatcher.layer({ connection })),
+ *   Layer.provide(RedisStore.layer({ client: connection }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, never, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(make(options))

@@ -1,0 +1,99 @@
+import type { InvalidationEngine } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/redis"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Runtime from "effect/Runtime"
+import { Queue, UnrecoverableError, Worker } from "bullmq"
+import type * as BullMQDispatcher from "../BullMQDispatcher.js"
+import type * as BullMQWorker from "../BullMQWorker.js"
+
+/** @internal */
+export const defaultQueue = "cachefx-invalidation"
+
+const openQueue = (options: BullMQDispatcher.Connection, name: string) =>
+  new Queue(name, { connection: options.connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })
+
+const close = (closeable: { readonly close: () => Promise<unknown> }) => Effect.promise(() => closeable.close())
+
+/** @internal */
+export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
+  Effect.gen(function*() {
+    const queues = new Map<string, Queue>()
+    yield* Effect.addFinalizer(() => Effect.forEach(queues.values(), close, { concurrency: "unbounded", discard: true }))
+    const jobOptions = {
+      attempts: options.attempts ?? 5,
+      backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? "1 second") },
+      removeOnComplete: true,
+      removeOnFail: false
+    }
+    return BrokerJob.dispatcher({
+      name: options.name ?? "bullmq",
+      rowsPerJob: options.rowsPerJob ?? 100,
+      send: (name = options.queue ?? defaultQueue, jobs) => {
+        const queue = queues.get(name) ?? openQueue(options, name)
+        queues.set(name, queue)
+        return queue.addBulk(jobs.map(({ job, text }) => ({ name: `${job.cache} / ${job.rule}`, data: text, opts: jobOptions })))
+      }
+    })
+  })
+
+/** @internal */
+export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => openQueue(options, options.queue ?? defaultQueue)),
+    (queue) =>
+      Effect.tryPromise({
+        try: () => queue.getFailed(0, (options.count ?? 100) - 1),
+        catch: (error) => new BrokerJob.BrokerError({ operation: "deadLetters", reason: String(error) })
+      }),
+    close
+  ).pipe(
+    Effect.map((jobs) =>
+      jobs.map((job) =>
+        BrokerJob.deadLetter({
+          id: job.id ?? "",
+          text: typeof job.data === "string" ? job.data : JSON.stringify(job.data),
+          reason: job.failedReason,
+          deliveries: job.attemptsMade,
+          failedAt: new Date(job.finishedOn ?? job.timestamp)
+        })
+      )
+    )
+  )
+
+/** @internal */
+export const makeWorker = (options: BullMQWorker.Options) =>
+  Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<InvalidationEngine.InvalidationEngine>()
+    const runExit = Runtime.runPromiseExit(runtime)
+    const processJob = async (job: { readonly data: unknown }) => {
+      const exit = await runExit(BrokerJob.run(job.data))
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.squash(exit.cause)
+        // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
+        throw failure instanceof BrokerJob.JobFailure && !failure.retry
+          ? new UnrecoverableError(failure.reason)
+          : new Error(failure instanceof Error ? failure.message : String(failure))
+      }
+    }
+    const settings = {
+      connection: options.connection,
+      concurrency: options.concurrency ?? 8,
+      lockDuration: Duration.toMillis(options.lockDuration ?? "30 seconds"),
+      stalledInterval: Duration.toMillis(options.stalledInterval ?? "30 seconds"),
+      maxStalledCount: options.maxStalledCount ?? 1,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix })
+    }
+    yield* Effect.forEach(options.queues ?? [defaultQueue], (name) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const worker = new Worker(name, processJob, settings)
+          worker.on("error", (error) =>
+            Runtime.runFork(runtime)(Effect.logWarning("cachefx: the BullMQ worker reports an error", error)))
+          return worker
+        }),
+        close
+      ), { discard: true })
+  })

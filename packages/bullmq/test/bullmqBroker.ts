@@ -1,0 +1,23 @@
+/** BullMQ as a broker of the Redis contract: 2 attempts, short locks and stalled checks. */
+import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
+import { Effect, Layer } from "effect"
+import { type Broker, client } from "../../redis/test/brokerFixture.js"
+
+const queue = (ns: string) => ({ prefix: ns, queue: "invalidation" })
+
+export const broker: Broker = {
+  name: "bullmq",
+  dispatcher: (ns) =>
+    Layer.unwrapScoped(Effect.map(client(), (connection) =>
+      BullMQDispatcher.layer({ connection, ...queue(ns), attempts: 2, backoff: "50 millis", rowsPerJob: 3 }))),
+  worker: (ns) =>
+    Layer.unwrapScoped(Effect.map(client({ maxRetriesPerRequest: null }), (connection) =>
+      BullMQWorker.layer({
+        connection,
+        prefix: ns,
+        queues: ["invalidation"],
+        lockDuration: "1 second",
+        stalledInterval: "300 millis"
+      }))),
+  deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters({ connection, ...queue(ns) })))
+}
