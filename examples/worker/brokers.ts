@@ -1,0 +1,45 @@
+/**
+ * The brokers the worker example can run on: one entry each, the dispatcher layer (the
+ * producer side, named as the entry) and the worker layer (the consumer side). Each
+ * opens its own connections to `REDIS_URL` (or its broker's) and closes them with its
+ * scope. Add a broker with one line.
+ */
+import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
+import type { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
+import { Effect, Layer } from "effect"
+import { Redis, type RedisOptions } from "ioredis"
+import { pgBoss } from "./pgboss.js"
+import { rabbitmq } from "./rabbitmq.js"
+
+export interface Broker {
+  readonly dispatcher: Layer.Layer<Dispatcher.Named<string>, unknown>
+  readonly worker: Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
+}
+
+export const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+
+/** A layer over a Redis connection of its own. */
+export const withRedis = <A, E, R>(make: (client: Redis) => Layer.Layer<A, E, R>, options: RedisOptions = {}) =>
+  Layer.unwrapScoped(Effect.map(
+    Effect.acquireRelease(Effect.sync(() => new Redis(redisUrl, options)), (client) => Effect.promise(() => client.quit())),
+    make
+  ))
+
+export const brokers: Record<string, Broker> = {
+  bullmq: { dispatcher: withRedis((connection) => BullMQDispatcher.layer({ connection })), worker: withRedis((connection) => BullMQWorker.layer({ connection }), { maxRetriesPerRequest: null }) },
+  "redis-stream": { dispatcher: withRedis((client) => StreamDispatcher.layer({ client })), worker: withRedis((client) => StreamWorker.layer({ client })) },
+  "pg-boss": pgBoss,
+  rabbitmq
+}
+
+/** The broker named by the first argument (default `bullmq`). */
+export const chosen = (): readonly [string, Broker] => {
+  const name = process.argv[2] ?? "bullmq"
+  const broker = brokers[name]
+  if (broker === undefined) {
+    console.error(`unknown broker "${name}"; one of: ${Object.keys(brokers).join(", ")}`)
+    process.exit(2)
+  }
+  return [name, broker]
+}
