@@ -1,7 +1,7 @@
 import { type Cached, CacheStore, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
 import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -178,6 +178,23 @@ describe("PgBossDispatcher", () => {
           `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule (does this process run the code that made the job?)`
         ])
         expect(yield* jobs("unknown")).toEqual([{ state: "failed", retry_count: 0 }])
+      }))
+
+    it.scoped("a job pg-boss cannot take runs in place", () =>
+      Effect.gen(function*() {
+        const getUser = users({ queue: "stopped" })
+        const scope = yield* Scope.make()
+        const boss = yield* Scope.extend(PgBossDispatcher.start({ connectionString: url, schema }), scope)
+        yield* Scope.close(scope, Exit.void)
+        const context = yield* Layer.build(
+          InvalidationEngine.layer({ caches: [getUser] }).pipe(
+            Layer.provide(PgBossDispatcher.layer({ boss })),
+            Layer.provideMerge(CacheStore.layerMemory())
+          )
+        )
+        yield* Effect.provide(getUser({ id: 1 }), context)
+        yield* Effect.provide(Invalidation.publish(updated(1)), context)
+        expect(yield* Effect.provide(getUser.peek({ id: 1 }), context)).toEqual(Option.none())
       }))
   })
 })
