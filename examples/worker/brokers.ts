@@ -26,9 +26,19 @@ export const withRedis = <A, E, R>(make: (client: Redis) => Layer.Layer<A, E, R>
     make
   ))
 
+const bullmq: Broker = {
+  dispatcher: withRedis((connection) => BullMQDispatcher.layer({ connection })),
+  worker: withRedis((connection) => BullMQWorker.layer({ connection }), { maxRetriesPerRequest: null })
+}
+
+const redisStream: Broker = {
+  dispatcher: withRedis((client) => StreamDispatcher.layer({ client })),
+  worker: withRedis((client) => StreamWorker.layer({ client }))
+}
+
 export const brokers: Record<string, Broker> = {
-  bullmq: { dispatcher: withRedis((connection) => BullMQDispatcher.layer({ connection })), worker: withRedis((connection) => BullMQWorker.layer({ connection }), { maxRetriesPerRequest: null }) },
-  "redis-stream": { dispatcher: withRedis((client) => StreamDispatcher.layer({ client })), worker: withRedis((client) => StreamWorker.layer({ client })) },
+  bullmq,
+  "redis-stream": redisStream,
   "pg-boss": pgBoss,
   rabbitmq
 }
