@@ -28,6 +28,10 @@ const ddl = [
   sql`create table cachefx_drizzle_pg.tags (id integer primary key, name text not null)`
 ]
 
+/** Every statement the drivers run, as Drizzle logs them. */
+const statements: Array<string> = []
+const logger = { logQuery: (query: string) => statements.push(query) }
+
 interface Driver {
   readonly name: string
   readonly open: () => Promise<{ readonly db: Db; readonly close: () => Promise<unknown> }>
@@ -38,14 +42,14 @@ const drivers: ReadonlyArray<Driver> = [
     name: "PGlite",
     open: async () => {
       const client = new PGlite()
-      return { db: drizzlePglite(client), close: () => client.close() }
+      return { db: drizzlePglite(client, { logger }), close: () => client.close() }
     }
   },
   {
     name: "node-postgres",
     open: async () => {
       const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 4 })
-      return { db: drizzlePg(pool), close: () => pool.end() }
+      return { db: drizzlePg(pool, { logger }), close: () => pool.end() }
     }
   }
 ]
@@ -125,6 +129,21 @@ describe.each(drivers)("$name", (driver) => {
       Effect.gen(function*() {
         yield* run(() => db.update(posts).set({ status: "published" }).where(eq(posts.id, 1)))
         expect(yield* invalidations).toEqual([key("post", 1), partition(7)].sort())
+      })
+    ))
+
+  it.live("an update of no mapped or watched column is one statement; of one, the old rows are read first", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        statements.length = 0
+        yield* run(() => db.update(posts).set({ status: "x" }).where(eq(posts.id, 1)))
+        expect(statements).toHaveLength(1)
+        statements.length = 0
+        yield* run(() => db.update(posts).set({ title: "x" }).where(eq(posts.id, 1)))
+        // in a transaction (PGlite opens it without a logged statement)
+        const kinds = statements.map((query) => query.split(" ")[0])
+        expect(kinds.filter((kind) => kind !== "begin" && kind !== "commit")).toEqual(["select", "update"])
+        expect(statements.find((query) => query.startsWith("select"))).toContain("for update")
       })
     ))
 
