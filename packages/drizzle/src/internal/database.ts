@@ -16,7 +16,12 @@ import { instrumentWrite, type WriteContext } from "./writes.js"
  */
 export interface Hooks {
   readonly planner: Planner
-  readonly publish: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean) => Maybe<void>
+  /** Publishes events after their commit, then runs `after`; waits unless `sync`. */
+  readonly publish: (
+    events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
+    sync: boolean,
+    after: (() => unknown) | undefined
+  ) => Maybe<void>
   /** When set, events are written to this outbox in the transaction of their write. */
   readonly outbox: Outbox | undefined
 }
@@ -76,7 +81,7 @@ export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | u
   const sqlite = is(db, BaseSQLiteDatabase)
   /** After the outermost commit: publish, then delete what the outbox kept for a crash. */
   const deliver = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) =>
-    andThen(hooks.publish(events, sync), () => outbox?.remove(db, persisted))
+    hooks.publish(events, sync, outbox === undefined ? undefined : () => outbox.remove(db, persisted))
   const context: WriteContext = buffer === undefined
     ? { source: db, sqlite, transactionId: undefined, persist: outbox?.write, emit: deliver }
     : {

@@ -24,21 +24,24 @@ export const instrument = <DB extends object>(
       wrap(db, {
         outbox: table === undefined ? undefined : outbox.make(table),
         planner: planner(options.caches),
-        publish: (events, sync) => events.length === 0 ? undefined : publish(runtime, events, sync)
+        publish: (events, sync, after) => events.length === 0 ? undefined : publish(runtime, events, sync, after)
       }, undefined))
   )
 }
 
 /**
- * Publishes the events of a committed write. A bus that stopped (the application is
- * shutting down) must not turn the committed write into a failed call: it is logged.
+ * Publishes the events of a committed write, then runs `after` (the outbox's delete). A
+ * bus that stopped (the application is shutting down) or a failed delete must not turn
+ * the committed write into a failed call: they are logged.
  */
 const publish = (
   runtime: Runtime.Runtime<InvalidationBus.InvalidationBus>,
   events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
-  sync: boolean
+  sync: boolean,
+  after: (() => unknown) | undefined
 ): Promise<void> | undefined => {
   const publishAll = Effect.forEach(events, Invalidation.publish, { discard: true }).pipe(
+    Effect.zipRight(after === undefined ? Effect.void : Effect.promise(async () => after())),
     Effect.catchAllCause((cause) => Effect.logWarning("cachefx: events of a committed write were not published", cause))
   )
   if (!sync) {
