@@ -1,7 +1,8 @@
-import { CacheError, KeyConstructor, Ttl } from "@cachefx/core"
+import { CacheError, KeyConstructor, TestCache, Ttl } from "@cachefx/core"
 import { RequestKeyField, ResponseCache, ResponseCacheSettings } from "@cachefx/http"
 import { describe, expect, it } from "@effect/vitest"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Stream, TestClock } from "effect"
 import { counter, get, request, serve, ServerLive, statusOf } from "./support.js"
 
@@ -252,6 +253,32 @@ describe("ResponseCache.cached", () => {
       const de = yield* get("/v", { "accept-language": "de" })
       expect([statusOf(de), de.body]).toEqual(["HIT", "de 3"])
     }).pipe(Effect.provide(ServerLive)))
+
+  it.scoped("a middleware around a whole app keys by the request path", () =>
+    Effect.gen(function*() {
+      const calls = counter()
+      const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        Effect.sync(() => HttpServerResponse.text(`${request.url} ${calls.next()}`)))
+      yield* serve(ResponseCache.middleware({ headers: true })(app))
+      yield* get("/a")
+      yield* get("/b")
+      const a = yield* get("/a")
+      expect([statusOf(a), a.body, calls.count]).toEqual(["HIT", "/a 1", 2])
+    }).pipe(Effect.provide(ServerLive)))
+
+  it.scoped("a failing store never fails a request: the handler answers", () =>
+    Effect.gen(function*() {
+      const calls = counter()
+      yield* serve(HttpRouter.empty.pipe(
+        HttpRouter.get("/f", ResponseCache.cached({ headers: true })(Effect.sync(() => HttpServerResponse.text(`${calls.next()}`))))
+      ))
+      const cache = yield* TestCache.TestCache
+      yield* cache.failNext(1)
+      const first = yield* get("/f")
+      expect([first.status, first.body, statusOf(first)]).toEqual([200, "1", "MISS"])
+      yield* get("/f")
+      expect(statusOf(yield* get("/f"))).toBe("HIT")
+    }).pipe(Effect.provide(Layer.merge(NodeHttpServer.layerTest, TestCache.layer()))))
 
   it.effect("management for a given request: keyFor, delete", () =>
     Effect.gen(function*() {
