@@ -118,7 +118,8 @@ export interface Options<N extends string> extends Omit<SendOptions, "db"> {
 /**
  * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
  * cannot take it, the job runs in place (with the engine's retries) rather than being
- * lost.
+ * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1 or a negative
+ * `retryLimit`.
  *
  * @example
  * ```ts

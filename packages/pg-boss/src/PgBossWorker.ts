@@ -47,7 +47,8 @@ export interface Options {
 
 /**
  * Starts a worker in a scope. When the scope closes it finishes the jobs it holds and
- * stops taking more.
+ * stops taking more. Throws a `CacheDefinitionError` for a `batchSize` below 1 or a
+ * `schema` that is not a plain PostgreSQL name.
  *
  * @example
  * ```ts

@@ -196,5 +196,12 @@ describe("PgBossDispatcher", () => {
         yield* Effect.provide(Invalidation.publish(updated(1)), context)
         expect(yield* Effect.provide(getUser.peek({ id: 1 }), context)).toEqual(Option.none())
       }))
+
+    it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
+      Effect.map(Boss, (boss) => {
+        expect(() => PgBossWorker.layer({ boss, batchSize: 0 })).toThrow("batchSize must be a whole number of at least 1, got 0")
+        expect(() => PgBossWorker.layer({ boss, schema: "pgboss; DROP TABLE users" })).toThrow("schema must be a plain PostgreSQL name")
+        expect(() => PgBossDispatcher.layer({ boss, rowsPerJob: 2.5 })).toThrow("rowsPerJob must be a whole number")
+      }))
   })
 })

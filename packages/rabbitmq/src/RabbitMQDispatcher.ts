@@ -72,7 +72,7 @@ export interface Options<N extends string> {
  * Makes the dispatcher in a scope, over a confirm channel of its own (opened again
  * should it close). `dispatch` returns once RabbitMQ has confirmed the job; when it
  * cannot take it, the job runs in place (with the engine's retries) rather than being
- * lost.
+ * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1.
  *
  * @example
  * ```ts

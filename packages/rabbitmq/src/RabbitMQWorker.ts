@@ -51,7 +51,8 @@ export interface Options {
 
 /**
  * Starts a worker in a scope. When the scope closes it stops taking messages, finishes
- * the jobs in hand and closes its channel.
+ * the jobs in hand and closes its channel. Throws a `CacheDefinitionError` for a
+ * `prefetch` below 1 or a negative `retryLimit`.
  *
  * @example
  * ```ts

@@ -175,5 +175,12 @@ describe("RabbitMQDispatcher", () => {
         yield* Effect.provide(Invalidation.publish(updated(1)), context)
         expect(yield* Effect.provide(getUser.peek({ id: 1 }), context)).toEqual(Option.none())
       }))
+
+    it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
+      Effect.map(Connection, (connection) => {
+        expect(() => RabbitMQWorker.layer({ connection, prefetch: 0 })).toThrow("prefetch must be a whole number of at least 1, got 0")
+        expect(() => RabbitMQWorker.layer({ connection, retryLimit: -1 })).toThrow("retryLimit must be a whole number")
+        expect(() => RabbitMQDispatcher.layer({ connection, rowsPerJob: 0 })).toThrow("rowsPerJob must be a whole number")
+      }))
   })
 })

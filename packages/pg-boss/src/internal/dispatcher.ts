@@ -1,4 +1,4 @@
-import { Dispatcher } from "@cachefx/core"
+import { CacheError, Dispatcher } from "@cachefx/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -6,7 +6,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import PgBoss from "pg-boss"
 import type * as PgBossDispatcher from "../PgBossDispatcher.js"
-import { attempt, deadLetterQueue, defaults, ensure, jobOptions, split } from "./queue.js"
+import { attempt, checkWhole, deadLetterQueue, defaults, ensure, jobOptions, split } from "./queue.js"
 
 /** What a rule may set in `dispatcherConfig`. */
 const RuleConfig = Schema.Struct({
@@ -14,8 +14,12 @@ const RuleConfig = Schema.Struct({
   rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
+const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
+  checkWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
+
 /** @internal */
 export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatcher.SendOptions = {}) => {
+  checkPolicy("PgBossDispatcher.send", options)
   const queue = options.queue ?? defaults.queue
   const sendOptions = { ...jobOptions(queue, options), ...(options.db === undefined ? {} : { db: options.db }) }
   return ensure(boss, queue).pipe(
@@ -26,19 +30,22 @@ export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatche
 }
 
 /** @internal */
-export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Dispatcher.Dispatcher => ({
-  name: options.name ?? "pg-boss",
-  dispatch: ({ config, job, run }) =>
-    Schema.decodeUnknown(RuleConfig)(config).pipe(
-      Effect.flatMap((rule) => send(options.boss, job, { ...options, ...rule })),
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning("cachefx: pg-boss did not take the job; running it in place", cause).pipe(
-          Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
-          Effect.zipRight(run)
+export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Dispatcher.Dispatcher => {
+  checkPolicy("PgBossDispatcher", options)
+  return {
+    name: options.name ?? "pg-boss",
+    dispatch: ({ config, job, run }) =>
+      Schema.decodeUnknown(RuleConfig)(config).pipe(
+        Effect.flatMap((rule) => send(options.boss, job, { ...options, ...rule })),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("cachefx: pg-boss did not take the job; running it in place", cause).pipe(
+            Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
+            Effect.zipRight(run)
+          )
         )
       )
-    )
-})
+  }
+}
 
 /** @internal */
 export const executor = (client: PgBossDispatcher.Queryable): PgBoss.Db => ({
@@ -70,19 +77,20 @@ const reasonOf = (output: unknown): string =>
     : JSON.stringify(output)
 
 /** @internal */
-export const identifier = (name: string) => {
+export const identifier = (subject: string, name: string) => {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new Error(`cachefx: "${name}" is not a plain PostgreSQL schema name`)
+    throw new CacheError.CacheDefinitionError({ subject, reason: `schema must be a plain PostgreSQL name, got "${name}"` })
   }
   return name
 }
 
 /** @internal */
 export const deadLetters = (boss: PgBoss, options: PgBossDispatcher.DeadLetterOptions = {}) => {
+  const schema = identifier("PgBossDispatcher.deadLetters", options.schema ?? "pgboss")
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
   return attempt(`read "${queue}"`, () =>
     boss.getDb().executeSql(
-      `SELECT id, data, output, created_on FROM ${identifier(options.schema ?? "pgboss")}.job WHERE name = $1 ORDER BY created_on, id`,
+      `SELECT id, data, output, created_on FROM ${schema}.job WHERE name = $1 ORDER BY created_on, id`,
       [queue]
     )).pipe(
       Effect.map(({ rows }) =>

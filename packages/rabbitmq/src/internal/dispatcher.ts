@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
-import { assertQueues, attempt, deadLetterQueue, defaults, fanOut, headers, publish } from "./topology.js"
+import { assertQueues, attempt, checkWhole, deadLetterQueue, defaults, fanOut, headers, publish } from "./topology.js"
 
 /** What a rule may set in `dispatcherConfig`. */
 const RuleConfig = Schema.Struct({
@@ -17,8 +17,9 @@ const RuleConfig = Schema.Struct({
 export const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)))
 
 /** @internal */
-export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =>
-  Effect.gen(function*() {
+export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) => {
+  checkWhole("RabbitMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
+  return Effect.gen(function*() {
     // one confirm channel, opened again after it closes (a channel error, a lost connection)
     let channel: Promise<amqp.ConfirmChannel> | undefined
     const declared = new Set<string>()
@@ -67,6 +68,7 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
     }
     return dispatcher
   })
+}
 
 /** @internal */
 export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>

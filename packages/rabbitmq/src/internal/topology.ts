@@ -1,4 +1,4 @@
-import type { Dispatcher } from "@cachefx/core"
+import { CacheError, type Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
@@ -64,3 +64,12 @@ export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<D
     const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
     return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
   })
+
+/** Throws a `CacheDefinitionError` unless each given option is a whole number of at least its minimum. @internal */
+export const checkWhole = (subject: string, options: Record<string, readonly [number | undefined, number]>) => {
+  for (const [name, [value, min]] of Object.entries(options)) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+      throw new CacheError.CacheDefinitionError({ subject, reason: `${name} must be a whole number of at least ${min}, got ${value}` })
+    }
+  }
+}

@@ -6,7 +6,17 @@ import * as FiberSet from "effect/FiberSet"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQWorker from "../RabbitMQWorker.js"
-import { assertQueues, assertRetryQueue, attempt, deadLetterQueue, defaults, headers, publish, retryQueue } from "./topology.js"
+import {
+  assertQueues,
+  assertRetryQueue,
+  attempt,
+  checkWhole,
+  deadLetterQueue,
+  defaults,
+  headers,
+  publish,
+  retryQueue
+} from "./topology.js"
 
 /** Why a job failed, and whether running it again can help. */
 interface Failure {
@@ -30,8 +40,9 @@ const runJob = (engine: InvalidationEngine.Service, content: string): Effect.Eff
   )
 
 /** @internal */
-export const make = (options: RabbitMQWorker.Options) =>
-  Effect.gen(function*() {
+export const make = (options: RabbitMQWorker.Options) => {
+  checkWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], retryLimit: [options.retryLimit, 0] })
+  return Effect.gen(function*() {
     const engine = yield* InvalidationEngine.InvalidationEngine
     const queue = options.queue ?? defaults.queue
     const retryLimit = options.retryLimit ?? 5
@@ -83,3 +94,4 @@ export const make = (options: RabbitMQWorker.Options) =>
     yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(running))
     yield* Effect.addFinalizer(() => Effect.ignore(attempt("cancel the consumer", () => channel.cancel(consumerTag))))
   })
+}
