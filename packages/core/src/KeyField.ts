@@ -192,6 +192,34 @@ export const make: <I = unknown, R = never, P extends boolean = false>(options: 
 }) => KeyField<I, R, P> = internal.make
 
 /**
+ * A custom field that reads its value synchronously and needs no service. Keys made
+ * only of synchronous fields are built without an Effect per field: the fast path of
+ * every cached hit. Throw a `KeyError` (or anything; it is wrapped in one) when the
+ * value cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { KeyField } from "@cachefx/core"
+ *
+ * const day = KeyField.makeSync({
+ *   name: "day",
+ *   inputs: ["at"],
+ *   read: (input: { readonly at: Date }) => input.at.toISOString().slice(0, 10)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeSync: <I = unknown, P extends boolean = false>(options: {
+  readonly name: string
+  readonly read: (input: I) => unknown
+  readonly inputs?: ReadonlyArray<string> | "*" | undefined
+  readonly partition?: P | undefined
+  readonly hash?: boolean | undefined
+}) => KeyField<I, never, P> = internal.makeSync
+
+/**
  * Whether a value is a key field.
  *
  * @example

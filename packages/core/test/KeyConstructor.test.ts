@@ -155,6 +155,23 @@ describe("KeyConstructor", () => {
     }).pipe(Effect.provideService(Tenant, "acme"), Effect.provide(CacheSettings.layer({ keyPrefix: "shop" })))
   })
 
+  it("builds keys of synchronous custom fields, wrapping what they throw in a KeyError", () => {
+    const Daily = KeyConstructor.make({
+      namespace: "daily",
+      fields: [
+        KeyField.makeSync({
+          name: "day",
+          inputs: ["at"],
+          partition: true,
+          read: (input: { readonly at: Date }) => input.at.toISOString().slice(0, 10)
+        })
+      ]
+    })
+    expect(keyOf(Daily, { at: new Date(Date.UTC(2026, 0, 2, 15)) })).toBe("cachefx:daily:1:2026-01-02")
+    const failed = Effect.runSync(Effect.either(KeyConstructor.keyFor(Daily, { at: new Date(Number.NaN) })))
+    expect(Either.isLeft(failed) && failed.left.message).toMatch(/field "day" could not be read: RangeError/)
+  })
+
   it("makes a missing input a compile error", () => {
     const check = (f: (k: typeof Users) => void) => f
     check((k) => {

@@ -76,4 +76,20 @@ export const make = <I = unknown, R = never, P extends boolean = false>(options:
   })
 
 /** @internal */
+export const makeSync = <I = unknown, P extends boolean = false>(options: {
+  readonly name: string
+  readonly read: (input: I) => unknown
+  readonly inputs?: ReadonlyArray<string> | "*" | undefined
+  readonly partition?: P | undefined
+  readonly hash?: boolean | undefined
+}): KeyField.KeyField<I, never, P> =>
+  build({
+    name: options.name,
+    partition: (options.partition ?? false) as P,
+    hash: options.hash ?? false,
+    inputs: options.inputs ?? [],
+    read: { _tag: "Sync", read: options.read }
+  })
+
+/** @internal */
 export const isKeyField = (u: unknown): u is KeyField.KeyField.Any => hasProperty(u, TypeId)

@@ -3,32 +3,20 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Live, liveOf, requestName } from "./requestInput.js"
 
-/**
- * A field that needs no service, made synchronous: a key of such fields only is built
- * on core's fast path (no Effect per field), which a cached hit pays on every request.
- */
-const synchronous = <I, P extends boolean>(
-  options: {
-    readonly name: string
-    readonly inputs: ReadonlyArray<string> | "*"
-    readonly partition?: P | undefined
-    readonly hash?: boolean | undefined
-  },
-  read: (input: unknown) => unknown
-): KeyField.KeyField<I, never, P> => ({
-  ...KeyField.make<I, never, P>({ ...options, read: (input) => Effect.sync(() => read(input)) }),
-  read: { _tag: "Sync", read }
-})
-
 /** A field that reads the live request; it resolves to empty (`null`) without one. */
 const fromRequest = <P extends boolean>(
   name: string,
   read: (live: Live) => unknown,
   options: { readonly partition?: P | undefined; readonly hash?: boolean | undefined }
 ): KeyField.KeyField<unknown, never, P> =>
-  synchronous({ name, inputs: [requestName], ...options }, (input) => {
-    const live = liveOf(input)
-    return live === undefined ? null : read(live)
+  KeyField.makeSync({
+    name,
+    inputs: [requestName],
+    ...options,
+    read: (input: unknown) => {
+      const live = liveOf(input)
+      return live === undefined ? null : read(live)
+    }
   })
 
 /** One value, or all of them when a name repeats. */
@@ -76,13 +64,18 @@ export const pathParams = <P extends boolean = false>(
   selector: "*" | ReadonlyArray<string>,
   options: { readonly partition?: P | undefined } = {}
 ): KeyField.KeyField<unknown, never, P> =>
-  synchronous({ name: "params", inputs: selector, partition: options.partition }, (input) => {
-    const record = input as Readonly<Record<string, unknown>>
-    if (selector !== "*" && selector.length === 1) {
-      return text(record[selector[0]!])
+  KeyField.makeSync({
+    name: "params",
+    inputs: selector,
+    partition: options.partition,
+    read: (input: unknown) => {
+      const record = input as Readonly<Record<string, unknown>>
+      if (selector !== "*" && selector.length === 1) {
+        return text(record[selector[0]!])
+      }
+      const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
+      return Object.fromEntries(names.map((name) => [name, text(record[name])]))
     }
-    const names = selector === "*" ? Object.keys(record).filter((name) => name !== requestName).sort() : selector
-    return Object.fromEntries(names.map((name) => [name, text(record[name])]))
   })
 
 /** The fields made by `user`: a key with one is partitioned by caller. */
