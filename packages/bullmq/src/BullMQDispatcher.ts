@@ -61,6 +61,8 @@ export interface Options<N extends string> extends Connection {
   readonly backoff?: Duration.DurationInput | undefined
   /** An event with more rows than this becomes several jobs of this many rows. Default 100. */
   readonly rowsPerJob?: number | undefined
+  /** How long `dispatch` waits for Redis before running the job in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
   /** The name rules use. Default `"bullmq"`. */
   readonly name?: N | undefined
 }

@@ -19,5 +19,6 @@ export const broker: Broker = {
         lockDuration: "1 second",
         stalledInterval: "300 millis"
       }))),
+  unreachable: (connection, timeout) => BullMQDispatcher.layer({ connection, timeout }),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters({ connection, ...queue(ns) })))
 }

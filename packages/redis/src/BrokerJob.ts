@@ -9,6 +9,7 @@
 import { Dispatcher, InvalidationEngine } from "@cachefx/core"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -210,15 +211,15 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
 
 /**
  * Options of `dispatcher`: its name, the fan-out threshold (a rule's
- * `dispatcherConfig.rowsPerJob` overrides it), and how to hand a batch of encoded jobs
- * to the broker (on the queue the rule's `dispatcherConfig.queue` names, none when it
- * names none), all or none.
+ * `dispatcherConfig.rowsPerJob` overrides it), how long to wait for the broker, and how
+ * to hand a batch of encoded jobs to it (on the queue the rule's
+ * `dispatcherConfig.queue` names, none when it names none), all or none.
  *
  * @example
  * ```ts
  * import type { BrokerJob } from "@cachefx/redis"
  *
- * const options: BrokerJob.DispatcherOptions = { name: "log", rowsPerJob: 100, send: async () => {} }
+ * const options: BrokerJob.DispatcherOptions = { name: "log", rowsPerJob: 100, timeout: "2 seconds", send: async () => {} }
  * ```
  *
  * @since 0.1.0
@@ -227,6 +228,7 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
 export interface DispatcherOptions {
   readonly name: string
   readonly rowsPerJob: number
+  readonly timeout: Duration.DurationInput
   readonly send: (
     queue: string | undefined,
     jobs: ReadonlyArray<{ readonly job: Dispatcher.Job; readonly text: string }>
@@ -235,8 +237,10 @@ export interface DispatcherOptions {
 
 /**
  * A dispatcher that fans each job out (`fanOut`), encodes the jobs and sends them. A
- * job that cannot be encoded or sent runs in place (with its retries) and a warning is
- * logged, so no invalidation is lost while the broker is down.
+ * job that cannot be encoded or sent within `timeout` runs in place (with its retries)
+ * and a warning is logged, so no invalidation is lost, and no write call hangs, while
+ * the broker is down. (A send that times out may still land later: the job then runs
+ * twice, which invalidation tolerates.)
  *
  * @example
  * ```ts
@@ -248,6 +252,7 @@ export interface DispatcherOptions {
  * const layerList = Layer.succeed(Dispatcher.tag("list"), BrokerJob.dispatcher({
  *   name: "list",
  *   rowsPerJob: 100,
+ *   timeout: "2 seconds",
  *   send: async (_queue, jobs) => sent.push(...jobs.map((entry) => entry.text))
  * }))
  * ```
@@ -261,9 +266,18 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
     const rowsPerJob = typeof config["rowsPerJob"] === "number" ? config["rowsPerJob"] : options.rowsPerJob
     const queue = typeof config["queue"] === "string" ? config["queue"] : undefined
     return Effect.forEach(fanOut(job, rowsPerJob), (job) => Effect.map(Schema.encode(Wire)(job), (text) => ({ job, text }))).pipe(
-      Effect.flatMap((jobs) => Effect.tryPromise(() => options.send(queue, jobs))),
+      Effect.flatMap((jobs) =>
+        Effect.tryPromise({
+          try: () => options.send(queue, jobs),
+          catch: (error) => error instanceof Error ? error.message : String(error)
+        }).pipe(
+          // the engine dispatches uninterruptibly: without this, the timeout would wait for the promise
+          Effect.interruptible,
+          Effect.timeoutFail({ duration: options.timeout, onTimeout: () => `no answer within ${Duration.format(options.timeout)}` })
+        )
+      ),
       Effect.catchAll((error) =>
-        Effect.logWarning(`cachefx: the ${options.name} broker did not take the job; running it in place`, error).pipe(
+        Effect.logWarning(`cachefx: the ${options.name} broker did not take the job (${error}); running it in place`).pipe(
           Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
           Effect.zipRight(run)
         )

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Dispatcher } from "@cachefx/core"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Cluster, Redis } from "ioredis"
@@ -39,6 +40,8 @@ export interface Options<N extends string> {
   readonly stream?: string | undefined
   /** An event with more rows than this becomes several jobs of this many rows. Default 100. */
   readonly rowsPerJob?: number | undefined
+  /** How long `dispatch` waits for Redis before running the job in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
   /** The name rules use. Default `"redis-stream"`. */
   readonly name?: N | undefined
 }

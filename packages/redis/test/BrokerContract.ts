@@ -10,7 +10,8 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
-import { Deferred, Effect, Layer, Option, Schedule } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { type Broker, engine, users } from "./brokerFixture.js"
@@ -111,6 +112,24 @@ export const contract = (broker: Broker, module: string) => {
         yield* absent(3)
       }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
     }, 40_000)
+
+    it.live("a broker that does not answer: publish waits at most its timeout, and the job runs in place", () => {
+      const ns = namespace()
+      // nothing listens on port 1; the client keeps reconnecting and queues its commands meanwhile
+      const dead = new Redis("redis://127.0.0.1:1", { lazyConnect: true }).on("error", () => {})
+      return Effect.gen(function*() {
+        yield* fill(6)
+        const [elapsed] = yield* Effect.timed(
+          Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 6 }] }))
+        )
+        expect(Duration.toMillis(elapsed)).toBeLessThan(3_000)
+        expect(Option.isNone(yield* view.peek({ id: 6 }))).toBe(true)
+      }).pipe(
+        Effect.provide(engine(broker, ns, broker.unreachable(dead, "300 millis"))),
+        Effect.scoped,
+        Effect.ensuring(Effect.sync(() => dead.disconnect()))
+      )
+    }, 30_000)
 
     it.live("a job that always fails is dead-lettered with its reason after its retries", () => {
       const ns = namespace()

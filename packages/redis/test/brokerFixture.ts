@@ -12,7 +12,7 @@ import {
   KeyField
 } from "@cachefx/core"
 import { type BrokerJob, RedisStore } from "@cachefx/redis"
-import { Effect, Layer } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { sharedUrl } from "./redis.js"
 
@@ -23,6 +23,8 @@ export interface Broker {
   /** A worker that picks up an abandoned job quickly. */
   readonly worker: (ns: string) => Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
   readonly deadLetters: (ns: string) => Effect.Effect<ReadonlyArray<BrokerJob.DeadLetter>, unknown>
+  /** The dispatcher over a client of a Redis that does not answer, waiting `timeout` for it. */
+  readonly unreachable: (client: Redis, timeout: Duration.DurationInput) => Layer.Layer<Dispatcher.Named<string>>
 }
 
 /** A client of the shared Redis, closed with the scope. */
@@ -61,9 +63,9 @@ export const users = (dispatcher: string) =>
   })((input: { readonly id: number }) => Effect.succeed(`user ${input.id}`))
 
 /** The store, the engine with the broker's dispatcher, and their settings, for namespace `ns`. */
-export const engine = (broker: Broker, ns: string) =>
+export const engine = (broker: Broker, ns: string, dispatcher = broker.dispatcher(ns)) =>
   InvalidationEngine.layer({ caches: [users(broker.name)] }).pipe(
-    Layer.provide(broker.dispatcher(ns)),
+    Layer.provide(dispatcher),
     Layer.provideMerge(Layer.unwrapScoped(Effect.map(client(), (client) => RedisStore.layer({ client })))),
     Layer.provideMerge(CacheSettings.layer({ keyPrefix: ns, operationTimeout: "2 seconds" }))
   )

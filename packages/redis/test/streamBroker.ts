@@ -12,5 +12,6 @@ export const broker: Broker = {
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(client(), (client) =>
       StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "1 second", maxDeliveries: 2 }))),
+  unreachable: (client, timeout) => StreamDispatcher.layer({ client, timeout }),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
 }

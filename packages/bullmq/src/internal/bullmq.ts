@@ -12,8 +12,10 @@ import type * as BullMQWorker from "../BullMQWorker.js"
 /** @internal */
 export const defaultQueue = "cachefx-invalidation"
 
+/** A queue over the caller's client. Its errors reach callers through the promises of its calls. */
 const openQueue = (options: BullMQDispatcher.Connection, name: string) =>
   new Queue(name, { connection: options.connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })
+    .on("error", () => {})
 
 const close = (closeable: { readonly close: () => Promise<unknown> }) => Effect.promise(() => closeable.close())
 
@@ -31,6 +33,7 @@ export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
     return BrokerJob.dispatcher({
       name: options.name ?? "bullmq",
       rowsPerJob: options.rowsPerJob ?? 100,
+      timeout: options.timeout ?? "2 seconds",
       send: (name = options.queue ?? defaultQueue, jobs) => {
         const queue = queues.get(name) ?? openQueue(options, name)
         queues.set(name, queue)

@@ -36,6 +36,7 @@ export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
   BrokerJob.dispatcher({
     name: options.name ?? "redis-stream",
     rowsPerJob: options.rowsPerJob ?? 100,
+    timeout: options.timeout ?? "2 seconds",
     send: (queue, jobs) => {
       const multi = options.client.multi()
       for (const { text } of jobs) {
