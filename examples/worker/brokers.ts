@@ -1,14 +1,13 @@
 /**
  * The brokers the worker example can run on: one entry each, the dispatcher layer (the
  * producer side, named as the entry) and the worker layer (the consumer side). Each
- * opens its own connections to `REDIS_URL` (or its broker's) and closes them with its
+ * opens its own connections (to `REDIS_URL`, or its broker's) and closes them with its
  * scope. Add a broker with one line.
  */
 import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
 import type { Dispatcher, InvalidationEngine } from "@cachefx/core"
 import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
-import { Effect, Layer } from "effect"
-import { Redis, type RedisOptions } from "ioredis"
+import type { Layer } from "effect"
 import { pgBoss } from "./pgboss.js"
 import { rabbitmq } from "./rabbitmq.js"
 
@@ -17,24 +16,12 @@ export interface Broker {
   readonly worker: Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
 }
 
-export const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+// every Redis layer here reads REDIS_URL
+process.env["REDIS_URL"] ??= "redis://127.0.0.1:6379"
 
-/** A layer over a Redis connection of its own. */
-export const withRedis = <A, E, R>(make: (client: Redis) => Layer.Layer<A, E, R>, options: RedisOptions = {}) =>
-  Layer.unwrapScoped(Effect.map(
-    Effect.acquireRelease(Effect.sync(() => new Redis(redisUrl, options)), (client) => Effect.promise(() => client.quit())),
-    make
-  ))
+const bullmq: Broker = { dispatcher: BullMQDispatcher.layerConfig(), worker: BullMQWorker.layerConfig() }
 
-const bullmq: Broker = {
-  dispatcher: withRedis((connection) => BullMQDispatcher.layer({ connection })),
-  worker: withRedis((connection) => BullMQWorker.layer({ connection }), { maxRetriesPerRequest: null })
-}
-
-const redisStream: Broker = {
-  dispatcher: withRedis((client) => StreamDispatcher.layer({ client })),
-  worker: withRedis((client) => StreamWorker.layer({ client }))
-}
+const redisStream: Broker = { dispatcher: StreamDispatcher.layerConfig(), worker: StreamWorker.layerConfig() }
 
 export const brokers: Record<string, Broker> = {
   bullmq,

@@ -12,7 +12,8 @@
 import { Dispatcher } from "@cachefx/core"
 import type { BrokerJob } from "@cachefx/redis"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
@@ -109,6 +110,35 @@ export const make: <const N extends string = "bullmq">(
  */
 export const layer = <const N extends string = "bullmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
   Layer.scoped(Dispatcher.tag(options.name ?? ("bullmq" as N)), make(options))
+
+/**
+ * The dispatcher over a connection to `REDIS_URL` (read from `Config`), opened when the
+ * layer is built and closed with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // REDIS_URL=redis://127.0.0.1:6379
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(BullMQDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <const N extends string = "bullmq">(
+  options: Omit<Options<N>, "connection"> = {}
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
+  Layer.scoped(
+    Dispatcher.tag(options.name ?? ("bullmq" as N)),
+    Effect.flatMap(internal.connectConfig, (connection) => make({ ...options, connection }))
+  )
 
 /**
  * Options of `deadLetters`.

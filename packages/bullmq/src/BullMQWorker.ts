@@ -10,7 +10,8 @@
  */
 import type { InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as BullMQDispatcher from "./BullMQDispatcher.js"
@@ -95,3 +96,32 @@ export const make: (
  */
 export const layer = (options: Options): Layer.Layer<never, never, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(make(options))
+
+/**
+ * The workers over a connection to `REDIS_URL` (read from `Config`), opened when the
+ * layer is built and closed with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { RedisStore } from "@cachefx/redis"
+ * import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // REDIS_URL=redis://127.0.0.1:6379
+ * const main = Layer.launch(BullMQWorker.layerConfig({ concurrency: 16 }).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(BullMQDispatcher.layerConfig()),
+ *   Layer.provide(RedisStore.layerConfig)
+ * ))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "connection"> = {}
+): Layer.Layer<never, ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(Effect.flatMap(internal.connectConfig, (connection) => make({ ...options, connection })))

@@ -13,7 +13,8 @@
  */
 import { Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Cluster, Redis } from "ioredis"
 import type * as BrokerJob from "./BrokerJob.js"
@@ -86,6 +87,35 @@ export const make: <const N extends string = "redis-stream">(options: Options<N>
  */
 export const layer = <const N extends string = "redis-stream">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
   Layer.succeed(Dispatcher.tag(options.name ?? ("redis-stream" as N)), make(options))
+
+/**
+ * The dispatcher over a connection to `REDIS_URL` (read from `Config`), opened when the
+ * layer is built and closed with its scope; while Redis is down, jobs run in place at once.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { StreamDispatcher } from "@cachefx/redis"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // REDIS_URL=redis://127.0.0.1:6379
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(StreamDispatcher.layerConfig())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <const N extends string = "redis-stream">(
+  options: Omit<Options<N>, "client"> = {}
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
+  Layer.scoped(
+    Dispatcher.tag(options.name ?? ("redis-stream" as N)),
+    Effect.map(internal.connectConfig, (client) => make({ ...options, client }))
+  )
 
 /**
  * Options of `deadLetters`.

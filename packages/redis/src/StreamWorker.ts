@@ -16,7 +16,8 @@
  */
 import type { InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
@@ -100,3 +101,31 @@ export const make: (
  */
 export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(make(options))
+
+/**
+ * The worker over a connection to `REDIS_URL` (read from `Config`), opened when the layer
+ * is built and closed with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { RedisStore, StreamDispatcher, StreamWorker } from "@cachefx/redis"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // REDIS_URL=redis://127.0.0.1:6379
+ * const main = Layer.launch(StreamWorker.layerConfig({ concurrency: 16 }).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(StreamDispatcher.layerConfig()),
+ *   Layer.provide(RedisStore.layerConfig)
+ * ))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "client"> = {}
+): Layer.Layer<never, BrokerJob.BrokerError | ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(Effect.flatMap(internal.connectConfig, (client) => make({ ...options, client })))

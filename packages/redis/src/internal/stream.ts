@@ -1,15 +1,21 @@
+import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type { Cluster, Redis } from "ioredis"
 import { hostname } from "node:os"
 import * as BrokerJob from "../BrokerJob.js"
+import { connect } from "./connection.js"
 import type * as StreamDispatcher from "../StreamDispatcher.js"
 import type * as StreamWorker from "../StreamWorker.js"
 
 /** @internal */
 export const defaultStream = "{cachefx}:invalidation"
+
+/** @internal */
+export const connectConfig = Effect.flatMap(Config.redacted("REDIS_URL"), (url) => connect(Redacted.value(url)))
 
 /** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
 const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })
@@ -65,6 +71,17 @@ export const deadLetters = (options: StreamDispatcher.DeadLetterOptions) => {
   )
 }
 
+/** Waits (at most 2 seconds) for a new connection to be ready: it may refuse commands until then. */
+const ready = (client: Redis | Cluster): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const done = () => resume(Effect.void)
+    if (client.status === "ready") {
+      return done()
+    }
+    client.once("ready", done)
+    return Effect.sync(() => client.off("ready", done))
+  }).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+
 /** @internal */
 export const makeWorker = (options: StreamWorker.Options) =>
   Effect.gen(function*() {
@@ -85,6 +102,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
       Effect.sync(() => client.duplicate() as Redis | Cluster),
       (reader) => Effect.sync(() => reader.disconnect())
     )
+    yield* ready(reader)
 
     const settle = (id: string) =>
       redis("XACK", () => client.multi().xack(stream, group, id).xdel(stream, id).hdel(errors, id).exec())
