@@ -191,6 +191,15 @@ describe.each(drivers)("$name", (driver) => {
       })
     ))
 
+  it.live("writes of db.with(…) are instrumented too", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        const sevens = db.$with("sevens").as(db.select({ id: posts.id }).from(posts).where(eq(posts.authorId, 7)))
+        yield* run(() => db.with(sevens).delete(posts).where(sql`${posts.id} in (select id from ${sevens})`))
+        expect(yield* invalidations).toEqual([key("post", 1), key("post", 2), key("titles", 7), partition(7)].sort())
+      })
+    ))
+
   it.live("upserts: do update may move rows (namespace), do nothing that conflicts invalidates nothing", () =>
     scenario((db) =>
       Effect.gen(function*() {
