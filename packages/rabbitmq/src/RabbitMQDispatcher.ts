@@ -43,6 +43,25 @@ export class RabbitMQError extends Data.TaggedError("RabbitMQError")<{
 }
 
 /**
+ * What the dispatcher and the worker need of a connection: a `ChannelModel` of
+ * `amqp.connect`, or a `RecoveringChannelModel` of `amqp.connect(url, { recovery: true })`,
+ * which reconnects after the connection is lost (both open new channels when theirs
+ * closes).
+ *
+ * @example
+ * ```ts
+ * import * as amqp from "amqplib"
+ * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const recovering: Promise<RabbitMQDispatcher.Connection> = amqp.connect("amqp://127.0.0.1", { recovery: true, noDelay: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Connection = Pick<amqp.ChannelModel, "createChannel" | "createConfirmChannel">
+
+/**
  * Options of `make` and `layer`: a connection the application already has (see
  * `connect`), the name rules use (default `"rabbitmq"`), the queue (default
  * `"cachefx-invalidation"`) and how many rows one job carries at most (default 500: an
@@ -62,7 +81,7 @@ export class RabbitMQError extends Data.TaggedError("RabbitMQError")<{
  * @category models
  */
 export interface Options<N extends string> {
-  readonly connection: amqp.ChannelModel
+  readonly connection: Connection
   readonly name?: N | undefined
   readonly queue?: string | undefined
   readonly rowsPerJob?: number | undefined
@@ -204,6 +223,6 @@ export interface DeadLetterOptions {
  * @category dead letters
  */
 export const deadLetters: (
-  connection: amqp.ChannelModel,
+  connection: Connection,
   options?: DeadLetterOptions
 ) => Effect.Effect<ReadonlyArray<DeadLetter>, RabbitMQError> = internal.deadLetters

@@ -9,18 +9,19 @@
  * process does not have), it goes to `<queue>.dead` with the reason in
  * `x-cachefx-reason`. A message is acknowledged only after that publish is confirmed,
  * and a worker that dies leaves its messages unacknowledged, so RabbitMQ delivers them
- * again.
+ * again. When its channel closes or RabbitMQ cancels its consumer (the queue was
+ * deleted), the worker opens another channel, every second until it can: over a
+ * recovering connection, that is after a reconnect.
  *
  * @since 0.1.0
  */
 import type { InvalidationEngine } from "@cachefx/core"
-import type * as amqp from "amqplib"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/worker.js"
-import type { RabbitMQError } from "./RabbitMQDispatcher.js"
+import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
 
 /**
  * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
@@ -41,7 +42,7 @@ import type { RabbitMQError } from "./RabbitMQDispatcher.js"
  * @category models
  */
 export interface Options {
-  readonly connection: amqp.ChannelModel
+  readonly connection: Connection
   readonly queue?: string | undefined
   readonly prefetch?: number | undefined
   readonly retryLimit?: number | undefined

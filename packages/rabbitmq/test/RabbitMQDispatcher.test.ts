@@ -1,9 +1,9 @@
 import { type Cached, CacheStore, Dispatcher, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
 import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
 import { describe, expect, layer } from "@effect/vitest"
-import type { ChannelModel } from "amqplib"
-import { Context, Effect, Layer, Option, Schedule, Schema } from "effect"
-import { spawn } from "node:child_process"
+import * as amqp from "amqplib"
+import { Context, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
+import { execSync, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { url, users } from "./fixtures/users.js"
 
@@ -15,7 +15,7 @@ const queueName = (name: string) => {
   return queue
 }
 
-class Connection extends Context.Tag("test/Connection")<Connection, ChannelModel>() {}
+class Connection extends Context.Tag("test/Connection")<Connection, amqp.ChannelModel>() {}
 
 const ConnectionLive = Layer.scoped(
   Connection,
@@ -52,8 +52,9 @@ const updated = (...ids: ReadonlyArray<number>) =>
 /** Messages ready in a queue. */
 const ready = (queue: string) =>
   Effect.flatMap(Connection, (connection) =>
-    Effect.promise(async () => {
+    Effect.tryPromise(async () => {
       const channel = await connection.createChannel()
+      channel.on("error", () => {}) // a missing queue closes the channel; unheard, amqplib would close the connection
       const { messageCount } = await channel.checkQueue(queue)
       await channel.close()
       return messageCount
@@ -73,7 +74,7 @@ describe("RabbitMQDispatcher", () => {
           yield* eventually(getUser.peek({ id: 1 }), Option.isNone)
           expect(yield* getUser.peek({ id: 2 })).toEqual(Option.some("user 2"))
         }).pipe(Effect.provide(yield* Layer.build(app([getUser], { queue }))))
-        expect(yield* ready(queue)).toBe(0)
+        expect(yield* Effect.orDie(ready(queue))).toBe(0)
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>
@@ -84,7 +85,7 @@ describe("RabbitMQDispatcher", () => {
         const producer = yield* Layer.build(app([getUser]))
         yield* Effect.provide(Effect.forEach(ids, (id) => getUser({ id })), producer)
         yield* Effect.provide(Invalidation.publish(updated(...ids)), producer)
-        expect(yield* ready(queue)).toBe(3)
+        expect(yield* Effect.orDie(ready(queue))).toBe(3)
         const connection = yield* Connection
         yield* Layer.build(RabbitMQWorker.layer({ connection, queue }).pipe(Layer.provide(Layer.succeedContext(producer))))
         yield* eventually(Effect.provide(Effect.forEach(ids, (id) => getUser.peek({ id })), producer), (peeks) => peeks.every(Option.isNone))
@@ -120,7 +121,64 @@ describe("RabbitMQDispatcher", () => {
 
         const worker = yield* Layer.build(app([getUser], { queue }))
         yield* eventually(Effect.provide(getUser.peek({ id: 1 }), worker), Option.isNone)
-        expect(yield* ready(queue)).toBe(0)
+        expect(yield* Effect.orDie(ready(queue))).toBe(0)
+      }))
+
+    it.scoped("a worker whose consumer is cancelled (its queue deleted) consumes again", () =>
+      Effect.gen(function*() {
+        const queue = queueName("cancelled")
+        const getUser = users({ queue })
+        const context = yield* Layer.build(app([getUser], { queue }))
+        yield* Effect.provide(getUser({ id: 1 }), context)
+        yield* Effect.flatMap(Connection, (connection) =>
+          Effect.promise(async () => {
+            const channel = await connection.createChannel()
+            await channel.deleteQueue(queue)
+            await channel.close()
+          }))
+        yield* eventually(Effect.either(ready(queue)), Either.isRight) // declared again by the worker
+        yield* Effect.provide(Invalidation.publish(updated(1)), context)
+        yield* eventually(Effect.provide(getUser.peek({ id: 1 }), context), Option.isNone)
+      }))
+
+    it.scoped("a recovering connection closed under the worker: it consumes again after the reconnect", () =>
+      Effect.gen(function*() {
+        const queue = queueName("recovery")
+        const getUser = users({ queue })
+        const name = `cachefx-test-${process.pid}-recovery`
+        const connection = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            amqp.connect(url, { recovery: { initialDelay: 100 }, noDelay: true, clientProperties: { connection_name: name } })
+          ),
+          (connection) => Effect.promise(() => connection.close())
+        )
+        // the producer publishes over the test's connection; only the worker, over the recovering one, can invalidate
+        const store = Layer.succeedContext(yield* Layer.build(CacheStore.layerMemory()))
+        const stable = yield* Connection
+        const context = yield* Layer.build(
+          InvalidationEngine.layer({ caches: [getUser] }).pipe(
+            Layer.provide(RabbitMQDispatcher.layer({ connection: stable })),
+            Layer.provideMerge(store)
+          )
+        )
+        yield* Layer.build(
+          RabbitMQWorker.layer({ connection, queue }).pipe(
+            Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+            Layer.provide(RabbitMQDispatcher.layer({ connection })),
+            Layer.provide(store)
+          )
+        )
+        const invalidated = (id: number) =>
+          Effect.gen(function*() {
+            yield* getUser({ id })
+            yield* Invalidation.publish(updated(id))
+            yield* eventually(getUser.peek({ id }), Option.isNone)
+          }).pipe(Effect.provide(context))
+        yield* invalidated(1)
+        yield* Effect.sync(() =>
+          execSync(`rabbitmqctl -q close_connection "$(rabbitmqctl -q list_connections pid client_properties | grep ${name} | cut -f1)" test`)
+        )
+        yield* invalidated(2)
       }))
 
     it.scoped("a job that always fails is retried with backoff, then dead-lettered with its reason", () =>

@@ -3,6 +3,7 @@ import * as amqp from "amqplib"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
 import { assertQueues, attempt, checkWhole, deadLetterQueue, defaults, fanOut, headers, publish } from "./topology.js"
@@ -72,22 +73,29 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
 
 /** @internal */
 export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>
-  Effect.acquireRelease(
-    // without noDelay, a confirm waits for Nagle's algorithm whenever the socket also carries deliveries
-    attempt("connect", () => amqp.connect(url, { noDelay: true, ...socketOptions })),
-    (connection) => Effect.ignore(attempt("close the connection", () => connection.close()))
-  )
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.acquireRelease(
+      // without noDelay, a confirm waits for Nagle's algorithm whenever the socket also carries deliveries
+      attempt("connect", () => amqp.connect(url, { noDelay: true, ...socketOptions })),
+      (connection) => Effect.ignore(attempt("close the connection", () => connection.close()))
+    ).pipe(
+      // unhandled, the error event of a lost connection would crash the process
+      Effect.tap((connection) =>
+        connection.on("error", (error) =>
+          Runtime.runFork(runtime)(Effect.logWarning("cachefx: RabbitMQ connection error", error))))
+    ))
 
 const headerOf = (message: amqp.Message, name: string) => message.properties.headers?.[name] as unknown
 
 /** @internal */
-export const deadLetters = (connection: amqp.ChannelModel, options: RabbitMQDispatcher.DeadLetterOptions = {}) => {
+export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: RabbitMQDispatcher.DeadLetterOptions = {}) => {
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
   // every message is taken unacknowledged; closing the channel puts them all back
   return Effect.acquireUseRelease(
     attempt("open a channel", () => connection.createChannel()),
     (channel) =>
       Effect.gen(function*() {
+        channel.on("error", () => {}) // the failed call reports it; unheard, amqplib would close the connection
         yield* attempt(`declare "${queue}"`, () => channel.assertQueue(queue, { durable: true }))
         const letters: Array<RabbitMQDispatcher.DeadLetter> = []
         while (true) {

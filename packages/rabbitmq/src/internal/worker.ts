@@ -1,10 +1,14 @@
 import { Dispatcher, InvalidationEngine } from "@cachefx/core"
 import type * as amqp from "amqplib"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import type * as RabbitMQWorker from "../RabbitMQWorker.js"
 import {
   assertQueues,
@@ -50,16 +54,7 @@ export const make = (options: RabbitMQWorker.Options) => {
     const delayOf = (attempt: number) =>
       Math.round(options.retryBackoff === false ? retryDelay : retryDelay * 2 ** (attempt - 1))
 
-    const channel = yield* Effect.acquireRelease(
-      attempt("open a channel", () => options.connection.createConfirmChannel()),
-      (channel) => Effect.ignore(attempt("close the channel", () => channel.close()))
-    )
-    // a channel error closes the channel, and its unacknowledged messages go back to the queue
-    channel.on("error", () => {})
-    yield* attempt("set the prefetch", () => channel.prefetch(options.prefetch ?? 8))
-    yield* assertQueues(channel, queue)
-
-    const settle = (message: amqp.Message, failure: Failure, tries: number) => {
+    const settle = (channel: amqp.ConfirmChannel, message: amqp.Message, failure: Failure, tries: number) => {
       const annotations = { queue, attempt: tries, final: failure.final }
       if (failure.final || tries > retryLimit) {
         return publish(channel, deadLetterQueue(queue), message.content, {
@@ -75,23 +70,54 @@ export const make = (options: RabbitMQWorker.Options) => {
     }
 
     // the message is acknowledged only once it is done, or its retry or dead letter is confirmed
-    const handle = (message: amqp.ConsumeMessage) => {
+    const handle = (channel: amqp.ConfirmChannel, message: amqp.ConsumeMessage) => {
       const tries = message.properties.headers?.[headers.attempt] as unknown
       return runJob(engine, message.content.toString()).pipe(
-        Effect.catchAll((failure) => settle(message, failure, Predicate.isNumber(tries) ? tries : 1)),
+        Effect.catchAll((failure) => settle(channel, message, failure, Predicate.isNumber(tries) ? tries : 1)),
         Effect.zipRight(Effect.try(() => channel.ack(message))),
         Effect.catchAll((error) => Effect.logWarning("cachefx: a job stays unacknowledged; RabbitMQ delivers it again", error))
       )
     }
 
-    const running = yield* FiberSet.make()
-    const runFork = yield* FiberSet.runtime(running)<InvalidationEngine.InvalidationEngine>()
-    const { consumerTag } = yield* attempt(`consume "${queue}"`, () =>
-      channel.consume(queue, (message) => {
-        if (message !== null) runFork(handle(message))
-      }, { noAck: false }))
-    // on close: no new deliveries, then the jobs in hand finish (finalizers run in reverse order)
-    yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(running))
-    yield* Effect.addFinalizer(() => Effect.ignore(attempt("cancel the consumer", () => channel.cancel(consumerTag))))
+    /** Consumes on a channel of its own; gives the signal that it stopped (the channel closed, or the consumer was cancelled). */
+    const consume = Effect.gen(function*() {
+      const channel = yield* Effect.acquireRelease(
+        attempt("open a channel", () => options.connection.createConfirmChannel()),
+        (channel) => Effect.ignore(attempt("close the channel", () => channel.close()))
+      )
+      const stopped = yield* Deferred.make<void>()
+      // a channel error closes the channel, and its unacknowledged messages go back to the queue
+      channel.on("error", () => {})
+      channel.on("close", () => Deferred.unsafeDone(stopped, Exit.void))
+      yield* attempt("set the prefetch", () => channel.prefetch(options.prefetch ?? 8))
+      yield* assertQueues(channel, queue)
+      const running = yield* FiberSet.make()
+      const runFork = yield* FiberSet.runtime(running)<never>()
+      const { consumerTag } = yield* attempt(`consume "${queue}"`, () =>
+        channel.consume(queue, (message) => {
+          if (message === null) Deferred.unsafeDone(stopped, Exit.void) // cancelled by RabbitMQ (the queue was deleted)
+          else runFork(handle(channel, message))
+        }, { noAck: false }))
+      // on close: no new deliveries, then the jobs in hand finish (finalizers run in reverse order)
+      yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(running))
+      yield* Effect.addFinalizer(() => Effect.ignore(attempt("cancel the consumer", () => channel.cancel(consumerTag))))
+      return stopped
+    })
+
+    // the first channel opens with the layer (a broker that is down fails it); then each one that stops is replaced
+    const reopen = Effect.logWarning("cachefx: the worker's channel stopped; opening another").pipe(
+      Effect.zipRight(Effect.scoped(Effect.flatMap(consume, Deferred.await))),
+      Effect.catchAll((error) =>
+        Effect.logWarning("cachefx: the worker could not open a channel; trying again in 1 second", error).pipe(
+          Effect.zipRight(Effect.sleep("1 second"))
+        )
+      ),
+      Effect.forever
+    )
+    const first = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const stopped = yield* Scope.extend(consume, first)
+    yield* Effect.forkScoped(
+      Deferred.await(stopped).pipe(Effect.ensuring(Scope.close(first, Exit.void)), Effect.zipRight(reopen))
+    )
   })
 }
