@@ -39,11 +39,14 @@ const openQueue = (options: BullMQDispatcher.Connection, name: string) =>
 
 const close = (closeable: { readonly close: () => Promise<unknown> }) => Effect.promise(() => closeable.close())
 
+/** Closes a queue, without waiting long for a Redis that does not answer. */
+const closeQueue = (queue: Queue) => close(queue).pipe(Effect.timeout("2 seconds"), Effect.ignore)
+
 /** @internal */
 export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
   Effect.gen(function*() {
     const queues = new Map<string, Queue>()
-    yield* Effect.addFinalizer(() => Effect.forEach(queues.values(), close, { concurrency: "unbounded", discard: true }))
+    yield* Effect.addFinalizer(() => Effect.forEach(queues.values(), closeQueue, { concurrency: "unbounded", discard: true }))
     const jobOptions = {
       attempts: options.attempts ?? 5,
       backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? "1 second") },
@@ -71,7 +74,7 @@ export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
         try: () => queue.getFailed(0, (options.count ?? 100) - 1),
         catch: (error) => new BrokerJob.BrokerError({ operation: "deadLetters", reason: String(error) })
       }),
-    close
+    closeQueue
   ).pipe(
     Effect.map((jobs) =>
       jobs.map((job) =>

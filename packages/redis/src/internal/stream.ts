@@ -119,6 +119,9 @@ export const makeWorker = (options: StreamWorker.Options) =>
           Effect.annotateLogs({ stream, entry: id })
         )
 
+    const exhausted = (last: string | null) =>
+      `not done after ${maxDeliveries} deliveries; ${last === null ? "its workers stopped or timed out" : `last error: ${last}`}`
+
     /** Keeps an entry this worker runs from looking abandoned (JUSTID leaves its delivery count alone). */
     const heartbeat = (id: string) =>
       redis("XCLAIM", () => client.xclaim(stream, group, consumer, 0, id, "JUSTID")).pipe(
@@ -136,10 +139,12 @@ export const makeWorker = (options: StreamWorker.Options) =>
           Effect.matchEffect({
             onSuccess: () => settle(id),
             onFailure: (failure) =>
-              failure.retry && deliveries < maxDeliveries
+              !failure.retry
+                ? bury(id, text, failure.reason, deliveries)
+                : deliveries < maxDeliveries
                 // left pending: delivered again once idle for the visibility timeout
                 ? redis("HSET", () => client.hset(errors, id, failure.reason))
-                : bury(id, text, failure.reason, deliveries)
+                : bury(id, text, exhausted(failure.reason), deliveries)
           })
         )
       })
@@ -166,13 +171,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
         if (deliveries <= maxDeliveries) {
           live.push([entry, deliveries])
         } else {
-          const last = reasons[i]
-          yield* bury(
-            entry[0],
-            fieldsOf(entry[1])["job"] ?? "",
-            `not done after ${maxDeliveries} deliveries; ${last ? `last error: ${last}` : "its workers stopped or timed out"}`,
-            maxDeliveries
-          )
+          yield* bury(entry[0], fieldsOf(entry[1])["job"] ?? "", exhausted(reasons[i] ?? null), maxDeliveries)
         }
       }
       return live
