@@ -17,16 +17,17 @@ const queueName = (name: string) => {
 
 class Connection extends Context.Tag("test/Connection")<Connection, amqp.ChannelModel>() {}
 
+/** Deletes this file's queues, on a connection of its own (a test may have broken the shared one). */
+const deleteQueues = Effect.promise(async () => {
+  const connection = await amqp.connect(url)
+  const channel = await connection.createChannel()
+  for (const name of names) await channel.deleteQueue(name)
+  await connection.close()
+})
+
 const ConnectionLive = Layer.scoped(
   Connection,
-  Effect.tap(RabbitMQDispatcher.connect(url), (connection) =>
-    Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        const channel = await connection.createChannel()
-        for (const name of names) await channel.deleteQueue(name)
-        await channel.close()
-      })
-    ))
+  Effect.zipRight(Effect.addFinalizer(() => deleteQueues), RabbitMQDispatcher.connect(url))
 )
 
 /** The cached values' engine with the RabbitMQ dispatcher, on a memory store, and a worker in this process when asked. */
