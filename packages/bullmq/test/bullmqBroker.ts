@@ -16,7 +16,7 @@ export const broker: Broker = {
         connection,
         prefix: ns,
         queues: ["invalidation"],
-        lockDuration: "1 second",
+        lockDuration: "2 seconds",
         stalledInterval: "300 millis"
       }))),
   unreachable: (connection, timeout) => BullMQDispatcher.layer({ connection, timeout }),

@@ -106,9 +106,9 @@ export const contract = (broker: Broker, module: string) => {
         const { child, running } = yield* hangingWorker(module, ns)
         yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "update", rows: [{ id: 3 }] }))
         yield* running
-        // while its worker lives, a job running longer than the lock / visibility timeout (1 s) stays with it
+        // while its worker lives, a job running longer than the lock / visibility timeout (2 s) stays with it
         yield* Layer.build(broker.worker(ns))
-        yield* Effect.sleep("2500 millis")
+        yield* Effect.sleep("3 seconds")
         expect(Option.isSome(yield* view.peek({ id: 3 }))).toBe(true)
         child.kill("SIGKILL")
         yield* absent(3)

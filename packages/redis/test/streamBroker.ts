@@ -1,4 +1,4 @@
-/** The Redis Streams dispatcher as a broker of the contract: short visibility timeout, 2 deliveries. */
+/** The Redis Streams dispatcher as a broker of the contract: a 2 s visibility timeout, 2 deliveries. */
 import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
 import { Effect, Layer } from "effect"
 import { type Broker, client } from "./brokerFixture.js"
@@ -11,7 +11,7 @@ export const broker: Broker = {
     Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, stream: stream(ns), rowsPerJob: 3 }))),
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(client(), (client) =>
-      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "1 second", maxDeliveries: 2 }))),
+      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", maxDeliveries: 2 }))),
   unreachable: (client, timeout) => StreamDispatcher.layer({ client, timeout }),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
 }
