@@ -150,4 +150,23 @@ describe("better-sqlite3", () => {
         expect(yield* invalidations).toEqual([key("post", 2), key("titles", 7), partition(7)].sort())
         expect(raw.all(sql`select id from cachefx_outbox`)).toEqual([])
       })))
+
+  it.live("with casing: columns named by Drizzle's snake_case are read by their database names", () => {
+    const cased = sqliteTable("cased_posts", {
+      id: integer().primaryKey(),
+      authorId: integer().notNull(),
+      title: text().notNull()
+    })
+    const client = drizzle(new Database(":memory:"), { casing: "snake_case" })
+    client.run(sql`create table cased_posts (id integer primary key, author_id integer not null, title text not null)`)
+    const fixture = makeCaches(cased, () => Effect.succeed([]))
+    return Effect.gen(function*() {
+      const db = yield* DrizzleHooks.instrument(client, { caches: fixture.caches })
+      yield* Effect.promise(() => db.insert(cased).values({ id: 1, authorId: 7, title: "a" }))
+      yield* Effect.promise(() => db.update(cased).set({ authorId: 8 }).where(eq(cased.id, 1)))
+      expect(yield* invalidations).toEqual(
+        [key("post", 1), key("post", 1), key("titles", 7), partition(7), partition(7), partition(8)].sort()
+      )
+    }).pipe(Effect.provide(fixture.layer))
+  })
 })

@@ -47,6 +47,23 @@ export const isWriteBuilder = (u: unknown): u is WriteBuilder =>
 
 const MARK = "__cachefx:"
 
+/** The raw RETURNING list of a plan, rendered once per Drizzle dialect (its casing decides names). */
+const rendered = new WeakMap<TablePlan, Map<unknown, SQL>>()
+
+const rawReturning = (plan: TablePlan, dialect: unknown): SQL => {
+  const byDialect = rendered.get(plan) ?? new Map<unknown, SQL>()
+  rendered.set(plan, byDialect)
+  const known = byDialect.get(dialect)
+  if (known !== undefined) {
+    return known
+  }
+  const render: unknown = hasProperty(dialect, "sqlToQuery") ? dialect.sqlToQuery : undefined
+  const text: unknown = typeof render === "function" ? Reflect.apply(render, dialect, [plan.returning]) : undefined
+  const raw = hasProperty(text, "sql") && typeof text.sql === "string" ? sql.raw(text.sql) : plan.returning
+  byDialect.set(dialect, raw)
+  return raw
+}
+
 /**
  * Prepares the builder's statement with the marked columns added to its `returning`,
  * on `session` when given (a transaction's). The builder is left as it was.
@@ -67,7 +84,7 @@ export const prepareMarked = (
   builder.config = {
     ...config,
     returning: config.returning === undefined
-      ? [{ path: [MARK], field: plan.returning }]
+      ? [{ path: [MARK], field: rawReturning(plan, Reflect.get(builder, "dialect")) }]
       : [...config.returning, ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
   }
   if (session !== undefined) {

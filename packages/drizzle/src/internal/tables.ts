@@ -50,7 +50,8 @@ const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.Invalidation
     capture,
     tracked: new Set(tracked.map((column) => column.name)),
     primaryKey: primaryKey.length === 1 ? primaryKey[0] : undefined,
-    returning: sql.raw(capture.map((column) => `"${column.name.replaceAll("\"", "\"\"")}"`).join(", ")),
+    // Drizzle renders each column by its database name (casing applied); the alias keys raw rows by `name`.
+    returning: sql.join(capture.map((column) => sql`${column} as ${sql.identifier(column.name)}`), sql`, `),
     columns
   }
 }
