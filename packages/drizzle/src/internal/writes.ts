@@ -139,8 +139,10 @@ const instrumentedPrepared = (write: Write, args: ReadonlyArray<unknown>): unkno
   for (const method of methods) {
     prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, base, call, method, false)
   }
-  // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
-  prepared.executeMethod = write.builder.config.returning === undefined ? "run" : "all"
+  if (write.context.sqlite) {
+    // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
+    prepared.executeMethod = write.builder.config.returning === undefined ? "run" : "all"
+  }
   return prepared
 }
 
