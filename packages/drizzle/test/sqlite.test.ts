@@ -80,6 +80,15 @@ describe("better-sqlite3", () => {
         )
       })))
 
+  it.live("a prepared statement invalidates on every run", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        const publish = db.update(posts).set({ status: "published" }).where(eq(posts.id, sql.placeholder("id"))).prepare()
+        yield* write(() => publish.run({ id: 1 }))
+        yield* write(() => publish.run({ id: 3 }))
+        expect(yield* invalidations).toEqual([key("post", 1), key("post", 3), partition(7), partition(8)].sort())
+      })))
+
   it.live("a row moved to another author invalidates both partitions", () =>
     scenario((db) =>
       Effect.gen(function*() {
