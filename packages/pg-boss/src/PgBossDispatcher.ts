@@ -297,8 +297,9 @@ export interface DeadLetterOptions {
 }
 
 /**
- * Reads a queue's dead letters without taking them. To run one again, take it with
- * `boss.fetch("<queue>-dead")` and `send` its `job`; to drop them, `boss.purgeQueue`.
+ * Reads the dead letters waiting in a queue's dead-letter queue, without taking them.
+ * To run one again, take it with `boss.fetch("<queue>-dead")` and `send` its `job`; to
+ * drop them, `boss.purgeQueue`.
  *
  * @example
  * ```ts

@@ -26,7 +26,10 @@ import * as internal from "./internal/dispatcher.js"
  * ```ts
  * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
  *
- * const error = new RabbitMQDispatcher.RabbitMQError({ operation: `publish to "cachefx-invalidation"`, cause: new Error("channel closed") })
+ * const error = new RabbitMQDispatcher.RabbitMQError({
+ *   operation: `publish to "cachefx-invalidation"`,
+ *   cause: new Error("channel closed")
+ * })
  * console.log(error.message) // RabbitMQ: publish to "cachefx-invalidation" failed
  * ```
  *

@@ -7,6 +7,9 @@ import { execSync, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { url, users } from "./fixtures/users.js"
 
+/** A worker whose job blocks, run as a child process a test kills. */
+const blockedWorker = new URL("fixtures/blockedWorker.ts", import.meta.url)
+
 /** Queue names of this file, so that no other test run shares them; all deleted after. */
 const names = new Set<string>()
 const queueName = (name: string) => {
@@ -61,7 +64,8 @@ const ready = (queue: string) =>
       return messageCount
     }))
 
-const deadLetters = (queue: string) => Effect.flatMap(Connection, (connection) => Effect.orDie(RabbitMQDispatcher.deadLetters(connection, { queue })))
+const deadLetters = (queue: string) =>
+  Effect.flatMap(Connection, (connection) => Effect.orDie(RabbitMQDispatcher.deadLetters(connection, { queue })))
 
 describe("RabbitMQDispatcher", () => {
   layer(ConnectionLive, { timeout: "30 seconds", excludeTestServices: true })((it) => {
@@ -89,7 +93,8 @@ describe("RabbitMQDispatcher", () => {
         expect(yield* Effect.orDie(ready(queue))).toBe(3)
         const connection = yield* Connection
         yield* Layer.build(RabbitMQWorker.layer({ connection, queue }).pipe(Layer.provide(Layer.succeedContext(producer))))
-        yield* eventually(Effect.provide(Effect.forEach(ids, (id) => getUser.peek({ id })), producer), (peeks) => peeks.every(Option.isNone))
+        const peeks = Effect.provide(Effect.forEach(ids, (id) => getUser.peek({ id })), producer)
+        yield* eventually(peeks, (peeks) => peeks.every(Option.isNone))
       }))
 
     it.scoped("a worker killed mid-job: RabbitMQ delivers the job again and a second worker runs it", () =>
@@ -102,7 +107,7 @@ describe("RabbitMQDispatcher", () => {
 
         const child = yield* Effect.acquireRelease(
           Effect.sync(() =>
-            spawn(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("fixtures/blockedWorker.ts", import.meta.url))], {
+            spawn(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(blockedWorker)], {
               env: { ...process.env, QUEUE: queue },
               stdio: ["ignore", "pipe", "inherit"]
             })
@@ -177,7 +182,9 @@ describe("RabbitMQDispatcher", () => {
           }).pipe(Effect.provide(context))
         yield* invalidated(1)
         yield* Effect.sync(() =>
-          execSync(`rabbitmqctl -q close_connection "$(rabbitmqctl -q list_connections pid client_properties | grep ${name} | cut -f1)" test`)
+          execSync(
+            `rabbitmqctl -q close_connection "$(rabbitmqctl -q list_connections pid client_properties | grep ${name} | cut -f1)" test`
+          )
         )
         yield* invalidated(2)
       }))
@@ -213,7 +220,8 @@ describe("RabbitMQDispatcher", () => {
           }))
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
         expect(letters.map((letter) => [letter.reason, letter.attempts])).toEqual([[
-          `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule (does this process run the code that made the job?)`,
+          `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule ` +
+            "(does this process run the code that made the job?)",
           1
         ]])
       }))

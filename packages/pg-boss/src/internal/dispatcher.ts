@@ -90,7 +90,7 @@ export const deadLetters = (boss: PgBoss, options: PgBossDispatcher.DeadLetterOp
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
   return attempt(`read "${queue}"`, () =>
     boss.getDb().executeSql(
-      `SELECT id, data, output, created_on FROM ${schema}.job WHERE name = $1 ORDER BY created_on, id`,
+      `SELECT id, data, output, created_on FROM ${schema}.job WHERE name = $1 AND state < 'active' ORDER BY created_on, id`,
       [queue]
     )).pipe(
       Effect.map(({ rows }) =>

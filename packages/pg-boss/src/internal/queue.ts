@@ -60,7 +60,8 @@ export const split = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Di
 export const checkWhole = (subject: string, options: Record<string, readonly [number | undefined, number]>) => {
   for (const [name, [value, min]] of Object.entries(options)) {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-      throw new CacheError.CacheDefinitionError({ subject, reason: `${name} must be a whole number of at least ${min}, got ${value}` })
+      const reason = `${name} must be a whole number of at least ${min}, got ${value}`
+      throw new CacheError.CacheDefinitionError({ subject, reason })
     }
   }
 }

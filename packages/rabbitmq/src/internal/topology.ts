@@ -25,7 +25,11 @@ export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effec
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}.dead`
 
-/** The queue a retry waits `delay` ms in: its messages expire back onto `queue`. One queue per delay, so none waits behind a longer one. @internal */
+/**
+ * The queue a retry waits `delay` ms in: its messages expire back onto `queue`. One queue
+ * per delay, so none waits behind a longer one.
+ * @internal
+ */
 export const retryQueue = (queue: string, delay: number) => `${queue}.retry.${delay}`
 
 /** Declares the durable queue and its dead-letter queue. @internal */
@@ -69,7 +73,8 @@ export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<D
 export const checkWhole = (subject: string, options: Record<string, readonly [number | undefined, number]>) => {
   for (const [name, [value, min]] of Object.entries(options)) {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-      throw new CacheError.CacheDefinitionError({ subject, reason: `${name} must be a whole number of at least ${min}, got ${value}` })
+      const reason = `${name} must be a whole number of at least ${min}, got ${value}`
+      throw new CacheError.CacheDefinitionError({ subject, reason })
     }
   }
 }

@@ -59,11 +59,16 @@ export const make = (options: RabbitMQWorker.Options) => {
       if (failure.final || tries > retryLimit) {
         return publish(channel, deadLetterQueue(queue), message.content, {
           headers: { [headers.attempt]: tries, [headers.reason]: failure.reason, [headers.failedAt]: Date.now() }
-        }).pipe(Effect.zipRight(Effect.logWarning(`cachefx: invalidation job dead-lettered: ${failure.reason}`)), Effect.annotateLogs(annotations))
+        }).pipe(
+          Effect.zipRight(Effect.logWarning(`cachefx: invalidation job dead-lettered: ${failure.reason}`)),
+          Effect.annotateLogs(annotations)
+        )
       }
       const delay = delayOf(tries)
       return assertRetryQueue(channel, queue, delay).pipe(
-        Effect.zipRight(publish(channel, retryQueue(queue, delay), message.content, { headers: { [headers.attempt]: tries + 1 } })),
+        Effect.zipRight(
+          publish(channel, retryQueue(queue, delay), message.content, { headers: { [headers.attempt]: tries + 1 } })
+        ),
         Effect.zipRight(Effect.logWarning(`cachefx: invalidation job failed, retried in ${delay} ms: ${failure.reason}`)),
         Effect.annotateLogs(annotations)
       )
@@ -75,7 +80,9 @@ export const make = (options: RabbitMQWorker.Options) => {
       return runJob(engine, message.content.toString()).pipe(
         Effect.catchAll((failure) => settle(channel, message, failure, Predicate.isNumber(tries) ? tries : 1)),
         Effect.zipRight(Effect.try(() => channel.ack(message))),
-        Effect.catchAll((error) => Effect.logWarning("cachefx: a job stays unacknowledged; RabbitMQ delivers it again", error))
+        Effect.catchAll((error) =>
+          Effect.logWarning("cachefx: a job stays unacknowledged; RabbitMQ delivers it again", error)
+        )
       )
     }
 
@@ -104,20 +111,24 @@ export const make = (options: RabbitMQWorker.Options) => {
       return stopped
     })
 
-    // the first channel opens with the layer (a broker that is down fails it); then each one that stops is replaced
-    const reopen = Effect.logWarning("cachefx: the worker's channel stopped; opening another").pipe(
-      Effect.zipRight(Effect.scoped(Effect.flatMap(consume, Deferred.await))),
+    const replaced = Effect.logWarning("cachefx: the worker's channel stopped; opening another")
+    const session = Effect.scoped(Effect.flatMap(consume, Deferred.await)).pipe(
+      Effect.zipRight(replaced),
       Effect.catchAll((error) =>
         Effect.logWarning("cachefx: the worker could not open a channel; trying again in 1 second", error).pipe(
           Effect.zipRight(Effect.sleep("1 second"))
         )
-      ),
-      Effect.forever
+      )
     )
+    // the first channel opens with the layer (a broker that is down fails it); then each one that stops is replaced
     const first = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const stopped = yield* Scope.extend(consume, first)
     yield* Effect.forkScoped(
-      Deferred.await(stopped).pipe(Effect.ensuring(Scope.close(first, Exit.void)), Effect.zipRight(reopen))
+      Deferred.await(stopped).pipe(
+        Effect.ensuring(Scope.close(first, Exit.void)),
+        Effect.zipRight(replaced),
+        Effect.zipRight(Effect.forever(session))
+      )
     )
   })
 }
