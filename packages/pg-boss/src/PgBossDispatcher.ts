@@ -13,9 +13,10 @@
  * @since 0.1.0
  */
 import { Dispatcher } from "@cachefx/core"
+import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -163,6 +164,38 @@ export const make: <const N extends string = "pg-boss">(options: Options<N>) => 
  */
 export const layer = <const N extends string = "pg-boss">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
   Layer.succeed(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), internal.make(options))
+
+/**
+ * The dispatcher over a pg-boss client started from `Config` when the layer is built
+ * and stopped with it: `PGBOSS_URL` (a connection string) and `PGBOSS_SCHEMA` (default
+ * `"pgboss"`).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // PGBOSS_URL=postgres://postgres@127.0.0.1:5432/app
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(PgBossDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <const N extends string = "pg-boss">(
+  options: Omit<Options<N>, "boss"> = {}
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | PgBossError> => {
+  internal.checkPolicy("PgBossDispatcher", options)
+  return Layer.scoped(
+    Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)),
+    Effect.map(internal.startConfig, ({ boss }) => internal.make({ ...options, boss }))
+  )
+}
 
 /**
  * Inserts a job (split by `rowsPerJob`) into a queue, creating the queue if needed;

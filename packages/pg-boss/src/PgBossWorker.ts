@@ -11,11 +11,13 @@
  * @since 0.1.0
  */
 import type { InvalidationEngine } from "@cachefx/core"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
+import { startConfig } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
 import type { PgBossError } from "./PgBossDispatcher.js"
 
@@ -95,3 +97,34 @@ export const make: (
  */
 export const layer = (options: Options): Layer.Layer<never, PgBossError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
+
+/**
+ * The worker over a pg-boss client started from `Config` when the layer is built and
+ * stopped with it: `PGBOSS_URL` (a connection string) and `PGBOSS_SCHEMA` (default
+ * `"pgboss"`).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
+ * import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // PGBOSS_URL=postgres://postgres@127.0.0.1:5432/app
+ * const WorkerLive = PgBossWorker.layerConfig({ queue: "cache-invalidation" }).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(PgBossDispatcher.layerConfig()),
+ *   Layer.provide(CacheStore.layerMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "boss" | "schema"> = {}
+): Layer.Layer<never, ConfigError.ConfigError | PgBossError, InvalidationEngine.InvalidationEngine> => {
+  internal.check(options)
+  return Layer.scopedDiscard(Effect.flatMap(startConfig, ({ boss, schema }) => internal.make({ ...options, boss, schema })))
+}

@@ -1,7 +1,7 @@
 import { type Cached, CacheStore, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
 import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -83,6 +83,22 @@ describe("PgBossDispatcher", () => {
         }).pipe(Effect.provide(yield* Layer.build(app([getUser], { queue: "e2e" }))))
         yield* eventually(jobs("e2e"), (jobs) => jobs.length === 1 && jobs[0]?.state === "completed")
         expect(yield* jobs("e2e")).toEqual([{ state: "completed", retry_count: 0 }])
+      }))
+
+    it.scoped("layerConfig: the dispatcher and the worker start their clients from PGBOSS_URL and PGBOSS_SCHEMA", () =>
+      Effect.gen(function*() {
+        const getUser = users({ queue: "config" })
+        const context = yield* Layer.build(
+          PgBossWorker.layerConfig({ queue: "config", pollInterval: "100 millis" }).pipe(
+            Layer.provideMerge(InvalidationEngine.layer({ caches: [getUser] })),
+            Layer.provide(PgBossDispatcher.layerConfig()),
+            Layer.provideMerge(CacheStore.layerMemory())
+          )
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PGBOSS_URL", url], ["PGBOSS_SCHEMA", schema]]))))
+        yield* Effect.provide(getUser({ id: 1 }), context)
+        yield* Effect.provide(Invalidation.publish(updated(1)), context)
+        yield* eventually(Effect.provide(getUser.peek({ id: 1 }), context), Option.isNone)
+        expect(yield* jobs("config")).toHaveLength(1)
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>

@@ -12,8 +12,9 @@
  */
 import { Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
+import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -140,6 +141,37 @@ export const make: <const N extends string = "rabbitmq">(
  */
 export const layer = <const N extends string = "rabbitmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
   Layer.scoped(Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)), internal.make(options))
+
+/**
+ * The dispatcher over a connection to `RABBITMQ_URL` (read from `Config`), opened when
+ * the layer is built and closed with it.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, InvalidationEngine } from "@cachefx/core"
+ * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(RabbitMQDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <const N extends string = "rabbitmq">(
+  options: Omit<Options<N>, "connection"> = {}
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | RabbitMQError> => {
+  internal.check(options)
+  return Layer.scoped(
+    Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)),
+    Effect.flatMap(internal.connectConfig, (connection) => internal.make({ ...options, connection }))
+  )
+}
 
 /**
  * Opens a connection in a scope and closes it when the scope closes. The socket is set

@@ -16,10 +16,12 @@
  * @since 0.1.0
  */
 import type { InvalidationEngine } from "@cachefx/core"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import { connectConfig } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
 import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
 
@@ -100,3 +102,33 @@ export const make: (
  */
 export const layer = (options: Options): Layer.Layer<never, RabbitMQError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
+
+/**
+ * The worker over a connection to `RABBITMQ_URL` (read from `Config`), opened when the
+ * layer is built and closed with it.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
+ * import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * // RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672
+ * const WorkerLive = RabbitMQWorker.layerConfig({ queue: "cache-invalidation" }).pipe(
+ *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
+ *   Layer.provide(RabbitMQDispatcher.layerConfig()),
+ *   Layer.provide(CacheStore.layerMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "connection"> = {}
+): Layer.Layer<never, ConfigError.ConfigError | RabbitMQError, InvalidationEngine.InvalidationEngine> => {
+  internal.check(options)
+  return Layer.scopedDiscard(Effect.flatMap(connectConfig, (connection) => internal.make({ ...options, connection })))
+}

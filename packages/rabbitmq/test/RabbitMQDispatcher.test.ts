@@ -2,7 +2,7 @@ import { type Cached, CacheStore, Dispatcher, Invalidation, InvalidationEngine, 
 import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
 import { describe, expect, layer } from "@effect/vitest"
 import * as amqp from "amqplib"
-import { Context, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
+import { ConfigProvider, Context, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
 import { execSync, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { url, users } from "./fixtures/users.js"
@@ -80,6 +80,22 @@ describe("RabbitMQDispatcher", () => {
           expect(yield* getUser.peek({ id: 2 })).toEqual(Option.some("user 2"))
         }).pipe(Effect.provide(yield* Layer.build(app([getUser], { queue }))))
         expect(yield* Effect.orDie(ready(queue))).toBe(0)
+      }))
+
+    it.scoped("layerConfig: the dispatcher and the worker connect to RABBITMQ_URL", () =>
+      Effect.gen(function*() {
+        const queue = queueName("config")
+        const getUser = users({ queue })
+        const context = yield* Layer.build(
+          RabbitMQWorker.layerConfig({ queue }).pipe(
+            Layer.provideMerge(InvalidationEngine.layer({ caches: [getUser] })),
+            Layer.provide(RabbitMQDispatcher.layerConfig()),
+            Layer.provideMerge(CacheStore.layerMemory())
+          )
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RABBITMQ_URL", url]]))))
+        yield* Effect.provide(getUser({ id: 1 }), context)
+        yield* Effect.provide(Invalidation.publish(updated(1)), context)
+        yield* eventually(Effect.provide(getUser.peek({ id: 1 }), context), Option.isNone)
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>

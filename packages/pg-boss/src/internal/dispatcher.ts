@@ -1,7 +1,9 @@
 import { CacheError, Dispatcher } from "@cachefx/core"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import PgBoss from "pg-boss"
@@ -14,7 +16,8 @@ const RuleConfig = Schema.Struct({
   rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
-const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
+/** @internal */
+export const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
   checkWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
 
 /** @internal */
@@ -64,6 +67,16 @@ export const start = (options: PgBoss.ConstructorOptions) =>
       }),
       (boss) => Effect.ignoreLogged(attempt("stop", () => boss.stop({ graceful: true, wait: true })))
     ))
+
+/** @internal */
+export const config = Config.all({
+  url: Config.redacted("PGBOSS_URL"),
+  schema: Config.withDefault(Config.string("PGBOSS_SCHEMA"), "pgboss")
+})
+
+/** @internal */
+export const startConfig = Effect.flatMap(config, ({ schema, url }) =>
+  Effect.map(start({ connectionString: Redacted.value(url), schema }), (boss) => ({ boss, schema })))
 
 const reasonOf = (output: unknown): string =>
   Predicate.hasProperty(output, "reason") && Predicate.isString(output.reason)

@@ -28,9 +28,14 @@ const runJob = (engine: InvalidationEngine.Service, data: unknown): Effect.Effec
   )
 
 /** @internal */
-export const make = (options: PgBossWorker.Options) => {
+export const check = (options: Omit<PgBossWorker.Options, "boss">) => {
   checkWhole("PgBossWorker", { batchSize: [options.batchSize, 1] })
-  const schema = identifier("PgBossWorker", options.schema ?? "pgboss")
+  return identifier("PgBossWorker", options.schema ?? "pgboss")
+}
+
+/** @internal */
+export const make = (options: PgBossWorker.Options) => {
+  const schema = check(options)
   return Effect.gen(function*() {
       const engine = yield* InvalidationEngine.InvalidationEngine
       const { boss } = options

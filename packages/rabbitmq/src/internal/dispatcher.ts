@@ -1,8 +1,10 @@
 import { Dispatcher } from "@cachefx/core"
 import * as amqp from "amqplib"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
@@ -18,8 +20,12 @@ const RuleConfig = Schema.Struct({
 export const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)))
 
 /** @internal */
-export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) => {
+export const check = (options: Omit<RabbitMQDispatcher.Options<string>, "connection">) =>
   checkWhole("RabbitMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
+
+/** @internal */
+export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) => {
+  check(options)
   return Effect.gen(function*() {
     // one confirm channel, opened again after it closes (a channel error, a lost connection)
     let channel: Promise<amqp.ConfirmChannel> | undefined
@@ -70,6 +76,9 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
     return dispatcher
   })
 }
+
+/** @internal */
+export const connectConfig = Effect.flatMap(Config.redacted("RABBITMQ_URL"), (url) => connect(Redacted.value(url)))
 
 /** @internal */
 export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>

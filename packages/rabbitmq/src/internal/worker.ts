@@ -44,8 +44,12 @@ const runJob = (engine: InvalidationEngine.Service, content: string): Effect.Eff
   )
 
 /** @internal */
-export const make = (options: RabbitMQWorker.Options) => {
+export const check = (options: Omit<RabbitMQWorker.Options, "connection">) =>
   checkWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], retryLimit: [options.retryLimit, 0] })
+
+/** @internal */
+export const make = (options: RabbitMQWorker.Options) => {
+  check(options)
   return Effect.gen(function*() {
     const engine = yield* InvalidationEngine.InvalidationEngine
     const queue = options.queue ?? defaults.queue
