@@ -68,8 +68,8 @@ export const start = (options: PgBoss.ConstructorOptions) =>
       (boss) => Effect.ignoreLogged(attempt("stop", () => boss.stop({ graceful: true, wait: true })))
     ))
 
-/** @internal */
-export const config = Config.all({
+/** Where `layerConfig` starts its client. */
+const config = Config.all({
   url: Config.redacted("PGBOSS_URL"),
   schema: Config.withDefault(Config.string("PGBOSS_SCHEMA"), "pgboss")
 })

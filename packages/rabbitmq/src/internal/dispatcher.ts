@@ -16,8 +16,8 @@ const RuleConfig = Schema.Struct({
   rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
-/** @internal */
-export const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)))
+/** A job on the wire: the JSON of the Schema-encoded job. */
+const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)))
 
 /** @internal */
 export const check = (options: Omit<RabbitMQDispatcher.Options<string>, "connection">) =>
