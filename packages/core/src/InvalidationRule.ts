@@ -15,6 +15,7 @@
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type { CacheError } from "./CacheError.js"
 import * as internal from "./internal/invalidationRule.js"
 import type * as InvalidationEvent from "./InvalidationEvent.js"
 
@@ -99,6 +100,12 @@ export interface Options {
   readonly when?: ((change: Change) => Effect.Effect<boolean>) | undefined
   /** Recompute an exact key instead of deleting it (falls back to delete). Default false. */
   readonly rewarm?: boolean | undefined
+  /**
+   * What a row that lacks a mapped column does: `"wipe"` invalidates the widest scope
+   * the present columns still address (the partition, else the namespace), `"skip"`
+   * ignores that row. Default `"wipe"`.
+   */
+  readonly requireInputs?: "wipe" | "skip" | undefined
   /** The name of the dispatcher that runs the rule's jobs. Default `"inline"`. */
   readonly dispatcher?: string | undefined
   /** Settings handed to the dispatcher with each job (a broker queue name, …). */
@@ -128,6 +135,81 @@ export interface InvalidationRule {
   /** The table's name. */
   readonly table: string
   readonly options: Options
+  /** The invalidator of a rule made by `custom`, run for each changed row instead of `fieldMapping`. */
+  readonly run: Option.Option<Invalidator>
+}
+
+/**
+ * The cached value a custom invalidator works on, with the engine's services provided.
+ * Inputs are the cached function's inputs; like a rule's own jobs, an input that does
+ * not build the key (or partition) wipes the next wider scope instead, and each
+ * operation is counted in the invalidation metrics.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const wipeAuthor = (cached: InvalidationRule.Handle, authorId: number) => cached.deletePartition({ authorId })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handle {
+  /** The cached value's name. */
+  readonly name: string
+  readonly delete: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>
+  readonly deletePartition: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>
+  readonly invalidateAll: Effect.Effect<void, CacheError>
+  /** Deletes a key, then recomputes and stores it; a failed recomputation leaves it deleted, and says so. */
+  readonly refresh: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>
+}
+
+/**
+ * A custom invalidator: given one changed row and the cached value, it invalidates what
+ * the change makes stale. A failure (the store's) fails the job, which is retried.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const byTag: InvalidationRule.Invalidator = (change, cached) =>
+ *   Effect.forEach(Option.toArray(change.row), (row) => cached.deletePartition({ tag: row.tag }), { discard: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Invalidator = (change: Change, cached: Handle) => Effect.Effect<void, CacheError>
+
+/**
+ * Options of `custom`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const options: InvalidationRule.CustomOptions = { table: "tags", name: "tags(all)", run: (_, cached) => cached.invalidateAll }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CustomOptions {
+  /** A Drizzle table, or a table name. */
+  readonly table: string | object
+  /** Runs for each changed row of an event (once, without a row, for an event that does not know its rows). */
+  readonly run: Invalidator
+  /** The operations the rule reacts to. Default: all. */
+  readonly on?: ReadonlyArray<InvalidationEvent.Operation> | undefined
+  /** The rule's name in jobs, logs and metrics. Default: `<table>(custom)`. */
+  readonly name?: string | undefined
+  /** The name of the dispatcher that runs the rule's jobs. Default `"inline"`. */
+  readonly dispatcher?: string | undefined
+  /** Settings handed to the dispatcher with each job (a broker queue name, …). */
+  readonly dispatcherConfig?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -189,6 +271,37 @@ export class InvalidationRuleError extends Data.TaggedError("InvalidationRuleErr
  * @category constructors
  */
 export const make: (options: Options) => InvalidationRule = internal.make
+
+/**
+ * Makes a rule that runs an invalidator of its own for each changed row, for logic a
+ * field mapping cannot express. It runs on the rule's dispatcher like any rule; a job
+ * names the cached value and the rule, never the function, so a broker's worker finds
+ * the invalidator by the rule's name in its own engine.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * // a post that changes its tags invalidates the listing of every tag before and after
+ * const byTags = InvalidationRule.custom({
+ *   table: "posts",
+ *   name: "posts(tags)",
+ *   on: ["update"],
+ *   dispatcher: "pool",
+ *   run: (change, cached) =>
+ *     Effect.forEach(
+ *       [...Option.toArray(change.before), ...Option.toArray(change.row)].flatMap((row) => row.tags as Array<string>),
+ *       (tag) => cached.deletePartition({ tag }),
+ *       { discard: true }
+ *     )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const custom: (options: CustomOptions) => InvalidationRule = internal.custom
 
 /**
  * Whether a value is a rule.

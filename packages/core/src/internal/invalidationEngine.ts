@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -15,7 +16,8 @@ import type { CacheStore } from "../CacheStore.js"
 import * as Dispatcher from "../Dispatcher.js"
 import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
-import { InvalidationRuleError } from "../InvalidationRule.js"
+import type * as InvalidationEvent from "../InvalidationEvent.js"
+import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
 import * as rules from "./invalidationRule.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
@@ -82,6 +84,32 @@ const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, Cach
   }
 }
 
+/** A cached value as a custom invalidator sees it: each operation is a target, applied as a rule's own. */
+const handle = (plan: rules.Plan, context: Context.Context<CacheStore>): Handle => {
+  const run = (target: rules.Target) => Effect.provide(apply(plan, target), context)
+  return {
+    name: plan.subject.name,
+    delete: (input) => run({ _tag: "Key", input, rewarm: false }),
+    deletePartition: (input) => run({ _tag: "Partition", input }),
+    invalidateAll: run({ _tag: "Namespace" }),
+    refresh: (input) => run({ _tag: "Key", input, rewarm: true })
+  }
+}
+
+/** What a job does under its rule: a custom invalidator per changed row, or the rule's targets. */
+const work = (plan: rules.Plan, event: InvalidationEvent.InvalidationEvent, context: Context.Context<CacheStore>) =>
+  Option.match(plan.rule.run, {
+    onNone: () =>
+      Effect.flatMap(
+        rules.targets(plan, event),
+        (targets) => Effect.forEach(targets, (target) => apply(plan, target), { discard: true })
+      ),
+    onSome: (invalidator) => {
+      const cached = handle(plan, context)
+      return Effect.forEach(rules.changes(event), (change) => invalidator(change, cached), { discard: true })
+    }
+  })
+
 /**
  * Checks every rule of every cached value and resolves its dispatcher; gives the rules
  * by cached value and rule name (for jobs) and by table (for events).
@@ -135,8 +163,7 @@ export const make = (options: InvalidationEngine.Options) =>
           reason: "this engine has no such rule (does this process run the code that made the job?)"
         }))
       }
-      return rules.targets(plan, job.event).pipe(
-        Effect.flatMap((targets) => Effect.forEach(targets, (target) => apply(plan, target), { discard: true })),
+      return work(plan, job.event, context).pipe(
         Effect.zipRight(increment(CacheMetrics.invalidationJobs, job.cache, job.rule)),
         Effect.withSpan("cachefx.invalidation.job", {
           attributes: { "cachefx.cache": job.cache, "cachefx.rule": job.rule, "cachefx.table": job.event.table }

@@ -13,14 +13,35 @@ export const TypeId: typeof InvalidationRule.TypeId = Symbol.for(
   "@cachefx/core/InvalidationRule"
 ) as typeof InvalidationRule.TypeId
 
+const onSuffix = (on: ReadonlyArray<InvalidationEvent.Operation> | undefined) =>
+  on === undefined ? "" : `[${on.join(",")}]`
+
 /** @internal */
 export const make = (options: InvalidationRule.Options): InvalidationRule.InvalidationRule => {
   const table = tableName(options.table)
   const pairs = Object.entries(options.fieldMapping).map(([input, column]) =>
     `${input}=${typeof column === "string" ? column : column.name}`
   )
-  const on = options.on === undefined ? "" : `[${options.on.join(",")}]`
-  return { [TypeId]: TypeId, name: options.name ?? `${table}(${pairs.join(",")})${on}`, table, options }
+  return {
+    [TypeId]: TypeId,
+    name: options.name ?? `${table}(${pairs.join(",")})${onSuffix(options.on)}`,
+    table,
+    options,
+    run: Option.none()
+  }
+}
+
+/** @internal */
+export const custom = (options: InvalidationRule.CustomOptions): InvalidationRule.InvalidationRule => {
+  const table = tableName(options.table)
+  const { run, ...rest } = options
+  return {
+    [TypeId]: TypeId,
+    name: options.name ?? `${table}(custom)${onSuffix(options.on)}`,
+    table,
+    options: { ...rest, fieldMapping: {} },
+    run: Option.some(run)
+  }
 }
 
 /** @internal */
@@ -147,22 +168,24 @@ export const changes = (event: InvalidationEvent.InvalidationEvent): ReadonlyArr
   })
 }
 
-/** Decides, from the inputs a row provides, what it invalidates. */
-const target = (plan: Plan, row: InvalidationEvent.Row, rewarm: boolean): Target => {
+/** Decides, from the inputs a row provides, what it invalidates; nothing for a skipped row. */
+const target = (plan: Plan, row: InvalidationEvent.Row, rewarm: boolean): ReadonlyArray<Target> => {
   const input: Input = {}
   for (const [name, column] of plan.mapping) {
     if (Object.hasOwn(row, column)) {
       input[name] = row[column]
+    } else if (plan.rule.options.requireInputs === "skip") {
+      return []
     }
   }
   const { fields, partitionSize } = plan.subject.key
   const resolved = fields.map((field) => field.inputs !== "*" && field.inputs.every((name) => Object.hasOwn(input, name)))
   if (resolved.every(Boolean)) {
-    return { _tag: "Key", input, rewarm }
+    return [{ _tag: "Key", input, rewarm }]
   }
   return partitionSize > 0 && resolved.slice(0, partitionSize).every(Boolean)
-    ? { _tag: "Partition", input }
-    : { _tag: "Namespace" }
+    ? [{ _tag: "Partition", input }]
+    : [{ _tag: "Namespace" }]
 }
 
 const relevant = (plan: Plan, change: InvalidationRule.Change): Effect.Effect<boolean> => {
@@ -180,13 +203,14 @@ const targetsOf = (plan: Plan, change: InvalidationRule.Change): ReadonlyArray<T
   const operation = change.event.operation
   const rewarm = plan.rule.options.rewarm === true && operation !== "delete"
   const targets = [
-    ...Option.toArray(Option.map(change.row, (row) => target(plan, row, rewarm))),
-    ...Option.toArray(Option.map(change.before, (row) => target(plan, row, false)))
+    ...Option.toArray(change.row).flatMap((row) => target(plan, row, rewarm)),
+    ...Option.toArray(change.before).flatMap((row) => target(plan, row, false))
   ]
   // An update whose old row is unknown may have moved the row away from a key that only the old row names.
   const moved = operation === "update" && Option.isNone(change.before) &&
     !Option.exists(change.changed, (columns) => !columns.some((column) => plan.mapped.has(column)))
-  return targets.length === 0 || moved ? [{ _tag: "Namespace" }] : targets
+  const known = Option.isSome(change.row) || Option.isSome(change.before)
+  return !known || moved ? [{ _tag: "Namespace" }] : targets
 }
 
 /** The inputs a partition is built from. */

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Cached,
+  Dispatcher,
+  Invalidation,
+  InvalidationEngine,
+  InvalidationEvent,
+  InvalidationRule,
+  KeyConstructor,
+  KeyField,
+  TestCache
+} from "@cachefx/core"
+import { Effect, Layer, Option, Ref, Schema } from "effect"
+
+const Posts = KeyConstructor.make({
+  namespace: "posts",
+  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("post")]
+})
+
+const postsCache = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>) =>
+  Cached.cached({ key: Posts, ttl: "1 hour", invalidatesOn: rules })(
+    (input: { readonly author: number; readonly post: number }) => Effect.succeed(`${input.author}/${input.post}`)
+  )
+
+const engine = (caches: ReadonlyArray<Cached.Cached.Any>, extra: Layer.Layer<never> = Layer.empty) =>
+  InvalidationEngine.layer({ caches }).pipe(Layer.provide(extra), Layer.provideMerge(TestCache.layer()))
+
+const wipes = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
+  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`))
+)
+
+/** Wipes the partition of every author the row had before and has after. */
+const byAuthors = (seen: Array<InvalidationRule.Change> = []): InvalidationRule.Invalidator => (change, cached) => {
+  seen.push(change)
+  return Effect.forEach(
+    [...Option.toArray(change.before), ...Option.toArray(change.row)],
+    (row) => cached.deletePartition({ author: row.author_id }),
+    { discard: true }
+  )
+}
+
+const moved = InvalidationEvent.make({
+  table: "posts",
+  operation: "update",
+  rows: [{ id: 3, author_id: 2 }],
+  before: [{ id: 3, author_id: 1 }]
+})
+
+describe("InvalidationRule.custom", () => {
+  it.effect("runs for each changed row with the rows before and after, the changed columns and the cached value", () => {
+    const seen: Array<InvalidationRule.Change> = []
+    const rule = InvalidationRule.custom({ table: "posts", run: byAuthors(seen) })
+    return Effect.gen(function*() {
+      expect(rule.name).toBe("posts(custom)")
+      yield* Invalidation.publish(moved)
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#2"])
+      expect(seen.map((change) => Option.getOrNull(change.changed))).toEqual([["author_id"]])
+    }).pipe(Effect.provide(engine([postsCache([rule])])))
+  })
+
+  it.effect("reacts only to the operations in `on`; an input that does not build the key wipes wider", () => {
+    const rule = InvalidationRule.custom({
+      table: "posts",
+      on: ["delete"],
+      run: (change, cached) =>
+        Effect.forEach(Option.toArray(change.row), (row) => cached.delete({ author: row.author_id }), { discard: true })
+    })
+    return Effect.gen(function*() {
+      expect(rule.name).toBe("posts(custom)[delete]")
+      yield* Invalidation.publish(moved)
+      yield* Invalidation.publish(InvalidationEvent.make({ table: "posts", operation: "delete", rows: [{ author_id: 4 }] }))
+      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#4"])
+    }).pipe(Effect.provide(engine([postsCache([rule])])))
+  })
+
+  it.effect("runs on its rule's dispatcher; a broker's job is data, run by name in the worker's engine", () => {
+    const rule = InvalidationRule.custom({
+      table: "posts",
+      name: "posts(authors)",
+      run: byAuthors(),
+      dispatcher: "queue",
+      dispatcherConfig: { queue: "slow" }
+    })
+    return Effect.gen(function*() {
+      const sent = yield* Ref.make<ReadonlyArray<string>>([])
+      const queue = Layer.succeed(Dispatcher.tag("queue"), {
+        name: "queue",
+        dispatch: ({ config, job }) =>
+          Ref.update(sent, (all) => [...all, `${config.queue} ${JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job))}`])
+      })
+      const [wire] = yield* Effect.gen(function*() {
+        yield* Invalidation.publish(moved)
+        expect(yield* wipes).toEqual([])
+        return yield* Ref.get(sent)
+      }).pipe(Effect.provide(engine([postsCache([rule])], queue)))
+      expect(wire).toMatch(/^slow \{"cache":"posts","rule":"posts\(authors\)"/)
+      // the worker: another engine, built from the same code
+      const job = Schema.decodeUnknownSync(Dispatcher.Job)(JSON.parse(wire!.slice("slow ".length)))
+      yield* Effect.gen(function*() {
+        yield* InvalidationEngine.run(job)
+        expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#2"])
+      }).pipe(Effect.provide(engine([postsCache([rule])], queue)))
+    })
+  })
+})
+
+describe("InvalidationRule requireInputs", () => {
+  const insert = (row: InvalidationEvent.Row) => InvalidationEvent.make({ table: "posts", operation: "insert", rows: [row] })
+  const bulk = InvalidationEvent.make({ table: "posts", operation: "update", rows: [] })
+  /** The invalidations of each event, published one by one. */
+  const wiped = (requireInputs: "wipe" | "skip" | undefined, events: ReadonlyArray<InvalidationEvent.InvalidationEvent>) => {
+    const rule = InvalidationRule.make({ table: "posts", fieldMapping: { author: "author_id", post: "id" }, requireInputs })
+    const each = (event: InvalidationEvent.InvalidationEvent) =>
+      Effect.zipRight(Invalidation.publish(event), Effect.flatMap(TestCache.TestCache, (cache) => Effect.zipLeft(wipes, cache.clearLog)))
+    return Effect.forEach(events, each).pipe(Effect.provide(engine([postsCache([rule])])))
+  }
+
+  it.effect(`"wipe" (the default): a row without a mapped column wipes the widest scope it still addresses`, () =>
+    Effect.gen(function*() {
+      const expected = [["deletePartition cachefx:posts:1:#5"], ["clear cachefx:posts"]]
+      expect(yield* wiped(undefined, [insert({ author_id: 5 }), insert({ id: 6 })])).toEqual(expected)
+      expect(yield* wiped("wipe", [insert({ author_id: 5 }), insert({ id: 6 })])).toEqual(expected)
+    }))
+
+  it.effect(`"skip" ignores such rows; an event that does not know its rows still wipes the namespace`, () =>
+    Effect.map(
+      wiped("skip", [insert({ author_id: 5 }), insert({ id: 6 }), insert({ author_id: 5, id: 6 }), bulk]),
+      (all) => expect(all).toEqual([[], [], ["delete cachefx:posts:1:#5:#6"], ["clear cachefx:posts"]])
+    ))
+})
