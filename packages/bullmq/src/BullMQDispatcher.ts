@@ -9,8 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Dispatcher } from "@cachefx/core"
-import type { BrokerJob } from "@cachefx/redis"
+import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"

@@ -1,12 +1,11 @@
 /**
- * What the Redis-backed dispatchers (`StreamDispatcher` here, `@cachefx/bullmq`) share:
- * how an invalidation job crosses the wire, how a partition-heavy job fans out into
+ * What broker dispatchers (`@cachefx/bullmq`, `@cachefx/redis`'s streams,
+ * `@cachefx/pg-boss`, `@cachefx/rabbitmq`) share: how an invalidation job crosses the wire, how a partition-heavy job fans out into
  * several, how a worker runs one and tells a failure worth retrying from one that is
  * not, and what a dead-lettered job looks like.
  *
  * @since 0.1.0
  */
-import { Dispatcher, InvalidationEngine } from "@cachefx/core"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -14,6 +13,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { CacheDefinitionError } from "./CacheError.js"
+import * as Dispatcher from "./Dispatcher.js"
+import * as InvalidationEngine from "./InvalidationEngine.js"
 
 /**
  * A job on the wire: the JSON text of the Schema-encoded `Dispatcher.Job`.
@@ -21,8 +23,7 @@ import * as Schema from "effect/Schema"
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import { InvalidationEvent } from "@cachefx/core"
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob, InvalidationEvent } from "@cachefx/core"
  *
  * const text = Schema.encodeSync(BrokerJob.Wire)({
  *   cache: "users",
@@ -44,8 +45,7 @@ export const Wire: Schema.Schema<Dispatcher.Job, string> = Schema.parseJson(Disp
  *
  * @example
  * ```ts
- * import { InvalidationEvent } from "@cachefx/core"
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob, InvalidationEvent } from "@cachefx/core"
  *
  * const jobs = BrokerJob.fanOut({
  *   cache: "posts",
@@ -83,7 +83,7 @@ export const fanOut = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<D
  *
  * @example
  * ```ts
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob } from "@cachefx/core"
  *
  * const failure = new BrokerJob.JobFailure({ reason: "Redis is down", retry: true })
  * console.log(failure.message) // "Redis is down"
@@ -101,13 +101,17 @@ export class JobFailure extends Data.TaggedError("JobFailure")<{
   }
 }
 
+/** A received job: JSON text, or the object a broker that carries JSON gives. */
+const Received = Schema.Union(Wire, Dispatcher.Job)
+
 /**
- * Runs a job received from a broker (its JSON text) once with the engine in context.
+ * Runs a job received from a broker (its JSON text, or the decoded JSON object for
+ * brokers that carry JSON) once with the engine in context.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob } from "@cachefx/core"
  *
  * const onMessage = (text: string) =>
  *   BrokerJob.run(text).pipe(Effect.catchTag("JobFailure", (failure) => Effect.logWarning(failure.reason)))
@@ -117,7 +121,7 @@ export class JobFailure extends Data.TaggedError("JobFailure")<{
  * @category running
  */
 export const run = (text: unknown): Effect.Effect<void, JobFailure, InvalidationEngine.InvalidationEngine> =>
-  Schema.decodeUnknown(Wire)(text).pipe(
+  Schema.decodeUnknown(Received)(text).pipe(
     Effect.mapError((error) =>
       new JobFailure({ reason: `the job does not decode: ${ParseResult.TreeFormatter.formatErrorSync(error)}`, retry: false })
     ),
@@ -132,9 +136,7 @@ export const run = (text: unknown): Effect.Effect<void, JobFailure, Invalidation
               },
               onSome: (error) =>
                 new JobFailure({
-                  reason: error._tag === "InvalidationRuleError"
-                    ? `${error.cache} / ${error.rule}: ${error.reason}`
-                    : error.message,
+                  reason: error.message,
                   retry: error._tag !== "InvalidationRuleError"
                 })
             })
@@ -150,7 +152,7 @@ export const run = (text: unknown): Effect.Effect<void, JobFailure, Invalidation
  *
  * @example
  * ```ts
- * import type { BrokerJob } from "@cachefx/redis"
+ * import type { BrokerJob } from "@cachefx/core"
  *
  * const line = (dead: BrokerJob.DeadLetter) => `${dead.id} after ${dead.deliveries}: ${dead.reason}`
  * ```
@@ -172,7 +174,7 @@ export interface DeadLetter {
  *
  * @example
  * ```ts
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob } from "@cachefx/core"
  *
  * const dead = BrokerJob.deadLetter({ id: "7", text: "{}", reason: "gone", deliveries: 1, failedAt: new Date() })
  * console.log(dead.job._tag) // "None"
@@ -191,7 +193,7 @@ export const deadLetter = (fields: Omit<DeadLetter, "job">): DeadLetter => ({
  *
  * @example
  * ```ts
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob } from "@cachefx/core"
  *
  * const error = new BrokerJob.BrokerError({ operation: "deadLetters", reason: "Connection is closed." })
  * console.log(error.message) // "deadLetters: Connection is closed."
@@ -217,7 +219,7 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
  *
  * @example
  * ```ts
- * import type { BrokerJob } from "@cachefx/redis"
+ * import type { BrokerJob } from "@cachefx/core"
  *
  * const options: BrokerJob.DispatcherOptions = { name: "log", rowsPerJob: 100, timeout: "2 seconds", send: async () => {} }
  * ```
@@ -245,8 +247,7 @@ export interface DispatcherOptions {
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { Dispatcher } from "@cachefx/core"
- * import { BrokerJob } from "@cachefx/redis"
+ * import { BrokerJob, Dispatcher } from "@cachefx/core"
  *
  * const sent: Array<string> = []
  * const layerList = Layer.succeed(Dispatcher.tag("list"), BrokerJob.dispatcher({
@@ -285,3 +286,29 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
     )
   }
 })
+
+/**
+ * Checks numeric options of a broker layer when it is made: each given value must be a
+ * whole number of at least its minimum. Throws a `CacheDefinitionError` naming the
+ * option.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * BrokerJob.requireWhole("MyWorker", { concurrency: [8, 1], retryLimit: [0, 0] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const requireWhole = (
+  subject: string,
+  options: Readonly<Record<string, readonly [number | undefined, number]>>
+): void => {
+  for (const [name, [value, min]] of Object.entries(options)) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+      throw new CacheDefinitionError({ subject, reason: `${name} must be a whole number of at least ${min}, got ${value}` })
+    }
+  }
+}

@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as BrokerJob from "./BrokerJob.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as CacheEntry from "./CacheEntry.js"
 
 /**

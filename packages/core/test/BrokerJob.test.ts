@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type Dispatcher, InvalidationEvent } from "@cachefx/core"
-import { BrokerJob } from "@cachefx/redis"
+import { BrokerJob, type Dispatcher, InvalidationEvent } from "@cachefx/core"
 import { Option, Schema } from "effect"
 
 const job = (rows: number, before?: number): Dispatcher.Job => ({

@@ -184,7 +184,7 @@ describe("PgBossDispatcher", () => {
         )
         const letters = yield* eventually(deadLetters(boss, "failing"), (letters) => letters.length > 0)
         expect(letters.map((letter) => [letter.reason, Option.map(letter.job, (job) => job.rule)])).toEqual([
-          ["Error: the rule's predicate is broken", Option.some("users(id=id)")]
+          ["the rule's predicate is broken", Option.some("users(id=id)")]
         ])
         expect(yield* jobs("failing")).toEqual([{ state: "failed", retry_count: 1 }])
       }))

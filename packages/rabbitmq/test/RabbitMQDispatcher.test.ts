@@ -217,7 +217,7 @@ describe("RabbitMQDispatcher", () => {
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
         expect(Date.now() - started).toBeGreaterThanOrEqual(600)
         expect(letters.map((letter) => [letter.reason, letter.attempts, Option.map(letter.job, (job) => job.rule)])).toEqual([
-          ["Error: the rule's predicate is broken", 3, Option.some("users(id=id)")]
+          ["the rule's predicate is broken", 3, Option.some("users(id=id)")]
         ])
         expect(yield* deadLetters(queue)).toHaveLength(1) // reading them leaves them there
       }))

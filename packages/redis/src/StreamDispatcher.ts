@@ -11,13 +11,12 @@
  *
  * @since 0.1.0
  */
-import { Dispatcher } from "@cachefx/core"
+import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Cluster, Redis } from "ioredis"
-import type * as BrokerJob from "./BrokerJob.js"
 import * as internal from "./internal/stream.js"
 
 /**

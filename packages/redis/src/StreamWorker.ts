@@ -14,14 +14,13 @@
  *
  * @since 0.1.0
  */
-import type { InvalidationEngine } from "@cachefx/core"
+import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import type * as BrokerJob from "./BrokerJob.js"
 import * as internal from "./internal/stream.js"
 
 /**

@@ -6,11 +6,6 @@ export * as RedisStore from "./RedisStore.js"
 /**
  * @since 0.1.0
  */
-export * as BrokerJob from "./BrokerJob.js"
-
-/**
- * @since 0.1.0
- */
 export * as StreamDispatcher from "./StreamDispatcher.js"
 
 /**

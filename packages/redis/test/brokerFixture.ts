@@ -11,7 +11,8 @@ import {
   KeyConstructor,
   KeyField
 } from "@cachefx/core"
-import { type BrokerJob, RedisStore } from "@cachefx/redis"
+import type { BrokerJob } from "@cachefx/core"
+import { RedisStore } from "@cachefx/redis"
 import { type Duration, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { sharedUrl } from "./redis.js"

@@ -1,5 +1,4 @@
-import type { InvalidationEngine } from "@cachefx/core"
-import { BrokerJob } from "@cachefx/redis"
+import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"

@@ -1,4 +1,4 @@
-import { CacheError, Dispatcher } from "@cachefx/core"
+import { BrokerJob, CacheError, Dispatcher } from "@cachefx/core"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -8,7 +8,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import PgBoss from "pg-boss"
 import type * as PgBossDispatcher from "../PgBossDispatcher.js"
-import { attempt, checkWhole, deadLetterQueue, defaults, ensure, jobOptions, split } from "./queue.js"
+import { attempt, deadLetterQueue, defaults, ensure, jobOptions } from "./queue.js"
 
 /** What a rule may set in `dispatcherConfig`. */
 const RuleConfig = Schema.Struct({
@@ -18,7 +18,7 @@ const RuleConfig = Schema.Struct({
 
 /** @internal */
 export const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
-  checkWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
+  BrokerJob.requireWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
 
 /** @internal */
 export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatcher.SendOptions = {}) => {
@@ -26,7 +26,7 @@ export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatche
   const queue = options.queue ?? defaults.queue
   const sendOptions = { ...jobOptions(queue, options), ...(options.db === undefined ? {} : { db: options.db }) }
   return ensure(boss, queue).pipe(
-    Effect.zipRight(Effect.forEach(split(job, options.rowsPerJob ?? defaults.rowsPerJob), (part) =>
+    Effect.zipRight(Effect.forEach(BrokerJob.fanOut(job, options.rowsPerJob ?? defaults.rowsPerJob), (part) =>
       attempt(`send to "${queue}"`, () => boss.send(queue, Schema.encodeSync(Dispatcher.Job)(part), sendOptions)))),
     Effect.map((ids) => ids.filter(Predicate.isNotNull))
   )

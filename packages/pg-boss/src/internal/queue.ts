@@ -1,8 +1,5 @@
-import { CacheError, type Dispatcher } from "@cachefx/core"
-import * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type PgBoss from "pg-boss"
 import * as PgBossDispatcher from "../PgBossDispatcher.js"
 
@@ -49,19 +46,3 @@ export const ensure = (boss: PgBoss, queue: string) =>
     return queues.has(queue) ? Effect.void : Effect.tap(create(boss, queue), () => queues.add(queue))
   })
 
-/** One job per `rowsPerJob` rows of the event (`before` split alongside); an event without rows stays one job. @internal */
-export const split = (job: Dispatcher.Job, rowsPerJob: number): ReadonlyArray<Dispatcher.Job> =>
-  Arr.makeBy(Math.max(1, Math.ceil(job.event.rows.length / rowsPerJob)), (i) => {
-    const part = <A>(rows: ReadonlyArray<A>) => rows.slice(i * rowsPerJob, (i + 1) * rowsPerJob)
-    return { ...job, event: { ...job.event, rows: part(job.event.rows), before: Option.map(job.event.before, part) } }
-  })
-
-/** Throws a `CacheDefinitionError` unless each given option is a whole number of at least its minimum. @internal */
-export const checkWhole = (subject: string, options: Record<string, readonly [number | undefined, number]>) => {
-  for (const [name, [value, min]] of Object.entries(options)) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-      const reason = `${name} must be a whole number of at least ${min}, got ${value}`
-      throw new CacheError.CacheDefinitionError({ subject, reason })
-    }
-  }
-}

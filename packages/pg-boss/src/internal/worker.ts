@@ -1,35 +1,19 @@
-import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
 import type PgBoss from "pg-boss"
 import type * as PgBossWorker from "../PgBossWorker.js"
 import { identifier } from "./dispatcher.js"
-import { attempt, checkWhole, defaults, ensure } from "./queue.js"
+import { attempt, defaults, ensure } from "./queue.js"
 
-/** Why a job failed, and whether running it again can help. */
-interface Failure {
-  readonly final: boolean
-  readonly reason: string
-}
-
-/** Decodes and runs a job: a job that does not decode, or names a rule this engine lacks, fails for good. */
-const runJob = (engine: InvalidationEngine.Service, data: unknown): Effect.Effect<void, Failure> =>
-  Schema.decodeUnknown(Dispatcher.Job)(data).pipe(
-    Effect.mapError((error): Failure => ({ final: true, reason: `not a cachefx job: ${error.message}` })),
-    Effect.flatMap((job) =>
-      Effect.mapError(engine.run(job), (error): Failure => ({
-        final: error._tag === "InvalidationRuleError",
-        reason: error.message
-      }))
-    ),
-    Effect.catchAllDefect((defect) => Effect.fail<Failure>({ final: false, reason: String(defect) }))
-  )
+/** Runs a received job with this worker's engine (see `BrokerJob.run` for what is retried). */
+const runJob = (engine: InvalidationEngine.Service, received: unknown) =>
+  Effect.provideService(BrokerJob.run(received), InvalidationEngine.InvalidationEngine, engine)
 
 /** @internal */
 export const check = (options: Omit<PgBossWorker.Options, "boss">) => {
-  checkWhole("PgBossWorker", { batchSize: [options.batchSize, 1] })
+  BrokerJob.requireWhole("PgBossWorker", { batchSize: [options.batchSize, 1] })
   return identifier("PgBossWorker", options.schema ?? "pgboss")
 }
 
@@ -46,10 +30,10 @@ export const make = (options: PgBossWorker.Options) => {
         attempt("skip the retries", () =>
           boss.getDb().executeSql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [queue, id]))
 
-      const fail = (job: PgBoss.JobWithMetadata<unknown>, failure: Failure) =>
+      const fail = (job: PgBoss.JobWithMetadata<unknown>, failure: BrokerJob.JobFailure) =>
         Effect.logWarning(`cachefx: invalidation job failed: ${failure.reason}`).pipe(
-          Effect.annotateLogs({ queue, job: job.id, attempt: job.retryCount + 1, final: failure.final }),
-          Effect.zipRight(failure.final ? skipRetries(job.id) : Effect.void),
+          Effect.annotateLogs({ queue, job: job.id, attempt: job.retryCount + 1, final: !failure.retry }),
+          Effect.zipRight(!failure.retry ? skipRetries(job.id) : Effect.void),
           Effect.zipRight(attempt("fail", () => boss.fail(queue, job.id, { reason: failure.reason })))
         )
 

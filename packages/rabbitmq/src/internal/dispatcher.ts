@@ -1,4 +1,4 @@
-import { Dispatcher } from "@cachefx/core"
+import { BrokerJob, Dispatcher } from "@cachefx/core"
 import * as amqp from "amqplib"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -8,7 +8,7 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
-import { assertQueues, attempt, checkWhole, deadLetterQueue, defaults, fanOut, headers, publish } from "./topology.js"
+import { assertQueues, attempt, deadLetterQueue, defaults, headers, publish } from "./topology.js"
 
 /** What a rule may set in `dispatcherConfig`. */
 const RuleConfig = Schema.Struct({
@@ -21,7 +21,7 @@ const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encode
 
 /** @internal */
 export const check = (options: Omit<RabbitMQDispatcher.Options<string>, "connection">) =>
-  checkWhole("RabbitMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
+  BrokerJob.requireWhole("RabbitMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
 
 /** @internal */
 export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) => {
@@ -62,7 +62,7 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
           Effect.flatMap((rule) =>
             send(
               rule.queue ?? options.queue ?? defaults.queue,
-              fanOut(job, rule.rowsPerJob ?? options.rowsPerJob ?? defaults.rowsPerJob)
+              BrokerJob.fanOut(job, rule.rowsPerJob ?? options.rowsPerJob ?? defaults.rowsPerJob)
             )
           ),
           Effect.catchAllCause((cause) =>

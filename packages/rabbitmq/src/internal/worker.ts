@@ -1,4 +1,4 @@
-import { Dispatcher, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as amqp from "amqplib"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -7,14 +7,12 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as RabbitMQWorker from "../RabbitMQWorker.js"
 import {
   assertQueues,
   assertRetryQueue,
   attempt,
-  checkWhole,
   deadLetterQueue,
   defaults,
   headers,
@@ -22,30 +20,13 @@ import {
   retryQueue
 } from "./topology.js"
 
-/** Why a job failed, and whether running it again can help. */
-interface Failure {
-  readonly final: boolean
-  readonly reason: string
-}
-
-const Wire = Schema.parseJson(Dispatcher.Job)
-
-/** Decodes and runs a job: a job that does not decode, or names a rule this engine lacks, fails for good. */
-const runJob = (engine: InvalidationEngine.Service, content: string): Effect.Effect<void, Failure> =>
-  Schema.decodeUnknown(Wire)(content).pipe(
-    Effect.mapError((error): Failure => ({ final: true, reason: `not a cachefx job: ${error.message}` })),
-    Effect.flatMap((job) =>
-      Effect.mapError(engine.run(job), (error): Failure => ({
-        final: error._tag === "InvalidationRuleError",
-        reason: error.message
-      }))
-    ),
-    Effect.catchAllDefect((defect) => Effect.fail<Failure>({ final: false, reason: String(defect) }))
-  )
+/** Runs a received job with this worker's engine (see `BrokerJob.run` for what is retried). */
+const runJob = (engine: InvalidationEngine.Service, received: unknown) =>
+  Effect.provideService(BrokerJob.run(received), InvalidationEngine.InvalidationEngine, engine)
 
 /** @internal */
 export const check = (options: Omit<RabbitMQWorker.Options, "connection">) =>
-  checkWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], retryLimit: [options.retryLimit, 0] })
+  BrokerJob.requireWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], retryLimit: [options.retryLimit, 0] })
 
 /** @internal */
 export const make = (options: RabbitMQWorker.Options) => {
@@ -58,9 +39,9 @@ export const make = (options: RabbitMQWorker.Options) => {
     const delayOf = (attempt: number) =>
       Math.round(options.retryBackoff === false ? retryDelay : retryDelay * 2 ** (attempt - 1))
 
-    const settle = (channel: amqp.ConfirmChannel, message: amqp.Message, failure: Failure, tries: number) => {
-      const annotations = { queue, attempt: tries, final: failure.final }
-      if (failure.final || tries > retryLimit) {
+    const settle = (channel: amqp.ConfirmChannel, message: amqp.Message, failure: BrokerJob.JobFailure, tries: number) => {
+      const annotations = { queue, attempt: tries, final: !failure.retry }
+      if (!failure.retry || tries > retryLimit) {
         return publish(channel, deadLetterQueue(queue), message.content, {
           headers: { [headers.attempt]: tries, [headers.reason]: failure.reason, [headers.failedAt]: Date.now() }
         }).pipe(
