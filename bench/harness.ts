@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect"
 import * as os from "node:os"
+import { record } from "./results.js"
 
 /** Median of a list of numbers. */
 export const median = (values: ReadonlyArray<number>): number => {
@@ -50,10 +51,34 @@ export const microsPerRun = <E, R>(
 export const machine = (): string =>
   `${os.cpus()[0]?.model ?? "unknown cpu"} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
 
-/** Prints a row: a cachefx figure, its baseline, and their ratio. */
-export const report = (label: string, subject: number, baseline: number, unit: string, baselineName: string) =>
+/** Prints a row: a cachefx figure, its baseline, and their ratio (recorded too, see ./results.ts). */
+export const report = (
+  label: string,
+  subject: number,
+  baseline: number,
+  unit: string,
+  baselineName: string,
+  target?: string
+) => {
+  record({ name: label, unit, cachefx: subject, baselineName, baseline, target })
   console.log(
     `${label.padEnd(44)} ${subject.toFixed(0).padStart(8)} ${unit}   ${baselineName}: ${
       baseline.toFixed(0).padStart(8)
-    } ${unit}   ratio ${(subject / baseline).toFixed(2)}×`
+    } ${unit}   ratio ${(subject / baseline).toFixed(2)}×${target === undefined ? "" : ` (target ${target})`}`
   )
+}
+
+/** Runs `op` in `fibers` concurrent loops for `seconds`; gives operations per second. */
+export const opsPerSecond = <E, R>(
+  op: Effect.Effect<unknown, E, R>,
+  options: { readonly fibers: number; readonly seconds: number }
+): Effect.Effect<number, E, R> =>
+  Effect.suspend(() => {
+    let done = 0
+    const end = Date.now() + options.seconds * 1_000
+    const loop = Effect.repeat(Effect.tap(op, () => done++), { while: () => Date.now() < end })
+    return Effect.map(
+      Effect.all(Array.from({ length: options.fibers }, () => loop), { concurrency: "unbounded", discard: true }),
+      () => done / options.seconds
+    )
+  })

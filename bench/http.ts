@@ -20,6 +20,7 @@ import { fork } from "node:child_process"
 import { createServer } from "node:http"
 import { loadavg } from "node:os"
 import { machine, median } from "./harness.js"
+import { record } from "./results.js"
 
 const timelineQuery = "SELECT id, body, created_at FROM posts WHERE author_id = $1 ORDER BY created_at DESC LIMIT 20"
 
@@ -98,6 +99,9 @@ const measure = Effect.gen(function*() {
   }
   console.log(`cached hit / static handler:   ${(rates.cached! / rates.static!).toFixed(2)}× (target ≥ 0.85×)`)
   console.log(`cached hit / uncached (PGlite): ${(rates.cached! / rates.uncached!).toFixed(2)}×`)
+  const cachedHit = { name: "cached hit", unit: "req/s", cachefx: rates.cached! }
+  record({ ...cachedHit, baselineName: "static handler", baseline: rates.static!, target: "≥ 0.85×" })
+  record({ ...cachedHit, baselineName: "uncached PGlite query", baseline: rates.uncached! })
 })
 
 if (process.argv.includes("--serve")) {

@@ -10,13 +10,14 @@
  *
  * Run: npm run bench:redis
  */
-import { Cached, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
-import { spawn } from "node:child_process"
-import { createServer } from "node:net"
-import { machine, median, report } from "./harness.js"
+import { machine, median, opsPerSecond, report } from "./harness.js"
+import { type Item, item, Items } from "./items.js"
+import { server } from "./redisServer.js"
+import { record } from "./results.js"
 
 const totalKeys = Number(process.env["BENCH_KEYS"] ?? 1_000_000)
 const partitionKeys = 1_000
@@ -24,32 +25,6 @@ const fibers = 50
 const hitSeconds = 2
 const rounds = 3
 
-const Items = KeyConstructor.make({
-  namespace: "items",
-  fields: [KeyField.arg("shop", { partition: true }), KeyField.arg("id")]
-})
-type Item = { readonly shop: number; readonly id: number }
-const item = (input: Item) => ({ ...input, name: `item ${input.id}`, price: 1999, tags: ["new", "sale"] })
-
-/** A redis-server on a free port, killed when the scope closes. */
-const server = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as { port: number }
-        probe.close(() => resolve(port))
-      })
-    })
-    const child = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
-      stdio: "ignore"
-    })
-    const client = new Redis(port, "127.0.0.1", { retryStrategy: () => 20 })
-    client.on("error", () => {}) // refused until the server listens
-    await new Promise((resolve) => client.once("ready", resolve))
-    return { port, child, client }
-  }),
-  ({ child, client }) => Effect.sync(() => (client.disconnect(), child.kill("SIGKILL")))
-)
 
 const commandCalls = async (client: Redis): Promise<Map<string, number>> => {
   const info = await client.info("commandstats")
@@ -57,16 +32,7 @@ const commandCalls = async (client: Redis): Promise<Map<string, number>> => {
 }
 
 /** Runs `op` in `fibers` concurrent loops for `hitSeconds`; gives ops/s. */
-const throughput = <R>(op: Effect.Effect<unknown, never, R>) =>
-  Effect.suspend(() => {
-    let done = 0
-    const end = Date.now() + hitSeconds * 1_000
-    const loop = Effect.repeat(Effect.tap(op, () => done++), { while: () => Date.now() < end })
-    return Effect.map(
-      Effect.all(Array.from({ length: fibers }, () => loop), { concurrency: "unbounded", discard: true }),
-      () => done / hitSeconds
-    )
-  })
+const throughput = <R>(op: Effect.Effect<unknown, never, R>) => opsPerSecond(op, { fibers, seconds: hitSeconds })
 
 /** Raw GETs from `fibers` plain async loops for `hitSeconds`, without Effect; gives ops/s. */
 const plainGets = async (raw: Redis, keys: number) => {
@@ -104,7 +70,7 @@ const hits = (client: Redis, raw: Redis) =>
       cachefxRates.push(yield* throughput(cachefxHit))
       rawRates.push(yield* throughput(rawGet))
     }
-    report(`hits, ${fibers} fibers (cached() vs raw GET)`, median(cachefxRates), median(rawRates), "ops/s", "raw GET")
+    report(`hits, ${fibers} fibers (cached() vs raw GET)`, median(cachefxRates), median(rawRates), "ops/s", "raw GET", "≥ 0.8×")
     const plain = yield* Effect.promise(() => plainGets(raw, inputs.length))
     console.log(`for scale: raw GET from ${fibers} plain async loops (no Effect): ${plain.toFixed(0)} ops/s`)
 
@@ -179,6 +145,14 @@ const wipes = (client: Redis, store: CacheStore.Service) =>
     }
     const stamp = median(stampTimes)
     const scan = median(scanTimes)
+    record({
+      name: `partition wipe, ${partitionKeys.toLocaleString("en-US")} of ${keyspace.toLocaleString("en-US")} keys`,
+      unit: "µs",
+      cachefx: stamp,
+      baselineName: "SCAN MATCH + DEL",
+      baseline: scan,
+      target: "≥ 1000× faster"
+    })
     console.log(
       `partition wipe, ${partitionKeys} of ${keyspace} keys: cachefx stamp ${stamp.toFixed(0)} µs, ` +
         `SCAN + DEL ${(scan / 1_000).toFixed(0)} ms   ratio ${(scan / stamp).toFixed(0)}× faster`
