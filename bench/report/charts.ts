@@ -1,0 +1,72 @@
+/** Which figures each chart of the report shows. */
+import type { Figure } from "../results.js"
+import type { Chart } from "./svg.js"
+
+/** A figure and the run that measured it. */
+export interface RunFigure extends Figure {
+  readonly run: string
+  readonly runTitle: string
+}
+
+export interface ChartSpec {
+  /** The SVG's file name under docs/benchmarks/, without extension. */
+  readonly file: string
+  readonly title: string
+  readonly scale: Chart["scale"]
+  readonly select: (figure: RunFigure) => boolean
+  /** The label of a group; the figure's name unless given. */
+  readonly label?: (figure: RunFigure) => string
+}
+
+const isRedisRun = (figure: RunFigure) => figure.run.startsWith("redis-")
+
+export const charts: ReadonlyArray<ChartSpec> = [
+  { file: "hit-cost", title: "Memory hit cost", scale: "linear", select: (f) => f.unit === "ns/op" },
+  {
+    file: "redis-hits",
+    title: "Redis hit throughput, 50 fibers",
+    scale: "linear",
+    select: (f) => f.unit === "ops/s",
+    label: (f) => (isRedisRun(f) ? `${f.name}, ${f.runTitle}` : f.name)
+  },
+  {
+    file: "partition-wipe",
+    title: "Invalidating a partition of 1,000 keys",
+    scale: "log",
+    select: (f) => f.name.startsWith("partition wipe") || f.name.startsWith("invalidate ")
+  },
+  { file: "stampede", title: "1,000 concurrent misses of one key", scale: "linear", select: (f) => f.name.includes("concurrent misses") },
+  { file: "write-overhead", title: "Write overhead: Drizzle hooks vs plain Drizzle", scale: "linear", select: (f) => f.run === "drizzle" },
+  { file: "http", title: "HTTP requests per second", scale: "linear", select: (f) => f.unit === "req/s", label: (f) => `${f.name} vs ${f.baselineName}` },
+  {
+    file: "dispatch-latency",
+    title: "Dispatch: publish latency",
+    scale: "log",
+    select: (f) => f.run === "dispatch" && f.unit === "µs"
+  },
+  {
+    file: "dispatch-throughput",
+    title: "Dispatch: end-to-end throughput",
+    scale: "linear",
+    select: (f) => f.run === "dispatch" && f.unit === "ev/s"
+  }
+]
+
+/** The chart of `spec` over `figures`, or nothing when no figure was measured for it. */
+export const chartOf = (spec: ChartSpec, figures: ReadonlyArray<RunFigure>): Chart | undefined => {
+  const selected = figures.filter(spec.select)
+  if (selected.length === 0) {
+    return undefined
+  }
+  return {
+    title: spec.title,
+    unit: selected[0]!.unit,
+    scale: spec.scale,
+    groups: selected.map((figure) => ({
+      label: spec.label?.(figure) ?? figure.name,
+      cachefx: figure.cachefx,
+      baselineName: figure.baselineName,
+      baseline: figure.baseline
+    }))
+  }
+}

@@ -1,0 +1,61 @@
+/** The machine the report ran on, and the versions of the servers and the peer it measured. */
+import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as os from "node:os"
+import pg from "pg"
+
+export interface Machine {
+  readonly cpu: string
+  readonly cores: number
+  readonly memory: string
+  readonly node: string
+  readonly redis: string
+  readonly postgres: string
+  readonly bentocache: string
+  readonly loadAverage: string
+}
+
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+export const loadAverage = (): string => os.loadavg().map((load) => load.toFixed(2)).join(", ")
+
+const redisVersion = (): string => {
+  try {
+    return execFileSync("redis-server", ["--version"], { encoding: "utf8" }).match(/v=(\S+)/)?.[1] ?? "unknown"
+  } catch {
+    return "not installed"
+  }
+}
+
+const postgresVersion = async (): Promise<string> => {
+  const client = new pg.Client(process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test")
+  try {
+    await client.connect()
+    const result = await client.query<{ server_version: string }>("SHOW server_version")
+    return result.rows[0]?.server_version ?? "unknown"
+  } catch (error) {
+    return `unreachable (${String(error)})`
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+const bentocacheVersion = (): string => {
+  try {
+    const manifest = new URL("../../node_modules/bentocache/package.json", import.meta.url)
+    return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version
+  } catch {
+    return "not installed"
+  }
+}
+
+/** Reads the machine now; call it before the first benchmark, for the load average at start. */
+export const describeMachine = async (): Promise<Machine> => ({
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  cores: os.cpus().length,
+  memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  node: process.version,
+  redis: redisVersion(),
+  postgres: await postgresVersion(),
+  bentocache: bentocacheVersion(),
+  loadAverage: loadAverage()
+})
