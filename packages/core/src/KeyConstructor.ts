@@ -8,8 +8,10 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
-import type { KeyError } from "./CacheError.js"
+import type { CacheStoreError, KeyError } from "./CacheError.js"
 import type * as CacheKey from "./CacheKey.js"
+import type { CacheStore } from "./CacheStore.js"
+import * as registry from "./internal/constructorRegistry.js"
 import * as internal from "./internal/keyConstructor.js"
 import type * as KeyField from "./KeyField.js"
 
@@ -238,6 +240,35 @@ export const partitionFor: <I, R, PI>(
   self: KeyConstructor<I, R, PI>,
   input: PI
 ) => Effect.Effect<CacheKey.Partition, KeyError, R> = internal.partitionFor
+
+/**
+ * Wipes every cached value built on a key constructor (Restflow's `wipe()`): one O(1)
+ * `clear` of its namespace on the store, whatever the number of cached functions that
+ * share it, each of which forgets its computations under way, so no caller after the
+ * wipe joins one that began before it. Constructors that share a namespace share its
+ * entries: the wipe covers all of them and every version.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const Users = KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] })
+ * const getUser = Cached.cached({ key: Users })((input: { readonly id: number }) => Effect.succeed(input.id))
+ * const getProfile = Cached.cached({ key: Users, name: "profile" })((input: { readonly id: number }) => Effect.succeed(`#${input.id}`))
+ *
+ * const program = Effect.gen(function*() {
+ *   yield* getUser({ id: 1 })
+ *   yield* getProfile({ id: 1 })
+ *   yield* KeyConstructor.invalidateAll(Users) // both are gone
+ * }).pipe(Effect.provide(CacheStore.layerMemory()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category invalidation
+ */
+export const invalidateAll: (self: KeyConstructor.Any) => Effect.Effect<void, CacheStoreError, CacheStore> =
+  registry.invalidateAll
 
 /**
  * Whether a value is a key constructor.

@@ -18,6 +18,7 @@ import { CacheStore, type FillGuard, type Lookup, type Service as Store } from "
 import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
+import * as registry from "./constructorRegistry.js"
 import * as keys from "./keyConstructor.js"
 import { encodeSlice } from "./keyEncoding.js"
 import { SingleFlight } from "./singleFlight.js"
@@ -59,6 +60,7 @@ const make = <I, A, E, R>(
   const ttlOption = options.ttl
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
   const flights = new SingleFlight<A, E>()
+  registry.register(constructor, (namespace) => flights.detach((flight) => flight.namespace === namespace))
   // One label array for the life of the cached value: the metric hook is cached by its identity.
   const labels = [MetricLabel.make("cache", name)]
   const count = (metric: Metric.Metric.Counter<number>) => metric.unsafeUpdate(1, labels)
@@ -274,12 +276,7 @@ const make = <I, A, E, R>(
             return store.deletePartition(scope)
           })
         })),
-    invalidateAll: Effect.flatMap(CacheSettings, (settings) =>
-      Effect.flatMap(CacheStore, (store) => {
-        const namespace = settings.keyPrefix + ":" + constructor.namespace
-        flights.detach((flight) => flight.namespace === namespace)
-        return store.clear(namespace)
-      })),
+    invalidateAll: registry.invalidateAll(constructor),
     peek: (input: I) =>
       withKey(
         input,
