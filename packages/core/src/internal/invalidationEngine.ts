@@ -5,7 +5,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
+import type * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -22,8 +23,20 @@ import * as rules from "./invalidationRule.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
 
+// Label arrays are kept, one per set of values: a metric's hook is cached by the array's identity.
+const labelArrays = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => {
+  const key = pairs.map(([name, value]) => `${name}=${value}`).join("\u0000")
+  let found = labelArrays.get(key)
+  if (found === undefined) {
+    found = pairs.map(([name, value]) => MetricLabel.make(name, value))
+    labelArrays.set(key, found)
+  }
+  return found
+}
+
 const increment = (metric: Metric.Metric.Counter<number>, cache: string, rule: string) =>
-  Metric.increment(Metric.tagged(Metric.tagged(metric, "cache", cache), "rule", rule))
+  Effect.sync(() => metric.unsafeUpdate(1, labels(["cache", cache], ["rule", rule])))
 
 /** A wider wipe stands in when a narrower one cannot build its key; store failures are real failures. */
 const orWider = (
@@ -166,6 +179,7 @@ export const make = (options: InvalidationEngine.Options) =>
       return work(plan, job.event, context).pipe(
         Effect.zipRight(increment(CacheMetrics.invalidationJobs, job.cache, job.rule)),
         Effect.withSpan("cachefx.invalidation.job", {
+          captureStackTrace: false,
           attributes: { "cachefx.cache": job.cache, "cachefx.rule": job.rule, "cachefx.table": job.event.table }
         }),
         Effect.provide(context)
@@ -187,16 +201,19 @@ export const make = (options: InvalidationEngine.Options) =>
       )
 
     const handle = ({ event, parent }: InvalidationBus.Delivery) =>
-      Metric.increment(Metric.tagged(CacheMetrics.invalidationEvents, "table", event.table)).pipe(
-        Effect.zipRight(Effect.forEach(
-          (byTable.get(event.table) ?? []).filter(([plan]) => plan.on.has(event.operation)),
+      Effect.suspend(() => {
+        CacheMetrics.invalidationEvents.unsafeUpdate(1, labels(["table", event.table]))
+        const dispatches = (byTable.get(event.table) ?? []).filter(([plan]) => plan.on.has(event.operation)).map(
           ([plan, dispatcher]) => {
             const job: Dispatcher.Job = { cache: plan.subject.name, rule: plan.rule.name, event }
             return dispatcher.dispatch({ job, config: plan.rule.options.dispatcherConfig ?? {}, run: runRetried(job) })
-          },
-          { concurrency: "unbounded", discard: true }
-        )),
+          }
+        )
+        // one rule's job runs in this fiber; several run side by side
+        return dispatches.length === 1 ? dispatches[0]! : Effect.all(dispatches, { concurrency: "unbounded", discard: true })
+      }).pipe(
         Effect.withSpan("cachefx.invalidation.event", {
+          captureStackTrace: false,
           attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
           ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
         })
