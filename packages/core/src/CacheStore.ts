@@ -58,6 +58,12 @@ export type FillGuard = unknown & Brand.Brand<"@cachefx/core/FillGuard">
 export interface Lookup {
   readonly entry: Option.Option<CacheEntry.CacheEntry>
   readonly guard: FillGuard
+  /**
+   * Set when the key holds something the store cannot read as an entry (another
+   * program's bytes, a corrupt entry, another Redis type): `entry` is then absent,
+   * the call counts an error, and the next fill replaces what is there.
+   */
+  readonly foreign?: string | undefined
 }
 
 /**

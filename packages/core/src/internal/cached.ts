@@ -186,7 +186,9 @@ const make = <I, A, E, R>(
       }
       return Effect.flatMap(live(settings, key, found), (hit) => {
         if (hit === undefined) {
-          return miss(store, settings, key, input, found.guard)
+          return found.foreign === undefined
+            ? miss(store, settings, key, input, found.guard)
+            : Effect.zipRight(decodeFailure(settings, key, found.foreign), miss(store, settings, key, input, found.guard))
         }
         if (hit.fresh) {
           count(CacheMetrics.hits)

@@ -136,10 +136,16 @@ class Store implements CacheStore.Service {
   /** The answer of a read: the entry when it was filled under the current stamps, and the guard. */
   private lookup(reply: scripts.GetReply, namespaceStamp: string): CacheStore.Lookup {
     const [hold, partitionStamp, , readAt, entryNamespace, json] = reply
-    const entry = entryNamespace === namespaceStamp && json !== undefined ? decode(json) : undefined
+    const current = entryNamespace === namespaceStamp && json !== undefined
+    const entry = current ? decode(json) : undefined
     return {
       entry: entry === undefined || this.expired(entry) ? Option.none() : Option.some(entry),
-      guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt))
+      guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt)),
+      foreign: hold === "?"
+        ? "the key holds a value that is not a cachefx entry (another program's bytes, or another Redis type)"
+        : current && entry === undefined
+        ? "the entry's JSON is corrupt, or not of an entry's shape"
+        : undefined
     }
   }
 

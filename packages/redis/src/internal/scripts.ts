@@ -7,7 +7,8 @@ import type { Cluster, Redis } from "ioredis"
  * Stored values:
  * - an entry: `<id> <partition stamp> <namespace stamp> <json>`;
  * - a tombstone (left by an exact-key delete for the fill window): `~<id>`;
- * - anything else is foreign: never served, replaced by the next fill.
+ * - anything else is foreign (other bytes, or a key of another Redis type, which
+ *   `GET` refuses): never served, reported, replaced by the next fill.
  *
  * What a key holds is named by its "hold": `""` (absent), the entry's id, the whole
  * tombstone, or `"?"` (foreign). A fill stores only while the key holds what the read
@@ -35,6 +36,11 @@ local function keep(key, px, window)
   local ttl = redis.call('PTTL', key)
   if ttl >= 0 and ttl < px + window then redis.call('PEXPIRE', key, px + window) end
 end
+local function read(key)
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' and v.err then return '?' end
+  return v
+end
 local function inspect(v)
   if not v then return '' end
   local _, last, id, p, n = string.find(v, '^(%w+) (%w+) (%w+) ')
@@ -56,7 +62,7 @@ local now = clock()
 local p = stamp(KEYS[2], ARGV[1], window)
 local n = false
 if KEYS[3] then n = stamp(KEYS[3], ARGV[1], window) end
-local v = redis.call('GET', KEYS[1])
+local v = read(KEYS[1])
 local hold, ep, en, start = inspect(v)
 if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
 return {hold, p, n, now}
@@ -72,7 +78,7 @@ local window = tonumber(ARGV[5])
 if clock() - tonumber(ARGV[4]) > window then return 0 end
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
-if inspect(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+if inspect(read(KEYS[1])) ~= ARGV[1] then return 0 end
 local px = tonumber(ARGV[7])
 local value = ARGV[6] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[8]
 if px < 0 then
