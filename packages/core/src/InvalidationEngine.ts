@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
@@ -89,6 +90,34 @@ export interface Options {
 }
 
 /**
+ * Two different cached values given to the engine share a name. Jobs, logs and metrics
+ * name a cached value by its name (given with `cached({ name })`, else its key's
+ * namespace), so each must be unique to the engine; raised when the engine is built.
+ *
+ * @example
+ * ```ts
+ * import { InvalidationEngine } from "@cachefx/core"
+ *
+ * const error = new InvalidationEngine.CacheNameError({ name: "posts", namespaces: ["posts", "posts"] })
+ * console.log(error.message)
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheNameError extends Data.TaggedError("CacheNameError")<{
+  readonly name: string
+  /** The key namespaces of the two cached values. */
+  readonly namespaces: readonly [string, string]
+}> {
+  override get message(): string {
+    const [first, second] = this.namespaces
+    return `Two cached values given to the engine are named "${this.name}" (one on key namespace "${first}", ` +
+      `the other on "${second}"); give each its own name (cached({ name }))`
+  }
+}
+
+/**
  * Makes the engine in a scope and starts consuming the bus. When the scope closes it
  * handles the events still on the bus and waits for the events it is handling.
  *
@@ -107,7 +136,8 @@ export interface Options {
  */
 export const make: (
   options: Options
-) => Effect.Effect<Service, InvalidationRuleError, CacheStore | InvalidationBus | Scope.Scope> = internal.make
+) => Effect.Effect<Service, InvalidationRuleError | CacheNameError, CacheStore | InvalidationBus | Scope.Scope> =
+  internal.make
 
 /**
  * The engine and its bus as a layer. Provide the dispatchers its rules name (and the
@@ -134,7 +164,8 @@ export const make: (
  */
 export const layer: (
   options: Options
-) => Layer.Layer<InvalidationEngine | InvalidationBus, InvalidationRuleError, CacheStore> = internal.layer
+) => Layer.Layer<InvalidationEngine | InvalidationBus, InvalidationRuleError | CacheNameError, CacheStore> =
+  internal.layer
 
 /**
  * Runs one job once with the engine in context (see `Service.run`).

@@ -168,7 +168,7 @@ const decisions: ReadonlyArray<
   ]
 ]
 
-const buildError = <A>(layer: Layer.Layer<A, InvalidationRule.InvalidationRuleError>) =>
+const buildError = <A>(layer: Layer.Layer<A, InvalidationRule.InvalidationRuleError | InvalidationEngine.CacheNameError>) =>
   Effect.scoped(Layer.build(layer)).pipe(Effect.flip, Effect.map((error) => error.message))
 
 /** A logger that keeps the messages it is given. */
@@ -500,7 +500,9 @@ describe("InvalidationEngine layer errors", () => {
     Effect.gen(function*() {
       const rule = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })
       expect(yield* buildError(engine([postsCache([rule, rule]).fn]))).toContain("two rules of this cached value")
-      expect(yield* buildError(engine([fn(rule), fn(rule)]))).toContain(`also named "timeline"`)
+      expect(yield* buildError(engine([fn(rule), fn(rule)]))).toBe(
+        `Two cached values given to the engine are named "timeline" (one on key namespace "posts", the other on "posts"); give each its own name (cached({ name }))`
+      )
     }))
 
   it("a table that is neither a Drizzle table nor a name fails when the rule is made", () => {

@@ -128,3 +128,37 @@ describe("InvalidationRule requireInputs", () => {
       (all) => expect(all).toEqual([[], [], ["delete cachefx:posts:1:#5:#6"], ["clear cachefx:posts"]])
     ))
 })
+
+describe("InvalidationEngine identity", () => {
+  const build = (caches: ReadonlyArray<Cached.Cached.Any>) => Effect.scoped(Effect.exit(Layer.build(engine(caches))))
+  const plain = (namespace: string, name?: string) =>
+    Cached.cached({ key: KeyConstructor.make({ namespace }), name })(() => Effect.succeed(1))
+
+  it.effect("two cached values on one name fail the build with a typed error naming both, rules or not", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(engine([plain("feed", "home"), plain("posts"), plain("timeline", "home")]))))
+      expect(error).toMatchObject({ _tag: "CacheNameError", name: "home", namespaces: ["feed", "timeline"] })
+      expect(error.message).toContain(`named "home" (one on key namespace "feed", the other on "timeline")`)
+      expect(yield* build([plain("posts"), plain("posts")])).toMatchObject({ _tag: "Failure" })
+    }))
+
+  it.effect("one cached value given twice counts once", () => {
+    const once = postsCache([])
+    return Effect.map(build([once, once]), (exit) => expect(exit._tag).toBe("Success"))
+  })
+
+  it.effect("a job names its cached value and rule by name: the order of caches and rules does not matter", () => {
+    const rules = [
+      InvalidationRule.make({ table: "posts", fieldMapping: { author: "author_id" } }),
+      InvalidationRule.custom({ table: "posts", run: (_, cached) => cached.invalidateAll })
+    ] as const
+    const job: Dispatcher.Job = { cache: "posts", rule: "posts(author=author_id)", event: moved }
+    const ran = (caches: ReadonlyArray<Cached.Cached.Any>) =>
+      Effect.zipRight(InvalidationEngine.run(job), wipes).pipe(Effect.provide(engine(caches)))
+    return Effect.gen(function*() {
+      const expected = ["deletePartition cachefx:posts:1:#2", "deletePartition cachefx:posts:1:#1"]
+      expect(yield* ran([plain("feed"), postsCache([rules[0], rules[1]])])).toEqual(expected)
+      expect(yield* ran([postsCache([rules[1], rules[0]]), plain("feed")])).toEqual(expected)
+    })
+  })
+})

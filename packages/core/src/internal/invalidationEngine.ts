@@ -129,15 +129,24 @@ const work = (plan: rules.Plan, event: InvalidationEvent.InvalidationEvent, cont
  */
 const index = (caches: ReadonlyArray<Cached.Cached.Any>) =>
   Effect.gen(function*() {
+    // jobs name cached values by name: one name, one cached value (given twice, it counts once)
+    const named = new Map<string, Cached.Cached.Any>()
+    for (const cached of caches) {
+      const seen = named.get(cached.name)
+      if (seen !== undefined && seen !== cached) {
+        return yield* new InvalidationEngine.CacheNameError({
+          name: cached.name,
+          namespaces: [seen.key.namespace, cached.key.namespace]
+        })
+      }
+      named.set(cached.name, cached)
+    }
     const plans = new Map<string, Map<string, rules.Plan>>()
     const byTable = new Map<string, Array<readonly [rules.Plan, Dispatcher.Dispatcher]>>()
-    for (const cached of caches) {
+    for (const cached of named.values()) {
       const own = new Map<string, rules.Plan>()
       for (const rule of cached.rules) {
         const fail = (reason: string) => new InvalidationRuleError({ cache: cached.name, rule: rule.name, reason })
-        if (plans.has(cached.name)) {
-          return yield* fail(`another cached value given to the engine is also named "${cached.name}"; give each its own name`)
-        }
         if (own.has(rule.name)) {
           return yield* fail("two rules of this cached value have this name; give one a name of its own (option name)")
         }
