@@ -24,6 +24,9 @@ export class UnencodableValue {
 
 const escapable = /[%:#]/
 
+/** A surrogate code unit that is not half of a pair (with `u`, a pair is one code point). */
+const loneSurrogate = /\p{Surrogate}/u
+
 /** @internal */
 export const escape = (text: string): string =>
   escapable.test(text) ? text.replace(/%/g, "%25").replace(/:/g, "%3A").replace(/#/g, "%23") : text
@@ -39,7 +42,9 @@ export const hashText = (text: string): string =>
  * @internal
  */
 export const encodeSlice = (value: unknown, hash: boolean): string => {
-  if (!hash && typeof value === "string") {
+  // A string with a lone surrogate is not text: as a Redis key (UTF-8) every lone
+  // surrogate becomes U+FFFD, so it takes its escaped canonical form (`#"\ud800"`).
+  if (!hash && typeof value === "string" && !loneSurrogate.test(value)) {
     const slice = escape(value)
     return slice.length > maxSliceLength ? "#~" + hashText(canonical(value)) : slice
   }
