@@ -47,6 +47,12 @@ export interface Settings {
    * happened that the store no longer remembers. Default 60 seconds.
    */
   readonly fillWindow: Duration.Duration
+  /**
+   * When true (the default), the keys of a cached value with a `value` Schema carry a
+   * fingerprint of the Schema, so a deploy that changes the stored shape never reads an
+   * entry of the old shape. A cached value's `fingerprint: false` turns it off for it.
+   */
+  readonly fingerprint: boolean
 }
 
 /**
@@ -89,7 +95,8 @@ export const defaults: Settings = {
   enabled: true,
   operationTimeout: Duration.millis(250),
   failOpen: true,
-  fillWindow: Duration.seconds(60)
+  fillWindow: Duration.seconds(60),
+  fingerprint: true
 }
 
 /**
@@ -113,6 +120,7 @@ export interface Input {
   readonly operationTimeout?: Duration.DurationInput | undefined
   readonly failOpen?: boolean | undefined
   readonly fillWindow?: Duration.DurationInput | undefined
+  readonly fingerprint?: boolean | undefined
 }
 
 /**
@@ -137,7 +145,8 @@ export const make = (input: Input): Settings => ({
     ? defaults.operationTimeout
     : Duration.decode(input.operationTimeout),
   failOpen: input.failOpen ?? defaults.failOpen,
-  fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow)
+  fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow),
+  fingerprint: input.fingerprint ?? defaults.fingerprint
 })
 
 /**
@@ -157,7 +166,7 @@ export const layer = (input: Input): Layer.Layer<never> => Layer.succeed(CacheSe
 
 /**
  * The settings as a `Config`: `CACHEFX_KEY_PREFIX`, `CACHEFX_DEFAULT_TTL` (a duration such
- * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`
+ * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`, `CACHEFX_FINGERPRINT`
  * and `CACHEFX_FILL_WINDOW`, each falling back to its default.
  *
  * @example
@@ -180,7 +189,8 @@ export const config: Config.Config<Settings> = Config.all({
   enabled: Config.option(Config.boolean("CACHEFX_ENABLED")),
   operationTimeout: Config.option(Config.duration("CACHEFX_OPERATION_TIMEOUT")),
   failOpen: Config.option(Config.boolean("CACHEFX_FAIL_OPEN")),
-  fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW"))
+  fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW")),
+  fingerprint: Config.option(Config.boolean("CACHEFX_FINGERPRINT"))
 }).pipe(
   Config.mapOrFail((options) =>
     Either.try({
@@ -191,7 +201,8 @@ export const config: Config.Config<Settings> = Config.all({
           enabled: Option.getOrUndefined(options.enabled),
           operationTimeout: Option.getOrUndefined(options.operationTimeout),
           failOpen: Option.getOrUndefined(options.failOpen),
-          fillWindow: Option.getOrUndefined(options.fillWindow)
+          fillWindow: Option.getOrUndefined(options.fillWindow),
+          fingerprint: Option.getOrUndefined(options.fingerprint)
         }),
       catch: (error) => ConfigError.InvalidData([], (error as Error).message)
     })

@@ -158,6 +158,12 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
    * fill: a value that is not is returned, not stored, and counted).
    */
   readonly value?: Schema.Schema<A, any, never> | undefined
+  /**
+   * Whether keys carry a fingerprint of the `value` Schema (a slice after the partition
+   * slices), so a changed Schema reads no entry of the old shape. Default: the
+   * `fingerprint` setting (true). Values without a Schema have no fingerprint.
+   */
+  readonly fingerprint?: boolean | undefined
   /** The cached value's name (default: the key constructor's namespace). */
   readonly name?: string | undefined
   /** Writes that invalidate it: give the cached value to `InvalidationEngine.layer` to apply them. */

@@ -19,6 +19,7 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
 import * as registry from "./constructorRegistry.js"
+import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
 import { encodeSlice } from "./keyEncoding.js"
 import { SingleFlight } from "./singleFlight.js"
@@ -54,6 +55,12 @@ const make = <I, A, E, R>(
   const name = options.name ?? constructor.namespace
   // A cached value named apart from its namespace keeps its own keys; `#@` starts no other slice.
   const nameSlice = name === constructor.namespace ? undefined : "#@" + encodeSlice(name, false)
+  const fingerprint = options.value === undefined || options.fingerprint === false
+    ? undefined
+    : fingerprintSlice(options.value)
+  const withFingerprint = nameSlice === undefined ? fingerprint : nameSlice + ":" + fingerprint
+  /** The slices of the cached value's own between the partition and the suffix. */
+  const extra = (settings: Settings) => fingerprint !== undefined && settings.fingerprint ? withFingerprint : nameSlice
   const sync = keys.isSync(constructor)
   const size = constructor.fields.length
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
@@ -65,8 +72,11 @@ const make = <I, A, E, R>(
   const labels = [MetricLabel.make("cache", name)]
   const count = (metric: Metric.Metric.Counter<number>) => metric.unsafeUpdate(1, labels)
 
-  const keyOf = (input: unknown, prefix: string): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
-    Effect.map(keys.slices(constructor, input, size), (slices) => keys.assemble(constructor, prefix, slices, nameSlice))
+  const keyOf = (input: unknown, settings: Settings): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
+    Effect.map(
+      keys.slices(constructor, input, size),
+      (slices) => keys.assemble(constructor, settings.keyPrefix, slices, extra(settings))
+    )
 
   /** Reports a cache-side error: counted and logged when failing open, a defect otherwise. */
   const report = (settings: Settings, error: KeyError | CacheStoreError | CacheValueError) =>
@@ -215,13 +225,13 @@ const make = <I, A, E, R>(
       if (sync) {
         let key: CacheKey.CacheKey
         try {
-          key = keys.assemble(constructor, settings.keyPrefix, keys.slicesSync(constructor, input, size), nameSlice)
+          key = keys.assemble(constructor, settings.keyPrefix, keys.slicesSync(constructor, input, size), extra(settings))
         } catch (error) {
           return Effect.zipRight(report(settings, error as KeyError), orElse(settings))
         }
         return f(store, settings, key)
       }
-      return Effect.matchEffect(keyOf(input, settings.keyPrefix), {
+      return Effect.matchEffect(keyOf(input, settings), {
         onFailure: (error) => Effect.zipRight(report(settings, error), orElse(settings)),
         onSuccess: (key) => f(store, settings, key)
       })
@@ -251,7 +261,7 @@ const make = <I, A, E, R>(
       () => computeSpan(input)
     )
 
-  const keyFor = (input: I) => Effect.flatMap(CacheSettings, (settings) => keyOf(input, settings.keyPrefix))
+  const keyFor = (input: I) => Effect.flatMap(CacheSettings, (settings) => keyOf(input, settings))
 
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
