@@ -91,7 +91,7 @@ const invalidation = (bento: BentoCache<Record<string, never>>) =>
     yield* Effect.forEach(partition, (input) => bentoItem(bento, input), { concurrency: fibers, discard: true })
     const wipe = yield* microsPerRun(() => getItem.deletePartition({ shop }), 21)
     const deleteByTag = yield* microsPerRun(() => Effect.promise(() => bento.deleteByTag({ tags: [`shop:${shop}`] })), 21)
-    report(`invalidate ${partitionKeys} keys (partition wipe vs tag)`, wipe, deleteByTag, "µs", "bentocache deleteByTag")
+    report(`invalidate ${partitionKeys.toLocaleString("en-US")} keys (partition wipe vs tag)`, wipe, deleteByTag, "µs", "bentocache deleteByTag")
   })
 
 const redis = Effect.gen(function*() {

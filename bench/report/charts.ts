@@ -16,39 +16,73 @@ export interface ChartSpec {
   readonly select: (figure: RunFigure) => boolean
   /** The label of a group; the figure's name unless given. */
   readonly label?: (figure: RunFigure) => string
+  /** Where the method and the analysis of these figures are written, as Markdown links. */
+  readonly readMore?: string
 }
+
+const dispatchReadMore = "[@cachefx/bullmq, Cost](../packages/bullmq/README.md#cost), " +
+  "[@cachefx/pg-boss, Measured](../packages/pg-boss/README.md#measured), " +
+  "[@cachefx/rabbitmq, Measured](../packages/rabbitmq/README.md#measured)"
 
 const isRedisRun = (figure: RunFigure) => figure.run.startsWith("redis-")
 
 export const charts: ReadonlyArray<ChartSpec> = [
-  { file: "hit-cost", title: "Memory hit cost", scale: "linear", select: (f) => f.unit === "ns/op" },
+  {
+    file: "hit-cost",
+    title: "Memory hit cost",
+    scale: "linear",
+    select: (f) => f.unit === "ns/op",
+    readMore: "[README, Performance](../README.md#performance)"
+  },
   {
     file: "redis-hits",
     title: "Redis hit throughput, 50 fibers",
     scale: "linear",
     select: (f) => f.unit === "ops/s",
-    label: (f) => (isRedisRun(f) ? `${f.name}, ${f.runTitle}` : f.name)
+    label: (f) => (isRedisRun(f) ? `${f.name}, ${f.runTitle}` : f.name),
+    readMore: "[@cachefx/redis, Benchmark](../packages/redis/README.md#benchmark)"
   },
   {
     file: "partition-wipe",
     title: "Invalidating a partition of 1,000 keys",
     scale: "log",
-    select: (f) => f.name.startsWith("partition wipe") || f.name.startsWith("invalidate ")
+    select: (f) => f.name.startsWith("partition wipe") || f.name.startsWith("invalidate "),
+    readMore: "[@cachefx/redis, Benchmark](../packages/redis/README.md#benchmark)"
   },
-  { file: "stampede", title: "1,000 concurrent misses of one key", scale: "linear", select: (f) => f.name.includes("concurrent misses") },
-  { file: "write-overhead", title: "Write overhead: Drizzle hooks vs plain Drizzle", scale: "linear", select: (f) => f.run === "drizzle" },
-  { file: "http", title: "HTTP requests per second", scale: "linear", select: (f) => f.unit === "req/s", label: (f) => `${f.name} vs ${f.baselineName}` },
+  {
+    file: "stampede",
+    title: "1,000 concurrent misses of one key (1 ms computation)",
+    scale: "linear",
+    select: (f) => f.name.includes("concurrent misses")
+  },
+  {
+    file: "write-overhead",
+    title: "Write overhead: Drizzle hooks vs plain Drizzle",
+    scale: "linear",
+    select: (f) => f.run === "drizzle",
+    readMore: "[@cachefx/drizzle, Cost](../packages/drizzle/README.md#cost)"
+  },
+  {
+    file: "http",
+    title: "HTTP requests per second",
+    scale: "linear",
+    select: (f) => f.unit === "req/s",
+    label: (f) => `${f.name} vs ${f.baselineName}`,
+    readMore: "[@cachefx/http, Benchmark](../packages/http/README.md#benchmark)"
+  },
   {
     file: "dispatch-latency",
     title: "Dispatch: publish latency",
     scale: "log",
-    select: (f) => f.run === "dispatch" && f.unit === "µs"
+    select: (f) => f.run === "dispatch" && f.unit === "µs",
+    readMore: dispatchReadMore
   },
   {
     file: "dispatch-throughput",
     title: "Dispatch: end-to-end throughput",
     scale: "linear",
-    select: (f) => f.run === "dispatch" && f.unit === "ev/s"
+    select: (f) => f.run === "dispatch" && f.unit === "ev/s",
+    readMore: dispatchReadMore
   }
 ]
 

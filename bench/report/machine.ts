@@ -1,4 +1,4 @@
-/** The machine the report ran on, and the versions of the servers and the peer it measured. */
+/** The machine the report ran on, the code it measured, and the versions of the servers and the peer. */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
@@ -13,6 +13,8 @@ export interface Machine {
   readonly postgres: string
   readonly bentocache: string
   readonly loadAverage: string
+  /** The commit checked out, and whether the working tree (what runs) differs from it. */
+  readonly revision: string
 }
 
 /** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
@@ -48,6 +50,16 @@ const bentocacheVersion = (): string => {
   }
 }
 
+const revision = (): string => {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim() !== ""
+    return dirty ? `${commit} with uncommitted changes` : commit
+  } catch {
+    return "unknown"
+  }
+}
+
 /** Reads the machine now; call it before the first benchmark, for the load average at start. */
 export const describeMachine = async (): Promise<Machine> => ({
   cpu: os.cpus()[0]?.model ?? "unknown",
@@ -57,5 +69,6 @@ export const describeMachine = async (): Promise<Machine> => ({
   redis: redisVersion(),
   postgres: await postgresVersion(),
   bentocache: bentocacheVersion(),
-  loadAverage: loadAverage()
+  loadAverage: loadAverage(),
+  revision: revision()
 })

@@ -14,13 +14,13 @@ const keyCounts = (process.env["BENCH_REPORT_KEYS"] ?? "10000,100000,1000000").s
 
 const all: ReadonlyArray<Run> = [
   { id: "core", title: "core: memory store vs Effect Cache", script: "core" },
-  { id: "bento", title: "cachefx vs bentocache", script: "bento" },
   ...keyCounts.map((keys) => ({
     id: `redis-${keys}`,
     title: `Redis store, ${keys.toLocaleString("en-US")} keys loaded`,
     script: "redis",
     env: { BENCH_KEYS: String(keys) }
   })),
+  { id: "bento", title: "cachefx vs bentocache", script: "bento" },
   { id: "drizzle", title: "Drizzle hooks on PostgreSQL", script: "drizzle" },
   { id: "http", title: "HTTP response cache", script: "http" },
   { id: "dispatch", title: "broker dispatchers vs inline", script: "dispatch" }
