@@ -187,7 +187,8 @@ describe("hostile keys", () => {
   it.each(stores)("`__proto__` and `constructor` as input names, and 1 MB strings, on the $name store", async (store) => {
     const program = Effect.gen(function*() {
       let calls = 0
-      const proto = Cached.cached({ key: ProtoKey, ttl: "1 minute" })((input: Input) => Effect.sync(() => {
+      // inputs are any record here: hostile names are not known to the type checker
+      const proto = Cached.cached({ key: ProtoKey, ttl: "1 minute" })((input: any) => Effect.sync(() => {
         calls++
         return fingerprint(input)
       }))
@@ -199,8 +200,8 @@ describe("hostile keys", () => {
         own([["__proto__", null], ["constructor", null]]),
         JSON.parse("{\"__proto__\":{\"polluted\":1},\"constructor\":{\"prototype\":{\"polluted\":1}}}") as Input
       ]
-      for (const input of inputs) expect(yield* proto(input)).toBe(fingerprint(input))
-      for (const input of inputs) expect(yield* proto(input)).toBe(fingerprint(input))
+      for (const input of inputs) expect(yield* proto(input as never)).toBe(fingerprint(input))
+      for (const input of inputs) expect(yield* proto(input as never)).toBe(fingerprint(input))
       expect(calls).toBe(inputs.length)
       expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined()
 
@@ -209,12 +210,12 @@ describe("hostile keys", () => {
         own([["name", name], ["tag", name]])
       )
       let loneCalls = 0
-      const loneFn = Cached.cached({ key: NameKey, ttl: "1 minute" })((input: Input) => Effect.sync(() => {
+      const loneFn = Cached.cached({ key: NameKey, ttl: "1 minute" })((input: any) => Effect.sync(() => {
         loneCalls++
         return fingerprint(input)
       }))
-      for (const input of lone) expect(yield* loneFn(input)).toBe(fingerprint(input))
-      for (const input of lone) expect(yield* loneFn(input)).toBe(fingerprint(input))
+      for (const input of lone) expect(yield* loneFn(input as never)).toBe(fingerprint(input))
+      for (const input of lone) expect(yield* loneFn(input as never)).toBe(fingerprint(input))
       expect(loneCalls).toBe(lone.length)
 
       const mega = "x".repeat(1024 * 1024)
