@@ -13,6 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { CacheDefinitionError } from "./CacheError.js"
 import { validateSegment } from "./internal/segment.js"
 import * as Ttl from "./Ttl.js"
 
@@ -53,6 +54,12 @@ export interface Settings {
    * entry of the old shape. A cached value's `fingerprint: false` turns it off for it.
    */
   readonly fingerprint: boolean
+  /**
+   * The longest key, in characters (memcached's limit is 250). A longer key has the
+   * slices after its partition hashed, then, if still too long, its partition slices;
+   * keys are never truncated, and partition wipes keep working. Default: no limit.
+   */
+  readonly maxKeyLength: number
 }
 
 /**
@@ -96,7 +103,8 @@ export const defaults: Settings = {
   operationTimeout: Duration.millis(250),
   failOpen: true,
   fillWindow: Duration.seconds(60),
-  fingerprint: true
+  fingerprint: true,
+  maxKeyLength: Number.POSITIVE_INFINITY
 }
 
 /**
@@ -121,11 +129,13 @@ export interface Input {
   readonly failOpen?: boolean | undefined
   readonly fillWindow?: Duration.DurationInput | undefined
   readonly fingerprint?: boolean | undefined
+  readonly maxKeyLength?: number | undefined
 }
 
 /**
  * Builds settings from the defaults and the given overrides. Throws a
- * `CacheDefinitionError` for a key prefix with reserved characters.
+ * `CacheDefinitionError` for a key prefix with reserved characters, or a `maxKeyLength`
+ * under 64.
  *
  * @example
  * ```ts
@@ -146,8 +156,19 @@ export const make = (input: Input): Settings => ({
     : Duration.decode(input.operationTimeout),
   failOpen: input.failOpen ?? defaults.failOpen,
   fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow),
-  fingerprint: input.fingerprint ?? defaults.fingerprint
+  fingerprint: input.fingerprint ?? defaults.fingerprint,
+  maxKeyLength: validateMaxKeyLength(input.maxKeyLength ?? defaults.maxKeyLength)
 })
+
+const validateMaxKeyLength = (max: number): number => {
+  if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 64)) {
+    throw new CacheDefinitionError({
+      subject: "CacheSettings maxKeyLength",
+      reason: `must be a whole number of at least 64 (room for a namespace and two hashes), got ${max}`
+    })
+  }
+  return max
+}
 
 /**
  * A layer that overrides some settings in code.
@@ -166,8 +187,8 @@ export const layer = (input: Input): Layer.Layer<never> => Layer.succeed(CacheSe
 
 /**
  * The settings as a `Config`: `CACHEFX_KEY_PREFIX`, `CACHEFX_DEFAULT_TTL` (a duration such
- * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`, `CACHEFX_FINGERPRINT`
- * and `CACHEFX_FILL_WINDOW`, each falling back to its default.
+ * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`, `CACHEFX_FINGERPRINT`,
+ * `CACHEFX_MAX_KEY_LENGTH` and `CACHEFX_FILL_WINDOW`, each falling back to its default.
  *
  * @example
  * ```ts
@@ -190,7 +211,8 @@ export const config: Config.Config<Settings> = Config.all({
   operationTimeout: Config.option(Config.duration("CACHEFX_OPERATION_TIMEOUT")),
   failOpen: Config.option(Config.boolean("CACHEFX_FAIL_OPEN")),
   fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW")),
-  fingerprint: Config.option(Config.boolean("CACHEFX_FINGERPRINT"))
+  fingerprint: Config.option(Config.boolean("CACHEFX_FINGERPRINT")),
+  maxKeyLength: Config.option(Config.integer("CACHEFX_MAX_KEY_LENGTH"))
 }).pipe(
   Config.mapOrFail((options) =>
     Either.try({
@@ -202,7 +224,8 @@ export const config: Config.Config<Settings> = Config.all({
           operationTimeout: Option.getOrUndefined(options.operationTimeout),
           failOpen: Option.getOrUndefined(options.failOpen),
           fillWindow: Option.getOrUndefined(options.fillWindow),
-          fingerprint: Option.getOrUndefined(options.fingerprint)
+          fingerprint: Option.getOrUndefined(options.fingerprint),
+          maxKeyLength: Option.getOrUndefined(options.maxKeyLength)
         }),
       catch: (error) => ConfigError.InvalidData([], (error as Error).message)
     })

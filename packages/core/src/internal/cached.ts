@@ -73,9 +73,9 @@ const make = <I, A, E, R>(
   const count = (metric: Metric.Metric.Counter<number>) => metric.unsafeUpdate(1, labels)
 
   const keyOf = (input: unknown, settings: Settings): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
-    Effect.map(
+    Effect.flatMap(
       keys.slices(constructor, input, size),
-      (slices) => keys.assemble(constructor, settings.keyPrefix, slices, extra(settings))
+      (slices) => keys.assembleEffect(constructor, settings, slices, extra(settings))
     )
 
   /** Reports a cache-side error: counted and logged when failing open, a defect otherwise. */
@@ -225,7 +225,7 @@ const make = <I, A, E, R>(
       if (sync) {
         let key: CacheKey.CacheKey
         try {
-          key = keys.assemble(constructor, settings.keyPrefix, keys.slicesSync(constructor, input, size), extra(settings))
+          key = keys.assemble(constructor, settings, keys.slicesSync(constructor, input, size), extra(settings))
         } catch (error) {
           return Effect.zipRight(report(settings, error as KeyError), orElse(settings))
         }
@@ -282,7 +282,7 @@ const make = <I, A, E, R>(
     deletePartition: (input: unknown) =>
       Effect.flatMap(CacheSettings, (settings) =>
         Effect.flatMap(keys.slices(constructor, input, constructor.partitionSize), (slices) => {
-          const scope = keys.assemblePartition(constructor, settings.keyPrefix, slices)
+          const scope = keys.assemblePartition(constructor, settings, slices)
           return Effect.flatMap(CacheStore, (store) => {
             flights.detach((flight) => flight.partition === scope.partition)
             return store.deletePartition(scope)

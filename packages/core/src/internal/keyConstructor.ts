@@ -2,10 +2,11 @@ import * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import { CacheDefinitionError, KeyError } from "../CacheError.js"
 import type * as CacheKey from "../CacheKey.js"
-import { CacheSettings } from "../CacheSettings.js"
+import { CacheSettings, type Settings } from "../CacheSettings.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import type * as KeyField from "../KeyField.js"
 import { encodeSlice, UnencodableValue } from "./keyEncoding.js"
+import { boundKey, boundPartition } from "./keyLength.js"
 import { validateSegment } from "./segment.js"
 
 /** @internal */
@@ -136,49 +137,70 @@ export const slices = (
     )
   })
 
-/**
- * Assembles a key from encoded slices (partition slices first). `extra` slices (the
- * cached value's own name) go between the partition and the suffix.
- *
- * @internal
- */
-export const assemble = (
+/** The partition of the first `partitionSize` slices, however long. */
+const unbounded = (
   self: KeyConstructor.KeyConstructor.Any,
   prefix: string,
-  slices: ReadonlyArray<string>,
-  extra: string | undefined
-): CacheKey.CacheKey => {
+  slices: ReadonlyArray<string>
+): CacheKey.Partition => {
   const namespace = prefix + ":" + self.namespace
   let partition = namespace + ":" + self.version
   for (let i = 0; i < self.partitionSize; i++) {
     partition += ":" + slices[i]
   }
+  return { namespace, partition }
+}
+
+/**
+ * Assembles a key from encoded slices (partition slices first). `extra` slices (the
+ * cached value's own name and fingerprint) go between the partition and the suffix. A
+ * key longer than the `maxKeyLength` setting is hashed (see `boundKey`); throws a
+ * `KeyError` when it does not fit even then.
+ *
+ * @internal
+ */
+export const assemble = (
+  self: KeyConstructor.KeyConstructor.Any,
+  settings: Settings,
+  slices: ReadonlyArray<string>,
+  extra: string | undefined
+): CacheKey.CacheKey => {
+  const { namespace, partition } = unbounded(self, settings.keyPrefix, slices)
   let key = extra === undefined ? partition : partition + ":" + extra
   for (let i = self.partitionSize; i < slices.length; i++) {
     key += ":" + slices[i]
   }
-  return { namespace, partition, key }
+  return boundKey(self, { namespace, partition, key }, settings.maxKeyLength)
 }
+
+/**
+ * `assemble` as an Effect that fails with its `KeyError`.
+ *
+ * @internal
+ */
+export const assembleEffect = (
+  self: KeyConstructor.KeyConstructor.Any,
+  settings: Settings,
+  slices: ReadonlyArray<string>,
+  extra: string | undefined
+): Effect.Effect<CacheKey.CacheKey, KeyError> =>
+  Effect.try({ try: () => assemble(self, settings, slices, extra), catch: (error) => error as KeyError })
 
 /** @internal */
 export const assemblePartition = (
   self: KeyConstructor.KeyConstructor.Any,
-  prefix: string,
+  settings: Settings,
   slices: ReadonlyArray<string>
-): CacheKey.Partition => {
-  const { namespace, partition } = assemble(self, prefix, slices.slice(0, self.partitionSize), undefined)
-  return { namespace, partition }
-}
+): CacheKey.Partition => boundPartition(self, unbounded(self, settings.keyPrefix, slices), settings.maxKeyLength)
 
 /** @internal */
 export const keyFor = (
   self: KeyConstructor.KeyConstructor.Any,
   input: unknown
 ): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
-  Effect.zipWith(
-    CacheSettings,
-    slices(self, input, self.fields.length),
-    (settings, slices) => assemble(self, settings.keyPrefix, slices, undefined)
+  Effect.flatMap(
+    Effect.zip(CacheSettings, slices(self, input, self.fields.length)),
+    ([settings, slices]) => assembleEffect(self, settings, slices, undefined)
   )
 
 /** @internal */
@@ -189,5 +211,5 @@ export const partitionFor = (
   Effect.zipWith(
     CacheSettings,
     slices(self, input, self.partitionSize),
-    (settings, slices) => assemblePartition(self, settings.keyPrefix, slices)
+    (settings, slices) => assemblePartition(self, settings, slices)
   )
