@@ -20,7 +20,10 @@ import { PGlite } from "@electric-sql/pglite"
 import { describe, expect, it } from "@effect/vitest"
 import { asc, eq, sql, TransactionRollbackError } from "drizzle-orm"
 import { integer, pgTable } from "drizzle-orm/pg-core"
-import { drizzle, type PgliteDatabase } from "drizzle-orm/pglite"
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres"
+import type { PgDatabase } from "drizzle-orm/pg-core"
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite"
+import pg from "pg"
 import { Effect, Layer, Option } from "effect"
 import fc from "fast-check"
 import { Redis } from "ioredis"
@@ -46,18 +49,59 @@ const GroupKey = KeyConstructor.make({
 })
 const AllKey = KeyConstructor.make({ namespace: "all", fields: [KeyField.arg("limit")] })
 
-let client: PGlite
-let raw: PgliteDatabase
+/**
+ * A database of the suite. PGlite is one connection: a transaction holds it, so no
+ * point is placed inside transactions there. PostgreSQL runs transactions
+ * concurrently: the scheduler also picks when each transaction commits or rolls back,
+ * so reads run while a write is open.
+ */
+interface Database {
+  readonly name: string
+  readonly insideTransactions: boolean
+  readonly open: () => Promise<{ readonly db: PgDatabase<any, any, any>; readonly reset: () => Promise<unknown>; readonly close: () => Promise<unknown> }>
+}
 
-beforeAll(async () => {
-  client = new PGlite()
-  raw = drizzle(client)
-  await client.exec(`
-    create sequence proof_seq;
-    create table proof_items (id integer primary key, grp integer not null, val integer not null);
-  `)
-}, 60_000)
-afterAll(() => client.close())
+const ddl = `
+  create sequence proof_seq;
+  create table proof_items (id integer primary key, grp integer not null, val integer not null);
+`
+
+const schemaName = `proof_race_${process.pid}`
+
+const databases: ReadonlyArray<Database> = [
+  {
+    name: "PGlite",
+    insideTransactions: false,
+    open: async () => {
+      const client = new PGlite()
+      await client.exec(ddl)
+      return { db: drizzlePglite(client), reset: () => client.exec("truncate proof_items"), close: () => client.close() }
+    }
+  },
+  {
+    name: "PostgreSQL",
+    insideTransactions: true,
+    open: async () => {
+      const connection = { host: "127.0.0.1", port: 5432, user: "postgres", database: "test" }
+      const admin = new pg.Client(connection)
+      await admin.connect()
+      await admin.query(`drop schema if exists ${schemaName} cascade; create schema ${schemaName}; set search_path to ${schemaName}; ${ddl}`)
+      const pool = new pg.Pool({ ...connection, max: 12, options: `-c search_path=${schemaName}` })
+      return {
+        db: drizzlePg(pool),
+        reset: () => pool.query("truncate proof_items"),
+        close: async () => {
+          await pool.end()
+          await admin.query(`drop schema if exists ${schemaName} cascade`)
+          await admin.end()
+        }
+      }
+    }
+  }
+]
+
+let raw: PgDatabase<any, any, any>
+let reset: () => Promise<unknown>
 
 /** One operation of a run. */
 type Op =
@@ -143,21 +187,22 @@ interface Counts {
 
 const newCounts = (): Counts => ({ runs: 0, operations: 0, reads: 0, writes: 0, rollbacks: 0, moves: 0, hits: 0, entriesChecked: 0 })
 
-type Store = { readonly name: string; readonly layer: (run: number) => Layer.Layer<CacheStore.CacheStore> }
+type Store = { readonly name: string; readonly layer: (run: string) => Layer.Layer<CacheStore.CacheStore> }
 
 /**
  * One run: reset the table, start every operation at a point the scheduler picks, wait
  * for all of them, then compare the cache with the database.
  */
 const runOnce = async (
+  database: Database,
   store: Store,
-  run: number,
+  run: string,
   s: fc.Scheduler,
   initial: ReadonlyArray<number>,
   ops: ReadonlyArray<readonly [Op, number]>,
   counts: Counts
 ) => {
-  await client.exec(`truncate proof_items`)
+  await reset()
   await raw.insert(items).values(ids.map((id, i) => ({ id, grp: initial[i]!, val: sql`nextval('proof_seq')` })))
   const start = await raw.select().from(items)
   /** The highest value a returned write gave each row: a later read may not see less. */
@@ -243,10 +288,15 @@ const runOnce = async (
                 case "plain":
                   return update(db)
                 case "commit":
-                  return db.transaction(async (tx) => update(tx as unknown as typeof db))
+                  return db.transaction(async (tx) => {
+                    const rows = await update(tx as unknown as typeof db)
+                    if (database.insideTransactions) await s.schedule(Promise.resolve(), `commit ${index}`)
+                    return rows
+                  })
                 case "rollback":
                   return db.transaction(async (tx) => {
                     await update(tx as unknown as typeof db)
+                    if (database.insideTransactions) await s.schedule(Promise.resolve(), `rollback ${index}`)
                     tx.rollback()
                   }).then(() => [], (error) => {
                     if (error instanceof TransactionRollbackError) return []
@@ -320,7 +370,7 @@ const runOnce = async (
   return violations
 }
 
-const property = (store: Store) => {
+const property = (database: Database, store: Store) => {
   const counts = newCounts()
   let run = 0
   return {
@@ -328,7 +378,7 @@ const property = (store: Store) => {
     check: () =>
       fc.assert(
         fc.asyncProperty(fc.scheduler(), initialArb, opsArb, async (s, initial, ops) => {
-          const violations = await runOnce(store, run++, s, initial, ops, counts)
+          const violations = await runOnce(database, store, `${database.name}-${run++}`, s, initial, ops, counts)
           if (violations.length > 0) {
             throw new Error(violations.join("\n") + "\n" + s.report().map((task) => `${task.label} ${task.status}`).join("\n"))
           }
@@ -356,12 +406,23 @@ const stores: ReadonlyArray<Store> = [
   }
 ]
 
-describe.each(stores)("race, $name store", (store) => {
-  it(`at quiescence every entry equals the database, and no read that starts after a write returned sees an older value (${runs} runs)`, async () => {
-    const { check, counts } = property(store)
-    const started = Date.now()
-    await check()
-    report(`race/${store.name}`, { ...counts, millis: Date.now() - started })
-    expect(counts.runs).toBeGreaterThanOrEqual(runs)
-  }, 600_000)
+describe.each(databases)("race on $name", (database) => {
+  let close: () => Promise<unknown>
+  beforeAll(async () => {
+    const opened = await database.open()
+    raw = opened.db
+    reset = opened.reset
+    close = opened.close
+  }, 60_000)
+  afterAll(() => close())
+
+  describe.each(stores)("$name store", (store) => {
+    it(`at quiescence every entry equals the database, and no read that starts after a write returned sees an older value (${runs} runs)`, async () => {
+      const { check, counts } = property(database, store)
+      const started = Date.now()
+      await check()
+      report(`race/${database.name}/${store.name}`, { ...counts, millis: Date.now() - started })
+      expect(counts.runs).toBeGreaterThanOrEqual(runs)
+    }, 600_000)
+  })
 })
