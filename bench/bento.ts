@@ -43,11 +43,13 @@ const memory = Effect.gen(function*() {
   report("memory hit (cached() vs bentocache)", cachefxHit, bentoHit, "ns/op", "bentocache getOrSet")
 
   const burst = 1_000
-  const slow = (input: Item) => Effect.as(Effect.sleep("1 millis"), item(input))
-  const slowItem = Cached.cached({ key: Items, name: "slow-items", ttl: "1 hour" })(slow)
+  const computations = { cachefx: 0, bentocache: 0 }
+  const slow = (side: keyof typeof computations) => (input: Item) =>
+    Effect.as(Effect.sleep("1 millis"), item(input)).pipe(Effect.tap(() => computations[side]++))
+  const slowItem = Cached.cached({ key: Items, name: "slow-items", ttl: "1 hour" })(slow("cachefx"))
   const slowBento = (input: Item) =>
     Effect.promise(() =>
-      bento.getOrSet({ key: `slow:${bentoKey(input)}`, ttl: "1h", factory: () => Effect.runPromise(slow(input)) })
+      bento.getOrSet({ key: `slow:${bentoKey(input)}`, ttl: "1h", factory: () => Effect.runPromise(slow("bentocache")(input)) })
     )
   const burstOf = (get: (input: Item) => Effect.Effect<unknown, never, CacheStore.CacheStore>) => (round: number) =>
     Effect.all(Array.from({ length: burst }, () => get({ shop: 2, id: 1_000 + round })), { concurrency: "unbounded" })
@@ -58,6 +60,8 @@ const memory = Effect.gen(function*() {
     "µs",
     "bentocache getOrSet"
   )
+  const bursts = 16 // the warm-up and 15 rounds
+  console.log(`computations per burst: cachefx ${computations.cachefx / bursts}, bentocache ${computations.bentocache / bursts}`)
 }).pipe(Effect.provide(CacheStore.layerMemory({ capacity: 100_000 })))
 
 /** Redis hits from `fibers` fibers, ops/s: cachefx first, then bentocache, median of `rounds` after a warm-up. */

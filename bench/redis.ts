@@ -151,7 +151,7 @@ const wipes = (client: Redis, store: CacheStore.Service) =>
       cachefx: stamp,
       baselineName: "SCAN MATCH + DEL",
       baseline: scan,
-      target: "≥ 1000× faster"
+      target: totalKeys >= 1_000_000 ? "≥ 1000× faster" : undefined // the target is set for 1M keys
     })
     console.log(
       `partition wipe, ${partitionKeys} of ${keyspace} keys: cachefx stamp ${stamp.toFixed(0)} µs, ` +
