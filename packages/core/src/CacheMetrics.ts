@@ -236,3 +236,24 @@ export const invalidationFailures = Metric.counter("cachefx_invalidation_failure
   description: "invalidation jobs that failed after their retries",
   incremental: true
 })
+
+/**
+ * Invalidation jobs handed to an in-process dispatcher (`inline`, `pool`,
+ * `background`) that have not finished running, tagged with `dispatcher`: a pool whose
+ * gauge keeps growing is slower than the writes it serves. A broker's jobs wait in
+ * the broker, which has its own figures.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const pending = Metric.value(Metric.tagged(CacheMetrics.invalidationJobsPending, "dispatcher", "pool"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const invalidationJobsPending = Metric.gauge("cachefx_invalidation_jobs_pending", {
+  description: "invalidation jobs handed to a dispatcher and not yet run"
+})

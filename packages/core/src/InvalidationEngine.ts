@@ -22,8 +22,10 @@ import type * as Cached from "./Cached.js"
 import type { CacheError } from "./CacheError.js"
 import type { CacheStore } from "./CacheStore.js"
 import type * as Dispatcher from "./Dispatcher.js"
+import * as description from "./internal/engineDescription.js"
 import * as internal from "./internal/invalidationEngine.js"
 import type { InvalidationBus } from "./InvalidationBus.js"
+import type * as InvalidationEvent from "./InvalidationEvent.js"
 import type { InvalidationRuleError } from "./InvalidationRule.js"
 
 /**
@@ -189,3 +191,72 @@ export const run = (
   job: Dispatcher.Job
 ): Effect.Effect<void, InvalidationRuleError | CacheError, InvalidationEngine> =>
   Effect.flatMap(InvalidationEngine, (engine) => engine.run(job))
+
+/**
+ * One rule in a `Description`: the rule, the cached value it belongs to, what it reads
+ * and the dispatcher that runs its jobs.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidationEngine } from "@cachefx/core"
+ *
+ * const line = (rule: InvalidationEngine.RuleDescription) => `${rule.rule} → ${rule.cache} on ${rule.dispatcher}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category introspection
+ */
+export interface RuleDescription {
+  readonly rule: string
+  /** The cached value's name. */
+  readonly cache: string
+  /** The namespace of its key. */
+  readonly namespace: string
+  readonly kind: "fieldMapping" | "custom"
+  /** Input name → database (or given) column name; empty for a custom rule. */
+  readonly fieldMapping: Readonly<Record<string, string>>
+  readonly on: ReadonlyArray<InvalidationEvent.Operation>
+  readonly rewarm: boolean
+  readonly dispatcher: string
+}
+
+/**
+ * What an engine would do, as data: each table (by name) with the rules that react to
+ * it, their cached values and their dispatchers.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidationEngine } from "@cachefx/core"
+ *
+ * const tables = (description: InvalidationEngine.Description) => description.tables.map((table) => table.table)
+ * ```
+ *
+ * @since 0.1.0
+ * @category introspection
+ */
+export interface Description {
+  readonly tables: ReadonlyArray<{ readonly table: string; readonly rules: ReadonlyArray<RuleDescription> }>
+}
+
+/**
+ * Describes the engine that `options` would build: tables → rules → cached values →
+ * dispatchers, tables sorted by name. Pure: it builds nothing and checks nothing (the
+ * engine's layer does), so it runs without a store, e.g. in `npx cachefx rules`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+ * })((input: { readonly id: number }) => Effect.succeed(input.id))
+ *
+ * console.log(InvalidationEngine.describe({ caches: [getUser] }).tables[0]?.rules[0]?.dispatcher) // "inline"
+ * ```
+ *
+ * @since 0.1.0
+ * @category introspection
+ */
+export const describe: (options: Options) => Description = description.describe

@@ -1,13 +1,31 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import { CacheDefinitionError } from "../CacheError.js"
+import * as CacheMetrics from "../CacheMetrics.js"
 import type * as Dispatcher from "../Dispatcher.js"
 
+/**
+ * For a dispatcher: counts a job as pending (`CacheMetrics.invalidationJobsPending`) from
+ * now until it has run; gives the job's run, which ends the count.
+ */
+const pending = (dispatcher: string) => {
+  const gauge = Metric.tagged(CacheMetrics.invalidationJobsPending, "dispatcher", dispatcher)
+  const added = Metric.incrementBy(gauge, 1)
+  const done = Metric.incrementBy(gauge, -1)
+  return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, done))
+}
+
+const inlinePending = pending("inline")
+
 /** @internal */
-export const inline: Dispatcher.Dispatcher = { name: "inline", dispatch: ({ run }) => run }
+export const inline: Dispatcher.Dispatcher = {
+  name: "inline",
+  dispatch: ({ run }) => Effect.flatten(inlinePending(run))
+}
 
 /** @internal */
 export const makePool = <N extends string>(options: Dispatcher.PoolOptions<N>) => {
@@ -33,9 +51,12 @@ export const makePool = <N extends string>(options: Dispatcher.PoolOptions<N>) =
         return Queue.offerAll(queue, workers.map(() => Option.none()))
       }).pipe(Effect.zipRight(Fiber.awaitAll(workers)))
     )
+    const name = options.name ?? "pool"
+    const track = pending(name)
     const dispatcher: Dispatcher.Dispatcher = {
-      name: options.name ?? "pool",
-      dispatch: ({ run }) => Effect.suspend(() => closing ? run : Queue.offer(queue, Option.some(run)))
+      name,
+      dispatch: ({ run }) =>
+        Effect.flatMap(track(run), (job) => closing ? job : Queue.offer(queue, Option.some(job)))
     }
     return dispatcher
   })
@@ -44,10 +65,11 @@ export const makePool = <N extends string>(options: Dispatcher.PoolOptions<N>) =
 /** @internal */
 export const makeBackground = Effect.gen(function*() {
   const fibers = yield* FiberSet.make<void>()
+  const track = pending("background")
   yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(fibers))
   const dispatcher: Dispatcher.Dispatcher = {
     name: "background",
-    dispatch: ({ run }) => Effect.asVoid(FiberSet.run(fibers, run))
+    dispatch: ({ run }) => Effect.flatMap(track(run), (job) => Effect.asVoid(FiberSet.run(fibers, job)))
   }
   return dispatcher
 })

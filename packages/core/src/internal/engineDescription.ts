@@ -1,0 +1,30 @@
+import * as Option from "effect/Option"
+import type * as InvalidationEngine from "../InvalidationEngine.js"
+
+const operations = ["insert", "update", "delete"] as const
+
+/** @internal */
+export const describe = (options: InvalidationEngine.Options): InvalidationEngine.Description => {
+  const byTable = new Map<string, Array<InvalidationEngine.RuleDescription>>()
+  for (const cached of new Set(options.caches)) {
+    for (const rule of cached.rules) {
+      const { dispatcher, fieldMapping, on, rewarm } = rule.options
+      const described: InvalidationEngine.RuleDescription = {
+        rule: rule.name,
+        cache: cached.name,
+        namespace: cached.key.namespace,
+        kind: Option.isSome(rule.run) ? "custom" : "fieldMapping",
+        fieldMapping: Object.fromEntries(
+          Object.entries(fieldMapping).map(([input, column]) => [input, typeof column === "string" ? column : column.name])
+        ),
+        on: on ?? operations,
+        rewarm: rewarm === true,
+        dispatcher: dispatcher ?? "inline"
+      }
+      byTable.set(rule.table, [...byTable.get(rule.table) ?? [], described])
+    }
+  }
+  return {
+    tables: [...byTable].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([table, rules]) => ({ table, rules }))
+  }
+}
