@@ -42,8 +42,31 @@ const thing = Cached.cached({
 
 const errors = Metric.value(Metric.tagged(CacheMetrics.errors, "cache", "outage")).pipe(Effect.map((state) => state.count))
 
-describe.skipIf(unavailable !== undefined)("Redis killed and restarted under load", () => {
-  it.live("0 failed calls, none older than the source when it began, 0 stale values after recovery", () =>
+/** What a fault does to the test's own redis-server while the load runs. */
+interface Server {
+  readonly port: number
+  readonly kill: () => Promise<void>
+  readonly restart: () => Promise<void>
+}
+
+const killAndRestart = (server: Server) =>
+  Effect.gen(function*() {
+    yield* Effect.promise(() => server.kill())
+    yield* Effect.sleep("1 second")
+    yield* Effect.promise(() => server.restart())
+  })
+
+/** Redis stays up with its entries, and answers no client for 800 ms (within the engine's retry schedule). */
+const pause = (server: Server) =>
+  Effect.gen(function*() {
+    const admin = new Redis({ host: "127.0.0.1", port: server.port })
+    yield* Effect.promise(() => admin.call("CLIENT", "PAUSE", "800", "ALL"))
+    admin.disconnect()
+    yield* Effect.sleep("1 second")
+  })
+
+const outage = (title: string, fault: (server: Server) => Effect.Effect<void>) =>
+  it.live(`${title}: 0 failed calls, none older than the source when it began, 0 stale values after recovery`, () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
       let server = yield* Effect.promise(() => startServer(port))
@@ -87,9 +110,13 @@ describe.skipIf(unavailable !== undefined)("Redis killed and restarted under loa
         const readers = yield* Effect.forkAll([reader, reader, reader, reader])
         const writing = yield* Effect.fork(writer)
         yield* Effect.sleep("1 second")
-        yield* Effect.promise(() => server.stop())
-        yield* Effect.sleep("1 second")
-        server = yield* Effect.promise(() => startServer(port))
+        yield* fault({
+          port,
+          kill: () => server.stop(),
+          restart: async () => {
+            server = await startServer(port)
+          }
+        })
         yield* Effect.sleep("1500 millis")
         // hits again: Redis is back and in use
         const hitsAfter = yield* Ref.get(hits)
@@ -122,7 +149,7 @@ describe.skipIf(unavailable !== undefined)("Redis killed and restarted under loa
           entriesAtRest: entries,
           staleAtRest: stale.length
         }
-        report("redis-outage", counts)
+        report(`redis-outage/${title}`, counts)
         expect(yield* Ref.get(failures)).toEqual([])
         expect(yield* Ref.get(older)).toEqual([])
         expect(stale).toEqual([])
@@ -131,4 +158,8 @@ describe.skipIf(unavailable !== undefined)("Redis killed and restarted under loa
         expect(entries).toBeGreaterThan(size / 2)
       }).pipe(Effect.provide(layer), Effect.ensuring(Effect.promise(() => server.stop())))
     }).pipe(Effect.scoped), 60_000)
+
+describe.skipIf(unavailable !== undefined)("Redis faults under load", () => {
+  outage("killed (SIGKILL) and restarted", killAndRestart)
+  outage("paused (CLIENT PAUSE 800 ms, entries kept)", pause)
 })
