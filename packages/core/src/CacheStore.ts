@@ -100,6 +100,16 @@ export interface Service {
   readonly deletePartition: (partition: CacheKey.Partition) => Effect.Effect<void, CacheStoreError>
   /** Wipes every key of a namespace (`<prefix>:<namespace>`, all versions). */
   readonly clear: (namespace: string) => Effect.Effect<void, CacheStoreError>
+  /**
+   * Optional: deletes every key of a namespace whose version segment `previous`
+   * accepts, in bounded batches that leave the store to other work between them, and
+   * gives how many keys it deleted. Used by `KeyConstructor.deletePreviousVersions`; a
+   * store without it leaves old versions to expire.
+   */
+  readonly deleteVersions?: (
+    namespace: string,
+    previous: (version: string) => boolean
+  ) => Effect.Effect<number, CacheStoreError>
 }
 
 /**

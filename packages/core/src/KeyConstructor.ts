@@ -271,6 +271,34 @@ export const invalidateAll: (self: KeyConstructor.Any) => Effect.Effect<void, Ca
   registry.invalidateAll
 
 /**
+ * Reclaims the memory of the entries of earlier versions of a constructor: bumping
+ * `version` already makes them unreachable, and this deletes them instead of waiting
+ * for their TTL. It deletes the keys of the constructor's namespace whose version is a
+ * whole number lower than the constructor's, except versions a cached value of this
+ * process still uses (another constructor that shares the namespace); it never touches
+ * another namespace. The store works in bounded batches (the Redis store: `SCAN`
+ * `MATCH` … `COUNT`, never `KEYS`), so run it in the background; it gives how many keys
+ * were deleted (0 on a store without `deleteVersions`, or for a version that is not a
+ * whole number).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const Users = KeyConstructor.make({ namespace: "users", version: 3, fields: [KeyField.arg("id")] })
+ *
+ * // at startup, after a deploy that bumped the version
+ * const reclaim = Effect.forkDaemon(KeyConstructor.deletePreviousVersions(Users))
+ * ```
+ *
+ * @since 0.1.0
+ * @category invalidation
+ */
+export const deletePreviousVersions: (self: KeyConstructor.Any) => Effect.Effect<number, CacheStoreError, CacheStore> =
+  registry.deletePreviousVersions
+
+/**
  * Whether a value is a key constructor.
  *
  * @example

@@ -17,6 +17,15 @@ interface Slot {
   readonly filledAt: number
 }
 
+/** The segment of a key that starts at `start`: up to the next `:`, or the end. */
+const segmentAt = (key: string, start: number): string => {
+  const end = key.indexOf(":", start)
+  return end === -1 ? key.slice(start) : key.slice(start, end)
+}
+
+/** Keys `deleteVersions` looks at before it yields. */
+const versionBatch = 1000
+
 interface Guard {
   /** The last invalidation sequence number when the reader read. */
   readonly seq: number
@@ -128,6 +137,25 @@ class MemoryStore implements CacheStore.Service {
   clear = (namespace: string) =>
     Effect.sync(() => {
       this.namespaces.set(namespace, ++this.seq)
+    })
+
+  deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
+    Effect.suspend(() => {
+      const start = namespace.length + 1
+      const keys = [...this.entries.keys()].filter((key) => key.startsWith(namespace + ":"))
+      let deleted = 0
+      const batch = (from: number): Effect.Effect<number> =>
+        from >= keys.length ? Effect.succeed(deleted) : Effect.suspend(() => {
+          for (const key of keys.slice(from, from + versionBatch)) {
+            const slot = this.entries.get(key)
+            if (slot !== undefined && slot.namespace === namespace && previous(segmentAt(key, start))) {
+              this.remove(key, slot)
+              deleted++
+            }
+          }
+          return Effect.zipRight(Effect.yieldNow(), batch(from + versionBatch))
+        })
+      return batch(0)
     })
 
   private isLive(slot: Slot, now: number): boolean {

@@ -16,6 +16,8 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
     delete: (key) => bound("delete", store.delete(key)),
     deletePartition: (partition) => bound("deletePartition", store.deletePartition(partition)),
-    clear: (namespace) => bound("clear", store.clear(namespace))
+    clear: (namespace) => bound("clear", store.clear(namespace)),
+    // many batches, each a bounded operation of the store's own: not bound as one
+    ...(store.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions })
   }
 }

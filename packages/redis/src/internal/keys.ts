@@ -42,3 +42,33 @@ export const physical = (key: CacheKey.CacheKey): Physical => {
     namespaceStamp: namespaceStamp(key.namespace)
   }
 }
+
+const glob = /[*?[\]\\]/g
+
+/**
+ * The `SCAN` `MATCH` pattern of the entries (and partition stamps) of a namespace: the
+ * hash tag's opening, as `tag` escapes it, glob characters escaped.
+ *
+ * @internal
+ */
+export const namespacePattern = (namespace: string): string =>
+  tag(namespace + ":").slice(0, -1).replace(glob, "\\$&") + "*"
+
+/**
+ * The version segment of a physical key of a namespace, or `undefined` for any other key.
+ *
+ * @internal
+ */
+export const versionOf = (physical: string, namespace: string): string | undefined => {
+  const close = physical.indexOf("}")
+  if (!physical.startsWith("{") || close === -1) {
+    return undefined
+  }
+  const partition = physical.slice(1, close).replace(/%7D/g, "}").replace(/%25/g, "%")
+  if (!partition.startsWith(namespace + ":")) {
+    return undefined
+  }
+  const version = partition.slice(namespace.length + 1)
+  const end = version.indexOf(":")
+  return end === -1 ? version : version.slice(0, end)
+}

@@ -73,6 +73,9 @@ const attempt = <A>(operation: string, timeout: number | undefined, run: () => P
  * The store over one client. On a single Redis every operation is one command; on a
  * Cluster `get` and `set` also address the namespace stamp's slot, in parallel.
  */
+/** Keys each `SCAN` of `deleteVersions` looks at: bounded work per round trip. */
+const scanCount = 100
+
 class Store implements CacheStore.Service {
   private readonly commands: scripts.Commands
   private readonly cluster: boolean
@@ -127,6 +130,36 @@ class Store implements CacheStore.Service {
     this.replace("deletePartition", keys.partitionStamp(scope.partition), fresh())
 
   clear = (namespace: string) => this.replace("clear", keys.namespaceStamp(namespace), fresh())
+
+  deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
+    Effect.tryPromise({
+      try: () => this.reclaim(namespace, previous),
+      catch: (cause) => new CacheError.CacheStoreError({ operation: "deleteVersions", reason: "Unavailable", cause })
+    })
+
+  /** SCANs every master for the namespace's keys, `scanCount` at a time, and unlinks the previous versions'. */
+  private async reclaim(namespace: string, previous: (version: string) => boolean): Promise<number> {
+    const nodes = this.cluster ? (this.client as Cluster).nodes("master") : [this.client as Redis]
+    const pattern = keys.namespacePattern(namespace)
+    let deleted = 0
+    for (const node of nodes) {
+      let cursor = "0"
+      do {
+        const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", scanCount)
+        cursor = next
+        const stale = found.filter((key) => {
+          const version = keys.versionOf(key, namespace)
+          return version !== undefined && previous(version)
+        })
+        if (stale.length > 0) {
+          // one key per UNLINK: keys of one batch may be in different Cluster slots
+          const replies = await node.pipeline(stale.map((key) => ["unlink", key])).exec()
+          deleted += (replies ?? []).reduce((sum, [, count]) => sum + (typeof count === "number" ? count : 0), 0)
+        }
+      } while (cursor !== "0")
+    }
+    return deleted
+  }
 
   /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */
   private replace(operation: string, key: string, value: string) {
