@@ -5,6 +5,7 @@ import { Duration, Effect, Layer, Option } from "effect"
 import { Cluster, Redis } from "ioredis"
 import { type AddressInfo, createServer } from "node:net"
 import { contractSuite, keyIn } from "../../core/test/CacheStoreContract.js"
+import { previousVersionsSuite } from "../../core/test/PreviousVersionsSuite.js"
 import * as keys from "../src/internal/keys.js"
 import { cleanup, layerAt, sharedUrl, TestSettings } from "./redis.js"
 import { type RedisCluster, startCluster, unavailable } from "./servers.js"
@@ -32,6 +33,8 @@ describe.skipIf(unavailable !== undefined)("Redis Cluster of 3 masters (started 
   })
 
   contractSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)))
+  // every master is scanned
+  previousVersionsSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)), "versions")
 })
 
 describe("RedisStore on a single Redis", () => {
