@@ -108,7 +108,7 @@ type Op =
   | { readonly _tag: "readItem"; readonly id: number }
   | { readonly _tag: "readGroup"; readonly grp: number }
   | { readonly _tag: "readAll" }
-  | { readonly _tag: "write"; readonly id: number; readonly grp: number | undefined; readonly mode: "plain" | "commit" | "rollback" }
+  | { readonly _tag: "write"; readonly id: number; readonly grp: number | undefined; readonly mode: "plain" | "commit" | "rollback" | "replace" }
   | { readonly _tag: "invalidate"; readonly what: "item" | "group" | "all"; readonly id: number }
   | { readonly _tag: "expire" }
 
@@ -121,7 +121,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       id: fc.constantFrom(...ids),
       grp: fc.option(fc.constantFrom(...groups), { nil: undefined }),
-      mode: fc.constantFrom("plain" as const, "commit" as const, "rollback" as const)
+      mode: fc.constantFrom("plain" as const, "commit" as const, "rollback" as const, "replace" as const)
     }).map((w): Op => ({ _tag: "write", ...w }))
   },
   {
@@ -180,12 +180,15 @@ interface Counts {
   reads: number
   writes: number
   rollbacks: number
+  replaces: number
+  failedWrites: number
+  noRowWrites: number
   moves: number
   hits: number
   entriesChecked: number
 }
 
-const newCounts = (): Counts => ({ runs: 0, operations: 0, reads: 0, writes: 0, rollbacks: 0, moves: 0, hits: 0, entriesChecked: 0 })
+const newCounts = (): Counts => ({ runs: 0, operations: 0, reads: 0, writes: 0, rollbacks: 0, replaces: 0, failedWrites: 0, noRowWrites: 0, moves: 0, hits: 0, entriesChecked: 0 })
 
 type Store = { readonly name: string; readonly layer: (run: string) => Layer.Layer<CacheStore.CacheStore> }
 
@@ -281,12 +284,25 @@ const runOnce = async (
               ? { val: sql`nextval('proof_seq')` }
               : { grp: op.grp, val: sql`nextval('proof_seq')` }
             if (op.grp !== undefined) counts.moves++
+            if (op.mode === "replace") counts.replaces++
             const update = (target: typeof db) =>
               target.update(items).set(set).where(eq(items.id, op.id)).returning({ val: items.val, grp: items.grp })
-            const rows = yield* Effect.promise(async () => {
+            const write = async (): Promise<ReadonlyArray<unknown>> => {
               switch (op.mode) {
                 case "plain":
                   return update(db)
+                case "replace":
+                  // a delete and an insert of the same id in one transaction: delete and insert events
+                  return db.transaction(async (tx) => {
+                    const [old] = await (tx as unknown as typeof db).delete(items).where(eq(items.id, op.id))
+                      .returning({ grp: items.grp })
+                    // the row was replaced meanwhile: nothing to replace
+                    if (old === undefined) return []
+                    if (database.insideTransactions) await s.schedule(Promise.resolve(), `insert ${index}`)
+                    return (tx as unknown as typeof db).insert(items)
+                      .values({ id: op.id, grp: op.grp ?? old.grp, val: sql`nextval('proof_seq')` })
+                      .returning({ val: items.val, grp: items.grp })
+                  })
                 case "commit":
                   return db.transaction(async (tx) => {
                     const rows = await update(tx as unknown as typeof db)
@@ -303,9 +319,26 @@ const runOnce = async (
                     throw error
                   })
               }
-            })
+            }
+            // on PostgreSQL concurrent writes of one row may legitimately fail (a replace's insert
+            // meets the key again: 23505; a deadlock: 40P01) or match no row (the row was replaced):
+            // nothing is committed then. Any other error fails the run.
+            const rows = yield* Effect.promise(() =>
+              write().catch((error: unknown) => {
+                const code = (error as { cause?: { code?: unknown } }).cause?.code
+                if (database.insideTransactions && (code === "23505" || code === "40P01")) {
+                  counts.failedWrites++
+                  return []
+                }
+                throw error
+              })
+            )
             if (op.mode === "rollback") {
               counts.rollbacks++
+              return
+            }
+            if (rows.length === 0) {
+              counts.noRowWrites++
               return
             }
             const [row] = rows as ReadonlyArray<{ readonly val: number; readonly grp: number }>
