@@ -4,7 +4,8 @@ import Database from "better-sqlite3"
 import { asc, eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/better-sqlite3"
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core"
-import { Effect, type Layer } from "effect"
+import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor } from "@cachefx/core"
+import { Effect, Layer, Option } from "effect"
 import { invalidations, key, makeCaches, partition, settle } from "./fixtures.js"
 
 const posts = sqliteTable("posts", {
@@ -177,5 +178,39 @@ describe("better-sqlite3", () => {
         [key("post", 1), key("post", 1), key("titles", 7), partition(7), partition(7), partition(8)].sort()
       )
     }).pipe(Effect.provide(fixture.layer))
+  })
+
+  it.live("a custom invalidator sees every column of the rows before and after, though no rule maps one", () => {
+    const drafts = sqliteTable("drafts", {
+      id: integer("id").primaryKey(),
+      authorId: integer("author_id").notNull(),
+      published: integer("published").notNull()
+    })
+    const client = drizzle(new Database(":memory:"))
+    client.run(sql`create table drafts (id integer primary key, author_id integer not null, published integer not null)`)
+    client.insert(drafts).values({ id: 1, authorId: 7, published: 0 }).run()
+    const seen: Array<unknown> = []
+    const stats = Cached.cached({
+      key: KeyConstructor.make({ namespace: "stats" }),
+      invalidatesOn: [
+        InvalidationRule.custom({
+          table: drafts,
+          run: (change) =>
+            Effect.sync(() => {
+              seen.push({ before: Option.getOrNull(change.before), after: Option.getOrNull(change.row) })
+            })
+        })
+      ]
+    })(() => Effect.succeed(0))
+    return Effect.gen(function*() {
+      const db = yield* DrizzleHooks.instrument(client, { caches: [stats] })
+      yield* Effect.promise(() => db.update(drafts).set({ published: 1 }).where(eq(drafts.id, 1)))
+      expect(seen).toEqual([{
+        before: { id: 1, author_id: 7, published: 0 },
+        after: { id: 1, author_id: 7, published: 1 }
+      }])
+    }).pipe(
+      Effect.provide(InvalidationEngine.layer({ caches: [stats] }).pipe(Layer.provideMerge(CacheStore.layerMemory())))
+    )
   })
 })

@@ -1,5 +1,6 @@
 import type { Cached, InvalidationRule } from "@cachefx/core"
 import { type Column, getTableColumns, getTableName, is, type SQL, sql, Table } from "drizzle-orm"
+import * as Option from "effect/Option"
 
 /**
  * What the rules of one table need from a write to it.
@@ -9,9 +10,9 @@ import { type Column, getTableColumns, getTableName, is, type SQL, sql, Table } 
 export interface TablePlan {
   readonly table: Table
   readonly name: string
-  /** The columns every captured row carries: mapped, watched and primary key (all of them when a rule has `when`). */
+  /** The columns every captured row carries: mapped, watched and primary key (all of them when a rule has `when` or is custom). */
   readonly capture: ReadonlyArray<Column>
-  /** Database names of the mapped and watched columns: an update that sets one reads the old rows first. */
+  /** Database names of the mapped and watched columns (all, under a custom rule): an update that sets one reads the old rows first. */
   readonly tracked: ReadonlySet<string>
   /** The single-column primary key that pairs old and new rows, when the table has one. */
   readonly primaryKey: Column | undefined
@@ -40,8 +41,10 @@ const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.Invalidation
   const all = Object.values(columns)
   const primaryKey = all.filter((column) => column.primary)
   const refs = rules.flatMap((rule) => [...Object.values(rule.options.fieldMapping), ...rule.options.watchFields ?? []])
-  const tracked = refs.map((ref) => resolve(columns, ref)).filter((column) => column !== undefined)
-  const capture = rules.some((rule) => rule.options.when !== undefined)
+  // A custom invalidator may read any column of the rows before and after: every column is captured and tracked.
+  const custom = rules.some((rule) => Option.isSome(rule.run))
+  const tracked = custom ? all : refs.map((ref) => resolve(columns, ref)).filter((column) => column !== undefined)
+  const capture = custom || rules.some((rule) => rule.options.when !== undefined)
     ? all
     : all.filter((column) => tracked.includes(column) || primaryKey.includes(column))
   return {
