@@ -214,11 +214,11 @@ const make = <I, A, E, R>(
     })
 
   /** Runs `f` with the settings, the store and the key of an input; computes when there is no key. */
-  const withKey = <X>(
+  const withKey = <X, E2>(
     input: I,
-    f: (store: Store, settings: Settings, key: CacheKey.CacheKey) => Effect.Effect<X, E, any>,
-    orElse: (settings: Settings) => Effect.Effect<X, E, any>
-  ): Effect.Effect<X, E, any> =>
+    f: (store: Store, settings: Settings, key: CacheKey.CacheKey) => Effect.Effect<X, E2, any>,
+    orElse: (settings: Settings) => Effect.Effect<X, E2, any>
+  ): Effect.Effect<X, E2, any> =>
     Effect.contextWithEffect((context: Context.Context<never>) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
@@ -266,8 +266,8 @@ const make = <I, A, E, R>(
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })
-  const self = Object.assign(call, {
-    [TypeId]: TypeId,
+  const self: Cached.Cached<I, A, E, R, any, any> = Object.assign(call, {
+    [TypeId]: TypeId as Cached.TypeId,
     key: constructor,
     rules: options.invalidatesOn ?? [],
     withStatus,
@@ -299,5 +299,5 @@ const make = <I, A, E, R>(
       ),
     keyFor: (input: I) => Effect.map(keyFor(input), (key) => key.key)
   })
-  return self as any
+  return self
 }
