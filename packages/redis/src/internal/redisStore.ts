@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Cluster, Redis } from "ioredis"
 import type * as RedisStore from "../RedisStore.js"
+import { Deadlines, type Pending } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
 import * as scripts from "./scripts.js"
@@ -46,28 +47,51 @@ const encode = (entry: CacheEntry.CacheEntry): string =>
 
 /**
  * Runs one Redis call as an operation of the store: an ioredis error is a
- * `CacheStoreError` of reason `"Unavailable"`, and a call that takes longer than
- * `timeout` (when there is one) one of reason `"Timeout"`. The timeout is a timer on the call's promise:
- * the same bound as `CacheStore.withTimeout`, without its two fibers per operation
- * (which halve hit throughput).
+ * `CacheStoreError` of reason `"Unavailable"`, and a call still pending at its deadline
+ * (when there is a timeout) one of reason `"Timeout"`. The deadline is watched by the
+ * store's `Deadlines`, not `CacheStore.withTimeout`: the same bound, without its two
+ * fibers per operation (which halve hit throughput) or a timer per call.
  */
-const attempt = <A>(operation: string, timeout: number | undefined, run: () => Promise<A>) =>
+const attempt = <A>(operation: string, deadlines: Deadlines | undefined, run: () => Promise<A>) =>
   Effect.async<A, CacheError.CacheStoreError>((resume) => {
-    let done = false
-    const settle = (effect: Effect.Effect<A, CacheError.CacheStoreError>) => {
-      if (!done) {
-        done = true
-        clearTimeout(timer)
-        resume(effect)
-      }
+    const call = new Call(operation, resume, deadlines)
+    if (deadlines !== undefined) {
+      deadlines.watch(call)
     }
-    const fail = (reason: "Timeout" | "Unavailable", cause?: unknown) =>
-      settle(Effect.fail(new CacheError.CacheStoreError({ operation, reason, cause })))
-    const timer = timeout === undefined ? undefined : setTimeout(() => fail("Timeout"), timeout)
-    run().then((value) => settle(Effect.succeed(value)), (cause) => fail("Unavailable", cause))
-    // No canceler: it would wrap every call in `onInterrupt`. An interrupted call's timer
-    // just fires later, into a fiber that is gone.
+    run().then((value) => call.settle(Effect.succeed(value)), (cause) => call.fail("Unavailable", cause))
+    // No canceler: it would wrap every call in `onInterrupt`. An interrupted call is
+    // still watched until it settles or expires, into a fiber that is gone.
   })
+
+/** One pending call of `attempt`: resumed once, by its answer or by its deadline. */
+class Call<A> implements Pending {
+  settled = false
+  readonly deadline: number
+
+  constructor(
+    private readonly operation: string,
+    private readonly resume: (effect: Effect.Effect<A, CacheError.CacheStoreError>) => void,
+    private readonly deadlines: Deadlines | undefined
+  ) {
+    this.deadline = deadlines === undefined ? Infinity : deadlines.deadline()
+  }
+
+  settle(effect: Effect.Effect<A, CacheError.CacheStoreError>): void {
+    if (!this.settled) {
+      this.settled = true
+      this.deadlines?.settle()
+      this.resume(effect)
+    }
+  }
+
+  fail(reason: "Timeout" | "Unavailable", cause?: unknown): void {
+    this.settle(Effect.fail(new CacheError.CacheStoreError({ operation: this.operation, reason, cause })))
+  }
+
+  expire(): void {
+    this.fail("Timeout")
+  }
+}
 
 /**
  * The store over one client. On a single Redis every operation is one command; on a
@@ -83,7 +107,7 @@ class Store implements CacheStore.Service {
   constructor(
     private readonly client: Redis | Cluster,
     private readonly window: number,
-    private readonly timeout: number | undefined,
+    private readonly deadlines: Deadlines | undefined,
     private readonly clock: Clock.Clock
   ) {
     this.commands = scripts.register(client)
@@ -91,7 +115,7 @@ class Store implements CacheStore.Service {
   }
 
   get = (key: CacheKey.CacheKey) =>
-    attempt("get", this.timeout, () => {
+    attempt("get", this.deadlines, () => {
       const at = keys.physical(key)
       const stamp = fresh()
       if (!this.cluster) {
@@ -105,7 +129,7 @@ class Store implements CacheStore.Service {
     })
 
   set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
-    attempt("set", this.timeout, async () => {
+    attempt("set", this.deadlines, async () => {
       if (!(token instanceof Guard) || this.expired(entry)) {
         return false
       }
@@ -163,7 +187,7 @@ class Store implements CacheStore.Service {
 
   /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */
   private replace(operation: string, key: string, value: string) {
-    return Effect.asVoid(attempt(operation, this.timeout, () => this.client.set(key, value, "PX", this.window)))
+    return Effect.asVoid(attempt(operation, this.deadlines, () => this.client.set(key, value, "PX", this.window)))
   }
 
   /** The answer of a read: the entry when it was filled under the current stamps, and the guard. */
@@ -198,6 +222,6 @@ export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Serv
     new Store(
       options.client,
       Math.max(1, cappedMillis(settings.fillWindow)),
-      Duration.isFinite(settings.operationTimeout) ? cappedMillis(settings.operationTimeout) : undefined,
+      Duration.isFinite(settings.operationTimeout) ? new Deadlines(cappedMillis(settings.operationTimeout)) : undefined,
       clock
     ))
