@@ -2,18 +2,21 @@
  * The `InvalidationBus` carries invalidation events from the code that writes (a
  * Drizzle write hook, or `Invalidation.publish`) to the `InvalidationEngine`: an Effect
  * `Queue` of deliveries, each an event and the signal the engine completes once the
- * event's inline jobs are done and its other jobs handed over.
+ * event's inline jobs are done and its other jobs handed over. While an engine serves a
+ * bus that `make` gave, `publish` runs the engine's handling in the publisher's own fiber
+ * instead, and the queue holds only what is published before the engine starts.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
+import type * as Deferred from "effect/Deferred"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
+import * as internal from "./internal/invalidationBus.js"
 import type * as InvalidationEvent from "./InvalidationEvent.js"
 
 /**
@@ -88,25 +91,7 @@ export class InvalidationBus extends Context.Tag("@cachefx/core/InvalidationBus"
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(function*() {
-  const queue = yield* Queue.unbounded<Delivery>()
-  yield* Effect.addFinalizer(() =>
-    Effect.flatMap(Queue.takeAll(queue), (left) =>
-      Effect.forEach(left, (delivery) =>
-        Effect.zipRight(
-          Effect.logWarning("cachefx: an invalidation event was published after the engine stopped").pipe(
-            Effect.annotateLogs({ table: delivery.event.table })
-          ),
-          Deferred.succeed(delivery.handled, void 0)
-        ), { discard: true })).pipe(Effect.zipRight(Queue.shutdown(queue)))
-  )
-  return {
-    deliveries: queue,
-    publish: (event) =>
-      Effect.flatMap(Effect.zip(Deferred.make<void>(), Effect.option(Effect.currentParentSpan)), ([handled, parent]) =>
-        Queue.offer(queue, { event, handled, parent }).pipe(Effect.zipRight(Deferred.await(handled))))
-  }
-})
+export const make: Effect.Effect<Service, never, Scope.Scope> = internal.make
 
 /**
  * The bus as a layer. `InvalidationEngine.layer` includes one.

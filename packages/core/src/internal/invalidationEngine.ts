@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
@@ -10,6 +11,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import type * as Tracer from "effect/Tracer"
 import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -19,6 +21,7 @@ import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
+import * as busInternal from "./invalidationBus.js"
 import * as rules from "./invalidationRule.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
@@ -209,7 +212,7 @@ export const make = (options: InvalidationEngine.Options) =>
         )
       )
 
-    const handle = ({ event, parent }: InvalidationBus.Delivery) =>
+    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) =>
       Effect.suspend(() => {
         CacheMetrics.invalidationEvents.unsafeUpdate(1, labels(["table", event.table]))
         const dispatches = (byTable.get(event.table) ?? []).filter(([plan]) => plan.on.has(event.operation)).map(
@@ -228,8 +231,9 @@ export const make = (options: InvalidationEngine.Options) =>
         })
       )
 
+    // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>
-      handle(delivery).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
+      handle(delivery.event, delivery.parent).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
 
     const handling = yield* FiberSet.make<void>()
     const consumer = yield* Effect.uninterruptibleMask((restore) =>
@@ -242,6 +246,30 @@ export const make = (options: InvalidationEngine.Options) =>
         Effect.zipRight(FiberSet.awaitEmpty(handling))
       )
     )
+
+    // Served in the publisher's fiber: uninterruptible, as a publisher that stops waiting must not stop the
+    // invalidation; the engine stops once the ones under way are done (finalizers run in reverse order: the
+    // bus goes back to its queue first, and this waits for the rest).
+    let underWay = 0
+    let stopping = false
+    const idle = yield* Deferred.make<void>()
+    const settle = Effect.sync(() => {
+      underWay--
+      if (stopping && underWay === 0) {
+        Deferred.unsafeDone(idle, Exit.void)
+      }
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        stopping = true
+        return underWay === 0 ? Effect.void : Deferred.await(idle)
+      })
+    )
+    yield* busInternal.serve(bus, (event) =>
+      Effect.uninterruptible(Effect.suspend(() => {
+        underWay++
+        return Effect.ensuring(handle(event, Option.none()), settle)
+      })))
     const service: InvalidationEngine.Service = { run }
     return service
   })
