@@ -41,6 +41,22 @@ const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => {
 const increment = (metric: Metric.Metric.Counter<number>, cache: string, rule: string) =>
   Effect.sync(() => metric.unsafeUpdate(1, labels(["cache", cache], ["rule", rule])))
 
+/**
+ * `Effect.retry`, whose schedule driver is made only once the first attempt failed: a job
+ * that succeeds (nearly every one) allocates no driver.
+ */
+const retrying = (schedule: Schedule.Schedule<unknown, unknown>) =>
+<A, E, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.catchAll(attempt, (first) =>
+    Effect.flatMap(Schedule.driver(schedule), (driver) => {
+      const again = (error: E): Effect.Effect<A, E, R> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(attempt, again)
+        })
+      return again(first)
+    }))
+
 /** A wider wipe stands in when a narrower one cannot build its key; store failures are real failures. */
 const orWider = (
   attempt: Effect.Effect<void, CacheError, CacheStore>,
@@ -201,7 +217,7 @@ export const make = (options: InvalidationEngine.Options) =>
     const retry = options.retry ?? defaultRetry
     const runRetried = (job: Dispatcher.Job): Effect.Effect<void> =>
       run(job).pipe(
-        Effect.retry(retry),
+        retrying(retry),
         Effect.catchAllCause((cause) =>
           Effect.zipRight(
             increment(CacheMetrics.invalidationFailures, job.cache, job.rule),
