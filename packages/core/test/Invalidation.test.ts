@@ -4,6 +4,7 @@ import {
   CacheMetrics,
   Dispatcher,
   Invalidation,
+  InvalidationBus,
   InvalidationEngine,
   InvalidationEvent,
   InvalidationRule,
@@ -12,7 +13,7 @@ import {
   TestCache
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
-import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, TestClock, type Tracer } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, Scope, TestClock, type Tracer } from "effect"
 
 const posts = pgTable("posts", {
   id: integer("id").primaryKey(),
@@ -364,6 +365,47 @@ describe("InvalidationEngine", () => {
       yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.withSpan("write"))
       expect(names).toEqual(["cachefx.invalidation.job", "cachefx.invalidation.event", "write"])
     }).pipe(Effect.provide(engine([fn])))
+  })
+
+  it.effect("a publisher that stops waiting does not stop its invalidation, and the engine stops after it", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const started = Deferred.unsafeMake<void>(FiberId.none)
+    const { fn } = postsCache([
+      InvalidationRule.make({
+        ...byKey,
+        when: () => Deferred.succeed(started, void 0).pipe(Effect.zipRight(Deferred.await(gate)), Effect.as(true))
+      })
+    ])
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(engine([fn]), scope)
+      const publishing = yield* Effect.fork(Effect.provide(Invalidation.publish(insert(row(1, 3))), context))
+      yield* Deferred.await(started)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(publishing))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(interrupting))).toBe(true)
+      expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
+      yield* Deferred.succeed(gate, void 0)
+      yield* Fiber.join(interrupting)
+      yield* Fiber.join(closing)
+      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3"])
+    })
+  })
+
+  it.effect("an event published before the engine starts is handled once it does", () => {
+    const { fn } = postsCache([InvalidationRule.make(byKey)])
+    return Effect.gen(function*() {
+      const bus = yield* InvalidationBus.make
+      const publishing = yield* Effect.fork(bus.publish(insert(row(1, 3))))
+      yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(publishing))).toBe(true)
+      yield* Effect.provideService(InvalidationEngine.make({ caches: [fn] }), InvalidationBus.InvalidationBus, bus)
+      yield* Fiber.join(publishing)
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      yield* bus.publish(insert(row(1, 4)))
+      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
+    }).pipe(Effect.scoped, Effect.provide(TestCache.layer()))
   })
 
   it.effect("a failing job is retried with backoff and never fails the write", () => {
