@@ -70,6 +70,30 @@ describe("RedisStore on a single Redis", () => {
       })
     ))
 
+  it.live("sends a script's text again when Redis no longer knows it (SCRIPT FLUSH)", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const key = keyIn(run, "p", "flushed")
+        yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)
+        yield* Effect.promise(() => client.script("FLUSH"))
+        expect(Option.isSome((yield* store.get(key)).entry)).toBe(true)
+        yield* Effect.promise(() => client.script("FLUSH"))
+        expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
+      })
+    ))
+
+  it.live("gives the scripts' keys the client's keyPrefix, as its own commands", () =>
+    Effect.gen(function*() {
+      const prefixed = new Redis(sharedUrl, { keyPrefix: run + ":" })
+      yield* Effect.addFinalizer(() => Effect.promise(() => prefixed.quit()))
+      const store = yield* RedisStore.make({ client: prefixed }).pipe(Effect.provide(TestSettings))
+      const key = keyIn(run, "p", "prefixed")
+      expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
+      expect(Option.isSome((yield* store.get(key)).entry)).toBe(true)
+      expect(yield* Effect.promise(() => client.exists(run + ":" + keys.physical(key).entry))).toBe(1)
+      expect(yield* Effect.promise(() => client.exists(keys.physical(key).entry))).toBe(0)
+    }).pipe(Effect.scoped))
+
   it.live("keeps stamps alive as long as the entries that recorded them", () =>
     withStore((store) =>
       Effect.gen(function*() {

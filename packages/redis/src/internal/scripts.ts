@@ -1,8 +1,9 @@
-import type { Cluster, Redis } from "ioredis"
+import { type Cluster, Command, type Redis } from "ioredis"
+import { createHash } from "node:crypto"
 
 /**
- * The Lua scripts of the store, registered once per client with `defineCommand`
- * (ioredis sends `EVAL` once per connection, then `EVALSHA`).
+ * The Lua scripts of the store, sent by `EVALSHA` (and `EVAL` when Redis does not
+ * know them yet).
  *
  * Stored values:
  * - an entry: `<id> <partition stamp> <namespace stamp> <json>`;
@@ -119,15 +120,38 @@ export interface Commands {
 }
 
 /**
- * Registers the scripts on a client. On a single Redis the namespace stamp is one of
- * the scripts' keys; on a Cluster it is read by `cachefxNamespace` beside them.
+ * One script on one client, as a function of its keys and arguments: an `EVALSHA`
+ * built directly as an ioredis `Command` (cheaper than `defineCommand`'s wrapper by
+ * about 1 µs of client CPU per call, measured), then an `EVAL` of the text when Redis
+ * does not know the script yet (a new or restarted server, which keeps it from then on).
+ * Keys carry the client's `keyPrefix`, as those of its own commands do.
+ */
+const define = <A>(client: Redis | Cluster, lua: string, numberOfKeys: number) => {
+  const sha = createHash("sha1").update(lua).digest("hex")
+  const prefix = client.options.keyPrefix
+  const options = prefix === undefined ? { replyEncoding: "utf8" as const } : { replyEncoding: "utf8" as const, keyPrefix: prefix }
+  const send = (name: string, body: string, args: ReadonlyArray<string | number>): Promise<A> => {
+    const command = new Command(name, [body, numberOfKeys, ...args], options)
+    client.sendCommand(command)
+    return command.promise
+  }
+  return (...args: ReadonlyArray<string | number>): Promise<A> =>
+    send("evalsha", sha, args).catch((error: unknown) =>
+      error instanceof Error && error.message.startsWith("NOSCRIPT") ? send("eval", lua, args) : Promise.reject(error)
+    )
+}
+
+/**
+ * The scripts on a client. On a single Redis the namespace stamp is one of the
+ * scripts' keys; on a Cluster it is read by `cachefxNamespace` beside them.
  *
  * @internal
  */
 export const register = (client: Redis | Cluster): Commands => {
   const keys = client.isCluster ? 2 : 3
-  client.defineCommand("cachefxGet", { lua: get, numberOfKeys: keys })
-  client.defineCommand("cachefxFill", { lua: fill, numberOfKeys: keys })
-  client.defineCommand("cachefxNamespace", { lua: namespace, numberOfKeys: 1 })
-  return client as (Redis | Cluster) & Commands
+  return {
+    cachefxGet: define<GetReply>(client, get, keys),
+    cachefxFill: define<number>(client, fill, keys),
+    cachefxNamespace: define<string>(client, namespace, 1)
+  }
 }
