@@ -47,8 +47,8 @@ const publish = (
   if (!sync) {
     return Runtime.runPromise(runtime)(publishAll)
   }
-  // A synchronous driver's call cannot wait: the events are on the bus when it returns,
-  // and the engine handles them right after.
+  // A synchronous driver's call cannot wait: the engine handles the events in this call,
+  // to the end on a synchronous store, and from its first asynchronous step on after it returns.
   Runtime.runSyncExit(runtime)(publishAll)
   return undefined
 }
