@@ -28,7 +28,7 @@ import * as internal from "./internal/testCache.js"
  * @category models
  */
 export interface Operation {
-  readonly op: "get" | "set" | "delete" | "deletePartition" | "clear"
+  readonly op: "get" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
   readonly target: string
   readonly outcome: "hit" | "miss" | "stored" | "refused" | "done" | "failed"
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CacheStore, KeyConstructor } from "@cachefx/core"
+import { CacheStore, KeyConstructor, TestCache } from "@cachefx/core"
 import { Effect, Layer } from "effect"
 import { previousVersionsSuite } from "./PreviousVersionsSuite.js"
 
 previousVersionsSuite("memory", CacheStore.layerMemory(), "versions")
+previousVersionsSuite("TestCache", TestCache.layer(), "versions-test")
 
 describe("KeyConstructor.deletePreviousVersions", () => {
   it.effect("is 0 for a store without deleteVersions, and for a version that is not a whole number", () =>

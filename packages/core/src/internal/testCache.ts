@@ -41,13 +41,18 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       )
     }
 
+    const deleteVersions = inner.deleteVersions
     const store: CacheStore.Service = CacheStore.withTimeout({
       get: (key) => run("get", key.key, inner.get(key), (lookup) => Option.isSome(lookup.entry) ? "hit" : "miss"),
       set: (key, entry, guard) =>
         run("set", key.key, inner.set(key, entry, guard), (stored) => stored ? "stored" : "refused"),
       delete: (key) => run("delete", key.key, inner.delete(key), () => "done"),
       deletePartition: (scope) => run("deletePartition", scope.partition, inner.deletePartition(scope), () => "done"),
-      clear: (namespace) => run("clear", namespace, inner.clear(namespace), () => "done")
+      clear: (namespace) => run("clear", namespace, inner.clear(namespace), () => "done"),
+      ...(deleteVersions === undefined ? {} : {
+        deleteVersions: (namespace: string, previous: (version: string) => boolean) =>
+          run("deleteVersions", namespace, deleteVersions(namespace, previous), () => "done")
+      })
     }, settings.operationTimeout)
 
     const handle: TestCache.Service = {
