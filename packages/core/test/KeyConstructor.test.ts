@@ -38,10 +38,12 @@ const same = (a: unknown, b: unknown): boolean => {
     typeof a === "object" && a !== null && typeof b === "object" && b !== null && !Array.isArray(a) &&
     !Array.isArray(b) && !(a instanceof Date) && !(b instanceof Date)
   ) {
-    const keys = (o: object) => Object.keys(o).filter((k) => (o as any)[k] !== undefined).sort()
-    const ka = keys(a)
-    const kb = keys(b)
-    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as any)[k], (b as any)[k]))
+    const ra = a as Readonly<Record<string, unknown>>
+    const rb = b as Readonly<Record<string, unknown>>
+    const keys = (o: Readonly<Record<string, unknown>>) => Object.keys(o).filter((k) => o[k] !== undefined).sort()
+    const ka = keys(ra)
+    const kb = keys(rb)
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same(ra[k], rb[k]))
   }
   return Object.is(a, b)
 }

@@ -3,7 +3,6 @@
  * Redis, a clock whose time a test moves forward, and the cleanup of a key prefix.
  */
 import { Clock, Duration, Effect } from "effect"
-import { Redis } from "ioredis"
 
 /** Runs per property: `PROOF_RUNS`, default 1,000. */
 export const runs = (() => {
@@ -15,7 +14,8 @@ export const runs = (() => {
   return parsed
 })()
 
-export const sharedUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+/** The shared Redis and its test-only cleanup, as the Redis package's tests define them. */
+export { cleanup, sharedUrl } from "../../redis/test/redis.js"
 
 /** Prints what a property checked, so a reader of the test output sees the counts. */
 export const report = (name: string, counts: Record<string, number>) => {
@@ -43,16 +43,3 @@ export const shiftedClock = () => {
   }
 }
 
-/** Deletes every key of the shared Redis that contains `marker` (tests only: stores never scan). */
-export const cleanup = async (marker: string): Promise<void> => {
-  const client = new Redis(sharedUrl)
-  try {
-    for await (const keys of client.scanStream({ match: `*${marker}*`, count: 1000 })) {
-      if ((keys as Array<string>).length > 0) {
-        await client.unlink(...(keys as Array<string>))
-      }
-    }
-  } finally {
-    await client.quit()
-  }
-}
