@@ -64,6 +64,81 @@ export interface Lookup {
    * the call counts an error, and the next fill replaces what is there.
    */
   readonly foreign?: string | undefined
+  /**
+   * Set when the entry was invalidated softly (its key, partition or namespace) after
+   * it was filled: it may then be served only as a stale value while a refresh runs, and
+   * only while its stale-while-revalidate window lasts.
+   */
+  readonly stale?: boolean | undefined
+}
+
+/**
+ * How an invalidation treats the entries it reaches. Hard (the default): they are gone.
+ * Soft: they stay, as stale values, so that a cached value with a stale-while-revalidate
+ * window serves them while one refresh runs.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, type CacheKey } from "@cachefx/core"
+ *
+ * const soften = (partition: CacheKey.Partition) =>
+ *   Effect.flatMap(CacheStore.CacheStore, (store) => store.deletePartition(partition, { soft: true }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface InvalidateOptions {
+  readonly soft?: boolean | undefined
+}
+
+/**
+ * A token that holds the lease of a key: given by `Leases.acquire`, handed back to
+ * `Leases.release`.
+ *
+ * @example
+ * ```ts
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const held = (token: CacheStore.LeaseToken): string => token
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type LeaseToken = string & Brand.Brand<"@cachefx/core/LeaseToken">
+
+/**
+ * Short-lived leases on keys, shared by every process that uses the store: how a miss
+ * of one key is computed once across processes. A lease expires by itself, so a holder
+ * that dies holds it no longer than the duration it asked for.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Option } from "effect"
+ * import { CacheStore, type CacheKey } from "@cachefx/core"
+ *
+ * const once = (leases: CacheStore.Leases, key: CacheKey.CacheKey, work: Effect.Effect<void>) =>
+ *   Effect.flatMap(leases.acquire(key, Duration.seconds(5)), (token) =>
+ *     Option.isNone(token)
+ *       ? leases.awaitRelease(key, Duration.seconds(5))
+ *       : Effect.ensuring(work, Effect.ignore(leases.release(key, token.value))))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Leases {
+  /** Takes the lease of a key for `duration` unless another caller holds it: its token when taken. */
+  readonly acquire: (
+    key: CacheKey.CacheKey,
+    duration: Duration.Duration
+  ) => Effect.Effect<Option.Option<LeaseToken>, CacheStoreError>
+  /** Gives a lease back, only while `token` still holds it, and wakes the callers waiting for it. */
+  readonly release: (key: CacheKey.CacheKey, token: LeaseToken) => Effect.Effect<void, CacheStoreError>
+  /** Waits until the lease of a key is released or expires, or `timeout` passes. */
+  readonly awaitRelease: (key: CacheKey.CacheKey, timeout: Duration.Duration) => Effect.Effect<void, CacheStoreError>
 }
 
 /**
@@ -94,12 +169,26 @@ export interface Service {
     entry: CacheEntry.CacheEntry,
     guard: FillGuard
   ) => Effect.Effect<boolean, CacheStoreError>
-  /** Deletes one key, and voids every fill of it in flight. */
-  readonly delete: (key: CacheKey.CacheKey) => Effect.Effect<void, CacheStoreError>
-  /** Wipes every key of a partition, and voids every fill in it in flight. */
-  readonly deletePartition: (partition: CacheKey.Partition) => Effect.Effect<void, CacheStoreError>
-  /** Wipes every key of a namespace (`<prefix>:<namespace>`, all versions). */
-  readonly clear: (namespace: string) => Effect.Effect<void, CacheStoreError>
+  /**
+   * Optional: reads many entries in one round trip, in the order of `keys`. A store
+   * without it is read key by key, concurrently.
+   */
+  readonly getMany?: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<Lookup>, CacheStoreError>
+  /** Deletes one key, and voids every fill of it in flight (softly: marks it stale). */
+  readonly delete: (key: CacheKey.CacheKey, options?: InvalidateOptions) => Effect.Effect<void, CacheStoreError>
+  /** Wipes every key of a partition, and voids every fill in it in flight (softly: marks them stale). */
+  readonly deletePartition: (
+    partition: CacheKey.Partition,
+    options?: InvalidateOptions
+  ) => Effect.Effect<void, CacheStoreError>
+  /** Wipes every key of a namespace (`<prefix>:<namespace>`, all versions; softly: marks them stale). */
+  readonly clear: (namespace: string, options?: InvalidateOptions) => Effect.Effect<void, CacheStoreError>
+  /**
+   * Optional: leases shared by every process that uses the store, so that a miss of one
+   * key is computed once across them. A store without them (one process) relies on
+   * `cached()`'s own single-flight.
+   */
+  readonly leases?: Leases | undefined
   /**
    * Optional: deletes every key of a namespace whose version segment `previous`
    * accepts, in bounded batches that leave the store to other work between them, and
