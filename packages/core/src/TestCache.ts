@@ -15,7 +15,8 @@ import * as internal from "./internal/testCache.js"
 
 /**
  * One store operation as the log records it. `target` is the key, partition or
- * namespace the operation addressed.
+ * namespace the operation addressed. A soft invalidation carries `soft: true`; a read
+ * of an entry invalidated softly has the outcome `"stale"`.
  *
  * @example
  * ```ts
@@ -30,7 +31,9 @@ import * as internal from "./internal/testCache.js"
 export interface Operation {
   readonly op: "get" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
   readonly target: string
-  readonly outcome: "hit" | "miss" | "stored" | "refused" | "done" | "failed"
+  readonly outcome: "hit" | "stale" | "miss" | "stored" | "refused" | "done" | "failed"
+  /** Present on a soft `delete`, `deletePartition` or `clear`. */
+  readonly soft?: true | undefined
 }
 
 /**

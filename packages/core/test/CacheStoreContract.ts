@@ -184,4 +184,143 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
           })
         ))
     })
+
+    describe("soft invalidation", () => {
+      /** What a read gives: the value and whether it is marked stale. */
+      const look = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
+        Effect.map(store.get(key), (lookup) => ({
+          value: Option.map(lookup.entry, (entry) => entry.value),
+          stale: lookup.stale === true
+        }))
+      const fresh = (value: unknown) => ({ value: Option.some(value), stale: false })
+      const stale = (value: unknown) => ({ value: Option.some(value), stale: true })
+      const gone = { value: Option.none(), stale: false }
+
+      it.live("a soft delete leaves its key stale, its metadata whole, and its neighbours fresh", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const a = keyIn(id, "p", "a")
+            const b = keyIn(id, "p", "b")
+            const entry = entryFor({ n: 1 }, Date.now(), 60_000)
+            yield* store.set(a, entry, (yield* store.get(a)).guard)
+            yield* fill(store, b, 2)
+            yield* store.delete(a, { soft: true })
+            const lookup = yield* store.get(a)
+            expect(lookup.entry).toEqual(Option.some(entry))
+            expect(lookup.stale).toBe(true)
+            expect(yield* look(store, b)).toEqual(fresh(2))
+          })
+        ))
+
+      it.live("a soft partition wipe leaves its keys stale and no other partition's", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const a1 = keyIn(id, "#1", "a")
+            const a2 = keyIn(id, "#1", "b")
+            const other = keyIn(id, "#12", "a")
+            yield* fill(store, a1, 1)
+            yield* fill(store, a2, 2)
+            yield* fill(store, other, 3)
+            yield* store.deletePartition(a1, { soft: true })
+            expect(yield* look(store, a1)).toEqual(stale(1))
+            expect(yield* look(store, a2)).toEqual(stale(2))
+            expect(yield* look(store, other)).toEqual(fresh(3))
+          })
+        ))
+
+      it.live("a soft clear leaves a namespace stale, every version, and no other namespace", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const a = keyIn(id, "p", "a")
+            const v2: CacheKey.CacheKey = {
+              namespace: a.namespace,
+              partition: `${a.namespace}:2:p`,
+              key: `${a.namespace}:2:p:a`
+            }
+            const other = keyIn(`${id}-other`, "p", "a")
+            yield* fill(store, a, 1)
+            yield* fill(store, v2, 2)
+            yield* fill(store, other, 3)
+            yield* store.clear(a.namespace, { soft: true })
+            expect(yield* look(store, a)).toEqual(stale(1))
+            expect(yield* look(store, v2)).toEqual(stale(2))
+            expect(yield* look(store, other)).toEqual(fresh(3))
+          })
+        ))
+
+      it.live("a fill with a guard read after a soft invalidation is fresh", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "#1", "a")
+            yield* fill(store, key, "old")
+            yield* store.delete(key, { soft: true })
+            yield* store.deletePartition(key, { soft: true })
+            yield* store.clear(key.namespace, { soft: true })
+            expect(yield* look(store, key)).toEqual(stale("old"))
+            yield* fill(store, key, "new")
+            expect(yield* look(store, key)).toEqual(fresh("new"))
+          })
+        ))
+
+      it.live("a soft invalidation of a key that holds nothing stores nothing", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "#1", "a")
+            yield* store.delete(key, { soft: true })
+            yield* store.deletePartition(key, { soft: true })
+            yield* store.clear(key.namespace, { soft: true })
+            expect(yield* look(store, key)).toEqual(gone)
+          })
+        ))
+
+      type Invalidation = (store: CacheStore.Service, key: CacheKey.CacheKey) => Effect.Effect<void, unknown>
+
+      const softThenHard: Record<string, Invalidation> = {
+        "delete": (store, key) => Effect.zipRight(store.delete(key, { soft: true }), store.delete(key)),
+        "deletePartition": (store, key) =>
+          Effect.zipRight(store.deletePartition(key, { soft: true }), store.deletePartition(key)),
+        "clear": (store, key) => Effect.zipRight(store.clear(key.namespace, { soft: true }), store.clear(key.namespace))
+      }
+      for (const [operation, invalidate] of Object.entries(softThenHard)) {
+        it.live(`a hard ${operation} after a soft one removes the entries`, () =>
+          withStore((store, id) =>
+            Effect.gen(function*() {
+              const key = keyIn(id, "#1", "a")
+              yield* fill(store, key, "old")
+              yield* invalidate(store, key)
+              expect(yield* look(store, key)).toEqual(gone)
+            })
+          ))
+      }
+
+      const softly: Record<string, Invalidation> = {
+        "delete of its key": (store, key) => store.delete(key, { soft: true }),
+        "wipe of its partition": (store, key) => store.deletePartition(key, { soft: true }),
+        "wipe of its namespace": (store, key) => store.clear(key.namespace, { soft: true })
+      }
+      for (const [what, invalidate] of Object.entries(softly)) {
+        it.live(`a fill that read before a soft ${what} is refused, and the entry it raced stays stale`, () =>
+          withStore((store, id) =>
+            Effect.gen(function*() {
+              const key = keyIn(id, "#1", "a")
+              yield* fill(store, key, "old")
+              const lookup = yield* store.get(key)
+              yield* invalidate(store, key)
+              expect(yield* store.set(key, entryFor("computed before", Date.now(), 60_000), lookup.guard)).toBe(false)
+              expect(yield* look(store, key)).toEqual(stale("old"))
+            })
+          ))
+
+        it.live(`a fill that read an absent key before a soft ${what} is refused`, () =>
+          withStore((store, id) =>
+            Effect.gen(function*() {
+              const key = keyIn(id, "#1", "a")
+              const lookup = yield* store.get(key)
+              yield* invalidate(store, key)
+              expect(yield* store.set(key, entryFor("computed before", Date.now(), 60_000), lookup.guard)).toBe(false)
+              expect(yield* look(store, key)).toEqual(gone)
+            })
+          ))
+      }
+    })
   })

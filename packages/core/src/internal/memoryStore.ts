@@ -15,6 +15,8 @@ interface Slot {
   readonly namespace: string
   /** The sequence number of the read this entry was filled after. */
   readonly filledAt: number
+  /** Set by a soft delete of its key or soft wipe of its partition. */
+  readonly stale: boolean
 }
 
 /** The segment of a key that starts at `start`: up to the next `:`, or the end. */
@@ -46,14 +48,23 @@ interface Invalidation {
  * - `namespaces` holds the sequence number of each namespace's last wipe: an entry
  *   filled before it is dead (a namespace wipe is O(1); dead entries go when read or
  *   evicted). Namespaces are few, so this map stays small.
- * - `recent` remembers key deletions and partition wipes for `fillWindow`, so that a
- *   fill which read before one of them is refused; fills older than the window are
- *   refused anyway.
+ * - `softened` holds the sequence number of each namespace's last soft wipe: an entry
+ *   filled before it is stale (O(1) too).
+ * - `recent` remembers key deletions and partition wipes, hard or soft, for
+ *   `fillWindow`, so that a fill which read before one of them is refused; fills older
+ *   than the window are refused anyway.
+ *
+ * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
+ * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
+ * one: its value was computed from the data the invalidation replaced, and the entry it
+ * would have replaced (now stale) stays to be served while a refresh that read after
+ * the invalidation runs.
  */
 class MemoryStore implements CacheStore.Service {
   private readonly entries = new Map<string, Slot>()
   private readonly partitions = new Map<string, Set<string>>()
   private readonly namespaces = new Map<string, number>()
+  private readonly softened = new Map<string, number>()
   private readonly recent = new Map<string, Invalidation>()
   private seq = 0
 
@@ -77,7 +88,8 @@ class MemoryStore implements CacheStore.Service {
       }
       this.entries.delete(key.key)
       this.entries.set(key.key, slot)
-      return { entry: Option.some(slot.entry), guard }
+      const entry = Option.some(slot.entry)
+      return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
     })
 
   set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
@@ -89,7 +101,8 @@ class MemoryStore implements CacheStore.Service {
         now - guard.at > this.fillWindow ||
         this.invalidatedSince(key.key, guard) ||
         this.invalidatedSince(key.partition, guard) ||
-        (this.namespaces.get(key.namespace) ?? -1) > guard.seq
+        (this.namespaces.get(key.namespace) ?? -1) > guard.seq ||
+        (this.softened.get(key.namespace) ?? -1) > guard.seq
       ) {
         return false
       }
@@ -101,7 +114,8 @@ class MemoryStore implements CacheStore.Service {
         entry,
         partition: key.partition,
         namespace: key.namespace,
-        filledAt: guard.seq
+        filledAt: guard.seq,
+        stale: false
       })
       let keys = this.partitions.get(key.partition)
       if (keys === undefined) {
@@ -113,30 +127,41 @@ class MemoryStore implements CacheStore.Service {
       return true
     })
 
-  delete = (key: CacheKey.CacheKey) =>
+  delete = (key: CacheKey.CacheKey, options?: CacheStore.InvalidateOptions) =>
     Effect.sync(() => {
       const slot = this.entries.get(key.key)
       if (slot !== undefined) {
-        this.remove(key.key, slot)
+        if (options?.soft === true) {
+          this.soften(key.key, slot)
+        } else {
+          this.remove(key.key, slot)
+        }
       }
       this.remember(key.key)
     })
 
-  deletePartition = (scope: CacheKey.Partition) =>
+  deletePartition = (scope: CacheKey.Partition, options?: CacheStore.InvalidateOptions) =>
     Effect.sync(() => {
       const keys = this.partitions.get(scope.partition)
       if (keys !== undefined) {
-        for (const key of keys) {
-          this.entries.delete(key)
+        if (options?.soft === true) {
+          for (const key of keys) {
+            this.soften(key, this.entries.get(key)!)
+          }
+        } else {
+          for (const key of keys) {
+            this.entries.delete(key)
+          }
+          this.partitions.delete(scope.partition)
         }
-        this.partitions.delete(scope.partition)
       }
       this.remember(scope.partition)
     })
 
-  clear = (namespace: string) =>
+  clear = (namespace: string, options?: CacheStore.InvalidateOptions) =>
     Effect.sync(() => {
-      this.namespaces.set(namespace, ++this.seq)
+      const wipes = options?.soft === true ? this.softened : this.namespaces
+      wipes.set(namespace, ++this.seq)
     })
 
   deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
@@ -161,6 +186,17 @@ class MemoryStore implements CacheStore.Service {
   private isLive(slot: Slot, now: number): boolean {
     return slot.filledAt >= (this.namespaces.get(slot.namespace) ?? -1) &&
       (slot.entry.staleUntil === null || now < slot.entry.staleUntil)
+  }
+
+  private isStale(slot: Slot): boolean {
+    return slot.stale || slot.filledAt < (this.softened.get(slot.namespace) ?? -1)
+  }
+
+  /** Marks an entry stale in place: it keeps its position in the eviction order. */
+  private soften(key: string, slot: Slot): void {
+    if (!slot.stale) {
+      this.entries.set(key, { ...slot, stale: true })
+    }
   }
 
   private invalidatedSince(scope: string, guard: Guard): boolean {

@@ -11,13 +11,23 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
       duration,
       onTimeout: () => new CacheStoreError({ operation, reason: "Timeout" })
     })
+  const { deleteVersions, getMany, leases } = store
   return {
     get: (key) => bound("get", store.get(key)),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
-    delete: (key) => bound("delete", store.delete(key)),
-    deletePartition: (partition) => bound("deletePartition", store.deletePartition(partition)),
-    clear: (namespace) => bound("clear", store.clear(namespace)),
+    delete: (key, options) => bound("delete", store.delete(key, options)),
+    deletePartition: (partition, options) => bound("deletePartition", store.deletePartition(partition, options)),
+    clear: (namespace, options) => bound("clear", store.clear(namespace, options)),
+    ...(getMany === undefined ? {} : { getMany: (keys) => bound("getMany", getMany(keys)) }),
+    ...(leases === undefined ? {} : {
+      leases: {
+        acquire: (key, duration) => bound("acquire", leases.acquire(key, duration)),
+        release: (key, token) => bound("release", leases.release(key, token)),
+        // waits as long as its caller asks: bounded by its own timeout, not the operation's
+        awaitRelease: leases.awaitRelease
+      }
+    }),
     // many batches, each a bounded operation of the store's own: not bound as one
-    ...(store.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions })
+    ...(deleteVersions === undefined ? {} : { deleteVersions })
   }
 }

@@ -25,8 +25,10 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       op: TestCache.Operation["op"],
       target: string,
       effect: Effect.Effect<A, CacheStoreError>,
-      outcome: (a: A) => TestCache.Operation["outcome"]
+      outcome: (a: A) => TestCache.Operation["outcome"],
+      options?: CacheStore.InvalidateOptions
     ): Effect.Effect<A, CacheStoreError> => {
+      const soft = options?.soft === true ? { soft: true as const } : {}
       const fault = faults[0]
       let attempt = effect
       if (fault !== undefined) {
@@ -35,20 +37,23 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       }
       return attempt.pipe(
         Effect.tapBoth({
-          onFailure: () => Effect.sync(() => log.push({ op, target, outcome: "failed" })),
-          onSuccess: (a) => Effect.sync(() => log.push({ op, target, outcome: outcome(a) }))
+          onFailure: () => Effect.sync(() => log.push({ op, target, outcome: "failed", ...soft })),
+          onSuccess: (a) => Effect.sync(() => log.push({ op, target, outcome: outcome(a), ...soft }))
         })
       )
     }
 
     const deleteVersions = inner.deleteVersions
     const store: CacheStore.Service = CacheStore.withTimeout({
-      get: (key) => run("get", key.key, inner.get(key), (lookup) => Option.isSome(lookup.entry) ? "hit" : "miss"),
+      get: (key) =>
+        run("get", key.key, inner.get(key), (lookup) =>
+          Option.isNone(lookup.entry) ? "miss" : lookup.stale === true ? "stale" : "hit"),
       set: (key, entry, guard) =>
         run("set", key.key, inner.set(key, entry, guard), (stored) => stored ? "stored" : "refused"),
-      delete: (key) => run("delete", key.key, inner.delete(key), () => "done"),
-      deletePartition: (scope) => run("deletePartition", scope.partition, inner.deletePartition(scope), () => "done"),
-      clear: (namespace) => run("clear", namespace, inner.clear(namespace), () => "done"),
+      delete: (key, options) => run("delete", key.key, inner.delete(key, options), () => "done", options),
+      deletePartition: (scope, options) =>
+        run("deletePartition", scope.partition, inner.deletePartition(scope, options), () => "done", options),
+      clear: (namespace, options) => run("clear", namespace, inner.clear(namespace, options), () => "done", options),
       ...(deleteVersions === undefined ? {} : {
         deleteVersions: (namespace: string, previous: (version: string) => boolean) =>
           run("deleteVersions", namespace, deleteVersions(namespace, previous), () => "done")
