@@ -97,7 +97,8 @@ export const format = (description: InvalidationEngine.Description): string =>
         const mapping = Object.entries(rule.fieldMapping).map(([input, column]) => `${input}=${column}`).join(", ")
         const reads = rule.kind === "custom" ? "custom invalidator" : `reads ${mapping}`
         const rewarm = rule.rewarm ? ", rewarm" : ""
-        return `  ${rule.rule} → ${rule.cache} (namespace ${rule.namespace}): ${reads}; on ${rule.on.join("/")}${rewarm}; dispatcher ${rule.dispatcher}`
+        const soft = rule.soft ? ", soft" : ""
+        return `  ${rule.rule} → ${rule.cache} (namespace ${rule.namespace}): ${reads}; on ${rule.on.join("/")}${rewarm}${soft}; dispatcher ${rule.dispatcher}`
       })
     ].join("\n")
   ).join("\n\n")

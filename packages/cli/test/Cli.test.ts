@@ -20,7 +20,7 @@ describe("cachefx rules", () => {
     expect(stdout.trim()).toBe([
       "posts",
       "  posts(author=author_id,post=id) → posts (namespace posts): reads author=author_id, post=id; on insert/update/delete, rewarm; dispatcher inline",
-      "  posts(author=author_id) → feed (namespace posts): reads author=author_id; on insert/update/delete; dispatcher pool",
+      "  posts(author=author_id) → feed (namespace posts): reads author=author_id; on insert/update/delete, soft; dispatcher pool",
       "",
       "users",
       "  users(custom)[delete] → feed (namespace posts): custom invalidator; on delete; dispatcher inline"

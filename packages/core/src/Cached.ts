@@ -11,7 +11,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type { CacheError, CacheStoreError, KeyError } from "./CacheError.js"
-import type { CacheStore } from "./CacheStore.js"
+import type { CacheStore, InvalidateOptions } from "./CacheStore.js"
 import * as internal from "./internal/cached.js"
 import type * as InvalidationRule from "./InvalidationRule.js"
 import type * as KeyConstructor from "./KeyConstructor.js"
@@ -105,11 +105,21 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
   readonly bypass: (input: I) => Effect.Effect<A, E, R>
   /** Computes and stores, whatever is cached. */
   readonly refresh: (input: I) => Effect.Effect<A, E, R | KR | CacheStore>
-  /** Deletes the entry of an input. */
-  readonly delete: (input: I) => Effect.Effect<void, CacheError, KR | CacheStore>
-  /** Wipes the partition of an input (only the partition fields are read). */
-  readonly deletePartition: (input: PI) => Effect.Effect<void, CacheError, KR | CacheStore>
-  /** Wipes every entry of the key constructor's namespace, all versions. */
+  /**
+   * Deletes the entry of an input. With `{ soft: true }` (since 0.2.0) the entry stays,
+   * stale: with a stale-while-revalidate TTL the next call is served it while one
+   * refresh runs; without one, the next call is a miss.
+   */
+  readonly delete: (input: I, options?: InvalidateOptions) => Effect.Effect<void, CacheError, KR | CacheStore>
+  /**
+   * Wipes the partition of an input (only the partition fields are read); softly with
+   * `{ soft: true }` (since 0.2.0), as `delete`.
+   */
+  readonly deletePartition: (input: PI, options?: InvalidateOptions) => Effect.Effect<void, CacheError, KR | CacheStore>
+  /**
+   * Wipes every entry of the key constructor's namespace, all versions. To wipe it
+   * softly: `KeyConstructor.invalidateAll(cached.key, { soft: true })`.
+   */
   readonly invalidateAll: Effect.Effect<void, CacheStoreError, CacheStore>
   /** The stored value of an input, fresh or stale, without computing. */
   readonly peek: (input: I) => Effect.Effect<Option.Option<A>, never, KR | CacheStore>

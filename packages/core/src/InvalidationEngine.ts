@@ -217,6 +217,8 @@ export interface RuleDescription {
   readonly fieldMapping: Readonly<Record<string, string>>
   readonly on: ReadonlyArray<InvalidationEvent.Operation>
   readonly rewarm: boolean
+  /** Whether the rule invalidates softly (its entries become stale instead of gone). */
+  readonly soft: boolean
   readonly dispatcher: string
 }
 

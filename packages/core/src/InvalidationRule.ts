@@ -7,6 +7,10 @@
  * - the partition fields resolved: the partition is wiped;
  * - otherwise: the namespace is wiped.
  *
+ * A rule made with `soft: true` invalidates softly: the entries it reaches become stale
+ * instead of gone, so a cached value whose TTL has a stale-while-revalidate window
+ * serves each once more while one refresh runs.
+ *
  * An update invalidates what the row addressed before and after it, so a row that moves
  * (a post given to another author) leaves no stale entry behind.
  *
@@ -100,6 +104,15 @@ export interface Options {
   readonly when?: ((change: Change) => Effect.Effect<boolean>) | undefined
   /** Recompute an exact key instead of deleting it (falls back to delete). Default false. */
   readonly rewarm?: boolean | undefined
+  /**
+   * Invalidate softly: the keys, partitions and namespaces the rule reaches keep their
+   * entries as stale values, served (with a stale-while-revalidate TTL) while one
+   * refresh runs; without such a window they are misses. A key the rule rewarms is
+   * deleted and recomputed as without it. Default false.
+   *
+   * @since 0.2.0
+   */
+  readonly soft?: boolean | undefined
   /**
    * What a row that lacks a mapped column does: `"wipe"` invalidates the widest scope
    * the present columns still address (the partition, else the namespace), `"skip"`
@@ -210,6 +223,13 @@ export interface CustomOptions {
   readonly dispatcher?: string | undefined
   /** Settings handed to the dispatcher with each job (a broker queue name, …). */
   readonly dispatcherConfig?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The handle's `delete`, `deletePartition` and `invalidateAll` invalidate softly, as
+   * those of a rule made with `soft: true`. Default false.
+   *
+   * @since 0.2.0
+   */
+  readonly soft?: boolean | undefined
 }
 
 /**
@@ -265,6 +285,9 @@ export class InvalidationRuleError extends Data.TaggedError("InvalidationRuleErr
  *   watchFields: [posts.status],
  *   when: (change) => Effect.succeed(Option.isSome(change.row))
  * })
+ *
+ * // an author's listings may lag a write by one refresh: they turn stale instead of gone
+ * const listings = InvalidationRule.make({ table: posts, fieldMapping: { authorId: posts.authorId }, soft: true })
  * ```
  *
  * @since 0.1.0

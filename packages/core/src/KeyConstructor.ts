@@ -10,7 +10,7 @@
 import type * as Effect from "effect/Effect"
 import type { CacheStoreError, KeyError } from "./CacheError.js"
 import type * as CacheKey from "./CacheKey.js"
-import type { CacheStore } from "./CacheStore.js"
+import type { CacheStore, InvalidateOptions } from "./CacheStore.js"
 import * as registry from "./internal/constructorRegistry.js"
 import * as internal from "./internal/keyConstructor.js"
 import type * as KeyField from "./KeyField.js"
@@ -246,7 +246,9 @@ export const partitionFor: <I, R, PI>(
  * `clear` of its namespace on the store, whatever the number of cached functions that
  * share it, each of which forgets its computations under way, so no caller after the
  * wipe joins one that began before it. Constructors that share a namespace share its
- * entries: the wipe covers all of them and every version.
+ * entries: the wipe covers all of them and every version. With `{ soft: true }` (since
+ * 0.2.0) the entries stay as stale values: a cached value whose TTL has a
+ * stale-while-revalidate window serves each once more while one refresh runs.
  *
  * @example
  * ```ts
@@ -261,14 +263,17 @@ export const partitionFor: <I, R, PI>(
  *   yield* getUser({ id: 1 })
  *   yield* getProfile({ id: 1 })
  *   yield* KeyConstructor.invalidateAll(Users) // both are gone
+ *   yield* KeyConstructor.invalidateAll(Users, { soft: true }) // or: both are stale
  * }).pipe(Effect.provide(CacheStore.layerMemory()))
  * ```
  *
  * @since 0.1.0
  * @category invalidation
  */
-export const invalidateAll: (self: KeyConstructor.Any) => Effect.Effect<void, CacheStoreError, CacheStore> =
-  registry.invalidateAll
+export const invalidateAll: (
+  self: KeyConstructor.Any,
+  options?: InvalidateOptions
+) => Effect.Effect<void, CacheStoreError, CacheStore> = registry.invalidateAll
 
 /**
  * Reclaims the memory of the entries of earlier versions of a constructor: bumping

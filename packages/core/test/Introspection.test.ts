@@ -28,7 +28,7 @@ const cached = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>, name?: 
 
 describe("InvalidationEngine.describe", () => {
   it("gives tables → rules → cached values → dispatchers, as data", () => {
-    const byAuthor = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, dispatcher: "pool" })
+    const byAuthor = InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId }, dispatcher: "pool", soft: true })
     const feed = cached([
       InvalidationRule.custom({ table: "users", on: ["delete"], run: (_, cached) => cached.invalidateAll }),
       byAuthor
@@ -47,6 +47,7 @@ describe("InvalidationEngine.describe", () => {
               fieldMapping: { author: "authorId", post: "id" },
               on: ["insert", "update", "delete"],
               rewarm: true,
+              soft: false,
               dispatcher: "inline"
             },
             {
@@ -57,6 +58,7 @@ describe("InvalidationEngine.describe", () => {
               fieldMapping: { author: "author_id" },
               on: ["insert", "update", "delete"],
               rewarm: false,
+              soft: true,
               dispatcher: "pool"
             }
           ]
@@ -71,6 +73,7 @@ describe("InvalidationEngine.describe", () => {
             fieldMapping: {},
             on: ["delete"],
             rewarm: false,
+            soft: false,
             dispatcher: "inline"
           }]
         }

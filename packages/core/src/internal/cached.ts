@@ -14,7 +14,13 @@ import * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import { CacheSettings, type Settings } from "../CacheSettings.js"
-import { CacheStore, type FillGuard, type Lookup, type Service as Store } from "../CacheStore.js"
+import {
+  CacheStore,
+  type FillGuard,
+  type InvalidateOptions,
+  type Lookup,
+  type Service as Store
+} from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
@@ -31,6 +37,10 @@ export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") a
 export const isCached = (u: unknown): u is Cached.Cached.Any => hasProperty(u, TypeId)
 
 const none = Option.none()
+
+/** Whether an entry's TTL has a stale-while-revalidate window. */
+const hasStaleWindow = (entry: CacheEntry.CacheEntry): boolean =>
+  entry.expiresAt !== null && entry.staleUntil !== null && entry.staleUntil > entry.expiresAt
 
 /** How a call was answered, before it is shaped for `withStatus`. */
 interface Answer<A> {
@@ -159,7 +169,11 @@ const make = <I, A, E, R>(
   const decodeFailure = (settings: Settings, key: CacheKey.CacheKey, reason: string) =>
     report(settings, new CacheValueError({ key: key.key, direction: "decode", reason }))
 
-  /** The live entry of a lookup at the current time, decoded; `undefined` when there is none. */
+  /**
+   * The live entry of a lookup at the current time, decoded; `undefined` when there is
+   * none. An entry invalidated softly is stale, and live only while its TTL's
+   * stale-while-revalidate window lasts (without one, it is a miss).
+   */
   const live = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup | undefined) =>
     Effect.clockWith((clock): Effect.Effect<{ readonly value: A; readonly entry: CacheEntry.CacheEntry; readonly fresh: boolean } | undefined> => {
       if (lookup === undefined || Option.isNone(lookup.entry)) {
@@ -167,12 +181,13 @@ const make = <I, A, E, R>(
       }
       const entry = lookup.entry.value
       const state = CacheEntry.stateAt(entry, clock.unsafeCurrentTimeMillis())
-      if (state === "Expired") {
+      const softened = lookup.stale === true
+      if (state === "Expired" || (softened && !hasStaleWindow(entry))) {
         return Effect.succeed(undefined)
       }
       const decoded = codec.decode(entry.value)
       return Either.isRight(decoded)
-        ? Effect.succeed({ value: decoded.right, entry, fresh: state === "Fresh" })
+        ? Effect.succeed({ value: decoded.right, entry, fresh: state === "Fresh" && !softened })
         : Effect.as(decodeFailure(settings, key, decoded.left), undefined)
     })
 
@@ -273,19 +288,19 @@ const make = <I, A, E, R>(
     withStatus,
     bypass: compute,
     refresh,
-    delete: (input: I) =>
+    delete: (input: I, options?: InvalidateOptions) =>
       Effect.flatMap(keyFor(input), (key) =>
         Effect.flatMap(CacheStore, (store) => {
           flights.detach((flight) => flight.key === key.key)
-          return store.delete(key)
+          return store.delete(key, options)
         })),
-    deletePartition: (input: unknown) =>
+    deletePartition: (input: unknown, options?: InvalidateOptions) =>
       Effect.flatMap(CacheSettings, (settings) =>
         Effect.flatMap(keys.slices(constructor, input, constructor.partitionSize), (slices) => {
           const scope = keys.assemblePartition(constructor, settings, slices)
           return Effect.flatMap(CacheStore, (store) => {
             flights.detach((flight) => flight.partition === scope.partition)
-            return store.deletePartition(scope)
+            return store.deletePartition(scope, options)
           })
         })),
     invalidateAll: registry.invalidateAll(constructor),

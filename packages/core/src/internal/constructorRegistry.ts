@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { CacheStoreError } from "../CacheError.js"
 import { CacheSettings } from "../CacheSettings.js"
-import { CacheStore } from "../CacheStore.js"
+import { CacheStore, type InvalidateOptions } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 
 /** Forgets the computations under way of one cached value in a namespace (its single-flight detach). */
@@ -34,13 +34,15 @@ export const register = (constructor: KeyConstructor.KeyConstructor.Any, detach:
 }
 
 /**
- * Wipes the namespace of a constructor (one `clear`) and detaches the computations under
- * way of every cached value built on it, so that no caller joins one that began before.
+ * Wipes the namespace of a constructor (one `clear`, soft when asked) and detaches the
+ * computations under way of every cached value built on it, so that no caller joins one
+ * that began before.
  *
  * @internal
  */
 export const invalidateAll = (
-  constructor: KeyConstructor.KeyConstructor.Any
+  constructor: KeyConstructor.KeyConstructor.Any,
+  options?: InvalidateOptions
 ): Effect.Effect<void, CacheStoreError, CacheStore> =>
   Effect.flatMap(CacheSettings, (settings) =>
     Effect.flatMap(CacheStore, (store) => {
@@ -48,7 +50,7 @@ export const invalidateAll = (
       for (const detach of registry.get(constructor) ?? []) {
         detach(namespace)
       }
-      return store.clear(namespace)
+      return store.clear(namespace, options)
     }))
 
 const whole = /^(0|[1-9][0-9]*)$/

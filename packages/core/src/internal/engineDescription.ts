@@ -8,7 +8,7 @@ export const describe = (options: InvalidationEngine.Options): InvalidationEngin
   const byTable = new Map<string, Array<InvalidationEngine.RuleDescription>>()
   for (const cached of new Set(options.caches)) {
     for (const rule of cached.rules) {
-      const { dispatcher, fieldMapping, on, rewarm } = rule.options
+      const { dispatcher, fieldMapping, on, rewarm, soft } = rule.options
       const described: InvalidationEngine.RuleDescription = {
         rule: rule.name,
         cache: cached.name,
@@ -19,6 +19,7 @@ export const describe = (options: InvalidationEngine.Options): InvalidationEngin
         ),
         on: on ?? operations,
         rewarm: rewarm === true,
+        soft: soft === true,
         dispatcher: dispatcher ?? "inline"
       }
       byTable.set(rule.table, [...byTable.get(rule.table) ?? [], described])

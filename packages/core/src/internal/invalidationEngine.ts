@@ -15,12 +15,13 @@ import type * as Tracer from "effect/Tracer"
 import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
-import type { CacheStore } from "../CacheStore.js"
+import type { CacheStore, InvalidateOptions } from "../CacheStore.js"
 import * as Dispatcher from "../Dispatcher.js"
 import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
+import * as registry from "./constructorRegistry.js"
 import * as busInternal from "./invalidationBus.js"
 import * as rules from "./invalidationRule.js"
 
@@ -68,9 +69,15 @@ const orWider = (
       ? Effect.failCause(cause)
       : wider)
 
-/** Applies one target of a rule, through the cached value's own management surface. */
+const softly: InvalidateOptions = { soft: true }
+
+/**
+ * Applies one target of a rule, through the cached value's own management surface
+ * (softly for a rule with `soft`, except the delete before a rewarm).
+ */
 const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, CacheError, CacheStore> => {
   const { subject, rule } = plan
+  const options = rule.options.soft === true ? softly : undefined
   const count = (metric: Metric.Metric.Counter<number>) => increment(metric, subject.name, rule.name)
   const instead = (wipe: string) =>
     rule.options.rewarm === true
@@ -79,13 +86,13 @@ const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, Cach
       )
       : Effect.void
   const namespace = instead("wiping the namespace").pipe(
-    Effect.zipRight(subject.invalidateAll),
+    Effect.zipRight(registry.invalidateAll(subject.key, options)),
     Effect.zipRight(count(CacheMetrics.namespacesWiped))
   )
   const partition = (input: rules.Input) =>
     subject.key.partitionSize === 0 ? namespace : orWider(
       instead("wiping the partition").pipe(
-        Effect.zipRight(subject.deletePartition(input)),
+        Effect.zipRight(subject.deletePartition(input, options)),
         Effect.zipRight(count(CacheMetrics.partitionsWiped))
       ),
       namespace
@@ -106,7 +113,7 @@ const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, Cach
       return partition(target.input)
     case "Key":
       return orWider(
-        subject.delete(target.input).pipe(
+        subject.delete(target.input, target.rewarm ? undefined : options).pipe(
           Effect.zipRight(count(CacheMetrics.keysDeleted)),
           // deleting first voids every fill that began before the write; the recomputation then stores
           Effect.zipRight(target.rewarm ? rewarm(target.input) : Effect.void)
