@@ -45,6 +45,12 @@ const decode = (json: string): CacheEntry.CacheEntry | undefined => {
 const encode = (entry: CacheEntry.CacheEntry): string =>
   JSON.stringify([entry.cachedAt, entry.expiresAt, entry.staleUntil, entry.value])
 
+/** The base of a stamp, `<base>[.<soft id>]`: what a soft wipe keeps and a hard one replaces. */
+const baseOf = (stamp: string): string => {
+  const dot = stamp.indexOf(".")
+  return dot === -1 ? stamp : stamp.slice(0, dot)
+}
+
 /**
  * Runs one Redis call as an operation of the store: an ioredis error is a
  * `CacheStoreError` of reason `"Unavailable"`, and a call still pending at its deadline
@@ -147,13 +153,24 @@ class Store implements CacheStore.Service {
       return stored === 1 && namespaceStamp === token.namespaceStamp
     })
 
-  /** Leaves a tombstone for the fill window: a fill that read before it no longer matches the key. */
-  delete = (key: CacheKey.CacheKey) => this.replace("delete", keys.physical(key).entry, "~" + fresh())
+  /**
+   * Leaves a tombstone for the fill window: a fill that read before it no longer matches
+   * the key. Softly: rewrites the entry as stale, under a new id (see `scripts.ts`).
+   */
+  delete = (key: CacheKey.CacheKey, options?: CacheStore.InvalidateOptions) =>
+    options?.soft === true
+      ? this.soft("delete", this.commands.cachefxSoftDelete, keys.physical(key).entry)
+      : this.replace("delete", keys.physical(key).entry, "~" + fresh())
 
-  deletePartition = (scope: CacheKey.Partition) =>
-    this.replace("deletePartition", keys.partitionStamp(scope.partition), fresh())
+  deletePartition = (scope: CacheKey.Partition, options?: CacheStore.InvalidateOptions) =>
+    options?.soft === true
+      ? this.soft("deletePartition", this.commands.cachefxSoften, keys.partitionStamp(scope.partition))
+      : this.replace("deletePartition", keys.partitionStamp(scope.partition), fresh())
 
-  clear = (namespace: string) => this.replace("clear", keys.namespaceStamp(namespace), fresh())
+  clear = (namespace: string, options?: CacheStore.InvalidateOptions) =>
+    options?.soft === true
+      ? this.soft("clear", this.commands.cachefxSoften, keys.namespaceStamp(namespace))
+      : this.replace("clear", keys.namespaceStamp(namespace), fresh())
 
   deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
     Effect.tryPromise({
@@ -190,13 +207,27 @@ class Store implements CacheStore.Service {
     return Effect.asVoid(attempt(operation, this.deadlines, () => this.client.set(key, value, "PX", this.window)))
   }
 
-  /** The answer of a read: the entry when it was filled under the current stamps, and the guard. */
+  /** One script over one key (an entry or a stamp) that invalidates it softly. */
+  private soft(
+    operation: string,
+    script: (...args: ReadonlyArray<string | number>) => Promise<number>,
+    key: string
+  ) {
+    return Effect.asVoid(attempt(operation, this.deadlines, () => script(key, fresh(), this.window)))
+  }
+
+  /**
+   * The answer of a read: the entry when it was filled under the current stamps (or
+   * their bases: then it is stale, invalidated softly), and the guard.
+   */
   private lookup(reply: scripts.GetReply, namespaceStamp: string): CacheStore.Lookup {
-    const [hold, partitionStamp, , readAt, entryNamespace, json] = reply
-    const current = entryNamespace === namespaceStamp && json !== undefined
+    const [hold, partitionStamp, , readAt, entryNamespace, json, softened] = reply
+    const current = json !== undefined &&
+      (entryNamespace === namespaceStamp || baseOf(entryNamespace!) === baseOf(namespaceStamp))
     const entry = current ? decode(json) : undefined
     return {
       entry: entry === undefined || this.expired(entry) ? Option.none() : Option.some(entry),
+      stale: entry !== undefined && (softened === 1 || entryNamespace !== namespaceStamp),
       guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt)),
       foreign: hold === "?"
         ? "the key holds a value that is not a cachefx entry (another program's bytes, or another Redis type)"

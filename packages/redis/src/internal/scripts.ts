@@ -6,7 +6,8 @@ import { createHash } from "node:crypto"
  * know them yet).
  *
  * Stored values:
- * - an entry: `<id> <partition stamp> <namespace stamp> <json>`;
+ * - an entry: `<id> <partition stamp> <namespace stamp> <json>`, with the stamps its
+ *   fill read;
  * - a tombstone (left by an exact-key delete for the fill window): `~<id>`;
  * - anything else is foreign (other bytes, or a key of another Redis type, which
  *   `GET` refuses): never served, reported, replaced by the next fill.
@@ -15,6 +16,12 @@ import { createHash } from "node:crypto"
  * tombstone, or `"?"` (foreign). A fill stores only while the key holds what the read
  * saw, the stamps are unchanged and the fill window (on the Redis clock) has not
  * passed.
+ *
+ * Soft invalidation: a stamp is `<base>` or `<base>.<soft id>`. A hard wipe gives its
+ * scope a new base (its entries are dead); a soft wipe keeps the base and gives a new
+ * soft id, so its entries (filled under another soft id of the same base) read as
+ * stale, and a fill that read the old stamp no longer matches it. A soft delete
+ * rewrites its entry under a new id with a partition stamp of a soft id of its own.
  *
  * @internal
  */
@@ -42,9 +49,12 @@ local function read(key)
   if type(v) == 'table' and v.err then return '?' end
   return v
 end
+local function base(s)
+  return string.match(s, '^%w+')
+end
 local function inspect(v)
   if not v then return '' end
-  local _, last, id, p, n = string.find(v, '^(%w+) (%w+) (%w+) ')
+  local _, last, id, p, n = string.find(v, '^(%w+) ([%w.]+) ([%w.]+) ')
   if id then return id, p, n, last + 1 end
   if string.find(v, '^~%w+$') then return v end
   return '?'
@@ -55,7 +65,8 @@ end
  * KEYS: entry, partition stamp[, namespace stamp]. ARGV: fresh stamp, fill window.
  * Returns `{hold, partition stamp, namespace stamp, Redis time}`, followed by the
  * entry's namespace stamp and JSON when it was filled under the current partition
- * stamp. Missing stamps are created, so every reader of a scope sees one stamp.
+ * stamp, and then by `1` when under another soft id of its base (the entry is stale).
+ * Missing stamps are created, so every reader of a scope sees one stamp.
  */
 const get = prelude + `
 local window = tonumber(ARGV[2])
@@ -66,6 +77,8 @@ if KEYS[3] then n = stamp(KEYS[3], ARGV[1], window) end
 local v = read(KEYS[1])
 local hold, ep, en, start = inspect(v)
 if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
+-- soft invalidation: the partition (or the key) was invalidated softly since the fill
+if ep and base(ep) == base(p) then return {hold, p, n, now, en, string.sub(v, start), 1} end
 return {hold, p, n, now}
 `
 
@@ -105,18 +118,54 @@ return s
 `
 
 /**
+ * A soft wipe of a scope. KEYS: its stamp. ARGV: fresh id, fill window.
+ * The stamp keeps its base (and its expiry) and takes the fresh id as its soft id; a
+ * missing stamp (no entry refers to it) is created fresh, as a hard wipe would.
+ */
+const soften = prelude + `
+local s = redis.call('GET', KEYS[1])
+if s then
+  redis.call('SET', KEYS[1], base(s) .. '.' .. ARGV[1], 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+end
+return 1
+`
+
+/**
+ * A soft delete of a key. KEYS: entry. ARGV: fresh id, fill window.
+ * An entry is rewritten under the fresh id (voiding fills that read it) with the
+ * fresh id as its partition stamp's soft id (so it reads as stale), keeping its
+ * expiry; anything else is replaced by a tombstone, as by a hard delete.
+ */
+const softDelete = prelude + `
+local v = read(KEYS[1])
+local _, ep, en, start = inspect(v)
+if ep then
+  local header = ARGV[1] .. ' ' .. base(ep) .. '.' .. ARGV[1] .. ' ' .. en .. ' '
+  redis.call('SET', KEYS[1], header .. string.sub(v, start), 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], '~' .. ARGV[1], 'PX', tonumber(ARGV[2]))
+end
+return 1
+`
+
+/**
  * The reply of `cachefxGet`: hold, partition stamp, namespace stamp (null on a
- * Cluster), Redis time, then the entry's namespace stamp and JSON when present.
+ * Cluster), Redis time, then the entry's namespace stamp and JSON when present, then
+ * `1` when the entry was invalidated softly by its partition or key.
  *
  * @internal
  */
-export type GetReply = [string, string, string | null, number, string?, string?]
+export type GetReply = [string, string, string | null, number, string?, string?, 1?]
 
 /** @internal */
 export interface Commands {
   cachefxGet(...args: ReadonlyArray<string | number>): Promise<GetReply>
   cachefxFill(...args: ReadonlyArray<string | number>): Promise<number>
   cachefxNamespace(...args: ReadonlyArray<string | number>): Promise<string>
+  cachefxSoften(...args: ReadonlyArray<string | number>): Promise<number>
+  cachefxSoftDelete(...args: ReadonlyArray<string | number>): Promise<number>
 }
 
 /**
@@ -152,6 +201,8 @@ export const register = (client: Redis | Cluster): Commands => {
   return {
     cachefxGet: define<GetReply>(client, get, keys),
     cachefxFill: define<number>(client, fill, keys),
-    cachefxNamespace: define<string>(client, namespace, 1)
+    cachefxNamespace: define<string>(client, namespace, 1),
+    cachefxSoften: define<number>(client, soften, 1),
+    cachefxSoftDelete: define<number>(client, softDelete, 1)
   }
 }
