@@ -217,7 +217,7 @@ export interface RuleDescription {
   readonly fieldMapping: Readonly<Record<string, string>>
   readonly on: ReadonlyArray<InvalidationEvent.Operation>
   readonly rewarm: boolean
-  /** Whether the rule invalidates softly (its entries become stale instead of gone). */
+  /** Whether the rule invalidates softly, its entries stale instead of gone (since 0.2.0). */
   readonly soft: boolean
   readonly dispatcher: string
 }

@@ -32,7 +32,7 @@ export interface Operation {
   readonly op: "get" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
   readonly target: string
   readonly outcome: "hit" | "stale" | "miss" | "stored" | "refused" | "done" | "failed"
-  /** Present on a soft `delete`, `deletePartition` or `clear`. */
+  /** Present on a soft `delete`, `deletePartition` or `clear` (since 0.2.0). */
   readonly soft?: true | undefined
 }
 
