@@ -15,7 +15,8 @@ import * as internal from "./internal/testCache.js"
 
 /**
  * One store operation as the log records it. `target` is the key, partition or
- * namespace the operation addressed.
+ * namespace the operation addressed. A `getMany` is logged as one entry per key it
+ * read, in order, all written when it completes.
  *
  * @example
  * ```ts
@@ -28,7 +29,7 @@ import * as internal from "./internal/testCache.js"
  * @category models
  */
 export interface Operation {
-  readonly op: "get" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
+  readonly op: "get" | "getMany" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
   readonly target: string
   readonly outcome: "hit" | "miss" | "stored" | "refused" | "done" | "failed"
 }

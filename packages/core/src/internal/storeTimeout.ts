@@ -13,6 +13,7 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
     })
   return {
     get: (key) => bound("get", store.get(key)),
+    ...(store.getMany === undefined ? {} : { getMany: (keys) => bound("getMany", store.getMany!(keys)) }),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
     delete: (key) => bound("delete", store.delete(key)),
     deletePartition: (partition) => bound("deletePartition", store.deletePartition(partition)),
