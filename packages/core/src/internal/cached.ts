@@ -386,6 +386,9 @@ const make = <I, A, E, R>(
     Effect.flatMap(CacheSettings, (settings) => {
       const all = Array.from(inputs)
       const concurrency = options?.concurrency ?? "unbounded"
+      if (all.length === 0) {
+        return Effect.succeed([])
+      }
       if (!settings.enabled) {
         return Effect.forEach(all, computeSpan, { concurrency })
       }
@@ -409,13 +412,35 @@ const make = <I, A, E, R>(
           return index
         })
         return Effect.flatMap(readMany(store, settings, distinct), (lookups) =>
-          Effect.map(
-            Effect.all([
-              ...distinct.map((key, i) => answerOf(store, settings, key, firstInputs[i]!, lookups[i])),
-              ...keyless.map((input) => computeOnly(input, "Miss"))
-            ], { concurrency }),
-            (answers) => slots.map((slot) => answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value)
-          ))
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const answers = new Array<Answer<A>>(distinct.length + keyless.length)
+            // fresh entries have nothing to wait for: answered in one pass, not a fiber each
+            const fresh: Array<Effect.Effect<void, E | CacheTimeoutError, any>> = []
+            const others: Array<Effect.Effect<void, E | CacheTimeoutError, any>> = []
+            distinct.forEach((key, i) => {
+              const found = lookups[i]
+              const isFresh = found !== undefined && found.stale !== true && Option.isSome(found.entry) &&
+                CacheEntry.stateAt(found.entry.value, now) === "Fresh"
+              ;(isFresh ? fresh : others).push(Effect.map(answerOf(store, settings, key, firstInputs[i]!, found), (answer) => {
+                answers[i] = answer
+              }))
+            })
+            keyless.forEach((input, j) =>
+              others.push(Effect.map(computeOnly(input, "Miss"), (answer) => {
+                answers[distinct.length + j] = answer
+              }))
+            )
+            const answered = others.length === 0
+              ? Effect.all(fresh, { discard: true })
+              : Effect.zip(Effect.all(fresh, { discard: true }), Effect.all(others, { concurrency, discard: true }), {
+                concurrent: true
+              })
+            return Effect.map(
+              answered,
+              () => slots.map((slot) => answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value)
+            )
+          }))
       })
     })
 
