@@ -150,15 +150,18 @@ class Store implements CacheStore.Service {
     many.length === 0 ? Effect.succeed([]) : attempt("getMany", this.deadlines, async () => {
       const stamp = fresh()
       const at = many.map(keys.physical)
+      // on a single Redis the script reads the namespace stamps too; on a Cluster they are read beside it
       const stride = this.cluster ? 2 : 3
+      const keysOf = (physical: keys.Physical) =>
+        this.cluster
+          ? [physical.entry, physical.partitionStamp]
+          : [physical.entry, physical.partitionStamp, physical.namespaceStamp]
       const groups = this.cluster ? [...this.byPartition(many).values()].flatMap(batches) : batches(many.map((_, i) => i))
       const namespaces = this.cluster ? [...new Set(at.map((physical) => physical.namespaceStamp))] : []
       const [replies, namespaceStamps] = await Promise.all([
         Promise.all(groups.map((group) =>
           this.commands.cachefxGetMany(stride * group.length, [
-            ...group.flatMap((i) =>
-              this.cluster ? [at[i]!.entry, at[i]!.partitionStamp] : [at[i]!.entry, at[i]!.partitionStamp, at[i]!.namespaceStamp]
-            ),
+            ...group.flatMap((i) => keysOf(at[i]!)),
             stamp,
             this.window,
             stride
