@@ -176,6 +176,24 @@ describe("timeout.hard", () => {
     }).pipe(Effect.provide(TestLayer)))
 })
 
+describe("without timeout options", () => {
+  it.effect("a caller waits for a miss however long it takes, and a stale value is served at once", () =>
+    Effect.gen(function*() {
+      const { calls, fn } = slowAfterFirst("1 hour", {})
+      const first = yield* Effect.fork(fn.withStatus(post))
+      expect(statusOf(yield* Fiber.join(first))).toEqual(["Miss", 1])
+      yield* TestClock.adjust("11 seconds")
+      expect(statusOf(yield* fn.withStatus(post))).toEqual(["Stale", 1])
+      yield* TestClock.adjust("61 seconds") // past the stale window: a miss, while the refresh still runs
+      const slow = yield* Effect.fork(fn.withStatus(post))
+      yield* TestClock.adjust("58 minutes") // the refresh, started at 11 s, ends at 1 hour 11 s
+      expect(slow.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 minute")
+      expect(statusOf(yield* Fiber.join(slow))).toEqual(["Miss", 2])
+      expect(calls()).toBe(2)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
 describe("timeout options", () => {
   it("are checked when the cached value is defined", () => {
     const define = (timeout: Cached.Timeout) => () =>
