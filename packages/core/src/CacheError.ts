@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 
 /**
  * A cache definition (key constructor, TTL, cached value) is invalid. Raised when the
@@ -119,6 +120,42 @@ export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
       case "Unavailable":
         return `Cache store "${this.operation}" failed: ${describeCause(this.cause)}`
     }
+  }
+}
+
+/**
+ * A caller waited longer than the hard timeout of a cached value (`timeout.hard`) for
+ * its computation. The computation is not interrupted: it goes on in the background and
+ * fills the key, so a later call hits.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   timeout: { hard: "2 seconds" }
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ *
+ * const orNone = getUser({ id: 1 }).pipe(
+ *   Effect.map((user) => user.id),
+ *   Effect.catchTag("CacheTimeoutError", () => Effect.succeed(-1))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class CacheTimeoutError extends Data.TaggedError("CacheTimeoutError")<{
+  readonly cache: string
+  readonly key: string
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `Cache "${this.cache}": the computation of "${this.key}" took longer than the hard timeout ` +
+      `(timeout.hard, ${Duration.format(this.timeout)}); it goes on in the background and fills the key. ` +
+      `Raise timeout.hard, or make the computation faster`
   }
 }
 

@@ -3,14 +3,15 @@
  * single-flight per key, stale-while-revalidate, the guarded fill and fail-open store
  * access. The result is callable like `fn` and carries the management surface:
  * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `keyFor`,
- * and `withStatus` (the value with its `CacheStatus` and times).
+ * `withStatus` (the value with its `CacheStatus` and times) and `many` (a batch read).
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
-import type { CacheError, CacheStoreError, KeyError } from "./CacheError.js"
+import type { CacheError, CacheStoreError, CacheTimeoutError, KeyError } from "./CacheError.js"
 import type { CacheStore, InvalidateOptions } from "./CacheStore.js"
 import * as internal from "./internal/cached.js"
 import type * as InvalidationRule from "./InvalidationRule.js"
@@ -32,7 +33,8 @@ export type TypeId = typeof TypeId
 /**
  * How a call was answered.
  * - `Hit`: from a fresh entry.
- * - `Miss`: computed (no entry, an expired or undecodable one, or the store failed).
+ * - `Miss`: computed (no entry, an expired or undecodable one, or the store failed; or
+ *   a stale entry whose refresh came within the soft timeout).
  * - `Stale`: from a stale entry, while one background refresh runs.
  * - `Bypass`: computed without the cache (`bypass`, or caching disabled).
  * - `Refresh`: recomputed and stored on request (`refresh`).
@@ -125,6 +127,77 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
   readonly peek: (input: I) => Effect.Effect<Option.Option<A>, never, KR | CacheStore>
   /** The key of an input. */
   readonly keyFor: (input: I) => Effect.Effect<string, KeyError, KR>
+  /**
+   * Cache-aside for many inputs: their values in the order of `inputs`. Every key is
+   * read in one store round trip; only the misses are computed (concurrently, once per
+   * key), and inputs of one key are computed once.
+   */
+  readonly many: (inputs: Iterable<I>, options?: ManyOptions) => Effect.Effect<Array<A>, E, R | KR | CacheStore>
+}
+
+/**
+ * Options of `many`.
+ *
+ * @example
+ * ```ts
+ * import type { Cached } from "@cachefx/core"
+ *
+ * const options: Cached.ManyOptions = { concurrency: 8 }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ManyOptions {
+  /** How many misses are computed at once. Default: all of them. */
+  readonly concurrency?: number | "unbounded" | undefined
+}
+
+/**
+ * Computation timeouts of `cached` (durations). Neither interrupts a computation: one a
+ * caller stops waiting for finishes in the background and fills its key.
+ *
+ * - `soft`: when a stale value is at hand (within the stale-while-revalidate window),
+ *   a caller waits this long for the refresh, then is served the stale value. Without
+ *   it, a stale value is served at once.
+ * - `hard`: a caller waits this long at most for a computation (a miss, or a refresh
+ *   under `soft`), then fails with a `CacheTimeoutError`. `soft` must be shorter.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cached, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+ *   ttl: Ttl.staleWhileRevalidate({ fresh: "1 minute", stale: "1 hour" }),
+ *   timeout: { soft: "100 millis", hard: "2 seconds" }
+ * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Timeout {
+  readonly soft?: Duration.DurationInput | undefined
+  readonly hard?: Duration.DurationInput | undefined
+}
+
+/**
+ * @since 0.2.0
+ */
+export declare namespace Timeout {
+  /**
+   * What timeout options add to a cached value's errors: `CacheTimeoutError` when they
+   * may set `hard`, else nothing.
+   *
+   * @since 0.2.0
+   * @category type-level
+   */
+  export type Error<T> = T extends unknown ? "hard" extends keyof T ? T extends { readonly hard?: undefined } ? never
+      : CacheTimeoutError
+    : never
+    : never
 }
 
 /**
@@ -155,7 +228,11 @@ export declare namespace Cached {
  * @since 0.1.0
  * @category models
  */
-export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
+export interface Options<
+  K extends KeyConstructor.KeyConstructor.Any,
+  A,
+  T extends Timeout | undefined = Timeout | undefined
+> {
   /** How keys are built. */
   readonly key: K
   /**
@@ -178,6 +255,12 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
   readonly name?: string | undefined
   /** Writes that invalidate it: give the cached value to `InvalidationEngine.layer` to apply them. */
   readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined
+  /**
+   * Computation timeouts: `soft` (serve a stale value after this long) and `hard` (fail
+   * with a `CacheTimeoutError` after this long; the cached value's error type then
+   * includes it). Default: none.
+   */
+  readonly timeout?: T
 }
 
 /**
@@ -197,10 +280,10 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
  * @since 0.1.0
  * @category models
  */
-export interface Wrap<K extends KeyConstructor.KeyConstructor.Any, S> {
+export interface Wrap<K extends KeyConstructor.KeyConstructor.Any, S, X = never> {
   <F extends Effect.Effect<S, any, any> | ((input: any) => Effect.Effect<S, any, any>)>(
     self: F & Wrap.CheckInput<K, F>
-  ): Wrap.Wrapped<K, F>
+  ): Wrap.Wrapped<K, F, X>
 }
 
 /**
@@ -222,17 +305,17 @@ export declare namespace Wrap {
     : unknown
 
   /**
-   * What wrapping `F` gives.
+   * What wrapping `F` gives; `X` is what the options add to its errors.
    *
    * @since 0.1.0
    * @category type-level
    */
-  export type Wrapped<K, F> = F extends Effect.Effect<infer A, infer E, infer R>
-    ? Effect.Effect<A, E, R | KeyConstructor.KeyConstructor.Context<K> | CacheStore>
+  export type Wrapped<K, F, X = never> = F extends Effect.Effect<infer A, infer E, infer R>
+    ? Effect.Effect<A, E | X, R | KeyConstructor.KeyConstructor.Context<K> | CacheStore>
     : F extends (input: infer I) => Effect.Effect<infer A, infer E, infer R> ? Cached<
         unknown extends I ? KeyConstructor.KeyConstructor.Input<K> : I,
         A,
-        E,
+        E | X,
         R,
         KeyConstructor.KeyConstructor.PartitionInput<K>,
         KeyConstructor.KeyConstructor.Context<K>
@@ -273,9 +356,13 @@ export declare namespace Wrap {
  * @since 0.1.0
  * @category constructors
  */
-export const cached: <K extends KeyConstructor.KeyConstructor.Any, S = unknown>(
-  options: Options<K, S>
-) => Wrap<K, S> = internal.cached
+export const cached: <
+  K extends KeyConstructor.KeyConstructor.Any,
+  S = unknown,
+  T extends Timeout | undefined = undefined
+>(
+  options: Options<K, S, T>
+) => Wrap<K, S, Timeout.Error<T>> = internal.cached
 
 /**
  * Whether a value is a cached function.

@@ -16,7 +16,8 @@ import * as internal from "./internal/testCache.js"
 /**
  * One store operation as the log records it. `target` is the key, partition or
  * namespace the operation addressed. A soft invalidation carries `soft: true`; a read
- * of an entry invalidated softly has the outcome `"stale"`.
+ * of an entry invalidated softly has the outcome `"stale"`. A `getMany` is logged as one
+ * entry per key it read, in order, all written when it completes.
  *
  * @example
  * ```ts
@@ -29,7 +30,7 @@ import * as internal from "./internal/testCache.js"
  * @category models
  */
 export interface Operation {
-  readonly op: "get" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
+  readonly op: "get" | "getMany" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
   readonly target: string
   readonly outcome: "hit" | "stale" | "miss" | "stored" | "refused" | "done" | "failed"
   /** Present on a soft `delete`, `deletePartition` or `clear` (since 0.2.0). */

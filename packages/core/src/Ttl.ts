@@ -9,6 +9,7 @@
 import * as Duration from "effect/Duration"
 import { hasProperty } from "effect/Predicate"
 import { CacheDefinitionError } from "./CacheError.js"
+import { checkedDuration } from "./internal/duration.js"
 
 /**
  * @since 0.1.0
@@ -147,18 +148,6 @@ const expiring = (fresh: Duration.Duration, stale: Duration.Duration, jitter: nu
   }
   const total = Duration.sum(fresh, stale)
   return Duration.isZero(total) ? none : { [TypeId]: TypeId, _tag: "Expiring", fresh, stale, jitter }
-}
-
-const checkedDuration = (subject: string, input: Duration.DurationInput): Duration.Duration => {
-  const duration = Duration.decodeUnknown(input)
-  if (duration._tag === "None" || (typeof input === "number" && (!Number.isFinite(input) || input < 0))) {
-    throw new CacheDefinitionError({
-      subject,
-      reason: `${JSON.stringify(String(input))} is not a duration; give a non-negative number of ` +
-        `milliseconds, a string such as "5 minutes", or a Duration`
-    })
-  }
-  return duration.value
 }
 
 /**

@@ -327,4 +327,53 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
           ))
       }
     })
+
+    describe("getMany (a store that has it)", () => {
+      /** The store's getMany: every store of cachefx has one. */
+      const getManyOf = (store: CacheStore.Service) => {
+        expect(store.getMany).toBeDefined()
+        return store.getMany!
+      }
+
+      it.live("reads keys of several partitions and namespaces, in order, duplicates included", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const a = keyIn(id, "p", "a")
+            const b = keyIn(id, "q", "b")
+            const missing = keyIn(id, "p", "missing")
+            const other = keyIn(`${id}-other`, "p", "a")
+            yield* fill(store, a, 1)
+            yield* fill(store, b, 2)
+            yield* fill(store, other, 3)
+            const lookups = yield* getManyOf(store)([missing, b, a, other, b])
+            expect(lookups.map((lookup) => Option.map(lookup.entry, (entry) => entry.value))).toEqual([
+              Option.none(),
+              Option.some(2),
+              Option.some(1),
+              Option.some(3),
+              Option.some(2)
+            ])
+            expect(yield* getManyOf(store)([])).toEqual([])
+          })
+        ))
+
+      it.live("gives guards that fill as get's do: stored, or refused after an invalidation", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const a = keyIn(id, "p", "a")
+            const b = keyIn(id, "q", "b")
+            const c = keyIn(id, "r", "c")
+            yield* fill(store, c, "old")
+            const [forA, forB, forC] = yield* getManyOf(store)([a, b, c])
+            yield* store.deletePartition(b)
+            yield* store.delete(c)
+            const now = Date.now()
+            expect(yield* store.set(a, entryFor("a", now, 60_000), forA!.guard)).toBe(true)
+            expect(yield* store.set(b, entryFor("b", now, 60_000), forB!.guard)).toBe(false)
+            expect(yield* store.set(c, entryFor("c", now, 60_000), forC!.guard)).toBe(false)
+            expect(yield* read(store, a)).toEqual(Option.some("a"))
+            expect(yield* read(store, c)).toEqual(Option.none())
+          })
+        ))
+    })
   })

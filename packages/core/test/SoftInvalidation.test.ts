@@ -269,7 +269,8 @@ describe("the store combinators and soft invalidation", () => {
       yield* store.leases!.release(key, "token" as CacheStore.LeaseToken)
       yield* store.leases!.awaitRelease(key, Duration.seconds(1))
       expect(asked).toEqual(["acquire", "release", "awaitRelease"])
-      const bare = CacheStore.withTimeout(memory, "1 second")
+      const { clear, delete: remove, deletePartition, get, set } = memory
+      const bare = CacheStore.withTimeout({ get, set, delete: remove, deletePartition, clear }, "1 second")
       expect([bare.getMany, bare.leases]).toEqual([undefined, undefined])
     }))
 })

@@ -1,14 +1,18 @@
 import * as Clock from "effect/Clock"
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import * as Random from "effect/Random"
 import type * as Cached from "../Cached.js"
-import { CacheValueError, type KeyError } from "../CacheError.js"
+import { CacheDefinitionError, CacheTimeoutError, CacheValueError, type KeyError } from "../CacheError.js"
 import type { CacheStoreError } from "../CacheError.js"
 import * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
@@ -25,6 +29,7 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
 import * as registry from "./constructorRegistry.js"
+import { checkedDuration } from "./duration.js"
 import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
 import { encodeSlice } from "./keyEncoding.js"
@@ -49,6 +54,26 @@ interface Answer<A> {
   readonly entry: CacheEntry.CacheEntry | undefined
 }
 
+/** The timeouts of a cached value, checked when it is defined. */
+interface Timeouts {
+  readonly soft: Duration.Duration | undefined
+  readonly hard: Duration.Duration | undefined
+}
+
+const decodeTimeouts = (name: string, timeout: Cached.Timeout | undefined): Timeouts => {
+  const subject = `cached "${name}" timeout`
+  const soft = timeout?.soft === undefined ? undefined : checkedDuration(`${subject}.soft`, timeout.soft)
+  const hard = timeout?.hard === undefined ? undefined : checkedDuration(`${subject}.hard`, timeout.hard)
+  if (soft !== undefined && hard !== undefined && !Duration.lessThan(soft, hard)) {
+    throw new CacheDefinitionError({
+      subject,
+      reason: `soft (${Duration.format(soft)}) must be shorter than hard (${Duration.format(hard)}): ` +
+        `a caller with a stale value at hand is served it after soft, and never fails`
+    })
+  }
+  return { soft, hard }
+}
+
 /** @internal */
 export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any, any>): any => (fa: any) => {
   if (Effect.isEffect(fa)) {
@@ -60,7 +85,7 @@ export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any
 const make = <I, A, E, R>(
   options: Cached.Options<KeyConstructor.KeyConstructor.Any, A>,
   compute: (input: I) => Effect.Effect<A, E, R>
-): Cached.Cached<I, A, E, R, any, any> => {
+): Cached.Cached<I, A, E | CacheTimeoutError, R, any, any> => {
   const constructor = options.key
   const name = options.name ?? constructor.namespace
   // A cached value named apart from its namespace keeps its own keys; `#@` starts no other slice.
@@ -76,6 +101,7 @@ const make = <I, A, E, R>(
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
   const ttlOption = options.ttl
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
+  const { hard, soft } = decodeTimeouts(name, options.timeout)
   const flights = new SingleFlight<A, E>()
   registry.register(constructor, (namespace) => flights.detach((flight) => flight.namespace === namespace))
   // One label array for the life of the cached value: the metric hook is cached by its identity.
@@ -142,29 +168,88 @@ const make = <I, A, E, R>(
   const computeOnly = (input: I, status: Cached.CacheStatus) =>
     Effect.map(computeSpan(input), (value): Answer<A> => ({ value, status, entry: undefined }))
 
-  /** Computes a missing value once per key, and stores it under the leader's guard. */
-  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
+  /** Computes the value of a key once per key at a time, and stores it under the leader's guard. */
+  const computeOnce = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    guard: FillGuard,
+    refresh = false
+  ) =>
     Effect.suspend(() => {
-      count(CacheMetrics.misses)
       let stored: CacheEntry.CacheEntry | undefined
       return Effect.map(
         flights.run(key, computeSpan(input), (value) =>
           Effect.map(fill(store, settings, key, value, guard), (entry) => {
             stored = entry
-          })),
+          }), refresh),
         (value): Answer<A> => ({ value, status: "Miss", entry: stored })
       )
     })
 
+  /** Bounds a wait for a computation by the hard timeout. */
+  const withinHard = <X, E2>(key: CacheKey.CacheKey, wait: Effect.Effect<X, E2, any>) =>
+    hard === undefined ? wait : Effect.timeoutFail(wait, {
+      duration: hard,
+      onTimeout: () => new CacheTimeoutError({ cache: name, key: key.key, timeout: hard })
+    })
+
+  /**
+   * Computes a missing value once per key. With a hard timeout the computation runs
+   * detached from the caller, who waits for it at most that long: it finishes and fills
+   * whatever happens to the caller.
+   */
+  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
+    Effect.suspend(() => {
+      count(CacheMetrics.misses)
+      const computation = computeOnce(store, settings, key, input, guard)
+      return hard === undefined
+        ? computation
+        : Effect.flatMap(Effect.forkDaemon(computation), (fiber) => withinHard(key, Fiber.join(fiber)))
+    })
+
+  const refreshFailed = (cause: Cause.Cause<E>) =>
+    Effect.logWarning("cachefx: background refresh failed", cause).pipe(Effect.annotateLogs({ cache: name }))
+
   const revalidate = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
-    flights.has(key.key) ? Effect.void : flights.run(key, computeSpan(input), (value) =>
-      Effect.asVoid(fill(store, settings, key, value, guard))).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logWarning("cachefx: background refresh failed", cause).pipe(Effect.annotateLogs({ cache: name }))
-        ),
-        Effect.forkDaemon,
-        Effect.asVoid
-      )
+    flights.has(key.key) ? Effect.void : computeOnce(store, settings, key, input, guard, true).pipe(
+      Effect.catchAllCause(refreshFailed),
+      Effect.forkDaemon,
+      Effect.asVoid
+    )
+
+  /**
+   * A stale hit: served at once while one refresh runs in the background; with a soft
+   * timeout, the refreshed value when it comes within it (a failed refresh also serves
+   * the stale value).
+   */
+  const staleHit = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    guard: FillGuard,
+    stale: Answer<A>
+  ): Effect.Effect<Answer<A>, never, any> => {
+    if (soft === undefined) {
+      count(CacheMetrics.staleHits)
+      return Effect.as(revalidate(store, settings, key, input, guard), stale)
+    }
+    return computeOnce(store, settings, key, input, guard, true).pipe(
+      Effect.tapErrorCause(refreshFailed),
+      Effect.forkDaemon,
+      Effect.flatMap((fiber) => Effect.timeoutOption(Fiber.await(fiber), soft)),
+      Effect.map((exit) => {
+        if (Option.isSome(exit) && Exit.isSuccess(exit.value)) {
+          count(CacheMetrics.misses)
+          return exit.value.value
+        }
+        count(CacheMetrics.staleHits)
+        return stale
+      })
+    )
+  }
 
   const decodeFailure = (settings: Settings, key: CacheKey.CacheKey, reason: string) =>
     report(settings, new CacheValueError({ key: key.key, direction: "decode", reason }))
@@ -192,41 +277,50 @@ const make = <I, A, E, R>(
     })
 
   /** Joins a computation of the key under way without reading the store, or reads it. */
-  const lookup = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I): Effect.Effect<Answer<A>, E, any> => {
+  const lookup = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I
+  ): Effect.Effect<Answer<A>, E | CacheTimeoutError, any> => {
     const waiting = flights.wait(key.key)
     if (waiting === undefined) {
       return read(store, settings, key, input)
     }
     count(CacheMetrics.misses)
-    return Effect.flatMap(waiting, (exit) =>
+    return Effect.flatMap(withinHard(key, waiting), (exit) =>
       exit === undefined
         ? read(store, settings, key, input)
         : Effect.map(exit, (value): Answer<A> => ({ value, status: "Miss", entry: undefined })))
   }
 
   const read = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) =>
-    Effect.flatMap(failOpen(settings, store.get(key), undefined), (found): Effect.Effect<Answer<A>, E, any> => {
-      if (found === undefined) {
-        return computeOnly(input, "Miss")
+    Effect.flatMap(failOpen(settings, store.get(key), undefined), (found) => answerOf(store, settings, key, input, found))
+
+  /** The answer to a read of the store: a fresh or stale hit, or the computation. */
+  const answerOf = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    found: Lookup | undefined
+  ): Effect.Effect<Answer<A>, E | CacheTimeoutError, any> => {
+    if (found === undefined) {
+      return computeOnly(input, "Miss")
+    }
+    return Effect.flatMap(live(settings, key, found), (hit) => {
+      if (hit === undefined) {
+        return found.foreign === undefined
+          ? miss(store, settings, key, input, found.guard)
+          : Effect.zipRight(decodeFailure(settings, key, found.foreign), miss(store, settings, key, input, found.guard))
       }
-      return Effect.flatMap(live(settings, key, found), (hit) => {
-        if (hit === undefined) {
-          return found.foreign === undefined
-            ? miss(store, settings, key, input, found.guard)
-            : Effect.zipRight(decodeFailure(settings, key, found.foreign), miss(store, settings, key, input, found.guard))
-        }
-        if (hit.fresh) {
-          count(CacheMetrics.hits)
-          return Effect.succeed({ value: hit.value, status: "Hit", entry: hit.entry })
-        }
-        count(CacheMetrics.staleHits)
-        return Effect.as(revalidate(store, settings, key, input, found.guard), {
-          value: hit.value,
-          status: "Stale",
-          entry: hit.entry
-        })
-      })
+      if (hit.fresh) {
+        count(CacheMetrics.hits)
+        return Effect.succeed({ value: hit.value, status: "Hit", entry: hit.entry })
+      }
+      return staleHit(store, settings, key, input, found.guard, { value: hit.value, status: "Stale", entry: hit.entry })
     })
+  }
 
   /** Runs `f` with the settings, the store and the key of an input; computes when there is no key. */
   const withKey = <X, E2>(
@@ -252,13 +346,13 @@ const make = <I, A, E, R>(
       })
     })
 
-  const answer = (input: I): Effect.Effect<Answer<A>, E, any> =>
+  const answer = (input: I): Effect.Effect<Answer<A>, E | CacheTimeoutError, any> =>
     Effect.flatMap(CacheSettings, (settings) =>
       settings.enabled
         ? withKey(input, (store, settings, key) => lookup(store, settings, key, input), () => computeOnly(input, "Miss"))
         : computeOnly(input, "Bypass"))
 
-  const withStatus = (input: I): Effect.Effect<Cached.CacheResult<A>, E, any> =>
+  const withStatus = (input: I): Effect.Effect<Cached.CacheResult<A>, E | CacheTimeoutError, any> =>
     Effect.map(answer(input), ({ entry, status, value }) => ({
       value,
       status,
@@ -278,10 +372,97 @@ const make = <I, A, E, R>(
 
   const keyFor = (input: I) => Effect.flatMap(CacheSettings, (settings) => keyOf(input, settings))
 
+  /** The key of each input: `undefined` (reported) for one whose key cannot be built. */
+  const keysOf = (inputs: ReadonlyArray<I>) =>
+    Effect.forEach(inputs, (input) =>
+      withKey(
+        input,
+        (_store, _settings, key): Effect.Effect<CacheKey.CacheKey | undefined> => Effect.succeed(key),
+        () => Effect.succeed(undefined)
+      ))
+
+  /** The lookups of many keys: one `getMany`, or concurrent `get`s when the store has none. */
+  const readMany = (
+    store: Store,
+    settings: Settings,
+    keys: ReadonlyArray<CacheKey.CacheKey>
+  ): Effect.Effect<ReadonlyArray<Lookup | undefined>> =>
+    store.getMany === undefined
+      ? Effect.forEach(keys, (key) => failOpen(settings, store.get(key), undefined), { concurrency: "unbounded" })
+      : failOpen(settings, store.getMany(keys), keys.map(() => undefined))
+
+  /**
+   * Cache-aside for a batch: the distinct keys read at once, each answered as a single
+   * call's read is (hits decoded, stale ones refreshed, misses computed through the
+   * single-flight under the guards of this read), concurrently. An input whose key cannot
+   * be built is computed, as a single call's is.
+   */
+  const many = (inputs: Iterable<I>, options?: Cached.ManyOptions): Effect.Effect<Array<A>, E | CacheTimeoutError, any> =>
+    Effect.flatMap(CacheSettings, (settings) => {
+      const all = Array.from(inputs)
+      const concurrency = options?.concurrency ?? "unbounded"
+      if (all.length === 0) {
+        return Effect.succeed([])
+      }
+      if (!settings.enabled) {
+        return Effect.forEach(all, computeSpan, { concurrency })
+      }
+      return Effect.flatMap(Effect.zip(keysOf(all), CacheStore), ([keys, store]) => {
+        const distinct: Array<CacheKey.CacheKey> = []
+        const firstInputs: Array<I> = []
+        const keyless: Array<I> = []
+        const indexOf = new Map<string, number>()
+        // the answer each input takes: a distinct key's, or (after them) its own computation's
+        const slots = keys.map((key, i) => {
+          if (key === undefined) {
+            keyless.push(all[i]!)
+            return -keyless.length
+          }
+          let index = indexOf.get(key.key)
+          if (index === undefined) {
+            index = distinct.push(key) - 1
+            firstInputs.push(all[i]!)
+            indexOf.set(key.key, index)
+          }
+          return index
+        })
+        return Effect.flatMap(readMany(store, settings, distinct), (lookups) =>
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const answers = new Array<Answer<A>>(distinct.length + keyless.length)
+            // fresh entries have nothing to wait for: answered in one pass, not a fiber each
+            const fresh: Array<Effect.Effect<void, E | CacheTimeoutError, any>> = []
+            const others: Array<Effect.Effect<void, E | CacheTimeoutError, any>> = []
+            distinct.forEach((key, i) => {
+              const found = lookups[i]
+              const isFresh = found !== undefined && found.stale !== true && Option.isSome(found.entry) &&
+                CacheEntry.stateAt(found.entry.value, now) === "Fresh"
+              ;(isFresh ? fresh : others).push(Effect.map(answerOf(store, settings, key, firstInputs[i]!, found), (answer) => {
+                answers[i] = answer
+              }))
+            })
+            keyless.forEach((input, j) =>
+              others.push(Effect.map(computeOnly(input, "Miss"), (answer) => {
+                answers[distinct.length + j] = answer
+              }))
+            )
+            const answered = others.length === 0
+              ? Effect.all(fresh, { discard: true })
+              : Effect.zip(Effect.all(fresh, { discard: true }), Effect.all(others, { concurrency, discard: true }), {
+                concurrent: true
+              })
+            return Effect.map(
+              answered,
+              () => slots.map((slot) => answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value)
+            )
+          }))
+      })
+    })
+
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })
-  const self: Cached.Cached<I, A, E, R, any, any> = Object.assign(call, {
+  const self: Cached.Cached<I, A, E | CacheTimeoutError, R, any, any> = Object.assign(call, {
     [TypeId]: TypeId as Cached.TypeId,
     key: constructor,
     rules: options.invalidatesOn ?? [],
@@ -312,7 +493,8 @@ const make = <I, A, E, R>(
             Effect.map(live(settings, key, found), (hit) => hit === undefined ? Option.none<A>() : Option.some(hit.value))),
         () => Effect.succeed(Option.none<A>())
       ),
-    keyFor: (input: I) => Effect.map(keyFor(input), (key) => key.key)
+    keyFor: (input: I) => Effect.map(keyFor(input), (key) => key.key),
+    many
   })
   return self
 }

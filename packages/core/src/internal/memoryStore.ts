@@ -74,22 +74,12 @@ class MemoryStore implements CacheStore.Service {
     private readonly clock: Clock.Clock
   ) {}
 
-  get = (key: CacheKey.CacheKey) =>
-    Effect.sync((): CacheStore.Lookup => {
+  get = (key: CacheKey.CacheKey) => Effect.sync(() => this.read(key, this.clock.unsafeCurrentTimeMillis()))
+
+  getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+    Effect.sync(() => {
       const now = this.clock.unsafeCurrentTimeMillis()
-      const guard = { seq: this.seq, at: now } as Guard as unknown as CacheStore.FillGuard
-      const slot = this.entries.get(key.key)
-      if (slot === undefined) {
-        return { entry: Option.none(), guard }
-      }
-      if (!this.isLive(slot, now)) {
-        this.remove(key.key, slot)
-        return { entry: Option.none(), guard }
-      }
-      this.entries.delete(key.key)
-      this.entries.set(key.key, slot)
-      const entry = Option.some(slot.entry)
-      return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
+      return keys.map((key) => this.read(key, now))
     })
 
   set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
@@ -182,6 +172,22 @@ class MemoryStore implements CacheStore.Service {
         })
       return batch(0)
     })
+
+  private read(key: CacheKey.CacheKey, now: number): CacheStore.Lookup {
+    const guard = { seq: this.seq, at: now } as Guard as unknown as CacheStore.FillGuard
+    const slot = this.entries.get(key.key)
+    if (slot === undefined) {
+      return { entry: Option.none(), guard }
+    }
+    if (!this.isLive(slot, now)) {
+      this.remove(key.key, slot)
+      return { entry: Option.none(), guard }
+    }
+    this.entries.delete(key.key)
+    this.entries.set(key.key, slot)
+    const entry = Option.some(slot.entry)
+    return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
+  }
 
   private isLive(slot: Slot, now: number): boolean {
     return slot.filledAt >= (this.namespaces.get(slot.namespace) ?? -1) &&

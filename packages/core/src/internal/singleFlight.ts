@@ -9,6 +9,8 @@ interface Flight<A, E> {
   readonly key: CacheKey.CacheKey
   /** Completed with the computation's exit, or `undefined` when its leader was interrupted. */
   readonly result: Deferred.Deferred<Exit.Exit<A, E> | undefined>
+  /** A refresh of a value that may still be served stale: `wait` does not give it. */
+  readonly refresh: boolean
 }
 
 /**
@@ -21,6 +23,9 @@ interface Flight<A, E> {
  *   them leads a new computation.
  * - `detach` forgets flights that an invalidation made stale, so that a caller arriving
  *   after the invalidation never joins a computation that began before it.
+ * - A flight run as a `refresh` (of a value still served stale) is joined by `run`, but
+ *   not given by `wait`: a caller reads the store first, and is served the stale value
+ *   rather than wait for the refresh.
  *
  * @internal
  */
@@ -30,15 +35,16 @@ export class SingleFlight<A, E> {
   run<R, R2>(
     key: CacheKey.CacheKey,
     compute: Effect.Effect<A, E, R>,
-    store: (value: A) => Effect.Effect<void, never, R2>
+    store: (value: A) => Effect.Effect<void, never, R2>,
+    refresh = false
   ): Effect.Effect<A, E, R | R2> {
     return Effect.suspend(() => {
-      const waiting = this.wait(key.key)
-      if (waiting !== undefined) {
-        return Effect.flatMap(waiting, (exit): Effect.Effect<A, E, R | R2> =>
-          exit === undefined ? this.run(key, compute, store) : exit)
+      const under = this.flights.get(key.key)
+      if (under !== undefined) {
+        return Effect.flatMap(Deferred.await(under.result), (exit): Effect.Effect<A, E, R | R2> =>
+          exit === undefined ? this.run(key, compute, store, refresh) : exit)
       }
-      const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none) }
+      const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none), refresh }
       this.flights.set(key.key, flight)
       return compute.pipe(
         Effect.onExit((exit) =>
@@ -55,11 +61,12 @@ export class SingleFlight<A, E> {
 
   /**
    * Waits for the computation of a key under way: its exit, or `undefined` when its
-   * leader was interrupted. Gives `undefined` at once when no computation is under way.
+   * leader was interrupted. Gives `undefined` at once when no computation is under way,
+   * or only a refresh.
    */
   wait(key: string): Effect.Effect<Exit.Exit<A, E> | undefined> | undefined {
     const flight = this.flights.get(key)
-    return flight === undefined ? undefined : Deferred.await(flight.result)
+    return flight === undefined || flight.refresh ? undefined : Deferred.await(flight.result)
   }
 
   /** Whether a computation of the key is under way. */

@@ -14,6 +14,7 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
   const { deleteVersions, getMany, leases } = store
   return {
     get: (key) => bound("get", store.get(key)),
+    ...(store.getMany === undefined ? {} : { getMany: (keys) => bound("getMany", store.getMany!(keys)) }),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
     delete: (key, options) => bound("delete", store.delete(key, options)),
     deletePartition: (partition, options) => bound("deletePartition", store.deletePartition(partition, options)),

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { CacheStoreError } from "../CacheError.js"
+import type * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
 import * as TestCache from "../TestCache.js"
@@ -21,11 +22,12 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
     const log: Array<TestCache.Operation> = []
     const faults: Array<Fault> = []
 
-    const run = <A>(
+    /** One operation, under the next fault, logged with one entry per target it addressed. */
+    const runMany = <A>(
       op: TestCache.Operation["op"],
-      target: string,
+      targets: ReadonlyArray<string>,
       effect: Effect.Effect<A, CacheStoreError>,
-      outcome: (a: A) => TestCache.Operation["outcome"],
+      outcomes: (a: A) => ReadonlyArray<TestCache.Operation["outcome"]>,
       options?: CacheStore.InvalidateOptions
     ): Effect.Effect<A, CacheStoreError> => {
       const soft = options?.soft === true ? { soft: true as const } : {}
@@ -37,17 +39,32 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       }
       return attempt.pipe(
         Effect.tapBoth({
-          onFailure: () => Effect.sync(() => log.push({ op, target, outcome: "failed", ...soft })),
-          onSuccess: (a) => Effect.sync(() => log.push({ op, target, outcome: outcome(a), ...soft }))
+          onFailure: () =>
+            Effect.sync(() => targets.forEach((target) => log.push({ op, target, outcome: "failed", ...soft }))),
+          onSuccess: (a) =>
+            Effect.sync(() => outcomes(a).forEach((outcome, i) => log.push({ op, target: targets[i]!, outcome, ...soft })))
         })
       )
     }
 
-    const deleteVersions = inner.deleteVersions
+    const run = <A>(
+      op: TestCache.Operation["op"],
+      target: string,
+      effect: Effect.Effect<A, CacheStoreError>,
+      outcome: (a: A) => TestCache.Operation["outcome"],
+      options?: CacheStore.InvalidateOptions
+    ): Effect.Effect<A, CacheStoreError> => runMany(op, [target], effect, (a) => [outcome(a)], options)
+
+    const found = (lookup: CacheStore.Lookup): TestCache.Operation["outcome"] =>
+      Option.isNone(lookup.entry) ? "miss" : lookup.stale === true ? "stale" : "hit"
+
+    const { deleteVersions, getMany } = inner
     const store: CacheStore.Service = CacheStore.withTimeout({
-      get: (key) =>
-        run("get", key.key, inner.get(key), (lookup) =>
-          Option.isNone(lookup.entry) ? "miss" : lookup.stale === true ? "stale" : "hit"),
+      get: (key) => run("get", key.key, inner.get(key), found),
+      ...(getMany === undefined ? {} : {
+        getMany: (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+          runMany("getMany", keys.map((key) => key.key), getMany(keys), (lookups) => lookups.map(found))
+      }),
       set: (key, entry, guard) =>
         run("set", key.key, inner.set(key, entry, guard), (stored) => stored ? "stored" : "refused"),
       delete: (key, options) => run("delete", key.key, inner.delete(key, options), () => "done", options),

@@ -99,12 +99,25 @@ class Call<A> implements Pending {
   }
 }
 
+/** Keys each `SCAN` of `deleteVersions` looks at: bounded work per round trip. */
+const scanCount = 100
+
+/** Keys one script call of `getMany` reads at most: a bounded pause of Redis per call. */
+const getManyBatch = 500
+
+/** `indices` in runs of at most `getManyBatch`. */
+const batches = (indices: ReadonlyArray<number>): Array<ReadonlyArray<number>> => {
+  const runs: Array<ReadonlyArray<number>> = []
+  for (let from = 0; from < indices.length; from += getManyBatch) {
+    runs.push(indices.slice(from, from + getManyBatch))
+  }
+  return runs
+}
+
 /**
  * The store over one client. On a single Redis every operation is one command; on a
  * Cluster `get` and `set` also address the namespace stamp's slot, in parallel.
  */
-/** Keys each `SCAN` of `deleteVersions` looks at: bounded work per round trip. */
-const scanCount = 100
 
 class Store implements CacheStore.Service {
   private readonly commands: scripts.Commands
@@ -132,6 +145,45 @@ class Store implements CacheStore.Service {
         this.commands.cachefxGet(at.entry, at.partitionStamp, stamp, this.window),
         this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
       ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp))
+    })
+
+  /**
+   * One script call per `getManyBatch` keys on a single Redis; on a Cluster one per
+   * partition (its keys share a slot) and one per namespace stamp. All are sent at
+   * once: one round trip of latency.
+   */
+  getMany = (many: ReadonlyArray<CacheKey.CacheKey>) =>
+    many.length === 0 ? Effect.succeed([]) : attempt("getMany", this.deadlines, async () => {
+      const stamp = fresh()
+      const at = many.map(keys.physical)
+      // on a single Redis the script reads the namespace stamps too; on a Cluster they are read beside it
+      const stride = this.cluster ? 2 : 3
+      const keysOf = (physical: keys.Physical) =>
+        this.cluster
+          ? [physical.entry, physical.partitionStamp]
+          : [physical.entry, physical.partitionStamp, physical.namespaceStamp]
+      const groups = this.cluster ? [...this.byPartition(many).values()].flatMap(batches) : batches(many.map((_, i) => i))
+      const namespaces = this.cluster ? [...new Set(at.map((physical) => physical.namespaceStamp))] : []
+      const [replies, namespaceStamps] = await Promise.all([
+        Promise.all(groups.map((group) =>
+          this.commands.cachefxGetMany(stride * group.length, [
+            ...group.flatMap((i) => keysOf(at[i]!)),
+            stamp,
+            this.window,
+            stride
+          ])
+        )),
+        Promise.all(namespaces.map((namespace) => this.commands.cachefxNamespace(namespace, stamp, this.window)))
+      ])
+      const stampOf = new Map(namespaces.map((namespace, i) => [namespace, namespaceStamps[i]!]))
+      const lookups = new Array<CacheStore.Lookup>(many.length)
+      groups.forEach((group, g) =>
+        group.forEach((i, j) => {
+          const reply = replies[g]![j]!
+          lookups[i] = this.lookup(reply, this.cluster ? stampOf.get(at[i]!.namespaceStamp)! : reply[2]!)
+        })
+      )
+      return lookups
     })
 
   set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
@@ -200,6 +252,20 @@ class Store implements CacheStore.Service {
       } while (cursor !== "0")
     }
     return deleted
+  }
+
+  /** The indices of keys, by partition. */
+  private byPartition(many: ReadonlyArray<CacheKey.CacheKey>): Map<string, Array<number>> {
+    const groups = new Map<string, Array<number>>()
+    many.forEach((key, i) => {
+      const group = groups.get(key.partition)
+      if (group === undefined) {
+        groups.set(key.partition, [i])
+      } else {
+        group.push(i)
+      }
+    })
+    return groups
   }
 
   /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */

@@ -62,24 +62,50 @@ end
 `
 
 /**
- * KEYS: entry, partition stamp[, namespace stamp]. ARGV: fresh stamp, fill window.
- * Returns `{hold, partition stamp, namespace stamp, Redis time}`, followed by the
- * entry's namespace stamp and JSON when it was filled under the current partition
- * stamp, and then by `1` when under another soft id of its base (the entry is stale).
+ * The read of one key, shared by `get` and `getMany`: `{hold, partition stamp,
+ * namespace stamp (false without its key), Redis time}`, followed by the entry's
+ * namespace stamp and JSON when it was filled under the current partition stamp, and
+ * then by `1` when under another soft id of its base (the entry is stale).
  * Missing stamps are created, so every reader of a scope sees one stamp.
  */
-const get = prelude + `
+const lookup = `
+local function lookup(entry, partition, namespace, fresh, window, now)
+  local p = stamp(partition, fresh, window)
+  local n = false
+  if namespace then n = stamp(namespace, fresh, window) end
+  local v = read(entry)
+  local hold, ep, en, start = inspect(v)
+  if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
+  -- soft invalidation: the partition (or the key) was invalidated softly since the fill
+  if ep and base(ep) == base(p) then return {hold, p, n, now, en, string.sub(v, start), 1} end
+  return {hold, p, n, now}
+end
+`
+
+/**
+ * KEYS: entry, partition stamp[, namespace stamp]. ARGV: fresh stamp, fill window.
+ * Returns the `lookup` of the key.
+ */
+const get = prelude + lookup + `
+return lookup(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), clock())
+`
+
+/**
+ * KEYS: per key read, its entry and partition stamp[, namespace stamp]. ARGV: fresh
+ * stamp, fill window, keys per read (2, or 3 with the namespace stamp). Returns the
+ * `lookup` of each, in order, at one Redis time.
+ */
+const getMany = prelude + lookup + `
 local window = tonumber(ARGV[2])
+local stride = tonumber(ARGV[3])
 local now = clock()
-local p = stamp(KEYS[2], ARGV[1], window)
-local n = false
-if KEYS[3] then n = stamp(KEYS[3], ARGV[1], window) end
-local v = read(KEYS[1])
-local hold, ep, en, start = inspect(v)
-if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
--- soft invalidation: the partition (or the key) was invalidated softly since the fill
-if ep and base(ep) == base(p) then return {hold, p, n, now, en, string.sub(v, start), 1} end
-return {hold, p, n, now}
+local replies = {}
+for i = 1, #KEYS, stride do
+  local namespace = false
+  if stride == 3 then namespace = KEYS[i + 2] end
+  replies[#replies + 1] = lookup(KEYS[i], KEYS[i + 1], namespace, ARGV[1], window, now)
+end
+return replies
 `
 
 /**
@@ -162,6 +188,8 @@ export type GetReply = [string, string, string | null, number, string?, string?,
 /** @internal */
 export interface Commands {
   cachefxGet(...args: ReadonlyArray<string | number>): Promise<GetReply>
+  /** `getMany` over as many keys as it is told: its key count, then its keys and arguments. */
+  cachefxGetMany(numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<ReadonlyArray<GetReply>>
   cachefxFill(...args: ReadonlyArray<string | number>): Promise<number>
   cachefxNamespace(...args: ReadonlyArray<string | number>): Promise<string>
   cachefxSoften(...args: ReadonlyArray<string | number>): Promise<number>
@@ -169,25 +197,33 @@ export interface Commands {
 }
 
 /**
- * One script on one client, as a function of its keys and arguments: an `EVALSHA`
+ * One script on one client, as a function of its key count, keys and arguments: an `EVALSHA`
  * built directly as an ioredis `Command` (cheaper than `defineCommand`'s wrapper by
  * about 1 µs of client CPU per call, measured), then an `EVAL` of the text when Redis
  * does not know the script yet (a new or restarted server, which keeps it from then on).
  * Keys carry the client's `keyPrefix`, as those of its own commands do.
  */
-const define = <A>(client: Redis | Cluster, lua: string, numberOfKeys: number) => {
+const script = <A>(client: Redis | Cluster, lua: string) => {
   const sha = createHash("sha1").update(lua).digest("hex")
   const prefix = client.options.keyPrefix
   const options = prefix === undefined ? { replyEncoding: "utf8" as const } : { replyEncoding: "utf8" as const, keyPrefix: prefix }
-  const send = (name: string, body: string, args: ReadonlyArray<string | number>): Promise<A> => {
+  const send = (name: string, body: string, numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> => {
     const command = new Command(name, [body, numberOfKeys, ...args], options)
     client.sendCommand(command)
     return command.promise
   }
-  return (...args: ReadonlyArray<string | number>): Promise<A> =>
-    send("evalsha", sha, args).catch((error: unknown) =>
-      error instanceof Error && error.message.startsWith("NOSCRIPT") ? send("eval", lua, args) : Promise.reject(error)
+  return (numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> =>
+    send("evalsha", sha, numberOfKeys, args).catch((error: unknown) =>
+      error instanceof Error && error.message.startsWith("NOSCRIPT")
+        ? send("eval", lua, numberOfKeys, args)
+        : Promise.reject(error)
     )
+}
+
+/** A script of a fixed number of keys, as a function of its keys and arguments. */
+const define = <A>(client: Redis | Cluster, lua: string, numberOfKeys: number) => {
+  const run = script<A>(client, lua)
+  return (...args: ReadonlyArray<string | number>): Promise<A> => run(numberOfKeys, args)
 }
 
 /**
@@ -200,6 +236,7 @@ export const register = (client: Redis | Cluster): Commands => {
   const keys = client.isCluster ? 2 : 3
   return {
     cachefxGet: define<GetReply>(client, get, keys),
+    cachefxGetMany: script<ReadonlyArray<GetReply>>(client, getMany),
     cachefxFill: define<number>(client, fill, keys),
     cachefxNamespace: define<string>(client, namespace, 1),
     cachefxSoften: define<number>(client, soften, 1),

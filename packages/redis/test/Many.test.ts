@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Cached, CacheSettings, KeyConstructor, KeyField } from "@cachefx/core"
+import { RedisStore } from "@cachefx/redis"
+import { Effect, Layer } from "effect"
+import { type Command, Redis } from "ioredis"
+import { cleanup, sharedUrl } from "./redis.js"
+
+const prefix = `redis-many-${process.pid}-${Date.now()}`
+
+afterAll(() => cleanup(prefix))
+
+const Posts = KeyConstructor.make({
+  namespace: "posts",
+  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("page")]
+})
+
+type Post = { readonly author: number; readonly page: number }
+
+/**
+ * A client of the shared Redis that records each command it sends, as its name and
+ * key count (an `EVALSHA`'s second argument): what the store asks of Redis, counted
+ * on the client, since other test runs share the server's `INFO commandstats`.
+ */
+const countingClient = Effect.acquireRelease(
+  Effect.sync(() => {
+    const client = new Redis(sharedUrl)
+    const sent: Array<string> = []
+    const send = client.sendCommand.bind(client)
+    client.sendCommand = (command: Command, stream?: never) => {
+      sent.push(`${command.name} ${command.name === "evalsha" ? command.args[1] : ""}`.trim())
+      return send(command, stream)
+    }
+    return { client, sent }
+  }),
+  ({ client }) => Effect.promise(() => client.quit())
+)
+
+const inputs = (pages: ReadonlyArray<number>): Array<Post> => pages.map((page) => ({ author: page % 3, page }))
+
+describe("Cached.many on Redis", () => {
+  it.live("reads N keys in one script call, fills only the misses, and then hits in one call", () =>
+    Effect.gen(function*() {
+      const { client, sent } = yield* countingClient
+      const computed: Array<number> = []
+      const fn = Cached.cached({ key: Posts, ttl: "1 minute" })((input: Post) =>
+        Effect.sync(() => {
+          computed.push(input.page)
+          return `${input.author}/${input.page}`
+        })
+      )
+      const program = Effect.gen(function*() {
+        yield* fn.many(inputs([100])) // loads the script, should Redis not know it yet
+        for (const post of inputs([1, 2, 3])) {
+          yield* fn(post)
+        }
+        computed.length = 0
+        sent.length = 0
+        const pages = [5, 1, 6, 2, 7, 3, 8, 9, 10, 11, 5, 1]
+        const expected = inputs(pages).map((input) => `${input.author}/${input.page}`)
+        expect(yield* fn.many(inputs(pages))).toEqual(expected)
+        expect(computed.sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9, 10, 11])
+        // one read of the 10 distinct keys (3 Redis keys each: entry, partition and namespace stamps), then a fill per miss
+        expect(sent).toEqual(["evalsha 30", ...Array.from({ length: 7 }, () => "evalsha 3")])
+
+        sent.length = 0
+        expect(yield* fn.many(inputs(pages))).toEqual(expected)
+        expect(sent).toEqual(["evalsha 30"])
+        expect(computed).toHaveLength(7)
+      })
+      yield* program.pipe(
+        Effect.provide(Layer.provideMerge(
+          RedisStore.layer({ client }),
+          CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "10 seconds" })
+        ))
+      )
+    }).pipe(Effect.scoped))
+
+  it.live("a batch larger than one script call is read in several calls sent at once", () =>
+    Effect.gen(function*() {
+      const { client, sent } = yield* countingClient
+      const fn = Cached.cached({ key: Posts, name: "wide", ttl: "1 minute" })((input: Post) => Effect.succeed(input.page))
+      const pages = Array.from({ length: 1001 }, (_, i) => i)
+      const program = Effect.gen(function*() {
+        expect(yield* fn.many(inputs(pages))).toEqual(pages)
+        sent.length = 0
+        expect(yield* fn.many(inputs(pages))).toEqual(pages)
+        expect(sent).toEqual(["evalsha 1500", "evalsha 1500", "evalsha 3"])
+      })
+      yield* program.pipe(
+        Effect.provide(Layer.provideMerge(
+          RedisStore.layer({ client }),
+          CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "10 seconds" })
+        ))
+      )
+    }).pipe(Effect.scoped))
+})
