@@ -375,5 +375,23 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
             expect(yield* read(store, c)).toEqual(Option.none())
           })
         ))
+
+      it.live("marks softly invalidated entries stale, as get does", () =>
+        withStore((store, id) =>
+          Effect.gen(function*() {
+            const [a, b, c, d] = [keyIn(id, "p", "a"), keyIn(id, "q", "b"), keyIn(id, "r", "c"), keyIn(`${id}-n`, "p", "d")]
+            yield* Effect.forEach([a, b, c, d], (key) => fill(store, key, key.key), { discard: true })
+            yield* store.delete(a, { soft: true })
+            yield* store.deletePartition(b, { soft: true })
+            yield* store.clear(d.namespace, { soft: true })
+            const lookups = yield* getManyOf(store)([a, b, c, d])
+            expect(lookups.map((lookup) => [Option.isSome(lookup.entry), lookup.stale === true])).toEqual([
+              [true, true],
+              [true, true],
+              [true, false],
+              [true, true]
+            ])
+          })
+        ))
     })
   })
