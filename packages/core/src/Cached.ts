@@ -1,12 +1,13 @@
 /**
  * `cached(options)(fn)` wraps `(input) => Effect<A, E, R>` in cache-aside with
- * single-flight per key, stale-while-revalidate, the guarded fill and fail-open store
- * access. The result is callable like `fn` and carries the management surface:
+ * single-flight per key (across processes on a store with leases), stale-while-revalidate,
+ * refresh-ahead, the guarded fill and fail-open store access. The result is callable like `fn` and carries the management surface:
  * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `keyFor`,
  * and `withStatus` (the value with its `CacheStatus` and times).
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
@@ -168,6 +169,12 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
   readonly name?: string | undefined
   /** Writes that invalidate it: give the cached value to `InvalidationEngine.layer` to apply them. */
   readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined
+  /**
+   * On a store with leases (Redis), how long the process computing a key holds its
+   * lease: give more than the computation usually takes. Default: the `leaseDuration`
+   * setting (5 seconds).
+   */
+  readonly leaseDuration?: Duration.DurationInput | undefined
 }
 
 /**

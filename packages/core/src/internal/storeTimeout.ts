@@ -3,6 +3,16 @@ import * as Effect from "effect/Effect"
 import { CacheStoreError } from "../CacheError.js"
 import type * as CacheStore from "../CacheStore.js"
 
+/** Acquire and release bounded; `awaitRelease` bounded by its own timeout. */
+const withLeaseTimeout = (
+  leases: CacheStore.Leases,
+  bound: <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) => Effect.Effect<A, CacheStoreError>
+): CacheStore.Leases => ({
+  acquire: (key, duration) => bound("acquireLease", leases.acquire(key, duration)),
+  release: (key, token) => bound("releaseLease", leases.release(key, token)),
+  awaitRelease: leases.awaitRelease
+})
+
 /** @internal */
 export const withTimeout = (store: CacheStore.Service, timeout: Duration.DurationInput): CacheStore.Service => {
   const duration = Duration.decode(timeout)
@@ -18,6 +28,7 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
     deletePartition: (partition) => bound("deletePartition", store.deletePartition(partition)),
     clear: (namespace) => bound("clear", store.clear(namespace)),
     // many batches, each a bounded operation of the store's own: not bound as one
-    ...(store.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions })
+    ...(store.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions }),
+    ...(store.leases === undefined ? {} : { leases: withLeaseTimeout(store.leases, bound) })
   }
 }
