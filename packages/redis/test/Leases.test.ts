@@ -22,7 +22,6 @@ const planOf = (name: string, overrides: Partial<Plan> = {}): Plan => ({
   calls: 500,
   computeMillis: 200,
   leaseMillis: 5_000,
-  leases: true,
   ...overrides
 })
 
@@ -37,16 +36,15 @@ const start = (...plans: ReadonlyArray<Plan>) =>
     (instances) => Effect.promise(() => Promise.all(instances.map((instance) => instance.kill())))
   )
 
-const computations = (plan: Plan) => Effect.promise(() => client.get(plan.counter).then(Number))
+const computations = (plan: Plan) => Effect.promise(() => client.get(`${plan.counter}:1`).then(Number))
+const round = { round: 1, leases: true }
 
 describe("distributed single-flight across processes", () => {
   it.live("2 processes × 500 concurrent misses of one key: exactly one computation", () =>
     Effect.gen(function*() {
       const plan = planOf("stampede")
       const [a, b] = yield* start(plan, plan)
-      a!.go()
-      b!.go()
-      const outcomes = yield* Effect.promise(() => Promise.all([a!.outcome, b!.outcome]))
+      const outcomes = yield* Effect.promise(() => Promise.all([a!.play(round), b!.play(round)]))
       expect(yield* computations(plan)).toBe(1)
       expect(outcomes.map((outcome) => outcome.failures)).toEqual([0, 0])
       // every one of the 1,000 calls was answered with the one computed value
@@ -57,13 +55,13 @@ describe("distributed single-flight across processes", () => {
     Effect.gen(function*() {
       const holder = planOf("killed", { computeMillis: 60_000, leaseMillis: 1_000 })
       const [a, b] = yield* start(holder, { ...holder, computeMillis: 50 })
-      a!.go()
+      a!.play(round).catch(() => {}) // killed mid-round
       yield* Effect.promise(() => a!.printed("computing"))
-      b!.go()
+      const waiting = b!.play(round)
       yield* Effect.sleep("200 millis")
       expect(b!.hasPrinted("computing")).toBe(false) // waiting for the lease
       yield* Effect.promise(() => a!.kill())
-      const outcome = yield* Effect.promise(() => b!.outcome)
+      const outcome = yield* Effect.promise(() => waiting)
       expect(outcome.failures).toBe(0)
       expect(outcome.values).toHaveLength(1)
       expect(outcome.values[0]).toMatch(/ as #2$/)

@@ -1,14 +1,15 @@
 /**
  * One application instance of the lease tests and of `bench/tiers/stampede.ts`, run as
  * its own process. `argv[2]` is a JSON `Plan`. It prints `ready` once its store is
- * built, waits for a line on stdin, then makes `calls` concurrent calls of one key,
- * prints `computing` when its own computation starts (each one counted by `INCR
- * <counter>` in Redis), and at the end `result <json>` (the distinct values answered,
- * and how many calls failed).
+ * connected, then, for each `Round` read as a JSON line on stdin, makes `calls`
+ * concurrent calls of the round's key, with the store's leases or without them (the
+ * baseline: local single-flight only), and prints `result <json>` (an `Outcome`). Each
+ * computation prints `computing` when it starts and is counted in Redis by
+ * `INCR <counter>:<round>`. It exits when stdin ends.
  */
-import { Cached, CacheSettings, CacheStore, KeyConstructor } from "@cachefx/core"
+import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { Effect, Layer } from "effect"
+import { Effect, Exit } from "effect"
 import { Redis } from "ioredis"
 import { createInterface } from "node:readline"
 
@@ -19,62 +20,66 @@ export interface Plan {
   readonly calls: number
   readonly computeMillis: number
   readonly leaseMillis: number
-  /** Without leases: the store's `leases` removed, the baseline of the benchmark. */
+}
+
+export interface Round {
+  readonly round: number
   readonly leases: boolean
 }
 
 export interface Outcome {
+  readonly round: number
+  /** The distinct values the calls were answered with. */
   readonly values: ReadonlyArray<string>
   readonly failures: number
+  readonly millis: number
 }
 
 const plan: Plan = JSON.parse(process.argv[2]!)
 const counter = new Redis(plan.url)
+const client = new Redis(plan.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
 
-const fetchPrice = Cached.cached({ key: KeyConstructor.make({ namespace: "price" }), ttl: "1 minute" })(
-  Effect.promise(() => counter.incr(plan.counter)).pipe(
+const fetchPrice = Cached.cached({
+  key: KeyConstructor.make({ namespace: "price", fields: [KeyField.arg("round")] }),
+  ttl: "1 minute"
+})((input: { readonly round: number }) =>
+  Effect.promise(() => counter.incr(`${plan.counter}:${input.round}`)).pipe(
     Effect.tap(() => Effect.sync(() => console.log("computing"))),
     Effect.zipLeft(Effect.sleep(plan.computeMillis)),
     Effect.map((n) => `computed by ${process.pid} as #${n}`)
   )
 )
 
-const client = new Redis(plan.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
-const Store = Layer.scoped(
-  CacheStore.CacheStore,
-  Effect.map(RedisStore.make({ client }), (store) => plan.leases ? store : { ...store, leases: undefined })
-)
-
-const go = new Promise<void>((resolve) => {
-  const input = createInterface({ input: process.stdin })
-  input.once("line", () => {
-    input.close()
-    process.stdin.destroy()
-    resolve()
+const play = (round: Round, store: CacheStore.Service) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    const exits = yield* Effect.all(Array.from({ length: plan.calls }, () => Effect.exit(fetchPrice(round))), {
+      concurrency: "unbounded"
+    }).pipe(Effect.provideService(CacheStore.CacheStore, round.leases ? store : { ...store, leases: undefined }))
+    const millis = performance.now() - start
+    const values = new Set(exits.filter(Exit.isSuccess).map((exit) => exit.value))
+    const outcome: Outcome = { round: round.round, values: [...values], failures: exits.filter(Exit.isFailure).length, millis }
+    console.log("result " + JSON.stringify(outcome))
   })
-})
 
 // the client has no offline queue: calls made before it is connected would fail open
 const connected = new Promise<void>((resolve) => client.status === "ready" ? resolve() : client.once("ready", resolve))
 
 Effect.gen(function*() {
+  const store = yield* RedisStore.make({ client })
   yield* Effect.promise(() => connected)
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
   console.log("ready")
-  yield* Effect.promise(() => go)
-  const exits = yield* Effect.all(Array.from({ length: plan.calls }, () => Effect.exit(fetchPrice)), {
-    concurrency: "unbounded"
-  })
-  const values = new Set<string>()
-  let failures = 0
-  for (const exit of exits) {
-    if (exit._tag === "Success") values.add(exit.value)
-    else failures++
+  for (;;) {
+    const line = yield* Effect.promise(() => lines.next())
+    if (line.done === true) return
+    yield* play(JSON.parse(line.value), store)
   }
-  const outcome: Outcome = { values: [...values], failures }
-  console.log("result " + JSON.stringify(outcome))
 }).pipe(
-  Effect.provide(Store),
-  Effect.provide(CacheSettings.layer({ keyPrefix: plan.prefix, leaseDuration: plan.leaseMillis, operationTimeout: "1 second" })),
+  Effect.scoped,
+  // A read that times out computes without single-flight (fail-open): the timeout is
+  // loose, so that a machine loaded by other work does not count as a stampede.
+  Effect.provide(CacheSettings.layer({ keyPrefix: plan.prefix, leaseDuration: plan.leaseMillis, operationTimeout: "5 seconds" })),
   Effect.ensuring(Effect.promise(() => Promise.all([client.quit(), counter.quit()]))),
   Effect.runPromise
 )

@@ -5,16 +5,15 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import type { Outcome, Plan } from "./leaseChild.js"
+import type { Outcome, Plan, Round } from "./leaseChild.js"
 
 export type { Outcome, Plan }
 
 export class Instance {
   private readonly child: ChildProcess
   private readonly lines: Array<string> = []
-  private readonly listeners = new Set<() => void>()
-  /** Resolves with the outcome, or rejects when the process ends without one. */
-  readonly outcome: Promise<Outcome>
+  private readonly listeners = new Set<(line: string) => void>()
+  private readonly exited: Promise<void>
 
   constructor(plan: Plan) {
     this.child = spawn(
@@ -22,16 +21,11 @@ export class Instance {
       ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("./leaseChild.ts", import.meta.url)), JSON.stringify(plan)],
       { stdio: ["pipe", "pipe", "inherit"] }
     )
-    this.outcome = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on("line", (line) => {
-        this.lines.push(line)
-        this.listeners.forEach((listener) => listener())
-        if (line.startsWith("result ")) resolve(JSON.parse(line.slice("result ".length)))
-      })
-      this.child.on("exit", (code, signal) => reject(new Error(`instance exited (${code ?? signal}) without a result`)))
+    this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()))
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      this.lines.push(line)
+      this.listeners.forEach((listener) => listener(line))
     })
-    // a killed instance has no outcome: that is only an error for whoever awaits it
-    this.outcome.catch(() => {})
   }
 
   /** Resolves once the process has printed `line`. */
@@ -53,17 +47,29 @@ export class Instance {
     return this.lines.includes(line)
   }
 
-  /** Lets the instance make its calls. */
-  go(): void {
-    this.child.stdin!.write("go\n")
+  /** Plays a round: its outcome, or a rejection when the process ends first. */
+  play(round: Round): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      const listener = (line: string) => {
+        if (line.startsWith("result ")) {
+          const outcome: Outcome = JSON.parse(line.slice("result ".length))
+          if (outcome.round === round.round) {
+            this.listeners.delete(listener)
+            resolve(outcome)
+          }
+        }
+      }
+      this.listeners.add(listener)
+      this.exited.then(() => reject(new Error(`instance ended before round ${round.round}`)))
+      this.child.stdin!.write(JSON.stringify(round) + "\n")
+    })
   }
 
   /** Kills the process at once (SIGKILL), as a crash would. */
   kill(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve()
-      this.child.once("exit", () => resolve())
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill("SIGKILL")
-    })
+    }
+    return this.exited
   }
 }
