@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Redis } from "ioredis"
@@ -75,9 +75,9 @@ describe("leases in one process", () => {
   const settingsOf = (name: string) => CacheSettings.layer({ keyPrefix: `${run}-${name}`, operationTimeout: "1 second" })
 
   /** A cached value of the price key, as one application instance defines it. */
-  const instance = (compute: Effect.Effect<string>) => {
+  const instance = (compute: Effect.Effect<string>, ttl: Ttl.TtlInput = "1 minute") => {
     let calls = 0
-    const fn = Cached.cached({ key: Price, ttl: "1 minute" })((_: { readonly sku: number }) =>
+    const fn = Cached.cached({ key: Price, ttl })((_: { readonly sku: number }) =>
       Effect.zipRight(Effect.sync(() => calls++), compute)
     )
     return { fn, calls: () => calls }
@@ -133,5 +133,36 @@ describe("leases in one process", () => {
       expect(new Set(values)).toEqual(new Set(["computed"]))
       expect(calls()).toBe(1)
       expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a refresh ahead runs once across instances: the one that finds the lease held computes nothing", () =>
+    Effect.gen(function*() {
+      const other = new Redis(sharedUrl)
+      yield* Effect.addFinalizer(() => Effect.promise(() => other.quit()))
+      const storeA = yield* storeOf("ahead", { client })
+      const storeB = yield* storeOf("ahead", { client: other })
+      const ttl = Ttl.refreshAhead(Ttl.seconds(5), 0.05) // due 250 ms after each fill
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Deferred.make<void>()
+      let version = 0
+      const a = instance(
+        Effect.suspend(() =>
+          ++version === 1
+            ? Effect.succeed("v1")
+            : Effect.zipRight(Deferred.succeed(refreshing, void 0), Effect.as(Deferred.await(gate), "v2"))
+        ),
+        ttl
+      )
+      const b = instance(Effect.succeed("from b"), ttl)
+      expect(yield* Effect.provide(a.fn(sku), storeA)).toBe("v1")
+      yield* Effect.sleep("300 millis")
+      expect(yield* Effect.provide(a.fn.withStatus(sku), storeA)).toMatchObject({ status: "Hit", value: "v1" })
+      yield* Deferred.await(refreshing) // a holds the lease while it refreshes
+      expect(yield* Effect.provide(b.fn.withStatus(sku), storeB)).toMatchObject({ status: "Hit", value: "v1" })
+      yield* Effect.sleep("100 millis") // b's refresh has found the lease held, and waits
+      yield* Deferred.succeed(gate, void 0)
+      yield* Effect.sleep("200 millis")
+      expect(yield* Effect.provide(b.fn.withStatus(sku), storeB)).toMatchObject({ status: "Hit", value: "v2" })
+      expect([a.calls(), b.calls()]).toEqual([2, 0])
     }).pipe(Effect.scoped), 20_000)
 })
