@@ -65,7 +65,8 @@ export interface Settings {
    * (Redis): other processes wait for its value meanwhile, at most this long, and a
    * holder that dies blocks nobody longer. Give more than the computations usually take:
    * one that outlasts its lease may run again elsewhere. A cached value's own
-   * `leaseDuration` overrides it. Default 5 seconds.
+   * `leaseDuration` overrides it. Zero: no leases (each process computes its misses on
+   * its own, saving the lease's round trips). Default 5 seconds.
    */
   readonly leaseDuration: Duration.Duration
 }

@@ -171,8 +171,9 @@ export interface Options<K extends KeyConstructor.KeyConstructor.Any, A> {
   readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined
   /**
    * On a store with leases (Redis), how long the process computing a key holds its
-   * lease: give more than the computation usually takes. Default: the `leaseDuration`
-   * setting (5 seconds).
+   * lease: give more than the computation usually takes; zero: no lease (for a cheap
+   * computation, where a miss in every process costs less than the lease's round trips).
+   * Default: the `leaseDuration` setting (5 seconds).
    */
   readonly leaseDuration?: Duration.DurationInput | undefined
 }

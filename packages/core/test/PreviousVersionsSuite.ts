@@ -44,5 +44,5 @@ export const previousVersionsSuite = (name: string, store: Layer.Layer<CacheStor
         // again: nothing in use goes (a store may count what reading left behind, e.g. Redis stamps)
         yield* KeyConstructor.deletePreviousVersions(v3.key)
         expect(yield* Effect.forEach([v2.key, v3.key, other.key], present)).toEqual([250, 250, 250])
-      }).pipe(Effect.provide(layer)))
+      }).pipe(Effect.provide(layer)), 30_000)
   })

@@ -165,4 +165,19 @@ describe("leases in one process", () => {
       expect(yield* Effect.provide(b.fn.withStatus(sku), storeB)).toMatchObject({ status: "Hit", value: "v2" })
       expect([a.calls(), b.calls()]).toEqual([2, 0])
     }).pipe(Effect.scoped), 20_000)
+
+  it.live("a cached value with a zero lease duration takes no lease: it computes while another instance holds it", () =>
+    Effect.gen(function*() {
+      const store = yield* storeOf("unleased", { client })
+      const fn = Cached.cached({ key: Price, ttl: "1 minute", leaseDuration: 0 })((_: { readonly sku: number }) =>
+        Effect.succeed("computed")
+      )
+      const key = yield* Effect.provide(KeyConstructor.keyFor(Price, sku), store)
+      expect(key.key).toBe(yield* Effect.provide(fn.keyFor(sku), store))
+      const leases = (yield* Effect.provide(CacheStore.CacheStore, store)).leases!
+      expect(Option.isSome(yield* leases.acquire(key, Duration.minutes(1)))).toBe(true)
+      const [elapsed, value] = yield* Effect.timed(Effect.provide(fn(sku), store))
+      expect(value).toBe("computed")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(1_000)
+    }).pipe(Effect.scoped), 20_000)
 })

@@ -193,10 +193,10 @@ const make = <I, A, E, R>(
    */
   const lead = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, state: Lead) => {
     const leases = store.leases
-    if (leases === undefined) {
+    const duration = leaseDuration ?? settings.leaseDuration
+    if (leases === undefined || Duration.isZero(duration)) {
       return computeSpan(input)
     }
-    const duration = leaseDuration ?? settings.leaseDuration
     const fallback = (error: CacheStoreError) => Effect.zipRight(report(settings, error), computeSpan(input))
     const reread = (next: Effect.Effect<A, E, any>) =>
       Effect.matchEffect(store.get(key), {
