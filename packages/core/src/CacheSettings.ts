@@ -1,6 +1,6 @@
 /**
  * Settings shared by every cached value: key prefix, default TTL, whether caching is on,
- * store operation timeout, fail-open and the fill window. Defaults apply when no layer
+ * store operation timeout, fail-open, the fill window and the lease duration. Defaults apply when no layer
  * is given; `layer` overrides them in code and `layerConfig` reads them from `Config`
  * (environment variables by default).
  *
@@ -60,6 +60,15 @@ export interface Settings {
    * keys are never truncated, and partition wipes keep working. Default: no limit.
    */
   readonly maxKeyLength: number
+  /**
+   * How long a process holds the lease of a key it computes, on a store with leases
+   * (Redis): other processes wait for its value meanwhile, at most this long, and a
+   * holder that dies blocks nobody longer. Give more than the computations usually take:
+   * one that outlasts its lease may run again elsewhere. A cached value's own
+   * `leaseDuration` overrides it. Zero: no leases (each process computes its misses on
+   * its own, saving the lease's round trips). Default 5 seconds.
+   */
+  readonly leaseDuration: Duration.Duration
 }
 
 /**
@@ -104,7 +113,8 @@ export const defaults: Settings = {
   failOpen: true,
   fillWindow: Duration.seconds(60),
   fingerprint: true,
-  maxKeyLength: Number.POSITIVE_INFINITY
+  maxKeyLength: Number.POSITIVE_INFINITY,
+  leaseDuration: Duration.seconds(5)
 }
 
 /**
@@ -130,6 +140,7 @@ export interface Input {
   readonly fillWindow?: Duration.DurationInput | undefined
   readonly fingerprint?: boolean | undefined
   readonly maxKeyLength?: number | undefined
+  readonly leaseDuration?: Duration.DurationInput | undefined
 }
 
 /**
@@ -157,7 +168,8 @@ export const make = (input: Input): Settings => ({
   failOpen: input.failOpen ?? defaults.failOpen,
   fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow),
   fingerprint: input.fingerprint ?? defaults.fingerprint,
-  maxKeyLength: validateMaxKeyLength(input.maxKeyLength ?? defaults.maxKeyLength)
+  maxKeyLength: validateMaxKeyLength(input.maxKeyLength ?? defaults.maxKeyLength),
+  leaseDuration: input.leaseDuration === undefined ? defaults.leaseDuration : Duration.decode(input.leaseDuration)
 })
 
 const validateMaxKeyLength = (max: number): number => {
@@ -188,7 +200,8 @@ export const layer = (input: Input): Layer.Layer<never> => Layer.succeed(CacheSe
 /**
  * The settings as a `Config`: `CACHEFX_KEY_PREFIX`, `CACHEFX_DEFAULT_TTL` (a duration such
  * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`, `CACHEFX_FINGERPRINT`,
- * `CACHEFX_MAX_KEY_LENGTH` and `CACHEFX_FILL_WINDOW`, each falling back to its default.
+ * `CACHEFX_MAX_KEY_LENGTH`, `CACHEFX_FILL_WINDOW` and `CACHEFX_LEASE_DURATION`, each falling back to its
+ * default.
  *
  * @example
  * ```ts
@@ -212,7 +225,8 @@ export const config: Config.Config<Settings> = Config.all({
   failOpen: Config.option(Config.boolean("CACHEFX_FAIL_OPEN")),
   fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW")),
   fingerprint: Config.option(Config.boolean("CACHEFX_FINGERPRINT")),
-  maxKeyLength: Config.option(Config.integer("CACHEFX_MAX_KEY_LENGTH"))
+  maxKeyLength: Config.option(Config.integer("CACHEFX_MAX_KEY_LENGTH")),
+  leaseDuration: Config.option(Config.duration("CACHEFX_LEASE_DURATION"))
 }).pipe(
   Config.mapOrFail((options) =>
     Either.try({
@@ -225,7 +239,8 @@ export const config: Config.Config<Settings> = Config.all({
           failOpen: Option.getOrUndefined(options.failOpen),
           fillWindow: Option.getOrUndefined(options.fillWindow),
           fingerprint: Option.getOrUndefined(options.fingerprint),
-          maxKeyLength: Option.getOrUndefined(options.maxKeyLength)
+          maxKeyLength: Option.getOrUndefined(options.maxKeyLength),
+          leaseDuration: Option.getOrUndefined(options.leaseDuration)
         }),
       catch: (error) => ConfigError.InvalidData([], (error as Error).message)
     })

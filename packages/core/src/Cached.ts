@@ -1,7 +1,7 @@
 /**
  * `cached(options)(fn)` wraps `(input) => Effect<A, E, R>` in cache-aside with
- * single-flight per key, stale-while-revalidate, the guarded fill and fail-open store
- * access. The result is callable like `fn` and carries the management surface:
+ * single-flight per key (across processes on a store with leases), stale-while-revalidate,
+ * refresh-ahead, the guarded fill and fail-open store access. The result is callable like `fn` and carries the management surface:
  * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `keyFor`,
  * `withStatus` (the value with its `CacheStatus` and times) and `many` (a batch read).
  *
@@ -261,6 +261,13 @@ export interface Options<
    * includes it). Default: none.
    */
   readonly timeout?: T
+  /**
+   * On a store with leases (Redis), how long the process computing a key holds its
+   * lease: give more than the computation usually takes; zero: no lease (for a cheap
+   * computation, where a miss in every process costs less than the lease's round trips).
+   * Default: the `leaseDuration` setting (5 seconds).
+   */
+  readonly leaseDuration?: Duration.DurationInput | undefined
 }
 
 /**

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
 import { CacheDefinitionError } from "./CacheError.js"
 import { checkedDuration } from "./internal/duration.js"
@@ -27,7 +28,8 @@ export type TypeId = typeof TypeId
  * A TTL policy.
  * - `Expiring`: fresh for `fresh`, then served stale (and refreshed) for `stale`. With
  *   `jitter` f, each entry's fresh time is shortened by a random fraction of up to f, so
- *   entries filled together do not expire together.
+ *   entries filled together do not expire together. With `refreshAhead` r (0: off), a
+ *   hit past the fraction r of the entry's fresh time refreshes it in the background.
  * - `Forever`: never expires.
  * - `None`: the value is not stored (useful as a per-value TTL).
  *
@@ -60,6 +62,8 @@ export interface Expiring {
   readonly fresh: Duration.Duration
   readonly stale: Duration.Duration
   readonly jitter: number
+  /** The fraction of an entry's fresh time after which a hit refreshes it in the background; 0: never. */
+  readonly refreshAhead: number
 }
 
 /**
@@ -147,7 +151,7 @@ const expiring = (fresh: Duration.Duration, stale: Duration.Duration, jitter: nu
     return forever
   }
   const total = Duration.sum(fresh, stale)
-  return Duration.isZero(total) ? none : { [TypeId]: TypeId, _tag: "Expiring", fresh, stale, jitter }
+  return Duration.isZero(total) ? none : { [TypeId]: TypeId, _tag: "Expiring", fresh, stale, jitter, refreshAhead: 0 }
 }
 
 /**
@@ -248,6 +252,57 @@ export const jitter = (ttl: TtlInput, fraction: number): Ttl => {
   const policy = decode(ttl)
   return policy._tag === "Expiring" ? { ...policy, jitter: fraction } : policy
 }
+
+/**
+ * Refreshes a hot entry before it expires: a fresh hit after `fraction` (between 0 and 1,
+ * both excluded) of the entry's fresh time, that is after
+ * `cachedAt + fraction × (expiresAt − cachedAt)`, is answered at once and starts one
+ * background refresh of the key: once per key in a process, and once across processes
+ * when the store has leases. A key read steadily then never misses. Throws a
+ * `CacheDefinitionError` for a fraction outside (0, 1). No effect on `forever` and `none`.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "effect"
+ * import { Ttl } from "@cachefx/core"
+ *
+ * // fresh for 10 minutes; the first hit after 8 minutes refreshes it in the background
+ * const policy = Ttl.refreshAhead(Ttl.minutes(10), 0.8)
+ * const same = pipe(Ttl.minutes(10), Ttl.refreshAhead(0.8))
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const refreshAhead: {
+  (fraction: number): (ttl: TtlInput) => Ttl
+  (ttl: TtlInput, fraction: number): Ttl
+} = dual(2, (ttl: TtlInput, fraction: number): Ttl => {
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new CacheDefinitionError({ subject: "Ttl.refreshAhead", reason: `fraction ${fraction} is not in (0, 1)` })
+  }
+  const policy = decode(ttl)
+  return policy._tag === "Expiring" ? { ...policy, refreshAhead: fraction } : policy
+})
+
+/**
+ * The time (epoch milliseconds) after which a hit on an entry filled at `cachedAt`, fresh
+ * until `expiresAt`, refreshes it ahead under a policy; `undefined` when it never does.
+ *
+ * @example
+ * ```ts
+ * import { Ttl } from "@cachefx/core"
+ *
+ * console.log(Ttl.refreshAt(Ttl.refreshAhead(Ttl.seconds(10), 0.5), 1_000, 11_000)) // 6000
+ * ```
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const refreshAt = (ttl: Ttl, cachedAt: number, expiresAt: number | null): number | undefined =>
+  ttl._tag === "Expiring" && ttl.refreshAhead > 0 && expiresAt !== null
+    ? cachedAt + ttl.refreshAhead * (expiresAt - cachedAt)
+    : undefined
 
 /**
  * Whether a value is a TTL policy.

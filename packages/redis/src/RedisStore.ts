@@ -10,9 +10,11 @@
 import { CacheStore } from "@cachefx/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import { connect } from "./internal/connection.js"
 import * as internal from "./internal/redisStore.js"
@@ -20,6 +22,9 @@ import * as internal from "./internal/redisStore.js"
 /**
  * Options of `make` and `layer`: a client the application already has, a single
  * `Redis` or a `Cluster`. The store registers its scripts on it and never closes it.
+ * `leasePollInterval` (default 100 ms): how often a process waiting for another's lease
+ * checks it when it hears no release, the most a lost release message or a lease left
+ * to expire (its holder died) costs the waiters.
  *
  * @example
  * ```ts
@@ -36,11 +41,14 @@ import * as internal from "./internal/redisStore.js"
  */
 export interface Options {
   readonly client: Redis | Cluster
+  readonly leasePollInterval?: Duration.DurationInput | undefined
 }
 
 /**
  * Makes a store over a client. The fill window and the operation timeout come from
- * the `CacheSettings` in force.
+ * the `CacheSettings` in force. The store has leases (a miss of one key is computed once
+ * across processes); the connection on which it hears their releases, a duplicate of
+ * the client opened on the first wait, is closed with the scope.
  *
  * @example
  * ```ts
@@ -51,13 +59,13 @@ export interface Options {
  * const program = Effect.gen(function*() {
  *   const store = yield* RedisStore.make({ client: new Redis("redis://127.0.0.1:6379") })
  *   yield* store.clear("cachefx:users")
- * })
+ * }).pipe(Effect.scoped)
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options: Options) => Effect.Effect<CacheStore.Service> = internal.make
+export const make: (options: Options) => Effect.Effect<CacheStore.Service, never, Scope.Scope> = internal.make
 
 /**
  * The store over a client the application already has, as a layer.
@@ -82,7 +90,7 @@ export const make: (options: Options) => Effect.Effect<CacheStore.Service> = int
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<CacheStore.CacheStore> =>
-  Layer.effect(CacheStore.CacheStore, make(options))
+  Layer.scoped(CacheStore.CacheStore, make(options))
 
 /**
  * The store over a connection to `REDIS_URL` (read from `Config`), opened when the

@@ -123,7 +123,7 @@ describe("RedisStore on a single Redis", () => {
       expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
       yield* store.delete(key)
       expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
-    }))
+    }).pipe(Effect.scoped))
 
   it.live("a delete leaves a tombstone for the fill window only; a wipe is one new stamp", () =>
     withStore((store) =>

@@ -22,6 +22,8 @@ import {
   CacheStore,
   type FillGuard,
   type InvalidateOptions,
+  type Leases,
+  type LeaseToken,
   type Lookup,
   type Service as Store
 } from "../CacheStore.js"
@@ -46,6 +48,17 @@ const none = Option.none()
 /** Whether an entry's TTL has a stale-while-revalidate window. */
 const hasStaleWindow = (entry: CacheEntry.CacheEntry): boolean =>
   entry.expiresAt !== null && entry.staleUntil !== null && entry.staleUntil > entry.expiresAt
+
+/** How many times the leader of a miss waits for another process's lease before computing anyway. */
+const leaseRounds = 3
+
+/** What the leader of a computation learns on its way: the guard to fill under, its lease, or another process's entry. */
+interface Lead {
+  guard: FillGuard
+  token: LeaseToken | undefined
+  /** The entry another process stored while this one waited: the answer, with nothing to fill. */
+  found: CacheEntry.CacheEntry | undefined
+}
 
 /** How a call was answered, before it is shaped for `withStatus`. */
 interface Answer<A> {
@@ -103,6 +116,12 @@ const make = <I, A, E, R>(
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
   const { hard, soft } = decodeTimeouts(name, options.timeout)
   const flights = new SingleFlight<A, E>()
+  // Refreshes ahead run apart from `flights`: readers join a computation in `flights`,
+  // but a key refreshed ahead is still fresh, so its readers are answered from the store.
+  const ahead = new SingleFlight<A, E>()
+  const leaseDuration = options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration)
+  // A static policy without refresh-ahead reads no clock per hit for it.
+  const mayRefreshAhead = staticTtl === undefined || (staticTtl._tag === "Expiring" && staticTtl.refreshAhead > 0)
   registry.register(constructor, (namespace) => flights.detach((flight) => flight.namespace === namespace))
   // One label array for the life of the cached value: the metric hook is cached by its identity.
   const labels = [MetricLabel.make("cache", name)]
@@ -168,8 +187,85 @@ const make = <I, A, E, R>(
   const computeOnly = (input: I, status: Cached.CacheStatus) =>
     Effect.map(computeSpan(input), (value): Answer<A> => ({ value, status, entry: undefined }))
 
-  /** Computes the value of a key once per key at a time, and stores it under the leader's guard. */
+  /** Whether a fresh entry is past the refresh-ahead point of its value's policy at `now`. */
+  const due = (settings: Settings, value: A, entry: CacheEntry.CacheEntry, now: number): boolean => {
+    const at = Ttl.refreshAt(ttlOf(value, settings), entry.cachedAt, entry.expiresAt)
+    return at !== undefined && now >= at
+  }
+
+  /** The entry of a lookup when it needs no computation: fresh, and not due for a refresh ahead. */
+  const settled = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup) =>
+    Effect.flatMap(live(settings, key, lookup), (hit) =>
+      hit === undefined || !hit.fresh
+        ? Effect.succeed(undefined)
+        : Effect.clockWith((clock) =>
+          Effect.succeed(due(settings, hit.value, hit.entry, clock.unsafeCurrentTimeMillis()) ? undefined : hit)
+        ))
+
+  /** Gives back the lease a leader holds, if any (once). */
+  const release = (settings: Settings, leases: Leases, key: CacheKey.CacheKey, state: Lead) =>
+    Effect.suspend(() => {
+      const token = state.token
+      if (token === undefined) {
+        return Effect.void
+      }
+      state.token = undefined
+      return failOpen(settings, leases.release(key, token), undefined)
+    })
+
+  /**
+   * The computation of a flight's leader. On a store with leases it computes only while
+   * it holds the key's lease, after reading the key again (another process may have
+   * filled it since the miss); while another process holds the lease it waits for its
+   * release and answers with what that process stored, or tries again (at most
+   * `leaseRounds` waits, then it computes anyway). A lease error computes at once
+   * (fail-open).
+   */
+  const lead = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, state: Lead) => {
+    const leases = store.leases
+    const duration = leaseDuration ?? settings.leaseDuration
+    if (leases === undefined || Duration.isZero(duration)) {
+      return computeSpan(input)
+    }
+    const fallback = (error: CacheStoreError) => Effect.zipRight(report(settings, error), computeSpan(input))
+    const reread = (next: Effect.Effect<A, E, any>) =>
+      Effect.matchEffect(store.get(key), {
+        onFailure: fallback,
+        onSuccess: (lookup) =>
+          Effect.flatMap(settled(settings, key, lookup), (hit): Effect.Effect<A, E, any> => {
+            if (hit !== undefined) {
+              state.found = hit.entry
+              return Effect.succeed(hit.value)
+            }
+            state.guard = lookup.guard
+            return next
+          })
+      })
+    const round = (waits: number): Effect.Effect<A, E, any> =>
+      Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
+        onFailure: fallback,
+        onSuccess: (token) => {
+          if (Option.isSome(token)) {
+            state.token = token.value
+            return reread(Effect.onError(computeSpan(input), () => release(settings, leases, key, state)))
+          }
+          return waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
+            onFailure: fallback,
+            onSuccess: () => reread(round(waits + 1))
+          })
+        }
+      })
+    return round(0)
+  }
+
+  /**
+   * Computes a key and stores its value: once per key at a time in this process
+   * (`group`'s single-flight; a `refresh` flight is not joined by readers, who have a
+   * value to serve), and once across processes on a store with leases. Answers with the
+   * value and the entry stored, by this process or by another.
+   */
   const computeOnce = (
+    group: SingleFlight<A, E>,
     store: Store,
     settings: Settings,
     key: CacheKey.CacheKey,
@@ -178,12 +274,20 @@ const make = <I, A, E, R>(
     refresh = false
   ) =>
     Effect.suspend(() => {
+      const state: Lead = { guard, token: undefined, found: undefined }
       let stored: CacheEntry.CacheEntry | undefined
-      return Effect.map(
-        flights.run(key, computeSpan(input), (value) =>
-          Effect.map(fill(store, settings, key, value, guard), (entry) => {
+      const keep = (value: A) =>
+        state.found === undefined
+          ? Effect.map(fill(store, settings, key, value, state.guard), (entry) => {
             stored = entry
-          }), refresh),
+          })
+          : Effect.sync(() => {
+            stored = state.found
+          })
+      const run = group.run(key, lead(store, settings, key, input, state), keep, refresh)
+      const leases = store.leases
+      return Effect.map(
+        leases === undefined ? run : Effect.ensuring(run, release(settings, leases, key, state)),
         (value): Answer<A> => ({ value, status: "Miss", entry: stored })
       )
     })
@@ -203,7 +307,7 @@ const make = <I, A, E, R>(
   const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
     Effect.suspend(() => {
       count(CacheMetrics.misses)
-      const computation = computeOnce(store, settings, key, input, guard)
+      const computation = computeOnce(flights, store, settings, key, input, guard)
       return hard === undefined
         ? computation
         : Effect.flatMap(Effect.forkDaemon(computation), (fiber) => withinHard(key, Fiber.join(fiber)))
@@ -212,12 +316,22 @@ const make = <I, A, E, R>(
   const refreshFailed = (cause: Cause.Cause<E>) =>
     Effect.logWarning("cachefx: background refresh failed", cause).pipe(Effect.annotateLogs({ cache: name }))
 
-  const revalidate = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
-    flights.has(key.key) ? Effect.void : computeOnce(store, settings, key, input, guard, true).pipe(
-      Effect.catchAllCause(refreshFailed),
-      Effect.forkDaemon,
-      Effect.asVoid
-    )
+  /** Refreshes a key in the background, in `group`, unless a computation of it is under way. */
+  const revalidate = (
+    group: SingleFlight<A, E>,
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    guard: FillGuard
+  ) =>
+    flights.has(key.key) || ahead.has(key.key)
+      ? Effect.void
+      : computeOnce(group, store, settings, key, input, guard, true).pipe(
+        Effect.catchAllCause(refreshFailed),
+        Effect.forkDaemon,
+        Effect.asVoid
+      )
 
   /**
    * A stale hit: served at once while one refresh runs in the background; with a soft
@@ -234,9 +348,9 @@ const make = <I, A, E, R>(
   ): Effect.Effect<Answer<A>, never, any> => {
     if (soft === undefined) {
       count(CacheMetrics.staleHits)
-      return Effect.as(revalidate(store, settings, key, input, guard), stale)
+      return Effect.as(revalidate(flights, store, settings, key, input, guard), stale)
     }
-    return computeOnce(store, settings, key, input, guard, true).pipe(
+    return computeOnce(flights, store, settings, key, input, guard, true).pipe(
       Effect.tapErrorCause(refreshFailed),
       Effect.forkDaemon,
       Effect.flatMap((fiber) => Effect.timeoutOption(Fiber.await(fiber), soft)),
@@ -250,6 +364,22 @@ const make = <I, A, E, R>(
       })
     )
   }
+
+  /** Answers a fresh hit, and refreshes the key ahead in the background when it is due. */
+  const hitAhead = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    guard: FillGuard,
+    hit: { readonly value: A; readonly entry: CacheEntry.CacheEntry }
+  ) =>
+    Effect.clockWith((clock) => {
+      const answer: Answer<A> = { value: hit.value, status: "Hit", entry: hit.entry }
+      return due(settings, hit.value, hit.entry, clock.unsafeCurrentTimeMillis())
+        ? Effect.as(revalidate(ahead, store, settings, key, input, guard), answer)
+        : Effect.succeed(answer)
+    })
 
   const decodeFailure = (settings: Settings, key: CacheKey.CacheKey, reason: string) =>
     report(settings, new CacheValueError({ key: key.key, direction: "decode", reason }))
@@ -316,7 +446,9 @@ const make = <I, A, E, R>(
       }
       if (hit.fresh) {
         count(CacheMetrics.hits)
-        return Effect.succeed({ value: hit.value, status: "Hit", entry: hit.entry })
+        return mayRefreshAhead
+          ? hitAhead(store, settings, key, input, found.guard, hit)
+          : Effect.succeed({ value: hit.value, status: "Hit", entry: hit.entry })
       }
       return staleHit(store, settings, key, input, found.guard, { value: hit.value, status: "Stale", entry: hit.entry })
     })

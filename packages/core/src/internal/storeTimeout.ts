@@ -3,6 +3,16 @@ import * as Effect from "effect/Effect"
 import { CacheStoreError } from "../CacheError.js"
 import type * as CacheStore from "../CacheStore.js"
 
+/** Acquire and release bounded; `awaitRelease` bounded by its own timeout. */
+const withLeaseTimeout = (
+  leases: CacheStore.Leases,
+  bound: <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) => Effect.Effect<A, CacheStoreError>
+): CacheStore.Leases => ({
+  acquire: (key, duration) => bound("acquireLease", leases.acquire(key, duration)),
+  release: (key, token) => bound("releaseLease", leases.release(key, token)),
+  awaitRelease: leases.awaitRelease
+})
+
 /** @internal */
 export const withTimeout = (store: CacheStore.Service, timeout: Duration.DurationInput): CacheStore.Service => {
   const duration = Duration.decode(timeout)
@@ -14,20 +24,12 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
   const { deleteVersions, getMany, leases } = store
   return {
     get: (key) => bound("get", store.get(key)),
-    ...(store.getMany === undefined ? {} : { getMany: (keys) => bound("getMany", store.getMany!(keys)) }),
+    ...(getMany === undefined ? {} : { getMany: (keys) => bound("getMany", getMany(keys)) }),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
     delete: (key, options) => bound("delete", store.delete(key, options)),
     deletePartition: (partition, options) => bound("deletePartition", store.deletePartition(partition, options)),
     clear: (namespace, options) => bound("clear", store.clear(namespace, options)),
-    ...(getMany === undefined ? {} : { getMany: (keys) => bound("getMany", getMany(keys)) }),
-    ...(leases === undefined ? {} : {
-      leases: {
-        acquire: (key, duration) => bound("acquire", leases.acquire(key, duration)),
-        release: (key, token) => bound("release", leases.release(key, token)),
-        // waits as long as its caller asks: bounded by its own timeout, not the operation's
-        awaitRelease: leases.awaitRelease
-      }
-    }),
+    ...(leases === undefined ? {} : { leases: withLeaseTimeout(leases, bound) }),
     // many batches, each a bounded operation of the store's own: not bound as one
     ...(deleteVersions === undefined ? {} : { deleteVersions })
   }

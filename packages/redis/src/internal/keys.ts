@@ -6,7 +6,8 @@ import type { CacheKey } from "@cachefx/core"
  * - entry: `{<partition>}<rest of key>`, so every entry of a partition and the
  *   partition's stamp share one hash slot (one Cluster node, one script);
  * - partition stamp: `{<partition>}:#!p`;
- * - namespace stamp: `<namespace>:#!n` (no hash tag: it lives in a slot of its own).
+ * - namespace stamp: `<namespace>:#!n` (no hash tag: it lives in a slot of its own);
+ * - lease (distributed single-flight): `<entry>:#!l`, in the entry's slot.
  *
  * Core never produces a slice that starts with `#!`, so the stamps never meet an
  * entry. In the hash tag, `%` and `}` of the partition are escaped: the first `}` then
@@ -42,6 +43,12 @@ export const physical = (key: CacheKey.CacheKey): Physical => {
     namespaceStamp: namespaceStamp(key.namespace)
   }
 }
+
+const leaseSlice = ":#!l"
+
+/** @internal */
+export const lease = (key: CacheKey.CacheKey): string =>
+  tag(key.partition) + key.key.slice(key.partition.length) + leaseSlice
 
 const glob = /[*?[\]\\]/g
 

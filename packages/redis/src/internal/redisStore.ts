@@ -4,11 +4,14 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import type * as RedisStore from "../RedisStore.js"
-import { Deadlines, type Pending } from "./deadlines.js"
+import { attempt } from "./attempt.js"
+import { Deadlines } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
+import { make as makeLeases } from "./leases.js"
 import * as scripts from "./scripts.js"
 
 /** What a read saw: the guard a fill is checked against. */
@@ -51,54 +54,6 @@ const baseOf = (stamp: string): string => {
   return dot === -1 ? stamp : stamp.slice(0, dot)
 }
 
-/**
- * Runs one Redis call as an operation of the store: an ioredis error is a
- * `CacheStoreError` of reason `"Unavailable"`, and a call still pending at its deadline
- * (when there is a timeout) one of reason `"Timeout"`. The deadline is watched by the
- * store's `Deadlines`, not `CacheStore.withTimeout`: the same bound, without its two
- * fibers per operation (which halve hit throughput) or a timer per call.
- */
-const attempt = <A>(operation: string, deadlines: Deadlines | undefined, run: () => Promise<A>) =>
-  Effect.async<A, CacheError.CacheStoreError>((resume) => {
-    const call = new Call(operation, resume, deadlines)
-    if (deadlines !== undefined) {
-      deadlines.watch(call)
-    }
-    run().then((value) => call.settle(Effect.succeed(value)), (cause) => call.fail("Unavailable", cause))
-    // No canceler: it would wrap every call in `onInterrupt`. An interrupted call is
-    // still watched until it settles or expires, into a fiber that is gone.
-  })
-
-/** One pending call of `attempt`: resumed once, by its answer or by its deadline. */
-class Call<A> implements Pending {
-  settled = false
-  readonly deadline: number
-
-  constructor(
-    private readonly operation: string,
-    private readonly resume: (effect: Effect.Effect<A, CacheError.CacheStoreError>) => void,
-    private readonly deadlines: Deadlines | undefined
-  ) {
-    this.deadline = deadlines === undefined ? Infinity : deadlines.deadline()
-  }
-
-  settle(effect: Effect.Effect<A, CacheError.CacheStoreError>): void {
-    if (!this.settled) {
-      this.settled = true
-      this.deadlines?.settle()
-      this.resume(effect)
-    }
-  }
-
-  fail(reason: "Timeout" | "Unavailable", cause?: unknown): void {
-    this.settle(Effect.fail(new CacheError.CacheStoreError({ operation: this.operation, reason, cause })))
-  }
-
-  expire(): void {
-    this.fail("Timeout")
-  }
-}
-
 /** Keys each `SCAN` of `deleteVersions` looks at: bounded work per round trip. */
 const scanCount = 100
 
@@ -127,7 +82,8 @@ class Store implements CacheStore.Service {
     private readonly client: Redis | Cluster,
     private readonly window: number,
     private readonly deadlines: Deadlines | undefined,
-    private readonly clock: Clock.Clock
+    private readonly clock: Clock.Clock,
+    readonly leases: CacheStore.Leases
   ) {
     this.commands = scripts.register(client)
     this.cluster = client.isCluster
@@ -313,12 +269,18 @@ const longest = 2 ** 31 - 1
 
 const cappedMillis = (duration: Duration.Duration): number => Math.min(Math.ceil(Duration.toMillis(duration)), longest)
 
+/** How often a waiter checks a lease it has heard no release of, by default. */
+const leasePollInterval = Duration.millis(100)
+
 /** @internal */
-export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service> =>
-  Effect.zipWith(Effect.clock, CacheSettings.CacheSettings, (clock, settings) =>
-    new Store(
-      options.client,
-      Math.max(1, cappedMillis(settings.fillWindow)),
-      Duration.isFinite(settings.operationTimeout) ? new Deadlines(cappedMillis(settings.operationTimeout)) : undefined,
-      clock
-    ))
+export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const settings = yield* CacheSettings.CacheSettings
+    const deadlines = Duration.isFinite(settings.operationTimeout)
+      ? new Deadlines(cappedMillis(settings.operationTimeout))
+      : undefined
+    const poll = options.leasePollInterval === undefined ? leasePollInterval : Duration.decode(options.leasePollInterval)
+    const leases = yield* makeLeases(options.client, deadlines, poll)
+    return new Store(options.client, Math.max(1, cappedMillis(settings.fillWindow)), deadlines, clock, leases)
+  })

@@ -177,6 +177,17 @@ return 1
 `
 
 /**
+ * KEYS: lease. ARGV: token, channel. Deletes the lease only while `token` holds it, then
+ * publishes the lease's key on the channel (waiters wake). Returns 1 when released.
+ */
+const release = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], KEYS[1])
+return 1
+`
+
+/**
  * The reply of `cachefxGet`: hold, partition stamp, namespace stamp (null on a
  * Cluster), Redis time, then the entry's namespace stamp and JSON when present, then
  * `1` when the entry was invalidated softly by its partition or key.
@@ -243,3 +254,11 @@ export const register = (client: Redis | Cluster): Commands => {
     cachefxSoftDelete: define<number>(client, softDelete, 1)
   }
 }
+
+/**
+ * The lease release script on a client: `(lease key, token, channel)`, 1 when released.
+ *
+ * @internal
+ */
+export const registerRelease = (client: Redis | Cluster): (...args: ReadonlyArray<string>) => Promise<number> =>
+  define<number>(client, release, 1)

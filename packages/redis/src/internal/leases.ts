@@ -1,0 +1,154 @@
+import type { CacheKey, CacheStore } from "@cachefx/core"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type { Cluster, Redis } from "ioredis"
+import { attempt } from "./attempt.js"
+import type { Deadlines } from "./deadlines.js"
+import { fresh } from "./ids.js"
+import * as keys from "./keys.js"
+import * as scripts from "./scripts.js"
+
+/** The channel on which releases are published: the message is the lease's Redis key. */
+const channel = "cachefx:#!leases"
+
+/**
+ * The store's one subscriber connection, a duplicate of its client, opened on the first
+ * wait: it wakes the waiters of a lease when its release is published. Messages lost
+ * while it is down (or before it is subscribed) are made up for by the waiters' poll.
+ */
+class Subscriber {
+  private connection: Redis | Cluster | undefined = undefined
+  private subscribed: Promise<void> = Promise.resolve()
+  private closed = false
+  private readonly waiters = new Map<string, Set<() => void>>()
+
+  constructor(private readonly client: Redis | Cluster) {}
+
+  /** Calls `wake` when the lease named `name` is released; gives when the subscription is active. */
+  listen(name: string, wake: () => void): Promise<void> {
+    let waiting = this.waiters.get(name)
+    if (waiting === undefined) {
+      waiting = new Set()
+      this.waiters.set(name, waiting)
+    }
+    waiting.add(wake)
+    if (this.connection === undefined && !this.closed) {
+      this.open()
+    }
+    return this.subscribed
+  }
+
+  forget(name: string, wake: () => void): void {
+    const waiting = this.waiters.get(name)
+    if (waiting !== undefined && waiting.delete(wake) && waiting.size === 0) {
+      this.waiters.delete(name)
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    this.connection?.disconnect()
+  }
+
+  private open(): void {
+    const connection = this.client.isCluster
+      ? (this.client as Cluster).duplicate(undefined, { lazyConnect: false })
+      : (this.client as Redis).duplicate({ lazyConnect: false })
+    this.connection = connection
+    // Failures show as waits that end by the poll; the event would only be printed.
+    connection.on("error", () => {})
+    connection.on("message", (_: string, name: string) => {
+      const waiting = this.waiters.get(name)
+      if (waiting !== undefined) {
+        this.waiters.delete(name)
+        waiting.forEach((wake) => wake())
+      }
+    })
+    // Subscribed once ready, whatever the client's offline queue; ioredis subscribes
+    // again by itself after a reconnection. A refused subscription leaves the poll.
+    this.subscribed = new Promise((resolve) => {
+      connection.once("ready", () => {
+        connection.subscribe(channel).then(() => resolve(), () => resolve())
+      })
+    })
+  }
+}
+
+/**
+ * The leases of a Redis store: `SET NX PX` on a key in the entry's slot, released by a
+ * script that deletes it only while the token holds it and publishes the release.
+ * Waiters are woken by the store's subscriber, or find the lease gone (released, or
+ * expired because its holder died) by polling it every `poll` milliseconds.
+ */
+class Leases implements CacheStore.Leases {
+  private readonly releaseScript: ReturnType<typeof scripts.registerRelease>
+  /** What the client's `keyPrefix` makes of a key: the name a release is published under. */
+  private readonly prefix: string
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly deadlines: Deadlines | undefined,
+    private readonly subscriber: Subscriber,
+    private readonly poll: Duration.Duration
+  ) {
+    this.releaseScript = scripts.registerRelease(client)
+    this.prefix = client.options.keyPrefix ?? ""
+  }
+
+  acquire = (key: CacheKey.CacheKey, duration: Duration.Duration) =>
+    Effect.suspend(() => {
+      const token = fresh()
+      const millis = Math.max(1, Math.ceil(Duration.toMillis(duration)))
+      return Effect.map(
+        attempt("acquireLease", this.deadlines, () => this.client.set(keys.lease(key), token, "PX", millis, "NX")),
+        (reply) => reply === "OK" ? Option.some(token as CacheStore.LeaseToken) : Option.none()
+      )
+    })
+
+  release = (key: CacheKey.CacheKey, token: CacheStore.LeaseToken) =>
+    Effect.asVoid(attempt("releaseLease", this.deadlines, () => this.releaseScript(keys.lease(key), token, channel)))
+
+  awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Duration) => {
+    const lease = keys.lease(key)
+    const name = this.prefix + lease
+    const gone = attempt("awaitRelease", this.deadlines, () => this.client.exists(lease)).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (count) => count === 0 })
+    )
+    return Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const woken = Deferred.unsafeMake<void>(FiberId.none)
+        const wake = () => Deferred.unsafeDone(woken, Exit.void)
+        return { woken, wake, subscribed: this.subscriber.listen(name, wake) }
+      }),
+      ({ subscribed, woken }) =>
+        Effect.raceFirst(
+          Deferred.await(woken),
+          // polled from the start once subscribed (a release before that is seen by the poll)
+          Effect.zipRight(Effect.timeoutOption(Effect.promise(() => subscribed), this.poll), gone)
+        ).pipe(Effect.timeoutOption(timeout), Effect.asVoid),
+      ({ wake }) => Effect.sync(() => this.subscriber.forget(name, wake))
+    )
+  }
+}
+
+/**
+ * The leases of a store over `client`; the subscriber connection, when opened, is closed
+ * with the scope.
+ *
+ * @internal
+ */
+export const make = (
+  client: Redis | Cluster,
+  deadlines: Deadlines | undefined,
+  poll: Duration.Duration
+): Effect.Effect<CacheStore.Leases, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.sync(() => new Subscriber(client)), (subscriber) => Effect.sync(() => subscriber.close())),
+    (subscriber) => new Leases(client, deadlines, subscriber, poll)
+  )

@@ -1,0 +1,183 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { RedisStore } from "@cachefx/redis"
+import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { Redis } from "ioredis"
+import { Instance, type Plan } from "./leaseInstance.js"
+import { cleanup, sharedUrl } from "./redis.js"
+import { freePort } from "./servers.js"
+
+const run = `redis-leases-${process.pid}-${Date.now()}`
+const client = new Redis(sharedUrl)
+
+afterAll(async () => {
+  await cleanup(run)
+  await client.quit()
+})
+
+const planOf = (name: string, overrides: Partial<Plan> = {}): Plan => ({
+  url: sharedUrl,
+  prefix: `${run}-${name}`,
+  counter: `${run}-${name}:computations`,
+  calls: 500,
+  computeMillis: 200,
+  leaseMillis: 5_000,
+  ...overrides
+})
+
+/** Starts one instance per plan, each its own process, and waits until all are ready; killed with the scope. */
+const start = (...plans: ReadonlyArray<Plan>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const instances = plans.map((plan) => new Instance(plan))
+      await Promise.all(instances.map((instance) => instance.printed("ready")))
+      return instances
+    }),
+    (instances) => Effect.promise(() => Promise.all(instances.map((instance) => instance.kill())))
+  )
+
+const computations = (plan: Plan) => Effect.promise(() => client.get(`${plan.counter}:1`).then(Number))
+const round = { round: 1, leases: true }
+
+describe("distributed single-flight across processes", () => {
+  it.live("2 processes × 500 concurrent misses of one key: exactly one computation", () =>
+    Effect.gen(function*() {
+      const plan = planOf("stampede")
+      const [a, b] = yield* start(plan, plan)
+      const outcomes = yield* Effect.promise(() => Promise.all([a!.play(round), b!.play(round)]))
+      expect(yield* computations(plan)).toBe(1)
+      expect(outcomes.map((outcome) => outcome.failures)).toEqual([0, 0])
+      // every one of the 1,000 calls was answered with the one computed value
+      expect(new Set(outcomes.flatMap((outcome) => outcome.values)).size).toBe(1)
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("the holder killed mid-computation: another process computes once its lease expires, no call fails", () =>
+    Effect.gen(function*() {
+      const holder = planOf("killed", { computeMillis: 60_000, leaseMillis: 1_000 })
+      const [a, b] = yield* start(holder, { ...holder, computeMillis: 50 })
+      a!.play(round).catch(() => {}) // killed mid-round
+      yield* Effect.promise(() => a!.printed("computing"))
+      const waiting = b!.play(round)
+      yield* Effect.sleep("200 millis")
+      expect(b!.hasPrinted("computing")).toBe(false) // waiting for the lease
+      yield* Effect.promise(() => a!.kill())
+      const outcome = yield* Effect.promise(() => waiting)
+      expect(outcome.failures).toBe(0)
+      expect(outcome.values).toHaveLength(1)
+      expect(outcome.values[0]).toMatch(/ as #2$/)
+      expect(yield* computations(holder)).toBe(2)
+    }).pipe(Effect.scoped), 60_000)
+})
+
+describe("leases in one process", () => {
+  const Price = KeyConstructor.make({ namespace: "price", fields: [KeyField.arg("sku")] })
+  const sku = { sku: 1 }
+  const settingsOf = (name: string) => CacheSettings.layer({ keyPrefix: `${run}-${name}`, operationTimeout: "1 second" })
+
+  /** A cached value of the price key, as one application instance defines it. */
+  const instance = (compute: Effect.Effect<string>, ttl: Ttl.TtlInput = "1 minute") => {
+    let calls = 0
+    const fn = Cached.cached({ key: Price, ttl })((_: { readonly sku: number }) =>
+      Effect.zipRight(Effect.sync(() => calls++), compute)
+    )
+    return { fn, calls: () => calls }
+  }
+
+  const storeOf = (name: string, options: RedisStore.Options) =>
+    RedisStore.make(options).pipe(
+      Effect.provide(settingsOf(name)),
+      Effect.map((store) => Layer.merge(Layer.succeed(CacheStore.CacheStore, store), settingsOf(name)))
+    )
+
+  it.live("a waiter is woken by the release's message, long before its poll, and serves the holder's value", () =>
+    Effect.gen(function*() {
+      const other = new Redis(sharedUrl)
+      yield* Effect.addFinalizer(() => Effect.promise(() => other.quit()))
+      const storeA = yield* storeOf("woken", { client })
+      const storeB = yield* storeOf("woken", { client: other, leasePollInterval: "1 minute" })
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const a = instance(Effect.zipRight(Deferred.succeed(started, void 0), Effect.as(Deferred.await(gate), "from a")))
+      const b = instance(Effect.succeed("from b"))
+      const holder = yield* Effect.fork(Effect.provide(a.fn(sku), storeA))
+      yield* Deferred.await(started)
+      const waiter = yield* Effect.fork(Effect.provide(b.fn.withStatus(sku), storeB))
+      yield* Effect.sleep("300 millis")
+      yield* Deferred.succeed(gate, void 0)
+      expect(yield* Fiber.join(holder)).toBe("from a")
+      const [elapsed, answer] = yield* Effect.timed(Fiber.join(waiter))
+      expect(answer).toMatchObject({ value: "from a", status: "Miss" })
+      expect(Option.isSome(answer.cachedAt)).toBe(true)
+      expect(Duration.toMillis(elapsed)).toBeLessThan(2_000)
+      expect(b.calls()).toBe(0)
+      // released: no lease left behind
+      expect(yield* Effect.promise(() => client.keys(`*${run}-woken*#!l`))).toEqual([])
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a Redis that refuses the lease still answers every call: computed here, once, and stored", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const dead = new Redis(port, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+      dead.on("error", () => {})
+      yield* Effect.addFinalizer(() => Effect.sync(() => dead.disconnect()))
+      const working = yield* RedisStore.make({ client }).pipe(Effect.provide(settingsOf("refused")))
+      const refusing = yield* RedisStore.make({ client: dead }).pipe(Effect.provide(settingsOf("refused")))
+      const store = Layer.merge(
+        Layer.succeed(CacheStore.CacheStore, { ...working, leases: refusing.leases }),
+        settingsOf("refused")
+      )
+      const { calls, fn } = instance(Effect.as(Effect.sleep("50 millis"), "computed"))
+      const values = yield* Effect.all(Array.from({ length: 50 }, () => fn(sku)), { concurrency: "unbounded" }).pipe(
+        Effect.provide(store)
+      )
+      expect(new Set(values)).toEqual(new Set(["computed"]))
+      expect(calls()).toBe(1)
+      expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a refresh ahead runs once across instances: the one that finds the lease held computes nothing", () =>
+    Effect.gen(function*() {
+      const other = new Redis(sharedUrl)
+      yield* Effect.addFinalizer(() => Effect.promise(() => other.quit()))
+      const storeA = yield* storeOf("ahead", { client })
+      const storeB = yield* storeOf("ahead", { client: other })
+      const ttl = Ttl.refreshAhead(Ttl.seconds(5), 0.05) // due 250 ms after each fill
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Deferred.make<void>()
+      let version = 0
+      const a = instance(
+        Effect.suspend(() =>
+          ++version === 1
+            ? Effect.succeed("v1")
+            : Effect.zipRight(Deferred.succeed(refreshing, void 0), Effect.as(Deferred.await(gate), "v2"))
+        ),
+        ttl
+      )
+      const b = instance(Effect.succeed("from b"), ttl)
+      expect(yield* Effect.provide(a.fn(sku), storeA)).toBe("v1")
+      yield* Effect.sleep("300 millis")
+      expect(yield* Effect.provide(a.fn.withStatus(sku), storeA)).toMatchObject({ status: "Hit", value: "v1" })
+      yield* Deferred.await(refreshing) // a holds the lease while it refreshes
+      expect(yield* Effect.provide(b.fn.withStatus(sku), storeB)).toMatchObject({ status: "Hit", value: "v1" })
+      yield* Effect.sleep("100 millis") // b's refresh has found the lease held, and waits
+      yield* Deferred.succeed(gate, void 0)
+      yield* Effect.sleep("200 millis")
+      expect(yield* Effect.provide(b.fn.withStatus(sku), storeB)).toMatchObject({ status: "Hit", value: "v2" })
+      expect([a.calls(), b.calls()]).toEqual([2, 0])
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a cached value with a zero lease duration takes no lease: it computes while another instance holds it", () =>
+    Effect.gen(function*() {
+      const store = yield* storeOf("unleased", { client })
+      const fn = Cached.cached({ key: Price, ttl: "1 minute", leaseDuration: 0 })((_: { readonly sku: number }) =>
+        Effect.succeed("computed")
+      )
+      const key = yield* Effect.provide(KeyConstructor.keyFor(Price, sku), store)
+      expect(key.key).toBe(yield* Effect.provide(fn.keyFor(sku), store))
+      const leases = (yield* Effect.provide(CacheStore.CacheStore, store)).leases!
+      expect(Option.isSome(yield* leases.acquire(key, Duration.minutes(1)))).toBe(true)
+      const [elapsed, value] = yield* Effect.timed(Effect.provide(fn(sku), store))
+      expect(value).toBe("computed")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(1_000)
+    }).pipe(Effect.scoped), 20_000)
+})
