@@ -90,7 +90,7 @@ describe("RedisSync", () => {
       proxy.freeze()
       const frozenAt = Date.now()
       expect(yield* take(events).pipe(Effect.timeout("1 second"))).toBe("Disconnected")
-      expect(Date.now() - frozenAt).toBeLessThanOrEqual(2 * 100 + 50) // two heartbeats, and the timer's slack
+      expect(Date.now() - frozenAt).toBeLessThanOrEqual(2 * 100 + 200) // two heartbeats, and timers late on a loaded machine
       // the hung connection is dropped and a new one (through the proxy, not frozen) subscribes
       expect(yield* take(events).pipe(Effect.timeout("5 seconds"))).toBe("Connected")
     }))

@@ -12,8 +12,8 @@ import { sharedUrl } from "./redis.js"
 import { readTruth, type Request } from "./tiersFixture.js"
 
 const [prefix, channel, connectionName] = process.argv.slice(2) as [string, string, string]
-// reconnects 400 ms after a drop, so that the tests read while it reconnects
-const client = new Redis(sharedUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 400 })
+// reconnects a second after a drop, so that the tests read while it reconnects
+const client = new Redis(sharedUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 1_000 })
 let l2Reads = 0
 
 const Store = Layer.scoped(
@@ -23,7 +23,7 @@ const Store = Layer.scoped(
     return yield* CacheStore.makeTiered({
       l1: CacheStore.makeMemory({ capacity: 1_000 }),
       l2: { ...l2, get: (key) => Effect.suspend(() => (l2Reads++, l2.get(key))) },
-      sync: yield* RedisSync.make({ client, channel, connectionName, heartbeat: "200 millis" })
+      sync: yield* RedisSync.make({ client, channel, connectionName })
     })
   })
 ).pipe(Layer.provideMerge(CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "1 second" })))
