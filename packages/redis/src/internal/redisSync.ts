@@ -116,6 +116,7 @@ export const make = (options: RedisSync.Options): Effect.Effect<CacheSync.Servic
         new Subscriber(
           client.duplicate({
             connectionName: options.connectionName ?? "cachefx-sync",
+            lazyConnect: false,
             autoResubscribe: false,
             enableOfflineQueue: false,
             maxRetriesPerRequest: 0
