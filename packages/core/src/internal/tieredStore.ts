@@ -63,10 +63,12 @@ class TieredStore {
     if (l1 === undefined) {
       return Effect.map(this.l2.get(key), (lookup) => this.bypassed(lookup))
     }
-    return Effect.flatMap(l1.get(key), (first) =>
-      Option.isSome(first.entry)
-        ? Effect.succeed(this.served(l1, first.guard, first.entry.value.value as CacheEntry.CacheEntry))
-        : Effect.flatMap(this.l2.get(key), (lookup) => this.through(l1, first.guard, key, lookup)))
+    return Effect.flatMap(l1.get(key), (first) => {
+      const hit = this.hit(l1, first)
+      return hit === undefined
+        ? Effect.flatMap(this.l2.get(key), (lookup) => this.through(l1, first.guard, key, lookup))
+        : Effect.succeed(hit)
+    })
   }
 
   getMany = (getMany: NonNullable<CacheStore.Service["getMany"]>) =>
@@ -76,21 +78,19 @@ class TieredStore {
       return Effect.map(getMany(keys), (lookups) => lookups.map((lookup) => this.bypassed(lookup)))
     }
     return Effect.flatMap(Effect.forEach(keys, (key) => l1.get(key)), (firsts) => {
-      const missing = keys.flatMap((_, i) => Option.isNone(firsts[i]!.entry) ? [i] : [])
-      const answers = firsts.map((first) =>
-        Option.isSome(first.entry) ? this.served(l1, first.guard, first.entry.value.value as CacheEntry.CacheEntry) : undefined
-      )
-      return missing.length === 0 ? Effect.succeed(answers as Array<CacheStore.Lookup>) : Effect.flatMap(
-        getMany(missing.map((i) => keys[i]!)),
-        (lookups) =>
-          Effect.as(
-            Effect.forEach(missing, (i, j) =>
-              Effect.map(this.through(l1, firsts[i]!.guard, keys[i]!, lookups[j]!), (lookup) => {
-                answers[i] = lookup
-              }), { discard: true }),
-            answers as Array<CacheStore.Lookup>
-          )
-      )
+      const answers = firsts.map((first) => this.hit(l1, first))
+      const missing = answers.flatMap((answer, i) => answer === undefined ? [i] : [])
+      if (missing.length === 0) {
+        return Effect.succeed(answers as Array<CacheStore.Lookup>)
+      }
+      return Effect.flatMap(getMany(missing.map((i) => keys[i]!)), (lookups) =>
+        Effect.as(
+          Effect.forEach(missing, (i, j) =>
+            Effect.map(this.through(l1, firsts[i]!.guard, keys[i]!, lookups[j]!), (lookup) => {
+              answers[i] = lookup
+            }), { discard: true }),
+          answers as Array<CacheStore.Lookup>
+        ))
     })
   }
 
@@ -98,13 +98,18 @@ class TieredStore {
     if (!(token instanceof Guard)) {
       return Effect.succeed(false)
     }
-    const l2 = token.l2Guard === undefined
-      ? this.confirm(key, token.served!, entry)
-      : this.l2.set(key, entry, token.l2Guard)
+    const l2 = token.l2Guard !== undefined
+      ? this.l2.set(key, entry, token.l2Guard)
+      : token.served !== undefined
+      ? this.confirm(key, token.served, entry)
+      : Effect.succeed(false)
     return Effect.flatMap(l2, (stored) => {
-      const l1 = token.l1
-      const copy = stored && l1 !== undefined && l1 === this.l1 ? this.copyOf(entry) : undefined
-      return copy === undefined ? Effect.succeed(stored) : Effect.as(l1!.set(key, copy, token.l1Guard!), stored)
+      const { l1, l1Guard } = token
+      if (!stored || l1 === undefined || l1Guard === undefined || l1 !== this.l1) {
+        return Effect.succeed(stored)
+      }
+      const copy = this.copyOf(entry)
+      return copy === undefined ? Effect.succeed(stored) : Effect.as(l1.set(key, copy, l1Guard), stored)
     })
   }
 
@@ -139,9 +144,7 @@ class TieredStore {
   handle = (event: CacheSync.Event): Effect.Effect<void> => {
     switch (event._tag) {
       case "Received":
-        return event.message.origin === this.origin
-          ? Effect.void
-          : Effect.catchAllCause(this.forget(event.message), () => this.reset)
+        return event.message.origin === this.origin ? Effect.void : this.forget(event.message)
       case "Connected":
         return this.reset
       case "Disconnected":
@@ -156,20 +159,18 @@ class TieredStore {
     this.l1 = l1
   })
 
-  /** Drops from L1 what a message invalidated. */
-  private forget(message: CacheSync.Message): Effect.Effect<void, CacheStoreError> {
+  /** Drops from L1 what a message invalidated; an L1 that fails to starts over empty. */
+  private forget(message: CacheSync.Message): Effect.Effect<void> {
     const l1 = this.l1
     if (l1 === undefined) {
       return Effect.void
     }
-    switch (message._tag) {
-      case "Key":
-        return l1.delete(message)
-      case "Partition":
-        return l1.deletePartition(message)
-      case "Namespace":
-        return l1.clear(message.namespace)
-    }
+    const drop = message._tag === "Key"
+      ? l1.delete(message)
+      : message._tag === "Partition"
+      ? l1.deletePartition(message)
+      : l1.clear(message.namespace)
+    return Effect.catchAllCause(drop, () => this.reset)
   }
 
   /**
@@ -192,9 +193,13 @@ class TieredStore {
     return { ...lookup, guard: seal(new Guard(undefined, undefined, lookup.guard, undefined)) }
   }
 
-  /** The answer of an L1 hit. */
-  private served(l1: CacheStore.Service, l1Guard: CacheStore.FillGuard, entry: CacheEntry.CacheEntry): CacheStore.Lookup {
-    return { entry: Option.some(entry), guard: seal(new Guard(l1, l1Guard, undefined, entry)) }
+  /** The answer of an L1 read when it is a hit: the entry the L1 copy holds. */
+  private hit(l1: CacheStore.Service, first: CacheStore.Lookup): CacheStore.Lookup | undefined {
+    if (Option.isNone(first.entry)) {
+      return undefined
+    }
+    const entry = first.entry.value.value as CacheEntry.CacheEntry
+    return { entry: Option.some(entry), guard: seal(new Guard(l1, first.guard, undefined, entry)) }
   }
 
   /** The answer of an L1 miss read from L2: a fresh entry is copied into L1, under the L1 read's guard. */
