@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, type CacheEntry, type CacheKey, CacheStore, CacheSync, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { Cached, type CacheEntry, CacheError, type CacheKey, CacheStore, CacheSync, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { Deferred, type Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { contractSuite, keyIn } from "./CacheStoreContract.js"
 
@@ -232,5 +232,22 @@ describe("CacheStore.makeTiered", () => {
       expect(batches).toBe(1)
       expect(yield* values([x, y])).toEqual([1, 2]) // y was copied into L1
       expect(batches).toBe(1)
+    }))
+
+  it.scoped("an invalidation that cannot be published fails with a CacheStoreError, done in L2 and in its own L1", () =>
+    Effect.gen(function*() {
+      const l2 = yield* CacheStore.makeMemory()
+      const relay = yield* CacheSync.makeRelay({
+        publish: () => Effect.fail(new CacheSync.CacheSyncError({ transport: "test", cause: "down" }))
+      })
+      relay.unsafeConnected()
+      const store = yield* CacheStore.makeTiered({ l1: CacheStore.makeMemory(), l2, sync: relay })
+      const key = keyIn("unpublished", "p", "a")
+      yield* fill(store, key, "old")
+      const error = yield* Effect.flip(store.delete(key))
+      expect(error).toBeInstanceOf(CacheError.CacheStoreError)
+      expect(error.message).toContain("retry it")
+      expect(yield* read(l2, key)).toEqual(Option.none())
+      expect(yield* read(store, key)).toEqual(Option.none())
     }))
 })
