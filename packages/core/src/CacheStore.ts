@@ -13,14 +13,17 @@
 import type * as Brand from "effect/Brand"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { CacheStoreError } from "./CacheError.js"
 import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
+import * as CacheSync from "./CacheSync.js"
 import * as internal from "./internal/memoryStore.js"
 import * as timeouts from "./internal/storeTimeout.js"
+import * as tiered from "./internal/tieredStore.js"
 
 /**
  * An opaque token from `get` that `set` checks: the store's record of what the reader
@@ -294,3 +297,91 @@ export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> =
  * @category combinators
  */
 export const withTimeout: (store: Service, timeout: Duration.DurationInput) => Service = timeouts.withTimeout
+
+/**
+ * Options of a tiered store: an in-process L1 in front of a shared L2, kept in step with
+ * the other instances' L1s by a `CacheSync` channel.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, CacheSync } from "@cachefx/core"
+ *
+ * const options = Effect.zipWith(CacheStore.makeMemory(), CacheSync.makeMemory, (l2, sync): CacheStore.TieredOptions => ({
+ *   l1: CacheStore.makeMemory({ capacity: 1_000 }),
+ *   l2,
+ *   sync,
+ *   ttl: "30 seconds"
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TieredOptions {
+  /**
+   * Makes an empty L1 (e.g. `makeMemory({ capacity })`): run when the channel connects,
+   * and again on every reconnection, so that L1 starts empty each time.
+   */
+  readonly l1: Effect.Effect<Service>
+  /** The shared store every instance reads and fills. */
+  readonly l2: Service
+  /** The channel that carries invalidations between the instances. */
+  readonly sync: CacheSync.Service
+  /** Longest time an entry stays in L1 (default: until it stops being fresh). */
+  readonly ttl?: Duration.DurationInput | undefined
+}
+
+/**
+ * Makes a two-tier store. A read tries L1, then L2 once, and copies a fresh L2 entry
+ * into L1; a fill goes to L2 (guarded), then L1; an invalidation goes to L2, then L1,
+ * then the channel, and every other instance drops it from its L1. While the channel
+ * is disconnected the store reads and fills L2 only, and it starts from an empty L1
+ * when it reconnects. `getMany`, `leases` and `deleteVersions` are L2's, when L2 has
+ * them. The store listens to the channel for the life of the scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, CacheSync } from "@cachefx/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const store = yield* CacheStore.makeTiered({
+ *     l1: CacheStore.makeMemory({ capacity: 1_000 }),
+ *     l2: yield* CacheStore.makeMemory(),
+ *     sync: yield* CacheSync.makeMemory
+ *   })
+ *   yield* store.clear("cachefx:users")
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeTiered: (options: TieredOptions) => Effect.Effect<Service, never, Scope.Scope> = tiered.make
+
+/**
+ * A two-tier store as a layer, over the `CacheSync` channel in the context.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CacheStore, CacheSync } from "@cachefx/core"
+ *
+ * const TwoTiers = CacheStore.layerTiered({
+ *   l1: CacheStore.makeMemory({ capacity: 1_000 }),
+ *   l2: CacheStore.makeMemory(),
+ *   ttl: "1 minute"
+ * }).pipe(Layer.provide(CacheSync.layerMemory))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTiered = <E, R>(
+  options: Omit<TieredOptions, "l2" | "sync"> & { readonly l2: Effect.Effect<Service, E, R> }
+): Layer.Layer<CacheStore, E, Exclude<R, Scope.Scope> | CacheSync.CacheSync> =>
+  Layer.scoped(
+    CacheStore,
+    Effect.flatMap(Effect.zip(options.l2, CacheSync.CacheSync), ([l2, sync]) => makeTiered({ ...options, l2, sync }))
+  )

@@ -34,6 +34,11 @@ export * as CacheSettings from "./CacheSettings.js"
 export * as CacheStore from "./CacheStore.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as CacheSync from "./CacheSync.js"
+
+/**
  * @since 0.1.0
  */
 export * as Cached from "./Cached.js"

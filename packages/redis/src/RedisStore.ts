@@ -5,6 +5,9 @@
  * on a single Redis and on a Redis Cluster, and fails open: every Redis error or
  * timeout is a `CacheStoreError`, which cached values count and compute through.
  *
+ * With the `l1` option, each instance keeps the entries it reads in memory too, and
+ * learns the invalidations of every other instance over Redis pub/sub (`RedisSync`).
+ *
  * @since 0.1.0
  */
 import { CacheStore } from "@cachefx/core"
@@ -18,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import { connect } from "./internal/connection.js"
 import * as internal from "./internal/redisStore.js"
+import * as RedisSync from "./RedisSync.js"
 
 /**
  * Options of `make` and `layer`: a client the application already has, a single
@@ -45,10 +49,59 @@ export interface Options {
 }
 
 /**
+ * The in-memory tier of each instance.
+ *
+ * @example
+ * ```ts
+ * import type { RedisStore } from "@cachefx/redis"
+ *
+ * const l1: RedisStore.L1Options = { capacity: 10_000, ttl: "1 minute" }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface L1Options {
+  /** Most entries held; the least recently used go first. */
+  readonly capacity: number
+  /** Longest time an entry stays in L1 (default: until it stops being fresh). */
+  readonly ttl?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of the two-tier store: a single Redis client (the channel pings its own
+ * subscriber connection, which a Cluster client does not expose), the in-memory tier,
+ * and the channel's options.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { RedisStore } from "@cachefx/redis"
+ *
+ * const options: RedisStore.TieredOptions = {
+ *   client: new Redis("redis://127.0.0.1:6379"),
+ *   l1: { capacity: 10_000 },
+ *   sync: { heartbeat: "500 millis" }
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TieredOptions {
+  readonly client: Redis
+  readonly l1: L1Options
+  readonly sync?: Omit<RedisSync.Options, "client"> | undefined
+}
+
+/**
  * Makes a store over a client. The fill window and the operation timeout come from
  * the `CacheSettings` in force. The store has leases (a miss of one key is computed once
  * across processes); the connection on which it hears their releases, a duplicate of
- * the client opened on the first wait, is closed with the scope.
+ * the client opened on the first wait, is closed with the scope. With `l1`, a two-tier
+ * store (`CacheStore.makeTiered`): an in-memory L1 of `l1.capacity` entries in front of
+ * Redis, kept in step with the other instances by `RedisSync`, whose connection closes
+ * with the scope too.
  *
  * @example
  * ```ts
@@ -56,24 +109,39 @@ export interface Options {
  * import { Redis } from "ioredis"
  * import { RedisStore } from "@cachefx/redis"
  *
+ * const client = new Redis("redis://127.0.0.1:6379")
  * const program = Effect.gen(function*() {
- *   const store = yield* RedisStore.make({ client: new Redis("redis://127.0.0.1:6379") })
+ *   const store = yield* RedisStore.make({ client })
  *   yield* store.clear("cachefx:users")
  * }).pipe(Effect.scoped)
+ * const twoTiers = Effect.scoped(Effect.gen(function*() {
+ *   const store = yield* RedisStore.make({ client, l1: { capacity: 10_000 } })
+ *   yield* store.clear("cachefx:users")
+ * }))
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options: Options) => Effect.Effect<CacheStore.Service, never, Scope.Scope> = internal.make
+export const make = (options: Options | TieredOptions): Effect.Effect<CacheStore.Service, never, Scope.Scope> => {
+  if (!("l1" in options)) {
+    return internal.make(options)
+  }
+  const l1 = CacheStore.makeMemory({ capacity: options.l1.capacity })
+  return Effect.flatMap(
+    Effect.zip(internal.make(options), RedisSync.make({ ...options.sync, client: options.client })),
+    ([l2, sync]) => CacheStore.makeTiered({ l1, l2, sync, ttl: options.l1.ttl })
+  )
+}
 
 /**
- * The store over a client the application already has, as a layer.
+ * The store over a client the application already has, as a layer; with `l1`, the
+ * two-tier store (see `make`).
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Cluster } from "ioredis"
+ * import { Cluster, Redis } from "ioredis"
  * import { Cached, KeyConstructor, KeyField } from "@cachefx/core"
  * import { RedisStore } from "@cachefx/redis"
  *
@@ -84,12 +152,14 @@ export const make: (options: Options) => Effect.Effect<CacheStore.Service, never
  *
  * const client = new Cluster([{ host: "10.0.0.1", port: 6379 }])
  * const program = getUser({ id: 1 }).pipe(Effect.provide(RedisStore.layer({ client })))
+ *
+ * const TwoTiers = RedisStore.layer({ client: new Redis(), l1: { capacity: 10_000, ttl: "1 minute" } })
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<CacheStore.CacheStore> =>
+export const layer = (options: Options | TieredOptions): Layer.Layer<CacheStore.CacheStore> =>
   Layer.scoped(CacheStore.CacheStore, make(options))
 
 /**

@@ -4,6 +4,11 @@
 export * as RedisStore from "./RedisStore.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as RedisSync from "./RedisSync.js"
+
+/**
  * @since 0.1.0
  */
 export * as StreamDispatcher from "./StreamDispatcher.js"

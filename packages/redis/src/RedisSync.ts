@@ -1,0 +1,101 @@
+/**
+ * The `CacheSync` channel over Redis pub/sub: invalidations are `PUBLISH`ed on the
+ * application's client and received on a connection of their own (a duplicate of the
+ * client, named with `CLIENT SETNAME`). Pub/sub forgets what it could not deliver, so
+ * the channel says when it may have missed a message: it is disconnected from the
+ * moment the subscriber connection closes, or leaves a `PING` unanswered for a
+ * `heartbeat`, until it has subscribed again after reconnecting.
+ *
+ * @since 0.2.0
+ */
+import { CacheSync } from "@cachefx/core"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { Redis } from "ioredis"
+import * as internal from "./internal/redisSync.js"
+
+/**
+ * Options of the channel.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import type { RedisSync } from "@cachefx/redis"
+ *
+ * const options: RedisSync.Options = { client: new Redis(), channel: "shop:cachefx", heartbeat: "500 millis" }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * A single Redis client the application already has: messages are published on it,
+   * and received on a duplicate of it that the channel opens and closes. (A Cluster
+   * client is not supported: its subscriber connection cannot be pinged.)
+   */
+  readonly client: Redis
+  /** The pub/sub channel. Default `"cachefx:sync"`. */
+  readonly channel?: string | undefined
+  /**
+   * How often the subscriber connection is pinged. A ping still unanswered at the next
+   * one disconnects the channel: a connection that hangs is noticed within twice this.
+   * Default 1 second.
+   */
+  readonly heartbeat?: Duration.DurationInput | undefined
+  /** The name of the subscriber connection (`CLIENT SETNAME`). Default `"cachefx-sync"`. */
+  readonly connectionName?: string | undefined
+}
+
+/**
+ * Makes the channel: opens the subscriber connection (waiting at most 2 seconds for
+ * its first subscription; until then the channel is disconnected) and closes it with
+ * the scope. Publishing takes at most the `operationTimeout` setting.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { CacheStore } from "@cachefx/core"
+ * import { RedisStore, RedisSync } from "@cachefx/redis"
+ *
+ * const client = new Redis("redis://127.0.0.1:6379")
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const store = yield* CacheStore.makeTiered({
+ *     l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *     l2: yield* RedisStore.make({ client }),
+ *     sync: yield* RedisSync.make({ client })
+ *   })
+ *   yield* store.clear("cachefx:users")
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<CacheSync.Service, never, Scope.Scope> = internal.make
+
+/**
+ * The channel as a layer, e.g. for `CacheStore.layerTiered`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Redis } from "ioredis"
+ * import { CacheStore } from "@cachefx/core"
+ * import { RedisStore, RedisSync } from "@cachefx/redis"
+ *
+ * const client = new Redis("redis://127.0.0.1:6379")
+ * const TwoTiers = CacheStore.layerTiered({
+ *   l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *   l2: RedisStore.make({ client })
+ * }).pipe(Layer.provide(RedisSync.layer({ client })))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
+  Layer.scoped(CacheSync.CacheSync, make(options))
