@@ -42,7 +42,7 @@ class Subscriber {
     private readonly warn: (message: string) => void
   ) {
     this.subscription = connection.subscribe(subject, { callback: this.receive })
-    this.listen(connection.status())
+    void this.listen(connection.status())
   }
 
   /** Reports the channel connected once a flush sent now is answered, unless it was lost in between. */
@@ -114,7 +114,10 @@ class Subscriber {
       this.relay.unsafeReceive(message.right)
     } else {
       // an invalidation this instance cannot read (another version of cachefx?): as if lost
-      this.warn(`cachefx sync over NATS received a message it cannot read on ${msg.subject}; L1 is cleared`)
+      this.warn(
+        `cachefx sync over NATS received a message it cannot read on ${msg.subject} ` +
+          "(does another version of cachefx publish there?); L1 is cleared"
+      )
       this.retry()
     }
   }
