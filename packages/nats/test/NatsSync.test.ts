@@ -99,7 +99,7 @@ describe("NatsSync", () => {
       expect(yield* next(events)).toEqual({ _tag: "Received", message: message("other") })
     }))
 
-  it.scopedLive("a server that stops answering: Disconnected within two ping intervals, Connected when it answers again", () =>
+  it.scopedLive("a server that stops answering: Disconnected within two ping intervals, publishing times out, Connected when it answers again", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
       const server = yield* Effect.promise(() => startServer(port))
@@ -113,6 +113,9 @@ describe("NatsSync", () => {
       const start = Date.now()
       expect(yield* next(events, "2 seconds")).toEqual(disconnected)
       expect(Date.now() - start).toBeLessThan(1_000) // 200 ms in theory, on a loaded machine
+      // a publish gets no answer: it fails at the operationTimeout setting (250 ms by default)
+      const error = yield* Effect.flip(sync.publish(message("unanswered")))
+      expect(error.message).toContain("no answer within operationTimeout (250 ms)")
       yield* Effect.sleep("300 millis")
       server.resume()
       expect(yield* next(events)).toEqual(connected)
