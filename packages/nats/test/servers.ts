@@ -35,10 +35,12 @@ export interface Server {
 export const startServer = async (port: number): Promise<Server> => {
   const child: ChildProcess = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  let failure: Error | undefined
+  child.once("error", (error) => (failure = error))
   for (let i = 0; !(await accepts(port)); i++) {
-    if (i === 200) {
+    if (failure !== undefined || i === 200) {
       child.kill("SIGKILL")
-      throw new Error(`nats-server did not listen on port ${port}`)
+      throw new Error(`nats-server did not listen on port ${port} (${failure?.message ?? "timed out"})`)
     }
     await sleep(25)
   }
