@@ -1,0 +1,158 @@
+/**
+ * The `CacheSync` channel over NATS (core pub/sub): invalidations are published on one
+ * subject as JSON and received by a subscription on the same connection. Core NATS
+ * forgets what it could not deliver, so the channel says when it may have missed a
+ * message: it is disconnected from the moment the connection drops, closes, or leaves a
+ * ping of the client's unanswered at its next ping, until a flush after its
+ * subscription (sent again on reconnection) is answered.
+ *
+ * @since 0.2.0
+ */
+import { CacheSync } from "@cachefx/core"
+import type { NatsConnection } from "@nats-io/transport-node"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/natsSync.js"
+
+/**
+ * Options of the channel.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@nats-io/transport-node"
+ * import type { NatsSync } from "@cachefx/nats"
+ *
+ * const connection = await connect({ servers: "127.0.0.1:4222", pingInterval: 1_000 })
+ * const options: NatsSync.Options = { connection, subject: "shop.cachefx" }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * An open connection the application already has: the channel publishes and
+   * subscribes on it and never closes it. A connection that hangs is noticed within
+   * twice its `pingInterval` (2 minutes by default in the client: set it to about a
+   * second), and a connection that gives up reconnecting (`maxReconnectAttempts`, 10 by
+   * default) leaves the channel disconnected for good: give it `-1`.
+   */
+  readonly connection: NatsConnection
+  /** The subject, without wildcards. Default `"cachefx.sync"`. */
+  readonly subject?: string | undefined
+}
+
+/**
+ * `layerConfig` could not open its connection to `NATS_URL`.
+ *
+ * @example
+ * ```ts
+ * import { NatsSync } from "@cachefx/nats"
+ *
+ * const error = new NatsSync.NatsConnectError({ cause: new Error("CONNECTION_REFUSED") })
+ * console.log(error.message)
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{ readonly cause: unknown }> {
+  override get message(): string {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `Cache sync could not connect to NATS (${cause}): check NATS_URL and that the server is up; ` +
+      "the channel needs its connection when its layer is built, and reconnects by itself afterwards"
+  }
+}
+
+/**
+ * Makes the channel on a connection: subscribes (waiting at most 2 seconds for the
+ * subscription to be confirmed; until then the channel is disconnected) and
+ * unsubscribes with the scope. Publishing waits for the server's answer to a flush, at
+ * most the `operationTimeout` setting. A subject with wildcards or whitespace throws a
+ * `CacheDefinitionError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { connect } from "@nats-io/transport-node"
+ * import { CacheStore } from "@cachefx/core"
+ * import { NatsSync } from "@cachefx/nats"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const connection = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222", pingInterval: 1_000 }))
+ *   const store = yield* CacheStore.makeTiered({
+ *     l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *     l2: yield* CacheStore.makeMemory(),
+ *     sync: yield* NatsSync.make({ connection })
+ *   })
+ *   yield* store.clear("cachefx:users")
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<CacheSync.Service, never, Scope.Scope> = internal.make
+
+/**
+ * The channel on a connection of the application's, as a layer, e.g. for
+ * `CacheStore.layerTiered`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { connect } from "@nats-io/transport-node"
+ * import { Redis } from "ioredis"
+ * import { CacheStore } from "@cachefx/core"
+ * import { NatsSync } from "@cachefx/nats"
+ * import { RedisStore } from "@cachefx/redis"
+ *
+ * const connection = await connect({ servers: "127.0.0.1:4222", pingInterval: 1_000, maxReconnectAttempts: -1 })
+ * const TwoTiers = CacheStore.layerTiered({
+ *   l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *   l2: RedisStore.make({ client: new Redis() })
+ * }).pipe(Layer.provide(NatsSync.layer({ connection })))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
+  Layer.scoped(CacheSync.CacheSync, make(options))
+
+/**
+ * The channel on a connection of its own to `NATS_URL` (read from `Config`), on the
+ * subject `"cachefx.sync"`. The connection is opened when the layer is built (it fails
+ * with `NatsConnectError` when the server cannot be reached), reconnects forever, pings
+ * every second (a connection that hangs is noticed within 2 seconds), and is closed
+ * with the layer's scope.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ * import { NatsSync } from "@cachefx/nats"
+ *
+ * // NATS_URL=nats://127.0.0.1:4222
+ * const TwoTiers = CacheStore.layerTiered({
+ *   l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *   l2: CacheStore.makeMemory()
+ * }).pipe(Layer.provide(NatsSync.layerConfig))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError | NatsConnectError> = Layer.scoped(
+  CacheSync.CacheSync,
+  Effect.flatMap(Config.redacted("NATS_URL"), (url) =>
+    Effect.flatMap(
+      Effect.mapError(internal.connect(Redacted.value(url)), (cause) => new NatsConnectError({ cause })),
+      (connection) => make({ connection })
+    ))
+)
