@@ -393,6 +393,18 @@ describe("InvalidationEngine", () => {
     })
   })
 
+  it.effect("a publisher that sees another store: the jobs run on the engine's own", () => {
+    const { fn } = postsCache([InvalidationRule.make(byKey)])
+    return Effect.gen(function*() {
+      const context = yield* Layer.build(engine([fn]))
+      const bus = Context.get(context, InvalidationBus.InvalidationBus)
+      const other = yield* Layer.build(TestCache.layer())
+      yield* Effect.provide(bus.publish(insert(row(1, 3))), other)
+      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* Effect.provide(wipes, other)).toEqual([])
+    }).pipe(Effect.scoped)
+  })
+
   it.effect("an event published before the engine starts is handled once it does", () => {
     const { fn } = postsCache([InvalidationRule.make(byKey)])
     return Effect.gen(function*() {

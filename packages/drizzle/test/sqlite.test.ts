@@ -4,7 +4,7 @@ import Database from "better-sqlite3"
 import { asc, eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/better-sqlite3"
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core"
-import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor } from "@cachefx/core"
+import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, TestCache } from "@cachefx/core"
 import { Effect, Layer, Option } from "effect"
 import { invalidations, key, makeCaches, partition, settle } from "./fixtures.js"
 
@@ -65,6 +65,16 @@ describe("better-sqlite3", () => {
         const values = db.update(posts).set({ status: "y" }).where(eq(posts.authorId, 7)).returning({ id: posts.id })
           .values()
         expect(values).toEqual([[1], [2]])
+      })))
+
+  it.live("awaiting a write waits for an invalidation that has to wait for its store", () =>
+    scenario((db) =>
+      Effect.gen(function*() {
+        const cache = yield* TestCache.TestCache
+        yield* cache.delayNext(3, "30 millis")
+        yield* Effect.promise(() => db.update(posts).set({ title: "a2" }).where(eq(posts.id, 1)))
+        // the store logs an operation once it is done: all three are, when the write returns
+        expect(yield* invalidations).toEqual([key("post", 1), key("titles", 7), partition(7)].sort())
       })))
 
   it.live("upserts: do nothing on conflict publishes nothing, do update publishes an insert and an update", () =>

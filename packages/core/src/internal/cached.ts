@@ -454,6 +454,25 @@ const make = <I, A, E, R>(
     })
   }
 
+  /** The key of an input: built at once when every field is synchronous, through `keyOf` otherwise. */
+  const resolveKey = <X, E2>(
+    input: unknown,
+    settings: Settings,
+    onKey: (key: CacheKey.CacheKey) => Effect.Effect<X, E2, any>,
+    onError: (error: KeyError) => Effect.Effect<X, E2, any>
+  ): Effect.Effect<X, E2, any> => {
+    if (!sync) {
+      return Effect.matchEffect(keyOf(input, settings), { onFailure: onError, onSuccess: onKey })
+    }
+    let key: CacheKey.CacheKey
+    try {
+      key = keys.assemble(constructor, settings, keys.slicesSync(constructor, input, size), extra(settings))
+    } catch (error) {
+      return onError(error as KeyError)
+    }
+    return onKey(key)
+  }
+
   /** Runs `f` with the settings, the store and the key of an input; computes when there is no key. */
   const withKey = <X, E2>(
     input: I,
@@ -463,20 +482,30 @@ const make = <I, A, E, R>(
     Effect.contextWithEffect((context: Context.Context<never>) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
-      if (sync) {
-        let key: CacheKey.CacheKey
-        try {
-          key = keys.assemble(constructor, settings, keys.slicesSync(constructor, input, size), extra(settings))
-        } catch (error) {
-          return Effect.zipRight(report(settings, error as KeyError), orElse(settings))
-        }
-        return f(store, settings, key)
-      }
-      return Effect.matchEffect(keyOf(input, settings), {
-        onFailure: (error) => Effect.zipRight(report(settings, error), orElse(settings)),
-        onSuccess: (key) => f(store, settings, key)
-      })
+      return resolveKey(
+        input,
+        settings,
+        (key) => f(store, settings, key),
+        (error) => Effect.zipRight(report(settings, error), orElse(settings))
+      )
     })
+
+  /** The partition of an input: built at once when every field is synchronous. */
+  const partitionOf = (input: unknown, settings: Settings): Effect.Effect<CacheKey.Partition, KeyError, any> => {
+    if (!sync) {
+      return Effect.map(
+        keys.slices(constructor, input, constructor.partitionSize),
+        (slices) => keys.assemblePartition(constructor, settings, slices)
+      )
+    }
+    try {
+      return Effect.succeed(
+        keys.assemblePartition(constructor, settings, keys.slicesSync(constructor, input, constructor.partitionSize))
+      )
+    } catch (error) {
+      return Effect.fail(error as KeyError)
+    }
+  }
 
   const answer = (input: I): Effect.Effect<Answer<A>, E | CacheTimeoutError, any> =>
     Effect.flatMap(CacheSettings, (settings) =>
@@ -602,20 +631,19 @@ const make = <I, A, E, R>(
     bypass: compute,
     refresh,
     delete: (input: I, options?: InvalidateOptions) =>
-      Effect.flatMap(keyFor(input), (key) =>
-        Effect.flatMap(CacheStore, (store) => {
+      Effect.contextWithEffect((context: Context.Context<never>) =>
+        resolveKey<void, KeyError | CacheStoreError>(input, Context.get(context, CacheSettings), (key) => {
           flights.detach((flight) => flight.key === key.key)
-          return store.delete(key, options)
-        })),
+          return Context.unsafeGet(context, CacheStore).delete(key, options)
+        }, Effect.fail)
+      ),
     deletePartition: (input: unknown, options?: InvalidateOptions) =>
-      Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(keys.slices(constructor, input, constructor.partitionSize), (slices) => {
-          const scope = keys.assemblePartition(constructor, settings, slices)
-          return Effect.flatMap(CacheStore, (store) => {
-            flights.detach((flight) => flight.partition === scope.partition)
-            return store.deletePartition(scope, options)
-          })
-        })),
+      Effect.contextWithEffect((context: Context.Context<never>) =>
+        Effect.flatMap(partitionOf(input, Context.get(context, CacheSettings)), (scope) => {
+          flights.detach((flight) => flight.partition === scope.partition)
+          return Context.unsafeGet(context, CacheStore).deletePartition(scope, options)
+        })
+      ),
     invalidateAll: registry.invalidateAll(constructor),
     peek: (input: I) =>
       withKey(

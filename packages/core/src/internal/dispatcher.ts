@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
-import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import { CacheDefinitionError } from "../CacheError.js"
@@ -10,12 +10,14 @@ import type * as Dispatcher from "../Dispatcher.js"
 
 /**
  * For a dispatcher: counts a job as pending (`CacheMetrics.invalidationJobsPending`) from
- * now until it has run; gives the job's run, which ends the count.
+ * now until it has run; gives the job's run, which ends the count. The gauge is moved
+ * through one label array kept for the dispatcher (a metric's hook is cached by the
+ * array's identity; `Metric.tagged` would make a new one, and look the hook up, each time).
  */
 const pending = (dispatcher: string) => {
-  const gauge = Metric.tagged(CacheMetrics.invalidationJobsPending, "dispatcher", dispatcher)
-  const added = Metric.incrementBy(gauge, 1)
-  const done = Metric.incrementBy(gauge, -1)
+  const labels = [MetricLabel.make("dispatcher", dispatcher)]
+  const added = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(1, labels))
+  const done = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, labels))
   return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, done))
 }
 

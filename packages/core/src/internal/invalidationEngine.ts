@@ -39,9 +39,6 @@ const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => {
   return found
 }
 
-const increment = (metric: Metric.Metric.Counter<number>, cache: string, rule: string) =>
-  Effect.sync(() => metric.unsafeUpdate(1, labels(["cache", cache], ["rule", rule])))
-
 /**
  * `Effect.retry`, whose schedule driver is made only once the first attempt failed: a job
  * that succeeds (nearly every one) allocates no driver.
@@ -72,62 +69,70 @@ const orWider = (
 const softly: InvalidateOptions = { soft: true }
 
 /**
- * Applies one target of a rule, through the cached value's own management surface
- * (softly for a rule with `soft`, except the delete before a rewarm).
+ * How a rule applies each kind of target, through the cached value's own management
+ * surface (softly for a rule with `soft`, except the delete before a rewarm). Made once
+ * per rule when the engine is built: what does not depend on the row (the namespace
+ * wipe, the metric labels, the rule's options) is not rebuilt per job.
  */
-const apply = (plan: rules.Plan, target: rules.Target): Effect.Effect<void, CacheError, CacheStore> => {
-  const { subject, rule } = plan
+const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void, CacheError, CacheStore> => {
+  const { rule, subject } = plan
   const options = rule.options.soft === true ? softly : undefined
-  const count = (metric: Metric.Metric.Counter<number>) => increment(metric, subject.name, rule.name)
+  const ruleLabels = labels(["cache", subject.name], ["rule", rule.name])
+  const count = (metric: Metric.Metric.Counter<number>) => Effect.sync(() => metric.unsafeUpdate(1, ruleLabels))
+  const annotated = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.annotateLogs(effect, { cache: subject.name, rule: rule.name })
+  // rewarm falls back to a wider wipe when the row does not name the whole key, and says so
   const instead = (wipe: string) =>
     rule.options.rewarm === true
-      ? Effect.logInfo(`cachefx: cannot rewarm (the row does not give every key input); ${wipe} instead`).pipe(
-        Effect.annotateLogs({ cache: subject.name, rule: rule.name })
-      )
-      : Effect.void
-  const namespace = instead("wiping the namespace").pipe(
-    Effect.zipRight(registry.invalidateAll(subject.key, options)),
-    Effect.zipRight(count(CacheMetrics.namespacesWiped))
+      ? (effect: Effect.Effect<void, CacheError, CacheStore>) =>
+        Effect.zipRight(
+          annotated(Effect.logInfo(`cachefx: cannot rewarm (the row does not give every key input); ${wipe} instead`)),
+          effect
+        )
+      : (effect: Effect.Effect<void, CacheError, CacheStore>) => effect
+  const namespace = instead("wiping the namespace")(
+    Effect.zipRight(registry.invalidateAll(subject.key, options), count(CacheMetrics.namespacesWiped))
   )
+  const partitionsWiped = count(CacheMetrics.partitionsWiped)
+  const insteadOfPartition = instead("wiping the partition")
   const partition = (input: rules.Input) =>
-    subject.key.partitionSize === 0 ? namespace : orWider(
-      instead("wiping the partition").pipe(
-        Effect.zipRight(subject.deletePartition(input, options)),
-        Effect.zipRight(count(CacheMetrics.partitionsWiped))
-      ),
-      namespace
-    )
+    subject.key.partitionSize === 0
+      ? namespace
+      : orWider(insteadOfPartition(Effect.zipRight(subject.deletePartition(input, options), partitionsWiped)), namespace)
+  const rewarms = count(CacheMetrics.rewarms)
   const rewarm = (input: rules.Input) =>
     subject.refresh(input).pipe(
-      Effect.zipRight(count(CacheMetrics.rewarms)),
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning("cachefx: rewarm failed; the key stays deleted", cause).pipe(
-          Effect.annotateLogs({ cache: subject.name, rule: rule.name })
-        )
-      )
+      Effect.zipRight(rewarms),
+      Effect.catchAllCause((cause) => annotated(Effect.logWarning("cachefx: rewarm failed; the key stays deleted", cause)))
     )
-  switch (target._tag) {
-    case "Namespace":
-      return namespace
-    case "Partition":
-      return partition(target.input)
-    case "Key":
-      return orWider(
-        subject.delete(target.input, target.rewarm ? undefined : options).pipe(
-          Effect.zipRight(count(CacheMetrics.keysDeleted)),
+  const keysDeleted = count(CacheMetrics.keysDeleted)
+  return (target) => {
+    switch (target._tag) {
+      case "Namespace":
+        return namespace
+      case "Partition":
+        return partition(target.input)
+      case "Key": {
+        const deleted = Effect.zipRight(subject.delete(target.input, target.rewarm ? undefined : options), keysDeleted)
+        return orWider(
           // deleting first voids every fill that began before the write; the recomputation then stores
-          Effect.zipRight(target.rewarm ? rewarm(target.input) : Effect.void)
-        ),
-        partition(target.input)
-      )
+          target.rewarm ? Effect.zipRight(deleted, rewarm(target.input)) : deleted,
+          partition(target.input)
+        )
+      }
+    }
   }
 }
 
 /** A cached value as a custom invalidator sees it: each operation is a target, applied as a rule's own. */
-const handle = (plan: rules.Plan, context: Context.Context<CacheStore>): Handle => {
-  const run = (target: rules.Target) => Effect.provide(apply(plan, target), context)
+const handle = (
+  apply: (target: rules.Target) => Effect.Effect<void, CacheError, CacheStore>,
+  name: string,
+  context: Context.Context<CacheStore>
+): Handle => {
+  const run = (target: rules.Target) => Effect.provide(apply(target), context)
   return {
-    name: plan.subject.name,
+    name,
     delete: (input) => run({ _tag: "Key", input, rewarm: false }),
     deletePartition: (input) => run({ _tag: "Partition", input }),
     invalidateAll: run({ _tag: "Namespace" }),
@@ -135,25 +140,99 @@ const handle = (plan: rules.Plan, context: Context.Context<CacheStore>): Handle 
   }
 }
 
-/** What a job does under its rule: a custom invalidator per changed row, or the rule's targets. */
-const work = (plan: rules.Plan, event: InvalidationEvent.InvalidationEvent, context: Context.Context<CacheStore>) =>
-  Option.match(plan.rule.run, {
-    onNone: () =>
-      Effect.flatMap(
-        rules.targets(plan, event),
-        (targets) => Effect.forEach(targets, (target) => apply(plan, target), { discard: true })
-      ),
-    onSome: (invalidator) => {
-      const cached = handle(plan, context)
-      return Effect.forEach(rules.changes(event), (change) => invalidator(change, cached), { discard: true })
-    }
-  })
+/**
+ * One rule as the engine runs it, made when the engine is built: the rule's plan, its
+ * dispatcher, and its job as a function of the event. Everything a job needs that does not
+ * depend on the event (the rule's options, metric labels, span attributes) is read here
+ * once, not per event.
+ */
+interface Prepared {
+  readonly plan: rules.Plan
+  readonly dispatcher: Dispatcher.Dispatcher
+  readonly config: Readonly<Record<string, unknown>>
+  /** The job of an event, run once, without retries: what a broker's worker runs. */
+  readonly attempt: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void, CacheError>
+  /** The job of an event with its retries; a job that still fails is logged and counted. */
+  readonly retried: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void>
+}
 
 /**
- * Checks every rule of every cached value and resolves its dispatcher; gives the rules
- * by cached value and rule name (for jobs) and by table (for events).
+ * `Effect.provide(context)`, skipped when the fiber's context already holds every service
+ * of `context` (a publisher on the engine's own runtime does): providing would change
+ * nothing then, and it is not free (a merged context, set and restored around the job).
  */
-const index = (caches: ReadonlyArray<Cached.Cached.Any>) =>
+const provideMissing = (context: Context.Context<CacheStore>) => {
+  const services = [...context.unsafeMap]
+  return <A, E>(effect: Effect.Effect<A, E, CacheStore>): Effect.Effect<A, E> =>
+    Effect.contextWithEffect((current: Context.Context<never>) =>
+      services.every(([key, service]) => current.unsafeMap.get(key) === service)
+        ? effect as Effect.Effect<A, E>
+        : Effect.provide(effect, context)
+    )
+}
+
+const prepare = (
+  plan: rules.Plan,
+  dispatcher: Dispatcher.Dispatcher,
+  context: Context.Context<CacheStore>,
+  retry: Schedule.Schedule<unknown, unknown>
+): Prepared => {
+  const { rule, subject } = plan
+  const ruleLabels = labels(["cache", subject.name], ["rule", rule.name])
+  const apply = applier(plan)
+  const applyAll = (targets: ReadonlyArray<rules.Target>) =>
+    targets.length === 1 ? apply(targets[0]!) : Effect.forEach(targets, apply, { discard: true })
+  // what a job does under its rule: a custom invalidator per changed row, or the rule's targets
+  const work = Option.match(rule.run, {
+    onNone: () => (event: InvalidationEvent.InvalidationEvent) => Effect.flatMap(rules.targets(plan, event), applyAll),
+    onSome: (invalidator) => {
+      const cached = handle(apply, subject.name, context)
+      return (event: InvalidationEvent.InvalidationEvent) =>
+        Effect.forEach(rules.changes(event), (change) => invalidator(change, cached), { discard: true })
+    }
+  })
+  const counted = Effect.sync(() => CacheMetrics.invalidationJobs.unsafeUpdate(1, ruleLabels))
+  const provide = provideMissing(context)
+  const attempt = (event: InvalidationEvent.InvalidationEvent) =>
+    work(event).pipe(
+      Effect.zipRight(counted),
+      Effect.withSpan("cachefx.invalidation.job", {
+        captureStackTrace: false,
+        attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
+      }),
+      provide
+    )
+  const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
+  const retried = (event: InvalidationEvent.InvalidationEvent) =>
+    attempt(event).pipe(
+      retrying(retry),
+      Effect.catchAllCause((cause) =>
+        Effect.zipRight(
+          failed,
+          Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
+            Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
+          )
+        )
+      )
+    )
+  return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }
+}
+
+/** The rules of one table, by operation, and the labels of its event metric. */
+interface TableRules {
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly on: Readonly<Record<InvalidationEvent.Operation, ReadonlyArray<Prepared>>>
+}
+
+/**
+ * Checks every rule of every cached value, resolves its dispatcher and prepares it; gives
+ * the rules by cached value and rule name (for jobs) and by table and operation (for events).
+ */
+const index = (
+  caches: ReadonlyArray<Cached.Cached.Any>,
+  context: Context.Context<CacheStore>,
+  retry: Schedule.Schedule<unknown, unknown>
+) =>
   Effect.gen(function*() {
     // jobs name cached values by name: one name, one cached value (given twice, it counts once)
     const named = new Map<string, Cached.Cached.Any>()
@@ -167,10 +246,10 @@ const index = (caches: ReadonlyArray<Cached.Cached.Any>) =>
       }
       named.set(cached.name, cached)
     }
-    const plans = new Map<string, Map<string, rules.Plan>>()
-    const byTable = new Map<string, Array<readonly [rules.Plan, Dispatcher.Dispatcher]>>()
+    const plans = new Map<string, Map<string, Prepared>>()
+    const byTable = new Map<string, TableRules>()
     for (const cached of named.values()) {
-      const own = new Map<string, rules.Plan>()
+      const own = new Map<string, Prepared>()
       for (const rule of cached.rules) {
         const fail = (reason: string) => new InvalidationRuleError({ cache: cached.name, rule: rule.name, reason })
         if (own.has(rule.name)) {
@@ -182,11 +261,20 @@ const index = (caches: ReadonlyArray<Cached.Cached.Any>) =>
         if (Option.isNone(provided) && name !== "inline") {
           return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
         }
-        own.set(rule.name, plan)
-        byTable.set(rule.table, [
-          ...byTable.get(rule.table) ?? [],
-          [plan, Option.getOrElse(provided, () => Dispatcher.inline)]
-        ])
+        const prepared = prepare(plan, Option.getOrElse(provided, () => Dispatcher.inline), context, retry)
+        own.set(rule.name, prepared)
+        const table = byTable.get(rule.table) ?? {
+          labels: labels(["table", rule.table]),
+          on: { insert: [], update: [], delete: [] }
+        }
+        byTable.set(rule.table, {
+          labels: table.labels,
+          on: {
+            insert: plan.on.has("insert") ? [...table.on.insert, prepared] : table.on.insert,
+            update: plan.on.has("update") ? [...table.on.update, prepared] : table.on.update,
+            delete: plan.on.has("delete") ? [...table.on.delete, prepared] : table.on.delete
+          }
+        })
       }
       if (own.size > 0) {
         plans.set(cached.name, own)
@@ -200,52 +288,36 @@ export const make = (options: InvalidationEngine.Options) =>
   Effect.gen(function*() {
     const context = yield* Effect.context<CacheStore>()
     const bus = yield* InvalidationBus.InvalidationBus
-    const { byTable, plans } = yield* index(options.caches)
+    const { byTable, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry)
 
     const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
-      const plan = plans.get(job.cache)?.get(job.rule)
-      if (plan === undefined) {
+      const prepared = plans.get(job.cache)?.get(job.rule)
+      if (prepared === undefined) {
         return Effect.fail(new InvalidationRuleError({
           cache: job.cache,
           rule: job.rule,
           reason: "this engine has no such rule (does this process run the code that made the job?)"
         }))
       }
-      return work(plan, job.event, context).pipe(
-        Effect.zipRight(increment(CacheMetrics.invalidationJobs, job.cache, job.rule)),
-        Effect.withSpan("cachefx.invalidation.job", {
-          captureStackTrace: false,
-          attributes: { "cachefx.cache": job.cache, "cachefx.rule": job.rule, "cachefx.table": job.event.table }
-        }),
-        Effect.provide(context)
-      )
+      return prepared.attempt(job.event)
     }
 
-    const retry = options.retry ?? defaultRetry
-    const runRetried = (job: Dispatcher.Job): Effect.Effect<void> =>
-      run(job).pipe(
-        retrying(retry),
-        Effect.catchAllCause((cause) =>
-          Effect.zipRight(
-            increment(CacheMetrics.invalidationFailures, job.cache, job.rule),
-            Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
-              Effect.annotateLogs({ cache: job.cache, rule: job.rule, table: job.event.table })
-            )
-          )
-        )
-      )
+    const dispatch = (prepared: Prepared, event: InvalidationEvent.InvalidationEvent) =>
+      prepared.dispatcher.dispatch({
+        job: { cache: prepared.plan.subject.name, rule: prepared.plan.rule.name, event },
+        config: prepared.config,
+        run: prepared.retried(event)
+      })
 
-    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) =>
-      Effect.suspend(() => {
-        CacheMetrics.invalidationEvents.unsafeUpdate(1, labels(["table", event.table]))
-        const dispatches = (byTable.get(event.table) ?? []).filter(([plan]) => plan.on.has(event.operation)).map(
-          ([plan, dispatcher]) => {
-            const job: Dispatcher.Job = { cache: plan.subject.name, rule: plan.rule.name, event }
-            return dispatcher.dispatch({ job, config: plan.rule.options.dispatcherConfig ?? {}, run: runRetried(job) })
-          }
-        )
+    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) => {
+      const table = byTable.get(event.table)
+      const matching = table === undefined ? [] : table.on[event.operation]
+      return Effect.suspend(() => {
+        CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
         // one rule's job runs in this fiber; several run side by side
-        return dispatches.length === 1 ? dispatches[0]! : Effect.all(dispatches, { concurrency: "unbounded", discard: true })
+        return matching.length === 1
+          ? dispatch(matching[0]!, event)
+          : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
       }).pipe(
         Effect.withSpan("cachefx.invalidation.event", {
           captureStackTrace: false,
@@ -253,6 +325,7 @@ export const make = (options: InvalidationEngine.Options) =>
           ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
         })
       )
+    }
 
     // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>

@@ -188,15 +188,11 @@ const target = (plan: Plan, row: InvalidationEvent.Row, rewarm: boolean): Readon
     : [{ _tag: "Namespace" }]
 }
 
-const relevant = (plan: Plan, change: InvalidationRule.Change): Effect.Effect<boolean> => {
+/** Whether a change passes `watchFields`: an update that changes none of them is not relevant. */
+const watched = (plan: Plan, change: InvalidationRule.Change): boolean => {
   const watch = plan.watch
-  if (
-    watch !== undefined && change.event.operation === "update" &&
-    Option.exists(change.changed, (columns) => !columns.some((column) => watch.has(column)))
-  ) {
-    return Effect.succeed(false)
-  }
-  return plan.rule.options.when === undefined ? Effect.succeed(true) : plan.rule.options.when(change)
+  return watch === undefined || change.event.operation !== "update" ||
+    !Option.exists(change.changed, (columns) => !columns.some((column) => watch.has(column)))
 }
 
 const targetsOf = (plan: Plan, change: InvalidationRule.Change): ReadonlyArray<Target> => {
@@ -224,6 +220,9 @@ const partitionOf = (plan: Plan, input: Input): string | undefined => {
  * covers the keys in it, and a key rewarmed on one side of an update is rewarmed.
  */
 const distinct = (plan: Plan, targets: ReadonlyArray<Target>): ReadonlyArray<Target> => {
+  if (targets.length <= 1) {
+    return targets
+  }
   if (targets.some((target) => target._tag === "Namespace")) {
     return [{ _tag: "Namespace" }]
   }
@@ -246,12 +245,17 @@ const distinct = (plan: Plan, targets: ReadonlyArray<Target>): ReadonlyArray<Tar
 }
 
 /**
- * What an event invalidates under a rule, after `watchFields` and `when`.
+ * What an event invalidates under a rule, after `watchFields` and `when` (decided at
+ * once for a rule without `when`).
  *
  * @internal
  */
-export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): Effect.Effect<ReadonlyArray<Target>> =>
-  Effect.map(
-    Effect.filter(changes(event), (change) => relevant(plan, change)),
-    (kept) => distinct(plan, kept.flatMap((change) => targetsOf(plan, change)))
-  )
+export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): Effect.Effect<ReadonlyArray<Target>> => {
+  const relevant = () => changes(event).filter((change) => watched(plan, change))
+  const of = (kept: ReadonlyArray<InvalidationRule.Change>) =>
+    distinct(plan, kept.flatMap((change) => targetsOf(plan, change)))
+  const when = plan.rule.options.when
+  return when === undefined
+    ? Effect.sync(() => of(relevant()))
+    : Effect.suspend(() => Effect.map(Effect.filter(relevant(), when), of))
+}

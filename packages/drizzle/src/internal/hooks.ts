@@ -1,5 +1,10 @@
-import { type Cached, Invalidation, type InvalidationBus, InvalidationEvent } from "@cachefx/core"
+import { type Cached, Invalidation, InvalidationBus, InvalidationEvent } from "@cachefx/core"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import { wrap } from "./database.js"
 import * as outbox from "./outbox.js"
@@ -20,37 +25,55 @@ export const instrument = <DB extends object>(
     : options.outbox.table ?? outbox.defaultTable
   return Effect.zipRight(
     table === undefined ? Effect.void : outbox.ensureTable(db, table),
-    Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) =>
-      wrap(db, {
+    Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) => {
+      const publish = publisher(runtime)
+      return wrap(db, {
         outbox: table === undefined ? undefined : outbox.make(table),
         planner: planner(options.caches),
-        publish: (events, sync, after) => events.length === 0 ? undefined : publish(runtime, events, sync, after)
-      }, undefined))
+        publish: (events, sync, after) => events.length === 0 ? undefined : publish(events, sync, after)
+      }, undefined)
+    })
   )
 }
 
 /**
- * Publishes the events of a committed write, then runs `after` (the outbox's delete). A
- * bus that stopped (the application is shutting down) or a failed delete must not turn
- * the committed write into a failed call: they are logged.
+ * Publishes the events of a committed write on the bus captured when the database was
+ * instrumented, then runs `after` (the outbox's delete). A bus that stopped (the
+ * application is shutting down) or a failed delete must not turn the committed write
+ * into a failed call: they are logged.
+ *
+ * The effect runs at once in the caller's call: with the inline dispatcher on a
+ * synchronous store, the invalidation is done when it returns, and the write goes on
+ * without a promise of its own. A step that has to wait (a remote store, a broker) is
+ * awaited, unless the driver is synchronous (`sync`): its call cannot wait, so the
+ * engine finishes the work after it returns.
  */
-const publish = (
-  runtime: Runtime.Runtime<InvalidationBus.InvalidationBus>,
-  events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
-  sync: boolean,
-  after: (() => unknown) | undefined
-): Promise<void> | undefined => {
-  const publishAll = Effect.forEach(events, Invalidation.publish, { discard: true }).pipe(
-    Effect.zipRight(after === undefined ? Effect.void : Effect.promise(async () => after())),
-    Effect.catchAllCause((cause) => Effect.logWarning("cachefx: events of a committed write were not published", cause))
-  )
-  if (!sync) {
-    return Runtime.runPromise(runtime)(publishAll)
+const publisher = (runtime: Runtime.Runtime<InvalidationBus.InvalidationBus>) => {
+  const bus = Context.get(runtime.context, InvalidationBus.InvalidationBus)
+  const runSync = Runtime.runSyncExit(runtime)
+  const notPublished = (cause: Cause.Cause<unknown>) =>
+    Effect.logWarning("cachefx: events of a committed write were not published", cause)
+  return (
+    events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
+    sync: boolean,
+    after: (() => unknown) | undefined
+  ): Promise<void> | undefined => {
+    const published = events.length === 1 ? bus.publish(events[0]!) : Effect.forEach(events, bus.publish, { discard: true })
+    const exit = runSync(
+      Effect.catchAllCause(
+        after === undefined ? published : Effect.zipRight(published, Effect.promise(async () => after())),
+        notPublished
+      )
+    )
+    if (sync || Exit.isSuccess(exit)) {
+      return undefined
+    }
+    // still running: `runSyncExit` gives the fiber that went on asynchronously
+    const waiting = Option.filter(Cause.dieOption(exit.cause), Runtime.isAsyncFiberException)
+    return Option.isSome(waiting)
+      ? Runtime.runPromise(runtime)(Effect.asVoid(Fiber.await(waiting.value.fiber)))
+      : undefined
   }
-  // A synchronous driver's call cannot wait: the engine handles the events in this call,
-  // to the end on a synchronous store, and from its first asynchronous step on after it returns.
-  Runtime.runSyncExit(runtime)(publishAll)
-  return undefined
 }
 
 const operations: ReadonlyArray<InvalidationEvent.Operation> = ["insert", "update", "delete"]

@@ -51,8 +51,11 @@ const MARK = "__cachefx:"
 const rendered = new WeakMap<TablePlan, Map<unknown, SQL>>()
 
 const rawReturning = (plan: TablePlan, dialect: unknown): SQL => {
-  const byDialect = rendered.get(plan) ?? new Map<unknown, SQL>()
-  rendered.set(plan, byDialect)
+  let byDialect = rendered.get(plan)
+  if (byDialect === undefined) {
+    byDialect = new Map<unknown, SQL>()
+    rendered.set(plan, byDialect)
+  }
   const known = byDialect.get(dialect)
   if (known !== undefined) {
     return known
@@ -78,7 +81,7 @@ export const prepareMarked = (
   session?: unknown
 ): unknown => {
   const config = builder.config
-  const own = Object.getOwnPropertyDescriptor(builder, "session")
+  const own = session === undefined ? undefined : Object.getOwnPropertyDescriptor(builder, "session")
   // Rows the caller reads are mapped by Drizzle, so the marked columns are fields too;
   // otherwise one raw list is cheaper, and the driver's raw rows are read.
   builder.config = {

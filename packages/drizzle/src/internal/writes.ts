@@ -74,8 +74,10 @@ interface Write {
   upsert: ReadonlyArray<string> | undefined
 }
 
+/** The events of a write that gave `rows` (and read `before`); `changed` is what an update sets. */
 const eventsOf = (
   write: Write,
+  changed: ReadonlyArray<string>,
   rows: ReadonlyArray<Row>,
   before: ReadonlyArray<Row> | undefined
 ): ReadonlyArray<InvalidationEvent.InvalidationEvent> => {
@@ -83,7 +85,6 @@ const eventsOf = (
   const make = (op: InvalidationEvent.Operation, extra: Partial<Parameters<typeof InvalidationEvent.make>[0]>) =>
     InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transactionId, ...extra })
   if (operation === "update") {
-    const changed = setColumns(plan, write.builder.config.set)
     if (before === undefined) {
       return rows.length === 0 ? [] : [make("update", { changed })]
     }
@@ -112,13 +113,13 @@ interface Done {
 const run = (write: Write, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
   const { builder, context, operation, plan } = write
   const callerReturns = builder.config.returning !== undefined
-  const tracked = operation === "update" && builder.config.from === undefined &&
-    setColumns(plan, builder.config.set).some((column) => plan.tracked.has(column))
+  const changed = operation === "update" ? setColumns(plan, builder.config.set) : []
+  const tracked = builder.config.from === undefined && changed.some((column) => plan.tracked.has(column))
   const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, args) : undefined
   const once = (prepared: unknown, source: unknown, old: ReadonlyArray<Row> | undefined): Maybe<Done> =>
     andThen(runMarked(plan, source, prepared, method, args, callerReturns), (outcome) => ({
       result: outcome.result,
-      events: eventsOf(write, outcome.rows, old)
+      events: eventsOf(write, changed, outcome.rows, old)
     }))
   const persist = context.persist
   const done: Maybe<Done> = context.transactionId !== undefined || (!tracked && persist === undefined)
