@@ -2,11 +2,17 @@
  * The Redis store against raw ioredis, on a redis-server this benchmark starts (and
  * stops) on a free loopback port, so no other client skews it:
  * - hit throughput: 50 concurrent fibers of `cached()` hits vs 50 concurrent raw `GET`s
- *   of a value of the same size (ops/s; target ≥ 0.8×), and Redis commands per hit from
- *   `INFO commandstats` (target: 1 call from the client);
+ *   of a value of the same size (ops/s; target ≥ 0.8×), `BENCH_ROUNDS` rounds (default 6)
+ *   of 2 s a side, the side that starts a round alternating; with the CPU time each
+ *   operation costs the client (this process) and the Redis server, steadier than
+ *   throughput on a shared machine; and Redis commands per hit from `INFO commandstats`
+ *   (target: 1 call from the client);
  * - partition wipe with `BENCH_KEYS` keys loaded (default 1,000,000; the partition holds
  *   1,000 of them): a stamp replacement vs `SCAN MATCH` over the whole keyspace + `DEL`,
  *   as Restflow wipes (target ≥ 1000×).
+ *
+ * `BENCH_PIN=1` pins this process to CPU 0 and the redis-server to CPU 1 (with `taskset`),
+ * for both sides alike: Redis then never waits for the client's core.
  *
  * Run: npm run bench:redis
  */
@@ -14,9 +20,11 @@ import { Cached, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
+import { execFileSync } from "node:child_process"
+import * as os from "node:os"
 import { machine, median, opsPerSecond, report } from "./harness.js"
 import { type Item, item, Items } from "./items.js"
-import { server } from "./redisServer.js"
+import { serverOn } from "./redisServer.js"
 import { record } from "./results.js"
 
 const totalKeys = Number(process.env["BENCH_KEYS"] ?? 1_000_000)
@@ -24,6 +32,7 @@ const partitionKeys = 1_000
 const fibers = 50
 const hitSeconds = 2
 const rounds = 3
+const hitRounds = Number(process.env["BENCH_ROUNDS"] ?? 6)
 
 
 const commandCalls = async (client: Redis): Promise<Map<string, number>> => {
@@ -31,8 +40,34 @@ const commandCalls = async (client: Redis): Promise<Map<string, number>> => {
   return new Map([...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]))
 }
 
-/** Runs `op` in `fibers` concurrent loops for `hitSeconds`; gives ops/s. */
-const throughput = <R>(op: Effect.Effect<unknown, never, R>) => opsPerSecond(op, { fibers, seconds: hitSeconds })
+/** Microseconds of CPU the redis-server has used so far. */
+const serverCpu = async (client: Redis): Promise<number> => {
+  const info = await client.info("cpu")
+  const seconds = [...info.matchAll(/^used_cpu_(?:user|sys):([\d.]+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+  return seconds * 1e6
+}
+
+/** One round of one side: ops/s, and µs of CPU per operation in this process and in Redis. */
+interface Round {
+  readonly rate: number
+  readonly client: number
+  readonly server: number
+}
+
+/** Runs `op` in `fibers` concurrent loops for `hitSeconds`. */
+const throughput = <R>(op: Effect.Effect<unknown, never, R>, redis: Redis) =>
+  Effect.gen(function*() {
+    const serverBefore = yield* Effect.promise(() => serverCpu(redis))
+    const before = process.cpuUsage()
+    const rate = yield* opsPerSecond(op, { fibers, seconds: hitSeconds })
+    const used = process.cpuUsage(before)
+    const serverUsed = (yield* Effect.promise(() => serverCpu(redis))) - serverBefore
+    const ops = rate * hitSeconds
+    return { rate, client: (used.user + used.system) / ops, server: serverUsed / ops } satisfies Round
+  })
+
+const spread = (values: ReadonlyArray<number>, digits: number) =>
+  `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
 
 /** Raw GETs from `fibers` plain async loops for `hitSeconds`, without Effect; gives ops/s. */
 const plainGets = async (raw: Redis, keys: number) => {
@@ -62,15 +97,35 @@ const hits = (client: Redis, raw: Redis) =>
     const cachefxHit = Effect.suspend(() => getItem(inputs[i++ % inputs.length]!))
     let j = 0
     const rawGet = Effect.promise(() => raw.get(`raw:${j++ % inputs.length}`))
-    const cachefxRates: Array<number> = []
-    const rawRates: Array<number> = []
-    yield* throughput(cachefxHit) // warm up
-    yield* throughput(rawGet)
-    for (let round = 0; round < rounds; round++) {
-      cachefxRates.push(yield* throughput(cachefxHit))
-      rawRates.push(yield* throughput(rawGet))
+    const cachefxRounds: Array<Round> = []
+    const rawRounds: Array<Round> = []
+    yield* throughput(cachefxHit, client) // warm up
+    yield* throughput(rawGet, client)
+    for (let round = 0; round < hitRounds; round++) {
+      if (round % 2 === 0) {
+        cachefxRounds.push(yield* throughput(cachefxHit, client))
+        rawRounds.push(yield* throughput(rawGet, client))
+      } else {
+        rawRounds.push(yield* throughput(rawGet, client))
+        cachefxRounds.push(yield* throughput(cachefxHit, client))
+      }
     }
-    report(`hits, ${fibers} fibers (cached() vs raw GET)`, median(cachefxRates), median(rawRates), "ops/s", "raw GET", "≥ 0.8×")
+    const rates = cachefxRounds.map((round) => round.rate)
+    const rawRates = rawRounds.map((round) => round.rate)
+    report(`hits, ${fibers} fibers (cached() vs raw GET)`, median(rates), median(rawRates), "ops/s", "raw GET", "≥ 0.8×")
+    console.log(`  ratio by round: ${rates.map((rate, i) => (rate / rawRates[i]!).toFixed(2)).join(" ")}`)
+    for (const [name, rounds] of [["cached()", cachefxRounds], ["raw GET", rawRounds]] as const) {
+      console.log(
+        `  ${name.padEnd(9)} µs of CPU per operation, median (min–max): client ${spread(rounds.map((r) => r.client), 1)}, ` +
+          `Redis ${spread(rounds.map((r) => r.server), 1)}, both ${spread(rounds.map((r) => r.client + r.server), 1)}`
+      )
+    }
+    const both = (rounds: ReadonlyArray<Round>) => median(rounds.map((r) => r.client + r.server))
+    console.log(
+      `  CPU per operation, raw GET / cached(): client ${
+        (median(rawRounds.map((r) => r.client)) / median(cachefxRounds.map((r) => r.client))).toFixed(2)
+      }×, client and Redis ${(both(rawRounds) / both(cachefxRounds)).toFixed(2)}× (the ratio throughput tends to when the machine is CPU-bound)`
+    )
     const plain = yield* Effect.promise(() => plainGets(raw, inputs.length))
     console.log(`for scale: raw GET from ${fibers} plain async loops (no Effect): ${plain.toFixed(0)} ops/s`)
 
@@ -159,9 +214,15 @@ const wipes = (client: Redis, store: CacheStore.Service) =>
     )
   })
 
+const pin = process.env["BENCH_PIN"] === "1"
+
 const program = Effect.gen(function*() {
-  console.log(`cachefx redis benchmark on ${machine()}`)
-  const { client, port } = yield* server
+  console.log(`cachefx redis benchmark on ${machine()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
+  if (pin) {
+    execFileSync("taskset", ["-cp", "0", String(process.pid)], { stdio: "ignore" })
+    console.log("pinned: this process on CPU 0, redis-server on CPU 1")
+  }
+  const { client, port } = yield* serverOn(pin ? 1 : undefined)
   const raw = new Redis(port, "127.0.0.1")
   yield* Effect.addFinalizer(() => Effect.sync(() => raw.disconnect()))
   const store = yield* hits(client, raw).pipe(Effect.provide(RedisStore.layer({ client })))

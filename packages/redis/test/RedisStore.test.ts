@@ -125,6 +125,43 @@ describe("RedisStore on a single Redis", () => {
       expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
     }).pipe(Effect.scoped))
 
+  it.live("reads a key of another Redis type as foreign, and a fill replaces it", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const key = keyIn(run, "p", "hash")
+        yield* Effect.promise(() => client.hset(keys.physical(key).entry, "field", "value"))
+        const lookup = yield* store.get(key)
+        expect(Option.isNone(lookup.entry)).toBe(true)
+        expect(lookup.foreign).toMatch(/not a cachefx entry/)
+        expect(yield* store.set(key, entry(60_000), lookup.guard)).toBe(true)
+        expect(yield* Effect.promise(() => client.type(keys.physical(key).entry))).toBe("string")
+        const replaced = yield* store.get(key)
+        expect(Option.isSome(replaced.entry)).toBe(true)
+        expect(replaced.foreign).toBeUndefined()
+      })
+    ))
+
+  it.live("serves values whose JSON holds spaces, as they were stored", () =>
+    withStore((store) =>
+      Effect.gen(function*() {
+        const key = keyIn(run, "p", "spaces")
+        const value = { text: " two  spaces ", nested: [" a b ", { " key ": "~x y" }] }
+        const stored = { ...entry(60_000), value }
+        expect(yield* store.set(key, stored, (yield* store.get(key)).guard)).toBe(true)
+        expect((yield* store.get(key)).entry).toEqual(Option.some(stored))
+      })
+    ))
+
+  it.live("fails a read with Unavailable when the client refuses the command at once (no offline queue)", () =>
+    Effect.gen(function*() {
+      const offline = new Redis(sharedUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => offline.disconnect()))
+      const store = yield* RedisStore.make({ client: offline }).pipe(Effect.provide(TestSettings))
+      const error = yield* Effect.flip(store.get(keyIn(run, "p", "offline")))
+      expect(error.reason).toBe("Unavailable")
+      expect(String(error.cause)).toMatch(/enableOfflineQueue/)
+    }).pipe(Effect.scoped))
+
   it.live("a delete leaves a tombstone for the fill window only; a wipe is one new stamp", () =>
     withStore((store) =>
       Effect.gen(function*() {
