@@ -334,13 +334,12 @@ const make = <I, A, E, R>(
             stored = state.found
           })
       const leases = store.leases
-      const run = leases === undefined
-        ? group.run(key, lead(store, settings, key, input, state, lease), keep, refresh)
-        : Effect.ensuring(
-          group.run(key, lead(store, settings, key, input, state, lease), keep, refresh, release(settings, leases, key, state)),
-          release(settings, leases, key, state)
-        )
-      return Effect.map(run, (value): Answer<A> => ({ value, status: "Miss", entry: stored }))
+      const giveBack = leases === undefined ? undefined : release(settings, leases, key, state)
+      const run = group.run(key, lead(store, settings, key, input, state, lease), keep, refresh, giveBack)
+      return Effect.map(
+        giveBack === undefined ? run : Effect.ensuring(run, giveBack),
+        (value): Answer<A> => ({ value, status: "Miss", entry: stored })
+      )
     })
 
   /** Bounds a wait for a computation by the hard timeout. */
