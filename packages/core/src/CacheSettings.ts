@@ -66,7 +66,7 @@ export interface Settings {
    * holder that dies blocks nobody longer. Give more than the computations usually take:
    * one that outlasts its lease may run again elsewhere. A cached value's own
    * `leaseDuration` overrides it. Zero: no leases (each process computes its misses on
-   * its own, saving the lease's round trips). Default 5 seconds.
+   * its own, never waiting for another's). Default 5 seconds.
    */
   readonly leaseDuration: Duration.Duration
 }

@@ -73,7 +73,58 @@ export interface Lookup {
    * only while its stale-while-revalidate window lasts.
    */
   readonly stale?: boolean | undefined
+  /**
+   * Set by a store with leases when the read asked for the key's lease
+   * (`GetOptions.lease`) and the key holds no entry: whether this reader took it, or
+   * another caller holds it.
+   */
+  readonly lease?: LeaseOutcome | undefined
 }
+
+/**
+ * Options of a read.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { CacheStore, type CacheKey } from "@cachefx/core"
+ *
+ * const readOrLease = (key: CacheKey.CacheKey) =>
+ *   Effect.flatMap(CacheStore.CacheStore, (store) => store.get(key, { lease: Duration.seconds(5) }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface GetOptions {
+  /**
+   * On a store with leases: when the key holds no entry, take its lease for this long
+   * in the same round trip as the read (a miss hands out a token, as in Facebook's
+   * memcache leases). The `set` under the read's guard gives the lease back, whether it
+   * stores or not. A fresh or stale entry takes no lease. Stores without leases ignore it.
+   */
+  readonly lease?: Duration.Duration | undefined
+}
+
+/**
+ * What a read that asked for the lease of a key with no entry learned of it: `Taken`,
+ * this reader holds it (its token is in the lookup's guard, and a `set` under the
+ * guard gives it back; a computation that fails gives it back with `Leases.release`);
+ * `Held`, another caller holds it and computes.
+ *
+ * @example
+ * ```ts
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const computesHere = (lookup: CacheStore.Lookup): boolean => lookup.lease?._tag === "Taken"
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type LeaseOutcome =
+  | { readonly _tag: "Taken"; readonly token: LeaseToken }
+  | { readonly _tag: "Held" }
 
 /**
  * How an invalidation treats the entries it reaches. Hard (the default): they are gone.
@@ -97,8 +148,8 @@ export interface InvalidateOptions {
 }
 
 /**
- * A token that holds the lease of a key: given by `Leases.acquire`, handed back to
- * `Leases.release`.
+ * A token that holds the lease of a key: given by `Leases.acquire` (or by a `get` that
+ * took the lease), handed back to `Leases.release`.
  *
  * @example
  * ```ts
@@ -161,11 +212,15 @@ export interface Leases {
  * @category models
  */
 export interface Service {
-  /** Reads an entry (one round trip). Entries past `staleUntil` are absent. */
-  readonly get: (key: CacheKey.CacheKey) => Effect.Effect<Lookup, CacheStoreError>
+  /**
+   * Reads an entry (one round trip). Entries past `staleUntil` are absent. On a store
+   * with leases, `options.lease` also takes the key's lease when it holds no entry.
+   */
+  readonly get: (key: CacheKey.CacheKey, options?: GetOptions) => Effect.Effect<Lookup, CacheStoreError>
   /**
    * Stores an entry unless its key, partition or namespace was invalidated after the
    * `get` that gave `guard`, or the fill window has passed. Returns whether it stored.
+   * When that `get` took the key's lease, gives it back in the same round trip, either way.
    */
   readonly set: (
     key: CacheKey.CacheKey,
@@ -174,7 +229,7 @@ export interface Service {
   ) => Effect.Effect<boolean, CacheStoreError>
   /**
    * Optional: reads many entries in one round trip, in the order of `keys`. A store
-   * without it is read key by key, concurrently.
+   * without it is read key by key, concurrently. It takes no leases.
    */
   readonly getMany?: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<Lookup>, CacheStoreError>
   /** Deletes one key, and voids every fill of it in flight (softly: marks it stale). */

@@ -264,7 +264,7 @@ export interface Options<
   /**
    * On a store with leases (Redis), how long the process computing a key holds its
    * lease: give more than the computation usually takes; zero: no lease (for a cheap
-   * computation, where a miss in every process costs less than the lease's round trips).
+   * computation, where a miss in every process costs less than waiting for another's).
    * Default: the `leaseDuration` setting (5 seconds).
    */
   readonly leaseDuration?: Duration.DurationInput | undefined

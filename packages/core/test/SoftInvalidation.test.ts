@@ -258,7 +258,7 @@ describe("the store combinators and soft invalidation", () => {
       }
       const store = CacheStore.withTimeout({
         ...memory,
-        getMany: (keys) => Effect.forEach(keys, memory.get),
+        getMany: (keys) => Effect.forEach(keys, (key) => memory.get(key)),
         leases
       }, "1 second")
       yield* store.set(key, entry, (yield* store.get(key)).guard)

@@ -4,7 +4,7 @@ import { RedisStore } from "@cachefx/redis"
 import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Redis } from "ioredis"
 import { Instance, type Plan } from "./leaseInstance.js"
-import { cleanup, sharedUrl } from "./redis.js"
+import { cleanup, countingClient, sharedUrl } from "./redis.js"
 import { freePort } from "./servers.js"
 
 const run = `redis-leases-${process.pid}-${Date.now()}`
@@ -114,7 +114,7 @@ describe("leases in one process", () => {
       expect(yield* Effect.promise(() => client.keys(`*${run}-woken*#!l`))).toEqual([])
     }).pipe(Effect.scoped), 20_000)
 
-  it.live("a Redis that refuses the lease still answers every call: computed here, once, and stored", () =>
+  it.live("a Redis that refuses the wait for a held lease still answers every call: computed here at once, once, and stored", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
       const dead = new Redis(port, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
@@ -126,13 +126,68 @@ describe("leases in one process", () => {
         Layer.succeed(CacheStore.CacheStore, { ...working, leases: refusing.leases }),
         settingsOf("refused")
       )
+      // another instance holds the lease: every read finds it held, and the wait for it fails
+      const key = yield* Effect.provide(KeyConstructor.keyFor(Price, sku), store)
+      expect(Option.isSome(yield* working.leases!.acquire(key, Duration.minutes(1)))).toBe(true)
       const { calls, fn } = instance(Effect.as(Effect.sleep("50 millis"), "computed"))
-      const values = yield* Effect.all(Array.from({ length: 50 }, () => fn(sku)), { concurrency: "unbounded" }).pipe(
-        Effect.provide(store)
+      const [elapsed, values] = yield* Effect.timed(
+        Effect.all(Array.from({ length: 50 }, () => fn(sku)), { concurrency: "unbounded" }).pipe(Effect.provide(store))
       )
       expect(new Set(values)).toEqual(new Set(["computed"]))
       expect(calls()).toBe(1)
+      expect(Duration.toMillis(elapsed)).toBeLessThan(5_000) // not the lease's minute, nor its 5 s default
       expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a miss with leases costs 2 commands (a read that takes the lease, a fill that gives it back), a hit 1", () =>
+    Effect.gen(function*() {
+      const { client: counted, sent } = yield* countingClient
+      const store = yield* storeOf("trips", { client: counted })
+      const { calls, fn } = instance(Effect.succeed("computed"))
+      yield* Effect.provide(fn({ sku: 0 }), store) // loads the scripts, should Redis not know them yet
+      sent.length = 0
+      expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Miss", value: "computed" })
+      // each script over the entry, its partition and namespace stamps, and the lease
+      expect(sent).toEqual(["evalsha 4", "evalsha 4"])
+      expect(yield* Effect.promise(() => client.keys(`*${run}-trips*#!l`))).toEqual([])
+      sent.length = 0
+      expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
+      expect(sent).toEqual(["evalsha 4"])
+      expect(calls()).toBe(2)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a read takes the lease of a key with no entry it can serve, and only then; the fill gives it back, stored or not", () =>
+    Effect.gen(function*() {
+      const store = yield* RedisStore.make({ client }).pipe(Effect.provide(settingsOf("read")))
+      const key = yield* Effect.provide(KeyConstructor.keyFor(Price, sku), settingsOf("read"))
+      const lease = { lease: Duration.seconds(5) }
+      const held = Effect.promise(() => client.keys(`*${run}-read*#!l`))
+      const now = Date.now()
+      const entry = { value: "v", cachedAt: now, expiresAt: now + 60_000, staleUntil: now + 120_000 }
+
+      const absent = yield* store.get(key, lease)
+      expect(absent.lease?._tag).toBe("Taken")
+      expect((yield* store.get(key, lease)).lease).toEqual({ _tag: "Held" })
+      expect((yield* store.get(key)).lease).toBeUndefined()
+      expect(yield* held).toHaveLength(1)
+      yield* store.delete(key) // voids the fill
+      expect(yield* store.set(key, entry, absent.guard)).toBe(false)
+      expect(yield* held).toEqual([])
+
+      const tombstone = yield* store.get(key, lease)
+      expect(tombstone.lease?._tag).toBe("Taken")
+      expect(yield* store.set(key, entry, tombstone.guard)).toBe(true)
+      expect(yield* held).toEqual([])
+      const hit = yield* store.get(key, lease)
+      expect([Option.isSome(hit.entry), hit.lease]).toEqual([true, undefined])
+      yield* store.delete(key, { soft: true })
+      const stale = yield* store.get(key, lease)
+      expect([stale.stale, stale.lease]).toEqual([true, undefined])
+      expect(yield* held).toEqual([])
+
+      yield* store.clear(key.namespace) // the entry is under an old namespace stamp: none
+      const cleared = yield* store.get(key, lease)
+      expect([Option.isNone(cleared.entry), cleared.lease?._tag]).toEqual([true, "Taken"])
     }).pipe(Effect.scoped), 20_000)
 
   it.live("a refresh ahead runs once across instances: the one that finds the lease held computes nothing", () =>

@@ -2,8 +2,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Cached, CacheSettings, KeyConstructor, KeyField } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect, Layer } from "effect"
-import { type Command, Redis } from "ioredis"
-import { cleanup, sharedUrl } from "./redis.js"
+import { cleanup, countingClient } from "./redis.js"
 
 const prefix = `redis-many-${process.pid}-${Date.now()}`
 
@@ -15,25 +14,6 @@ const Posts = KeyConstructor.make({
 })
 
 type Post = { readonly author: number; readonly page: number }
-
-/**
- * A client of the shared Redis that records each command it sends, as its name and
- * key count (an `EVALSHA`'s second argument): what the store asks of Redis, counted
- * on the client, since other test runs share the server's `INFO commandstats`.
- */
-const countingClient = Effect.acquireRelease(
-  Effect.sync(() => {
-    const client = new Redis(sharedUrl)
-    const sent: Array<string> = []
-    const send = client.sendCommand.bind(client)
-    client.sendCommand = (command: Command, stream?: never) => {
-      sent.push(`${command.name} ${command.name === "evalsha" ? command.args[1] : ""}`.trim())
-      return send(command, stream)
-    }
-    return { client, sent }
-  }),
-  ({ client }) => Effect.promise(() => client.quit())
-)
 
 const inputs = (pages: ReadonlyArray<number>): Array<Post> => pages.map((page) => ({ author: page % 3, page }))
 
@@ -72,6 +52,26 @@ describe("Cached.many on Redis", () => {
           RedisStore.layer({ client }),
           // the reads and fills of a batch, counted alone: a miss's lease round trips are Leases.test.ts's
           CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "10 seconds", leaseDuration: 0 })
+        ))
+      )
+    }).pipe(Effect.scoped))
+
+  it.live("with leases on, a batch reads without them: each miss takes its lease apart, then reads and fills", () =>
+    Effect.gen(function*() {
+      const { client, sent } = yield* countingClient
+      const fn = Cached.cached({ key: Posts, name: "leased", ttl: "1 minute" })((input: Post) => Effect.succeed(input.page))
+      const program = Effect.gen(function*() {
+        yield* fn.many(inputs([100])) // loads the scripts, should Redis not know them yet
+        sent.length = 0
+        expect(yield* fn.many(inputs([1, 2]))).toEqual([1, 2])
+        // one read of both keys; per miss: SET NX, the read under the lease, the fill, the release
+        expect(sent.slice(0, 1)).toEqual(["evalsha 6"])
+        expect(sent.slice(1).sort()).toEqual(["evalsha 1", "evalsha 1", "evalsha 3", "evalsha 3", "evalsha 3", "evalsha 3", "set", "set"])
+      })
+      yield* program.pipe(
+        Effect.provide(Layer.provideMerge(
+          RedisStore.layer({ client }),
+          CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "10 seconds" })
         ))
       )
     }).pipe(Effect.scoped))

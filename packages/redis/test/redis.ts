@@ -1,12 +1,12 @@
 /**
  * Layers and clients of the tests: the shared Redis (`REDIS_URL`, default
  * 127.0.0.1:6379) through `RedisStore.layerConfig`, and the cleanup of what a test file
- * wrote there.
+ * wrote there, and a client that counts what it sends.
  */
 import { CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { ConfigProvider, Layer } from "effect"
-import { Redis } from "ioredis"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { type Command, Redis } from "ioredis"
 
 export const sharedUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
@@ -33,3 +33,22 @@ export const cleanup = async (marker: string): Promise<void> => {
     await client.quit()
   }
 }
+
+/**
+ * A client of the shared Redis that records each command it sends, as its name and
+ * key count (an `EVALSHA`'s second argument): what the store asks of Redis, counted
+ * on the client, since other test runs share the server's `INFO commandstats`.
+ */
+export const countingClient = Effect.acquireRelease(
+  Effect.sync(() => {
+    const client = new Redis(sharedUrl)
+    const sent: Array<string> = []
+    const send = client.sendCommand.bind(client)
+    client.sendCommand = (command: Command, stream?: never) => {
+      sent.push(`${command.name} ${command.name === "evalsha" ? command.args[1] : ""}`.trim())
+      return send(command, stream)
+    }
+    return { client, sent }
+  }),
+  ({ client }) => Effect.promise(() => client.quit())
+)

@@ -22,6 +22,7 @@ import {
   CacheStore,
   type FillGuard,
   type InvalidateOptions,
+  type LeaseOutcome,
   type Leases,
   type LeaseToken,
   type Lookup,
@@ -55,7 +56,10 @@ const leaseRounds = 3
 /** What the leader of a computation learns on its way: the guard to fill under, its lease, or another process's entry. */
 interface Lead {
   guard: FillGuard
+  /** The lease this caller holds, until it is given back. */
   token: LeaseToken | undefined
+  /** Whether `guard` carries `token` (a read took the lease): a fill under it gives the lease back. */
+  carried: boolean
   /** The entry another process stored while this one waited: the answer, with nothing to fill. */
   found: CacheEntry.CacheEntry | undefined
 }
@@ -159,7 +163,8 @@ const make = <I, A, E, R>(
     settings: Settings,
     key: CacheKey.CacheKey,
     value: A,
-    guard: FillGuard
+    guard: FillGuard,
+    onSet?: () => void
   ): Effect.Effect<CacheEntry.CacheEntry | undefined> =>
     Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
       const deadlines = Ttl.deadlines(ttlOf(value, settings), now, random)
@@ -175,7 +180,8 @@ const make = <I, A, E, R>(
         )
       }
       const entry: CacheEntry.CacheEntry = { value: encoded.right, cachedAt: now, ...deadlines }
-      return Effect.map(failOpen(settings, store.set(key, entry, guard), false), (stored) => {
+      const set = onSet === undefined ? store.set(key, entry, guard) : Effect.tap(store.set(key, entry, guard), onSet)
+      return Effect.map(failOpen(settings, set, false), (stored) => {
         if (stored) {
           return entry
         }
@@ -202,7 +208,13 @@ const make = <I, A, E, R>(
           Effect.succeed(due(settings, hit.value, hit.entry, clock.unsafeCurrentTimeMillis()) ? undefined : hit)
         ))
 
-  /** Gives back the lease a leader holds, if any (once). */
+  /** How long a miss leases its key: `undefined` on a store without leases, or with leasing off. */
+  const leaseOf = (store: Store, settings: Settings): Duration.Duration | undefined => {
+    const duration = leaseDuration ?? settings.leaseDuration
+    return store.leases === undefined || Duration.isZero(duration) ? undefined : duration
+  }
+
+  /** Gives back the lease a caller holds, if any (once). */
   const release = (settings: Settings, leases: Leases, key: CacheKey.CacheKey, state: Lead) =>
     Effect.suspend(() => {
       const token = state.token
@@ -210,59 +222,88 @@ const make = <I, A, E, R>(
         return Effect.void
       }
       state.token = undefined
+      state.carried = false
       return failOpen(settings, leases.release(key, token), undefined)
     })
 
   /**
    * The computation of a flight's leader. On a store with leases it computes only while
-   * it holds the key's lease, after reading the key again (another process may have
-   * filled it since the miss); while another process holds the lease it waits for its
-   * release and answers with what that process stored, or tries again (at most
-   * `leaseRounds` waits, then it computes anyway). A lease error computes at once
-   * (fail-open).
+   * it holds the key's lease: taken by the read that missed (`lease`), or else (a read
+   * that took none: a refresh, a batch's miss) by `Leases.acquire` and a second read
+   * (another process may have filled the key since). While another process holds the
+   * lease it waits for its release and reads the key again, taking the lease if the key
+   * is still empty: the value that process stored is the answer; otherwise it tries
+   * again (at most `leaseRounds` waits, then it computes anyway). A lease error computes
+   * at once (fail-open).
    */
-  const lead = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, state: Lead) => {
+  const lead = (
+    store: Store,
+    settings: Settings,
+    key: CacheKey.CacheKey,
+    input: I,
+    state: Lead,
+    lease: LeaseOutcome | undefined
+  ) => {
     const leases = store.leases
-    const duration = leaseDuration ?? settings.leaseDuration
-    if (leases === undefined || Duration.isZero(duration)) {
+    const duration = leaseOf(store, settings)
+    if (leases === undefined || duration === undefined) {
       return computeSpan(input)
     }
     const fallback = (error: CacheStoreError) => Effect.zipRight(report(settings, error), computeSpan(input))
-    const reread = (next: Effect.Effect<A, E, any>) =>
-      Effect.matchEffect(store.get(key), {
+    const compute = Effect.onError(computeSpan(input), () => release(settings, leases, key, state))
+    /** Reads the key again: a fresh entry there is the answer; otherwise `next` goes on under the read's guard. */
+    const reread = (
+      read: Effect.Effect<Lookup, CacheStoreError>,
+      next: (lease: LeaseOutcome | undefined) => Effect.Effect<A, E, any>
+    ) =>
+      Effect.matchEffect(read, {
         onFailure: fallback,
-        onSuccess: (lookup) =>
-          Effect.flatMap(settled(settings, key, lookup), (hit): Effect.Effect<A, E, any> => {
+        onSuccess: (lookup) => {
+          if (lookup.lease?._tag === "Taken") {
+            state.token = lookup.lease.token
+            state.carried = true
+          }
+          return Effect.flatMap(settled(settings, key, lookup), (hit): Effect.Effect<A, E, any> => {
             if (hit !== undefined) {
               state.found = hit.entry
               return Effect.succeed(hit.value)
             }
             state.guard = lookup.guard
-            return next
-          })
-      })
-    const round = (waits: number): Effect.Effect<A, E, any> =>
-      Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
-        onFailure: fallback,
-        onSuccess: (token) => {
-          if (Option.isSome(token)) {
-            state.token = token.value
-            return reread(Effect.onError(computeSpan(input), () => release(settings, leases, key, state)))
-          }
-          return waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
-            onFailure: fallback,
-            onSuccess: () => reread(round(waits + 1))
+            return next(lookup.lease)
           })
         }
       })
-    return round(0)
+    /** Computes under the lease held, waits for another's, or takes it apart from a read. */
+    const next = (lease: LeaseOutcome | undefined, waits: number): Effect.Effect<A, E, any> =>
+      state.token !== undefined ? compute : lease?._tag === "Held" ? wait(waits) : acquire(waits)
+    const wait = (waits: number): Effect.Effect<A, E, any> =>
+      waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
+        onFailure: fallback,
+        onSuccess: () =>
+          reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1))
+      })
+    const acquire = (waits: number): Effect.Effect<A, E, any> =>
+      Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
+        onFailure: fallback,
+        onSuccess: (token) => {
+          if (Option.isNone(token)) {
+            return wait(waits)
+          }
+          state.token = token.value
+          return reread(store.get(key), () => compute)
+        }
+      })
+    return next(lease, 0)
   }
 
   /**
    * Computes a key and stores its value: once per key at a time in this process
    * (`group`'s single-flight; a `refresh` flight is not joined by readers, who have a
-   * value to serve), and once across processes on a store with leases. Answers with the
-   * value and the entry stored, by this process or by another.
+   * value to serve), and once across processes on a store with leases. A lease the read
+   * took (`lease`) is given back by the fill, or by `Leases.release` when there is none
+   * or it fails; a caller that joins another's flight in this process gives it back at
+   * once (the leader may be waiting for it). Answers with the value and the entry
+   * stored, by this process or by another.
    */
   const computeOnce = (
     group: SingleFlight<A, E>,
@@ -271,23 +312,32 @@ const make = <I, A, E, R>(
     key: CacheKey.CacheKey,
     input: I,
     guard: FillGuard,
+    lease: LeaseOutcome | undefined,
     refresh = false
   ) =>
     Effect.suspend(() => {
-      const state: Lead = { guard, token: undefined, found: undefined }
+      const taken = lease?._tag === "Taken"
+      const state: Lead = { guard, token: taken ? lease.token : undefined, carried: taken, found: undefined }
       let stored: CacheEntry.CacheEntry | undefined
+      const given = () => {
+        if (state.carried) {
+          state.token = undefined
+          state.carried = false
+        }
+      }
       const keep = (value: A) =>
         state.found === undefined
-          ? Effect.map(fill(store, settings, key, value, state.guard), (entry) => {
+          ? Effect.map(fill(store, settings, key, value, state.guard, given), (entry) => {
             stored = entry
           })
           : Effect.sync(() => {
             stored = state.found
           })
-      const run = group.run(key, lead(store, settings, key, input, state), keep, refresh)
       const leases = store.leases
+      const giveBack = leases === undefined ? undefined : release(settings, leases, key, state)
+      const run = group.run(key, lead(store, settings, key, input, state, lease), keep, refresh, giveBack)
       return Effect.map(
-        leases === undefined ? run : Effect.ensuring(run, release(settings, leases, key, state)),
+        giveBack === undefined ? run : Effect.ensuring(run, giveBack),
         (value): Answer<A> => ({ value, status: "Miss", entry: stored })
       )
     })
@@ -304,10 +354,10 @@ const make = <I, A, E, R>(
    * detached from the caller, who waits for it at most that long: it finishes and fills
    * whatever happens to the caller.
    */
-  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, guard: FillGuard) =>
+  const miss = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I, found: Lookup) =>
     Effect.suspend(() => {
       count(CacheMetrics.misses)
-      const computation = computeOnce(flights, store, settings, key, input, guard)
+      const computation = computeOnce(flights, store, settings, key, input, found.guard, found.lease)
       return hard === undefined
         ? computation
         : Effect.flatMap(Effect.forkDaemon(computation), (fiber) => withinHard(key, Fiber.join(fiber)))
@@ -327,7 +377,7 @@ const make = <I, A, E, R>(
   ) =>
     flights.has(key.key) || ahead.has(key.key)
       ? Effect.void
-      : computeOnce(group, store, settings, key, input, guard, true).pipe(
+      : computeOnce(group, store, settings, key, input, guard, undefined, true).pipe(
         Effect.catchAllCause(refreshFailed),
         Effect.forkDaemon,
         Effect.asVoid
@@ -350,7 +400,7 @@ const make = <I, A, E, R>(
       count(CacheMetrics.staleHits)
       return Effect.as(revalidate(flights, store, settings, key, input, guard), stale)
     }
-    return computeOnce(flights, store, settings, key, input, guard, true).pipe(
+    return computeOnce(flights, store, settings, key, input, guard, undefined, true).pipe(
       Effect.tapErrorCause(refreshFailed),
       Effect.forkDaemon,
       Effect.flatMap((fiber) => Effect.timeoutOption(Fiber.await(fiber), soft)),
@@ -424,8 +474,14 @@ const make = <I, A, E, R>(
         : Effect.map(exit, (value): Answer<A> => ({ value, status: "Miss", entry: undefined })))
   }
 
-  const read = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) =>
-    Effect.flatMap(failOpen(settings, store.get(key), undefined), (found) => answerOf(store, settings, key, input, found))
+  /** Reads the key, taking its lease should it hold no entry (on a store with leases, leasing on). */
+  const read = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) => {
+    const lease = leaseOf(store, settings)
+    return Effect.flatMap(
+      failOpen(settings, store.get(key, lease === undefined ? undefined : { lease }), undefined),
+      (found) => answerOf(store, settings, key, input, found)
+    )
+  }
 
   /** The answer to a read of the store: a fresh or stale hit, or the computation. */
   const answerOf = (
@@ -441,8 +497,8 @@ const make = <I, A, E, R>(
     return Effect.flatMap(live(settings, key, found), (hit) => {
       if (hit === undefined) {
         return found.foreign === undefined
-          ? miss(store, settings, key, input, found.guard)
-          : Effect.zipRight(decodeFailure(settings, key, found.foreign), miss(store, settings, key, input, found.guard))
+          ? miss(store, settings, key, input, found)
+          : Effect.zipRight(decodeFailure(settings, key, found.foreign), miss(store, settings, key, input, found))
       }
       if (hit.fresh) {
         count(CacheMetrics.hits)

@@ -32,17 +32,20 @@ interface Flight<A, E> {
 export class SingleFlight<A, E> {
   private readonly flights = new Map<string, Flight<A, E>>()
 
+  /** `joining`, when given, runs before a caller that finds a flight under way waits for it. */
   run<R, R2>(
     key: CacheKey.CacheKey,
     compute: Effect.Effect<A, E, R>,
     store: (value: A) => Effect.Effect<void, never, R2>,
-    refresh = false
+    refresh = false,
+    joining?: Effect.Effect<void>
   ): Effect.Effect<A, E, R | R2> {
     return Effect.suspend(() => {
       const under = this.flights.get(key.key)
       if (under !== undefined) {
-        return Effect.flatMap(Deferred.await(under.result), (exit): Effect.Effect<A, E, R | R2> =>
-          exit === undefined ? this.run(key, compute, store, refresh) : exit)
+        const waiting = Effect.flatMap(Deferred.await(under.result), (exit): Effect.Effect<A, E, R | R2> =>
+          exit === undefined ? this.run(key, compute, store, refresh, joining) : exit)
+        return joining === undefined ? waiting : Effect.zipRight(joining, waiting)
       }
       const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none), refresh }
       this.flights.set(key.key, flight)

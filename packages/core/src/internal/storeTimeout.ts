@@ -23,7 +23,7 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
     })
   const { deleteVersions, getMany, leases } = store
   return {
-    get: (key) => bound("get", store.get(key)),
+    get: (key, options) => bound("get", store.get(key, options)),
     ...(getMany === undefined ? {} : { getMany: (keys) => bound("getMany", getMany(keys)) }),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
     delete: (key, options) => bound("delete", store.delete(key, options)),

@@ -14,8 +14,20 @@ import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
 import * as scripts from "./scripts.js"
 
-/** The channel on which releases are published: the message is the lease's Redis key. */
-const channel = "cachefx:#!leases"
+/**
+ * The channel on which releases are published (by the release script and by a fill
+ * that gives its read's lease back): the message is the lease's Redis key.
+ *
+ * @internal
+ */
+export const channel = "cachefx:#!leases"
+
+/**
+ * A lease's duration as the `PX` of its `SET`: whole milliseconds, at least 1.
+ *
+ * @internal
+ */
+export const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
 
 /**
  * The store's one subscriber connection, a duplicate of its client, opened on the first
@@ -104,9 +116,9 @@ class Leases implements CacheStore.Leases {
   acquire = (key: CacheKey.CacheKey, duration: Duration.Duration) =>
     Effect.suspend(() => {
       const token = fresh()
-      const millis = Math.max(1, Math.ceil(Duration.toMillis(duration)))
       return Effect.map(
-        attempt("acquireLease", this.deadlines, () => this.client.set(keys.lease(key), token, "PX", millis, "NX")),
+        attempt("acquireLease", this.deadlines, () =>
+          this.client.set(keys.lease(key), token, "PX", millis(duration), "NX")),
         (reply) => reply === "OK" ? Option.some(token as CacheStore.LeaseToken) : Option.none()
       )
     })

@@ -11,20 +11,23 @@ import { attempt } from "./attempt.js"
 import { Deadlines } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
-import { make as makeLeases } from "./leases.js"
+import { channel, make as makeLeases, millis } from "./leases.js"
 import * as scripts from "./scripts.js"
 
-/** What a read saw: the guard a fill is checked against. */
+/** What a read saw: the guard a fill is checked against, and the token of the lease the read took. */
 class Guard {
   constructor(
     readonly hold: string,
     readonly partitionStamp: string,
     readonly namespaceStamp: string,
-    readonly readAt: number
+    readonly readAt: number,
+    readonly lease: CacheStore.LeaseToken | undefined
   ) {}
 }
 
 const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
+
+const held: CacheStore.LeaseOutcome = { _tag: "Held" }
 
 const isTime = (u: unknown): u is number | null => u === null || typeof u === "number"
 
@@ -89,18 +92,33 @@ class Store implements CacheStore.Service {
     this.cluster = client.isCluster
   }
 
-  get = (key: CacheKey.CacheKey) =>
+  /** With `options.lease`, the same script call also takes the key's lease when it holds no entry. */
+  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
     attempt("get", this.deadlines, () => {
       const at = keys.physical(key)
       const stamp = fresh()
+      const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
+      // the lease key after the others, its PX and token after the arguments
+      const read = (entryKeys: Array<string>) =>
+        token === undefined
+          ? this.commands.cachefxGet(entryKeys.length, [...entryKeys, stamp, this.window])
+          : this.commands.cachefxGet(entryKeys.length + 1, [
+            ...entryKeys,
+            keys.lease(key),
+            stamp,
+            this.window,
+            millis(options!.lease!),
+            token
+          ])
       if (!this.cluster) {
-        return this.commands.cachefxGet(at.entry, at.partitionStamp, at.namespaceStamp, stamp, this.window)
-          .then((reply) => this.lookup(reply, reply[2]!))
+        return read([at.entry, at.partitionStamp, at.namespaceStamp]).then((reply) =>
+          this.lookup(reply, reply[2]!, token)
+        )
       }
       return Promise.all([
-        this.commands.cachefxGet(at.entry, at.partitionStamp, stamp, this.window),
+        read([at.entry, at.partitionStamp]),
         this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
-      ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp))
+      ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
     })
 
   /**
@@ -142,23 +160,34 @@ class Store implements CacheStore.Service {
       return lookups
     })
 
+  /** Gives back the lease the guard's read took, if any, in the same script call (or alone, with nothing to fill). */
   set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
-    attempt("set", this.deadlines, async () => {
-      if (!(token instanceof Guard) || this.expired(entry)) {
-        return false
+    Effect.suspend(() => {
+      if (!(token instanceof Guard)) {
+        return Effect.succeed(false)
       }
-      const at = keys.physical(key)
-      const px = entry.staleUntil === null ? -1 : Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis())
-      const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px]
-      if (!this.cluster) {
-        const stored = await this.commands.cachefxFill(at.entry, at.partitionStamp, at.namespaceStamp, ...args, encode(entry))
-        return stored === 1
+      const lease = token.lease
+      if (this.expired(entry)) {
+        return lease === undefined ? Effect.succeed(false) : Effect.as(this.leases.release(key, lease), false)
       }
-      const [stored, namespaceStamp] = await Promise.all([
-        this.commands.cachefxFill(at.entry, at.partitionStamp, ...args, encode(entry)),
-        this.commands.cachefxNamespace(at.namespaceStamp, fresh(), this.window, px)
-      ])
-      return stored === 1 && namespaceStamp === token.namespaceStamp
+      return attempt("set", this.deadlines, async () => {
+        const at = keys.physical(key)
+        const px = entry.staleUntil === null ? -1 : Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis())
+        const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px, encode(entry)]
+        // the lease key after the others, its token and channel after the arguments
+        const fill = (entryKeys: Array<string>) =>
+          lease === undefined
+            ? this.commands.cachefxFill(entryKeys.length, [...entryKeys, ...args])
+            : this.commands.cachefxFill(entryKeys.length + 1, [...entryKeys, keys.lease(key), ...args, lease, channel])
+        if (!this.cluster) {
+          return await fill([at.entry, at.partitionStamp, at.namespaceStamp]) === 1
+        }
+        const [stored, namespaceStamp] = await Promise.all([
+          fill([at.entry, at.partitionStamp]),
+          this.commands.cachefxNamespace(at.namespaceStamp, fresh(), this.window, px)
+        ])
+        return stored === 1 && namespaceStamp === token.namespaceStamp
+      })
     })
 
   /**
@@ -240,17 +269,24 @@ class Store implements CacheStore.Service {
 
   /**
    * The answer of a read: the entry when it was filled under the current stamps (or
-   * their bases: then it is stale, invalidated softly), and the guard.
+   * their bases: then it is stale, invalidated softly), the guard, and the lease when
+   * the read asked for it (`token`) and the key held no entry.
    */
-  private lookup(reply: scripts.GetReply, namespaceStamp: string): CacheStore.Lookup {
-    const [hold, partitionStamp, , readAt, entryNamespace, json, softened] = reply
-    const current = json !== undefined &&
+  private lookup(
+    reply: scripts.GetReply,
+    namespaceStamp: string,
+    token?: CacheStore.LeaseToken | undefined
+  ): CacheStore.Lookup {
+    const [hold, partitionStamp, , readAt, entryNamespace, json, softened, leased] = reply
+    const taken = leased === 1 ? token : undefined
+    const current = typeof json === "string" &&
       (entryNamespace === namespaceStamp || baseOf(entryNamespace!) === baseOf(namespaceStamp))
     const entry = current ? decode(json) : undefined
     return {
       entry: entry === undefined || this.expired(entry) ? Option.none() : Option.some(entry),
       stale: entry !== undefined && (softened === 1 || entryNamespace !== namespaceStamp),
-      guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt)),
+      guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt, taken)),
+      lease: leased === undefined ? undefined : taken === undefined ? held : { _tag: "Taken", token: taken },
       foreign: hold === "?"
         ? "the key holds a value that is not a cachefx entry (another program's bytes, or another Redis type)"
         : current && entry === undefined

@@ -83,11 +83,50 @@ end
 `
 
 /**
- * KEYS: entry, partition stamp[, namespace stamp]. ARGV: fresh stamp, fill window.
- * Returns the `lookup` of the key.
+ * The lease of a key (distributed single-flight), in the entry's slot: taken by a read
+ * that finds no entry (`takeLease`: 1 taken, 0 held by another), given back by the fill
+ * or the release script (`giveBack`: only while the token holds it, then published on
+ * the channel, the waiters wake; 1 when given back).
  */
-const get = prelude + lookup + `
-return lookup(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), clock())
+const takeLease = `
+local function takeLease(key, token, px)
+  if redis.call('SET', key, token, 'PX', px, 'NX') then return 1 end
+  return 0
+end
+`
+
+const giveBack = `
+local function giveBack(key, token, channel)
+  if redis.call('GET', key) ~= token then return 0 end
+  redis.call('DEL', key)
+  redis.call('PUBLISH', channel, key)
+  return 1
+end
+`
+
+/**
+ * The scripts' optional lease key: last of KEYS when `ARGV[leased]` is given, after the
+ * namespace stamp (which a Cluster's scripts do not have).
+ */
+const leaseKeys = (leased: number) => `
+local lease = ARGV[${leased}] and KEYS[#KEYS]
+local namespace = KEYS[3] ~= lease and KEYS[3]
+`
+
+/**
+ * KEYS: entry, partition stamp[, namespace stamp][, lease]. ARGV: fresh stamp, fill
+ * window[, lease PX, lease token]. Returns the `lookup` of the key; with a lease, when
+ * the key holds no entry it can serve (none under the current stamps, or their bases),
+ * `{hold, partition stamp, namespace stamp, Redis time, nil, nil, nil, takeLease}`.
+ * A fresh or stale entry takes no lease: a hit costs the same with or without one.
+ */
+const get = prelude + lookup + takeLease + leaseKeys(3) + `
+local reply = lookup(KEYS[1], KEYS[2], namespace, ARGV[1], tonumber(ARGV[2]), clock())
+local en, n = reply[5], reply[3]
+if lease and (not en or (n and en ~= n and base(en) ~= base(n))) then
+  return {reply[1], reply[2], n, reply[4], false, false, false, takeLease(lease, ARGV[4], ARGV[3])}
+end
+return reply
 `
 
 /**
@@ -109,26 +148,32 @@ return replies
 `
 
 /**
- * KEYS: entry, partition stamp[, namespace stamp]. ARGV: hold, partition stamp,
- * namespace stamp, read time, fill window, entry id, PX (-1: none), JSON.
- * Returns 1 when stored. Stamps are kept alive at least as long as the entry.
+ * KEYS: entry, partition stamp[, namespace stamp][, lease]. ARGV: hold, partition stamp,
+ * namespace stamp, read time, fill window, entry id, PX (-1: none), JSON[, lease token,
+ * channel]. Returns 1 when stored. Stamps are kept alive at least as long as the entry.
+ * The lease the read took is given back, whether the entry is stored or not.
  */
-const fill = prelude + `
-local window = tonumber(ARGV[5])
-if clock() - tonumber(ARGV[4]) > window then return 0 end
-if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
-if inspect(read(KEYS[1])) ~= ARGV[1] then return 0 end
-local px = tonumber(ARGV[7])
-local value = ARGV[6] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[8]
-if px < 0 then
-  redis.call('SET', KEYS[1], value)
-else
-  redis.call('SET', KEYS[1], value, 'PX', px)
+const fill = prelude + giveBack + leaseKeys(9) + `
+local function fill()
+  local window = tonumber(ARGV[5])
+  if clock() - tonumber(ARGV[4]) > window then return 0 end
+  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+  if namespace and redis.call('GET', namespace) ~= ARGV[3] then return 0 end
+  if inspect(read(KEYS[1])) ~= ARGV[1] then return 0 end
+  local px = tonumber(ARGV[7])
+  local value = ARGV[6] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[8]
+  if px < 0 then
+    redis.call('SET', KEYS[1], value)
+  else
+    redis.call('SET', KEYS[1], value, 'PX', px)
+  end
+  keep(KEYS[2], px, window)
+  if namespace then keep(namespace, px, window) end
+  return 1
 end
-keep(KEYS[2], px, window)
-if KEYS[3] then keep(KEYS[3], px, window) end
-return 1
+local stored = fill()
+if lease then giveBack(lease, ARGV[9], ARGV[10]) end
+return stored
 `
 
 /**
@@ -176,32 +221,29 @@ end
 return 1
 `
 
-/**
- * KEYS: lease. ARGV: token, channel. Deletes the lease only while `token` holds it, then
- * publishes the lease's key on the channel (waiters wake). Returns 1 when released.
- */
-const release = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], KEYS[1])
-return 1
+/** KEYS: lease. ARGV: token, channel. Returns `giveBack`'s answer. */
+const release = giveBack + `
+return giveBack(KEYS[1], ARGV[1], ARGV[2])
 `
 
 /**
  * The reply of `cachefxGet`: hold, partition stamp, namespace stamp (null on a
  * Cluster), Redis time, then the entry's namespace stamp and JSON when present, then
- * `1` when the entry was invalidated softly by its partition or key.
+ * `1` when the entry was invalidated softly by its partition or key; with a lease and
+ * no entry, nulls and then whether the read took the lease (1) or found it held (0).
  *
  * @internal
  */
-export type GetReply = [string, string, string | null, number, string?, string?, 1?]
+export type GetReply = [string, string, string | null, number, (string | null)?, (string | null)?, (1 | null)?, (0 | 1)?]
 
 /** @internal */
 export interface Commands {
-  cachefxGet(...args: ReadonlyArray<string | number>): Promise<GetReply>
+  /** `get`: its key count (with the lease or without), then its keys and arguments. */
+  cachefxGet(numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<GetReply>
   /** `getMany` over as many keys as it is told: its key count, then its keys and arguments. */
   cachefxGetMany(numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<ReadonlyArray<GetReply>>
-  cachefxFill(...args: ReadonlyArray<string | number>): Promise<number>
+  /** `fill`: its key count (with the lease or without), then its keys and arguments. */
+  cachefxFill(numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<number>
   cachefxNamespace(...args: ReadonlyArray<string | number>): Promise<string>
   cachefxSoften(...args: ReadonlyArray<string | number>): Promise<number>
   cachefxSoftDelete(...args: ReadonlyArray<string | number>): Promise<number>
@@ -243,17 +285,14 @@ const define = <A>(client: Redis | Cluster, lua: string, numberOfKeys: number) =
  *
  * @internal
  */
-export const register = (client: Redis | Cluster): Commands => {
-  const keys = client.isCluster ? 2 : 3
-  return {
-    cachefxGet: define<GetReply>(client, get, keys),
-    cachefxGetMany: script<ReadonlyArray<GetReply>>(client, getMany),
-    cachefxFill: define<number>(client, fill, keys),
-    cachefxNamespace: define<string>(client, namespace, 1),
-    cachefxSoften: define<number>(client, soften, 1),
-    cachefxSoftDelete: define<number>(client, softDelete, 1)
-  }
-}
+export const register = (client: Redis | Cluster): Commands => ({
+  cachefxGet: script<GetReply>(client, get),
+  cachefxGetMany: script<ReadonlyArray<GetReply>>(client, getMany),
+  cachefxFill: script<number>(client, fill),
+  cachefxNamespace: define<string>(client, namespace, 1),
+  cachefxSoften: define<number>(client, soften, 1),
+  cachefxSoftDelete: define<number>(client, softDelete, 1)
+})
 
 /**
  * The lease release script on a client: `(lease key, token, channel)`, 1 when released.
