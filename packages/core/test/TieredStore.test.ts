@@ -220,7 +220,7 @@ describe("CacheStore.makeTiered", () => {
       let batches = 0
       const l2: CacheStore.Service = {
         ...shared,
-        getMany: (keys) => Effect.suspend(() => (batches++, Effect.forEach(keys, shared.get)))
+        getMany: (keys) => Effect.suspend(() => (batches++, Effect.forEach(keys, (key) => shared.get(key))))
       }
       const store = yield* CacheStore.makeTiered({ l1: CacheStore.makeMemory(), l2, sync: yield* CacheSync.makeMemory })
       const [x, y, z] = ["x", "y", "z"].map((suffix) => keyIn("many", "p", suffix)) as [CacheKey.CacheKey, CacheKey.CacheKey, CacheKey.CacheKey]

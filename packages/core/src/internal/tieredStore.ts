@@ -58,15 +58,16 @@ class TieredStore {
     private readonly clock: Clock.Clock
   ) {}
 
-  get = (key: CacheKey.CacheKey): Effect.Effect<CacheStore.Lookup, CacheStoreError> => {
+  /** An L1 hit takes no lease (it needs no computation); a read of L2 asks L2 for one when `options` does. */
+  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions): Effect.Effect<CacheStore.Lookup, CacheStoreError> => {
     const l1 = this.l1
     if (l1 === undefined) {
-      return Effect.map(this.l2.get(key), (lookup) => this.bypassed(lookup))
+      return Effect.map(this.l2.get(key, options), (lookup) => this.bypassed(lookup))
     }
     return Effect.flatMap(l1.get(key), (first) => {
       const hit = this.hit(l1, first)
       return hit === undefined
-        ? Effect.flatMap(this.l2.get(key), (lookup) => this.through(l1, first.guard, key, lookup))
+        ? Effect.flatMap(this.l2.get(key, options), (lookup) => this.through(l1, first.guard, key, lookup))
         : Effect.succeed(hit)
     })
   }
