@@ -32,6 +32,17 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
     const fill = (store: CacheStore.Service, key: CacheKey.CacheKey, value: unknown, ttl: number | null = 60_000) =>
       Effect.flatMap(store.get(key), (lookup) => store.set(key, entryFor(value, Date.now(), ttl), lookup.guard))
 
+    /** A key (filled with 1), the same key under version 2 of its namespace (2), and a key of another namespace (3). */
+    const filledVersions = (store: CacheStore.Service, id: string) =>
+      Effect.gen(function*() {
+        const a = keyIn(id, "p", "a")
+        const v2: CacheKey.CacheKey = { namespace: a.namespace, partition: `${a.namespace}:2:p`, key: `${a.namespace}:2:p:a` }
+        const other = keyIn(`${id}-other`, "p", "a")
+        yield* fill(store, a, 1)
+        yield* fill(store, v2, 2)
+        yield* fill(store, other, 3)
+        return { a, other, v2 }
+      })
     const read = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
       Effect.map(store.get(key), (lookup) => Option.map(lookup.entry, (entry) => entry.value))
 
@@ -102,16 +113,7 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
     it.live("clear wipes a namespace, every version, and no other namespace", () =>
       withStore((store, id) =>
         Effect.gen(function*() {
-          const a = keyIn(id, "p", "a")
-          const v2: CacheKey.CacheKey = {
-            namespace: a.namespace,
-            partition: `${a.namespace}:2:p`,
-            key: `${a.namespace}:2:p:a`
-          }
-          const other = keyIn(`${id}-other`, "p", "a")
-          yield* fill(store, a, 1)
-          yield* fill(store, v2, 2)
-          yield* fill(store, other, 3)
+          const { a, other, v2 } = yield* filledVersions(store, id)
           yield* store.clear(a.namespace)
           expect(yield* read(store, a)).toEqual(Option.none())
           expect(yield* read(store, v2)).toEqual(Option.none())
@@ -231,16 +233,7 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
       it.live("a soft clear leaves a namespace stale, every version, and no other namespace", () =>
         withStore((store, id) =>
           Effect.gen(function*() {
-            const a = keyIn(id, "p", "a")
-            const v2: CacheKey.CacheKey = {
-              namespace: a.namespace,
-              partition: `${a.namespace}:2:p`,
-              key: `${a.namespace}:2:p:a`
-            }
-            const other = keyIn(`${id}-other`, "p", "a")
-            yield* fill(store, a, 1)
-            yield* fill(store, v2, 2)
-            yield* fill(store, other, 3)
+            const { a, other, v2 } = yield* filledVersions(store, id)
             yield* store.clear(a.namespace, { soft: true })
             expect(yield* look(store, a)).toEqual(stale(1))
             expect(yield* look(store, v2)).toEqual(stale(2))

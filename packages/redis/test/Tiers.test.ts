@@ -1,10 +1,11 @@
 /**
  * Two tiers over Redis with two real processes: instance A is this test process,
  * instance B a child process (tiersChild.ts). A writes the database (a plain Redis key)
- * and invalidates through its store; B reads through its own L1.
+ * and invalidates through its store (a management call, or an event published to its
+ * invalidation engine); B reads through its own L1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { CacheSettings, type CacheStore } from "@cachefx/core"
+import { CacheSettings, type CacheStore, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect, Layer, Schedule } from "effect"
 import { Redis } from "ioredis"
@@ -79,7 +80,12 @@ type Invalidate = (value: ReturnType<typeof valueOnA>, input: Input) => Effect.E
 const invalidations: ReadonlyArray<Invalidate> = [
   (value, input) => value.delete(input),
   (value, input) => value.deletePartition({ group: input.group }),
-  (value) => value.invalidateAll
+  (value) => value.invalidateAll,
+  // a write published to the engine, as the Drizzle hooks publish it: the rule deletes the key
+  (value, input) =>
+    Invalidation.publish(InvalidationEvent.make({ table: "truth", operation: "update", rows: [input] })).pipe(
+      Effect.provide(InvalidationEngine.layer({ caches: [value] }))
+    )
 ]
 
 /**
