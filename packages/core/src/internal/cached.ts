@@ -201,7 +201,8 @@ const make = <I, A, E, R>(
 
   /** The entry of a lookup when it needs no computation: fresh, and not due for a refresh ahead. */
   const settled = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup) =>
-    Effect.flatMap(live(settings, key, lookup), (hit) =>
+    // a read again of the key: an entry that does not decode was reported by the read that missed
+    Effect.flatMap(live(settings, key, lookup, false), (hit) =>
       hit === undefined || !hit.fresh
         ? Effect.succeed(undefined)
         : Effect.clockWith((clock) =>
@@ -439,7 +440,7 @@ const make = <I, A, E, R>(
    * none. An entry invalidated softly is stale, and live only while its TTL's
    * stale-while-revalidate window lasts (without one, it is a miss).
    */
-  const live = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup | undefined) =>
+  const live = (settings: Settings, key: CacheKey.CacheKey, lookup: Lookup | undefined, reportUndecodable = true) =>
     Effect.clockWith((clock): Effect.Effect<{ readonly value: A; readonly entry: CacheEntry.CacheEntry; readonly fresh: boolean } | undefined> => {
       if (lookup === undefined || Option.isNone(lookup.entry)) {
         return Effect.succeed(undefined)
@@ -453,7 +454,9 @@ const make = <I, A, E, R>(
       const decoded = codec.decode(entry.value)
       return Either.isRight(decoded)
         ? Effect.succeed({ value: decoded.right, entry, fresh: state === "Fresh" && !softened })
-        : Effect.as(decodeFailure(settings, key, decoded.left), undefined)
+        : reportUndecodable
+        ? Effect.as(decodeFailure(settings, key, decoded.left), undefined)
+        : Effect.succeed(undefined)
     })
 
   /** Joins a computation of the key under way without reading the store, or reads it. */
