@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { CacheSettings, CacheStore } from "@cachefx/core"
-import { RedisStore } from "@cachefx/redis"
-import { Duration, Effect, Layer, Option } from "effect"
+import { RedisStore, RedisSync } from "@cachefx/redis"
+import { Duration, Effect, Layer, Option, Schedule } from "effect"
 import { Cluster, Redis } from "ioredis"
 import { type AddressInfo, createServer } from "node:net"
 import { contractSuite, keyIn } from "../../core/test/CacheStoreContract.js"
@@ -35,6 +35,40 @@ describe.skipIf(unavailable !== undefined)("Redis Cluster of 3 masters (started 
   contractSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)))
   // every master is scanned
   previousVersionsSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)), "versions")
+
+  it.live("two tiers over the Cluster, each instance's channel on another node: an invalidation reaches the other L1", () =>
+    Effect.gen(function*() {
+      const channel = `tiers-cluster-${process.pid}-${Date.now()}`
+      let readsOfB = 0
+      /** An instance: its L1, the Cluster as L2 (reads counted for B), its channel on a client of one node. */
+      const instance = (port: number, counted: boolean) =>
+        Effect.gen(function*() {
+          const node = new Redis({ host: "127.0.0.1", port })
+          yield* Effect.addFinalizer(() => Effect.sync(() => node.disconnect()))
+          const l2 = yield* RedisStore.make({ client })
+          return yield* CacheStore.makeTiered({
+            l1: CacheStore.makeMemory(),
+            l2: counted ? { ...l2, get: (key, options) => Effect.suspend(() => (readsOfB++, l2.get(key, options))) } : l2,
+            sync: yield* RedisSync.make({ client: node, channel })
+          })
+        })
+      const a = yield* instance(cluster.ports[0]!, false)
+      const b = yield* instance(cluster.ports[1]!, true)
+      const key = keyIn(channel, "p", "k")
+      const lookup = yield* b.get(key)
+      const now = Date.now()
+      yield* b.set(key, { value: "old", cachedAt: now, expiresAt: now + 60_000, staleUntil: now + 60_000 }, lookup.guard)
+      yield* b.get(key) // copied into B's L1
+      const before = readsOfB
+      expect(Option.isSome((yield* b.get(key)).entry)).toBe(true)
+      expect(readsOfB).toBe(before) // served by B's L1
+      yield* a.delete(key)
+      // one pub/sub delivery, across the Cluster's nodes
+      yield* b.get(key).pipe(
+        Effect.flatMap((lookup) => Option.isNone(lookup.entry) ? Effect.void : Effect.fail("still served by B's L1")),
+        Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 100 })
+      )
+    }).pipe(Effect.provide(TestSettings), Effect.scoped), 20_000)
 })
 
 describe("RedisStore on a single Redis", () => {
