@@ -184,15 +184,21 @@ export type Options<K extends KeyConstructor.KeyConstructor.Any> =
 export interface Management<KR> {
   /** The core cached value behind it: give it to `InvalidationEngine.layer({ caches })`. */
   readonly cache: Cached.Cached.Any
-  /** Deletes the stored response of a request. */
+  /**
+   * Deletes the stored response of a request; with `{ soft: true }`, marks it stale
+   * instead (served `STALE` while one refresh runs, when its TTL has a
+   * stale-while-revalidate window).
+   */
   readonly delete: (
     request: HttpServerRequest.HttpServerRequest,
-    params?: Params
+    params?: Params,
+    options?: CacheStore.InvalidateOptions
   ) => Effect.Effect<void, CacheError.CacheError, KR | CacheStore.CacheStore>
-  /** Wipes the partition of a request (every variant of its path parameters or user). */
+  /** Wipes the partition of a request (every variant of its path parameters or user); softly with `{ soft: true }`. */
   readonly deletePartition: (
     request: HttpServerRequest.HttpServerRequest,
-    params?: Params
+    params?: Params,
+    options?: CacheStore.InvalidateOptions
   ) => Effect.Effect<void, CacheError.CacheError, KR | CacheStore.CacheStore>
   /** Wipes every stored response of the cache's namespace. */
   readonly invalidateAll: Effect.Effect<void, CacheError.CacheStoreError, CacheStore.CacheStore>

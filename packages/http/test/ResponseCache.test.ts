@@ -168,6 +168,32 @@ describe("ResponseCache.cached", () => {
       expect(calls.count).toBeGreaterThanOrEqual(3)
     }).pipe(Effect.provide(ServerLive)))
 
+  it.scoped("a soft delete serves the response STALE once while one refresh runs; without a stale window, a MISS", () =>
+    Effect.gen(function*() {
+      const calls = counter()
+      const render = Effect.sync(() => HttpServerResponse.text(`${calls.next()}`))
+      const swr = ResponseCache.cached({ headers: true, ttl: Ttl.staleWhileRevalidate({ fresh: "1 minute", stale: "1 hour" }) })(
+        render
+      )
+      const plain = ResponseCache.cached({ headers: true, ttl: "1 minute" })(render)
+      yield* serve(HttpRouter.empty.pipe(HttpRouter.get("/swr", swr), HttpRouter.get("/plain", plain)))
+      yield* get("/swr")
+      yield* swr.delete(HttpServerRequest.fromWeb(new Request("http://x/swr")), {}, { soft: true })
+      const stale = yield* get("/swr")
+      expect([statusOf(stale), stale.body]).toEqual(["STALE", "1"])
+      // the refreshed response, once the background refresh has stored it
+      const fresh = yield* get("/swr").pipe(
+        Effect.filterOrFail((response) => statusOf(response) === "HIT"),
+        Effect.retry({ times: 100 }) // each try is a real request: the refresh runs meanwhile (no TestClock sleep)
+      )
+      expect([statusOf(fresh), fresh.body]).toEqual(["HIT", "2"])
+      yield* get("/plain")
+      yield* plain.deletePartition(HttpServerRequest.fromWeb(new Request("http://x/plain")), {}, { soft: true })
+      const missed = yield* get("/plain")
+      expect([statusOf(missed), missed.body]).toEqual(["MISS", "4"])
+      expect(calls.count).toBe(4)
+    }).pipe(Effect.provide(ServerLive)))
+
   it.scoped("header names come from ResponseCacheSettings; no reset-at without a TTL", () =>
     Effect.gen(function*() {
       const handler = ResponseCache.cached({ headers: true, ttl: Ttl.forever })(HttpServerResponse.text("x"))

@@ -185,8 +185,8 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
 
   const management: ResponseCache.Management<any> = {
     cache,
-    delete: (request, params) => cache.delete(inputFor(request, params)),
-    deletePartition: (request, params) => cache.deletePartition(inputFor(request, params)),
+    delete: (request, params, options) => cache.delete(inputFor(request, params), options),
+    deletePartition: (request, params, options) => cache.deletePartition(inputFor(request, params), options),
     invalidateAll: cache.invalidateAll,
     keyFor: (request, params) => cache.keyFor(inputFor(request, params))
   }
