@@ -46,9 +46,16 @@ export const physical = (key: CacheKey.CacheKey): Physical => {
 
 const leaseSlice = ":#!l"
 
+/**
+ * The lease key of an entry, from its physical key (`Physical.entry`): a read that has
+ * the physical keys at hand builds no tag again.
+ *
+ * @internal
+ */
+export const leaseOf = (entry: string): string => entry + leaseSlice
+
 /** @internal */
-export const lease = (key: CacheKey.CacheKey): string =>
-  tag(key.partition) + key.key.slice(key.partition.length) + leaseSlice
+export const lease = (key: CacheKey.CacheKey): string => leaseOf(physical(key).entry)
 
 const glob = /[*?[\]\\]/g
 

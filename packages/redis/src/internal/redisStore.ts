@@ -104,7 +104,7 @@ class Store implements CacheStore.Service {
           ? this.commands.cachefxGet(entryKeys.length, [...entryKeys, stamp, this.window])
           : this.commands.cachefxGet(entryKeys.length + 1, [
             ...entryKeys,
-            keys.lease(key),
+            keys.leaseOf(at.entry),
             stamp,
             this.window,
             millis(options!.lease!),
@@ -178,7 +178,7 @@ class Store implements CacheStore.Service {
         const fill = (entryKeys: Array<string>) =>
           lease === undefined
             ? this.commands.cachefxFill(entryKeys.length, [...entryKeys, ...args])
-            : this.commands.cachefxFill(entryKeys.length + 1, [...entryKeys, keys.lease(key), ...args, lease, channel])
+            : this.commands.cachefxFill(entryKeys.length + 1, [...entryKeys, keys.leaseOf(at.entry), ...args, lease, channel])
         if (!this.cluster) {
           return await fill([at.entry, at.partitionStamp, at.namespaceStamp]) === 1
         }
