@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, TestCache, Ttl } from "@cachefx/core"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Schema, TestClock } from "effect"
+import { recordingTracer } from "./recordingTracer.js"
 
 const Posts = KeyConstructor.make({
   namespace: "posts",
@@ -36,6 +37,27 @@ describe("cached", () => {
         "get:miss", "set:stored", "get:hit", "get:miss", "set:stored"
       ])
     }).pipe(Effect.provide(TestLayer)))
+
+  describe("the computation's span", () => {
+    /** A cached function that gives the name of the span it computes in. */
+    const spanName = () =>
+      Cached.cached({ key: Posts, ttl: "1 minute" })((_: { readonly author: number; readonly page: number }) =>
+        Effect.map(Effect.currentSpan, (span) => span.name)
+      )
+
+    it.effect("is cachefx.compute when a tracer exports", () => {
+      const { started, tracer } = recordingTracer()
+      return Effect.gen(function*() {
+        expect(yield* spanName()({ author: 1, page: 1 }).pipe(Effect.withSpan("caller"))).toBe("cachefx.compute")
+        expect(started).toEqual(["caller", "cachefx.compute"])
+      }).pipe(Effect.provide(TestLayer), Effect.withTracer(tracer))
+    })
+
+    it.effect("is the caller's with Effect's built-in tracer only", () =>
+      Effect.gen(function*() {
+        expect(yield* spanName()({ author: 1, page: 1 }).pipe(Effect.withSpan("caller"))).toBe("caller")
+      }).pipe(Effect.provide(TestLayer)))
+  })
 
   it.effect("reports when the value was cached and when it expires", () =>
     Effect.gen(function*() {

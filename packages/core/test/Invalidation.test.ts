@@ -14,6 +14,7 @@ import {
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
 import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, Scope, TestClock, type Tracer } from "effect"
+import { recordingTracer } from "./recordingTracer.js"
 
 const posts = pgTable("posts", {
   id: integer("id").primaryKey(),
@@ -345,26 +346,44 @@ describe("InvalidationEngine", () => {
     }).pipe(Effect.provide(engine([fn])))
   })
 
-  it.effect("the engine's spans continue the publisher's trace", () => {
-    const names: Array<string> = []
-    const ancestry = (span: Option.Option<Tracer.AnySpan>): void =>
-      Option.match(span, {
-        onNone: () => undefined,
-        onSome: (span) => {
-          names.push(span._tag === "Span" ? span.name : "external")
-          ancestry(span._tag === "Span" ? span.parent : Option.none())
-        }
-      })
-    const { fn } = postsCache([
-      InvalidationRule.make({
-        ...byKey,
-        when: () => Effect.as(Effect.map(Effect.option(Effect.currentSpan), ancestry), true)
-      })
-    ])
-    return Effect.gen(function*() {
-      yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.withSpan("write"))
-      expect(names).toEqual(["cachefx.invalidation.job", "cachefx.invalidation.event", "write"])
-    }).pipe(Effect.provide(engine([fn])))
+  describe("spans", () => {
+    /** The names of the spans above the one a rule's `when` runs in, innermost first. */
+    const ancestryInWhen = () => {
+      const names: Array<string> = []
+      const ancestry = (span: Option.Option<Tracer.AnySpan>): void =>
+        Option.match(span, {
+          onNone: () => undefined,
+          onSome: (span) => {
+            names.push(span._tag === "Span" ? span.name : "external")
+            ancestry(span._tag === "Span" ? span.parent : Option.none())
+          }
+        })
+      const { fn } = postsCache([
+        InvalidationRule.make({
+          ...byKey,
+          when: () => Effect.as(Effect.map(Effect.option(Effect.currentSpan), ancestry), true)
+        })
+      ])
+      return { fn, names }
+    }
+
+    it.effect("with a tracer that exports, the engine's spans continue the publisher's trace", () => {
+      const { fn, names } = ancestryInWhen()
+      const { started, tracer } = recordingTracer()
+      return Effect.gen(function*() {
+        yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.withSpan("write"))
+        expect(names).toEqual(["cachefx.invalidation.job", "cachefx.invalidation.event", "write"])
+        expect(started).toEqual(["write", "cachefx.invalidation.event", "cachefx.invalidation.job"])
+      }).pipe(Effect.provide(engine([fn])), Effect.withTracer(tracer))
+    })
+
+    it.effect("with Effect's built-in tracer only, the engine makes no span", () => {
+      const { fn, names } = ancestryInWhen()
+      return Effect.gen(function*() {
+        yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.withSpan("write"))
+        expect(names).toEqual(["write"])
+      }).pipe(Effect.provide(engine([fn])))
+    })
   })
 
   it.effect("a publisher that stops waiting does not stop its invalidation, and the engine stops after it", () => {

@@ -37,6 +37,7 @@ import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
 import { encodeSlice } from "./keyEncoding.js"
 import { SingleFlight } from "./singleFlight.js"
+import * as tracing from "./tracing.js"
 
 /** @internal */
 export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") as typeof Cached.TypeId
@@ -155,7 +156,7 @@ const make = <I, A, E, R>(
     staticTtl ?? (ttlOption === undefined ? settings.defaultTtl : Ttl.decode((ttlOption as (a: A) => Ttl.TtlInput)(value)))
 
   const computeSpan = (input: I) =>
-    Effect.withSpan(compute(input), "cachefx.compute", { attributes: { "cachefx.cache": name } })
+    tracing.withSpan("cachefx.compute", { attributes: { "cachefx.cache": name } })(compute(input))
 
   /** Encodes and stores a computed value under a guard; gives the entry when stored. */
   const fill = (

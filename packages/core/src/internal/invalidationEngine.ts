@@ -24,6 +24,7 @@ import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
 import * as registry from "./constructorRegistry.js"
 import * as busInternal from "./invalidationBus.js"
 import * as rules from "./invalidationRule.js"
+import * as tracing from "./tracing.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
 
@@ -196,7 +197,7 @@ const prepare = (
   const attempt = (event: InvalidationEvent.InvalidationEvent) =>
     work(event).pipe(
       Effect.zipRight(counted),
-      Effect.withSpan("cachefx.invalidation.job", {
+      tracing.withSpan("cachefx.invalidation.job", {
         captureStackTrace: false,
         attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
       }),
@@ -319,7 +320,7 @@ export const make = (options: InvalidationEngine.Options) =>
           ? dispatch(matching[0]!, event)
           : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
       }).pipe(
-        Effect.withSpan("cachefx.invalidation.event", {
+        tracing.withSpan("cachefx.invalidation.event", {
           captureStackTrace: false,
           attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
           ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })

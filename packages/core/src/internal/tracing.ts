@@ -1,0 +1,17 @@
+import * as Effect from "effect/Effect"
+import type * as Tracer from "effect/Tracer"
+
+/** The tracer of a runtime no one gave one: Effect's own, whose spans nothing exports. */
+const builtIn = Effect.runSync(Effect.tracer)
+
+/**
+ * `Effect.withSpan`, when a tracer that exports spans is installed (`@effect/opentelemetry`,
+ * `Effect.withTracer`, `Layer.setTracer`). With Effect's built-in tracer only, the effect
+ * runs without the span: such a span is kept by no one, and making one (a context with the
+ * span, its end on exit) costs several times what an invalidation on the memory store does.
+ *
+ * @internal
+ */
+export const withSpan = (name: string, options: Tracer.SpanOptions) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) => tracer === builtIn ? effect : Effect.withSpan(effect, name, options))
