@@ -1,9 +1,10 @@
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
@@ -158,18 +159,32 @@ interface Prepared {
 }
 
 /**
- * `Effect.provide(context)`, skipped when the fiber's context already holds every service
- * of `context` (a publisher on the engine's own runtime does): providing would change
- * nothing then, and it is not free (a merged context, set and restored around the job).
+ * `Effect.provide(context)`, for jobs that run in a publisher's fiber. The context a job
+ * runs in is worked out once per publisher context (a publisher on one runtime has one):
+ * the publisher's own when it already holds every service of `context` (one on the
+ * engine's runtime does), the two merged otherwise, which is then set for the job without
+ * merging again.
  */
 const provideMissing = (context: Context.Context<CacheStore>) => {
   const services = [...context.unsafeMap]
+  const contexts = new WeakMap<Context.Context<never>, Context.Context<never>>()
+  const contextFor = (current: Context.Context<never>): Context.Context<never> => {
+    let found = contexts.get(current)
+    if (found === undefined) {
+      found = services.every(([key, service]) => current.unsafeMap.get(key) === service)
+        ? current
+        : Context.merge(current, context)
+      contexts.set(current, found)
+    }
+    return found
+  }
   return <A, E>(effect: Effect.Effect<A, E, CacheStore>): Effect.Effect<A, E> =>
-    Effect.contextWithEffect((current: Context.Context<never>) =>
-      services.every(([key, service]) => current.unsafeMap.get(key) === service)
+    Effect.contextWithEffect((current: Context.Context<never>) => {
+      const jobs = contextFor(current)
+      return jobs === current
         ? effect as Effect.Effect<A, E>
-        : Effect.provide(effect, context)
-    )
+        : Effect.locally(effect, FiberRef.currentContext, jobs) as Effect.Effect<A, E>
+    })
 }
 
 const prepare = (
