@@ -19,7 +19,8 @@ interface Selected {
 
 /** @internal */
 export interface WriteConfig {
-  readonly returning?: ReadonlyArray<Selected> | undefined
+  /** Set for the time a marked statement is prepared, then given back. */
+  returning?: ReadonlyArray<Selected> | undefined
   readonly where?: SQL | undefined
   readonly set?: Readonly<Record<string, unknown>> | undefined
   readonly from?: unknown
@@ -81,22 +82,20 @@ export const prepareMarked = (
   session?: unknown
 ): unknown => {
   const config = builder.config
+  const returning = config.returning
   const own = session === undefined ? undefined : Object.getOwnPropertyDescriptor(builder, "session")
   // Rows the caller reads are mapped by Drizzle, so the marked columns are fields too;
   // otherwise one raw list is cheaper, and the driver's raw rows are read.
-  builder.config = {
-    ...config,
-    returning: config.returning === undefined
-      ? [{ path: [MARK], field: rawReturning(plan, Reflect.get(builder, "dialect")) }]
-      : [...config.returning, ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
-  }
+  config.returning = returning === undefined
+    ? [{ path: [MARK], field: rawReturning(plan, Reflect.get(builder, "dialect")) }]
+    : [...returning, ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
   if (session !== undefined) {
     Reflect.set(builder, "session", session)
   }
   try {
     return Reflect.apply(prepare, builder, args)
   } finally {
-    builder.config = config
+    config.returning = returning
     if (own !== undefined) {
       Object.defineProperty(builder, "session", own)
     }
