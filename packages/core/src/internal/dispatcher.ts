@@ -7,6 +7,7 @@ import * as Queue from "effect/Queue"
 import { CacheDefinitionError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as Dispatcher from "../Dispatcher.js"
+import { whole } from "./whole.js"
 
 /**
  * For a dispatcher: counts a job as pending (`CacheMetrics.invalidationJobsPending`) from
@@ -21,12 +22,22 @@ const pending = (dispatcher: string) => {
   return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, done))
 }
 
-const inlinePending = pending("inline")
+const inlineLabels = [MetricLabel.make("dispatcher", "inline")]
+const inlineDone = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, inlineLabels))
 
-/** @internal */
+/**
+ * Runs the job in place, uninterruptibly (a publisher that stops waiting does not stop
+ * its invalidation), counted as pending while it runs.
+ *
+ * @internal
+ */
 export const inline: Dispatcher.Dispatcher = {
   name: "inline",
-  dispatch: ({ run }) => Effect.flatten(inlinePending(run))
+  dispatch: ({ run }) =>
+    Effect.suspend(() => {
+      CacheMetrics.invalidationJobsPending.unsafeModify(1, inlineLabels)
+      return whole(run, inlineDone)
+    })
 }
 
 /** @internal */

@@ -26,6 +26,7 @@ import * as registry from "./constructorRegistry.js"
 import * as busInternal from "./invalidationBus.js"
 import * as rules from "./invalidationRule.js"
 import * as tracing from "./tracing.js"
+import { whole } from "./whole.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
 
@@ -378,10 +379,10 @@ export const make = (options: InvalidationEngine.Options) =>
       })
     )
     yield* busInternal.serve(bus, (event) =>
-      Effect.uninterruptible(Effect.suspend(() => {
+      Effect.suspend(() => {
         underWay++
-        return Effect.ensuring(handle(event, Option.none()), settle)
-      })))
+        return whole(handle(event, Option.none()), settle)
+      }))
     const service: InvalidationEngine.Service = { run }
     return service
   })
