@@ -5,7 +5,15 @@ import { BaseSQLiteDatabase, SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlit
 import { hasProperty } from "effect/Predicate"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import { pair } from "./rows.js"
-import { isWriteBuilder, type Method, prepareMarked, type Row, runMarked, type WriteBuilder } from "./statement.js"
+import {
+  isWriteBuilder,
+  type Method,
+  type Outcome,
+  prepareMarked,
+  type Row,
+  runMarked,
+  type WriteBuilder
+} from "./statement.js"
 import type { TablePlan } from "./tables.js"
 
 /**
@@ -109,6 +117,8 @@ interface Done {
 /**
  * Runs a write: reads the old rows first when the update sets a tracked column, in a
  * transaction of its own when outside one (or when the outbox needs one), then emits.
+ * Outside such a transaction the statement's rows become events and are emitted in the
+ * one step after it, so the caller resumes a promise hop after the driver answers.
  */
 const run = (write: Write, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
   const { builder, context, operation, plan } = write
@@ -116,20 +126,28 @@ const run = (write: Write, base: unknown, args: ReadonlyArray<unknown>, method: 
   const changed = operation === "update" ? setColumns(plan, builder.config.set) : []
   const tracked = builder.config.from === undefined && changed.some((column) => plan.tracked.has(column))
   const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, args) : undefined
-  const once = (prepared: unknown, source: unknown, old: ReadonlyArray<Row> | undefined): Maybe<Done> =>
-    andThen(runMarked(plan, source, prepared, method, args, callerReturns), (outcome) => ({
-      result: outcome.result,
-      events: eventsOf(write, changed, outcome.rows, old)
-    }))
+  const done = (outcome: Outcome, old: ReadonlyArray<Row> | undefined): Done => ({
+    result: outcome.result,
+    events: eventsOf(write, changed, outcome.rows, old)
+  })
+  const emit = (outcome: Done, sync: boolean) =>
+    andThen(context.emit(outcome.events, sync, outcome.persisted), () => outcome.result)
   const persist = context.persist
-  const done: Maybe<Done> = context.transactionId !== undefined || (!tracked && persist === undefined)
-    ? andThen(before(context.source), (old) => once(base, context.source, old))
-    : inTransaction(context.source, (tx) =>
-      andThen(before(tx), (old) =>
-        andThen(once(prepareMarked(builder, write.prepare, plan, [], sessionOf(tx)), tx, old), (outcome) =>
-          andThen(persist?.(tx, outcome.events), (persisted) => ({ ...outcome, persisted })))))
-  const sync = !async && !isThenable(done)
-  return andThen(done, (outcome) => andThen(context.emit(outcome.events, sync, outcome.persisted), () => outcome.result))
+  if (context.transactionId !== undefined || (!tracked && persist === undefined)) {
+    const read = before(context.source)
+    return andThen(read, (old) => {
+      const ran = runMarked(plan, context.source, base, method, args, callerReturns)
+      const sync = !async && !isThenable(read) && !isThenable(ran)
+      return andThen(ran, (outcome) => emit(done(outcome, old), sync))
+    })
+  }
+  const committed: Maybe<Done> = inTransaction(context.source, (tx) =>
+    andThen(before(tx), (old) =>
+      andThen(runMarked(plan, tx, prepareMarked(builder, write.prepare, plan, [], sessionOf(tx)), method, args, callerReturns), (outcome) => {
+        const ran = done(outcome, old)
+        return andThen(persist?.(tx, ran.events), (persisted) => ({ ...ran, persisted }))
+      })))
+  return andThen(committed, (outcome) => emit(outcome, !async && !isThenable(committed)))
 }
 
 /** The prepared query the caller gets: the driver's, whose run methods go through `run`. */
