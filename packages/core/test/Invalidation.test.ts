@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import {
   Cached,
   CacheMetrics,
+  CacheStore,
   Dispatcher,
   Invalidation,
   InvalidationBus,
@@ -418,9 +419,15 @@ describe("InvalidationEngine", () => {
       const context = yield* Layer.build(engine([fn]))
       const bus = Context.get(context, InvalidationBus.InvalidationBus)
       const other = yield* Layer.build(TestCache.layer())
-      yield* Effect.provide(bus.publish(insert(row(1, 3))), other)
-      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3"])
+      // twice: the second job runs in the context worked out for the first
+      const seen = yield* Effect.provide(
+        Effect.forEach([3, 4], (post) => Effect.zipRight(bus.publish(insert(row(1, post))), CacheStore.CacheStore)),
+        other
+      )
+      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
       expect(yield* Effect.provide(wipes, other)).toEqual([])
+      // after each publish the publisher's own context is back
+      expect(seen).toEqual([Context.get(other, CacheStore.CacheStore), Context.get(other, CacheStore.CacheStore)])
     }).pipe(Effect.scoped)
   })
 

@@ -163,8 +163,10 @@ interface Prepared {
  * `Effect.provide(context)`, for jobs that run in a publisher's fiber. The context a job
  * runs in is worked out once per publisher context (a publisher on one runtime has one):
  * the publisher's own when it already holds every service of `context` (one on the
- * engine's runtime does), the two merged otherwise, which is then set for the job without
- * merging again.
+ * engine's runtime does), the two merged otherwise, which is then set for the job and
+ * given back after it, without merging again. A job runs uninterruptibly either way (a
+ * publisher that stops waiting does not stop its invalidation), so the context is set
+ * and given back without `Effect.locally`'s mask.
  */
 const provideMissing = (context: Context.Context<CacheStore>) => {
   const services = [...context.unsafeMap]
@@ -184,7 +186,10 @@ const provideMissing = (context: Context.Context<CacheStore>) => {
       const jobs = contextFor(current)
       return jobs === current
         ? effect as Effect.Effect<A, E>
-        : Effect.locally(effect, FiberRef.currentContext, jobs) as Effect.Effect<A, E>
+        : Effect.flatMap(
+          FiberRef.getAndSet(FiberRef.currentContext, jobs),
+          (previous) => whole(effect, FiberRef.set(FiberRef.currentContext, previous))
+        ) as Effect.Effect<A, E>
     })
 }
 
@@ -201,7 +206,12 @@ const prepare = (
     targets.length === 1 ? apply(targets[0]!) : Effect.forEach(targets, apply, { discard: true })
   // what a job does under its rule: a custom invalidator per changed row, or the rule's targets
   const work = Option.match(rule.run, {
-    onNone: () => (event: InvalidationEvent.InvalidationEvent) => Effect.flatMap(rules.targets(plan, event), applyAll),
+    onNone: () => {
+      const when = rule.options.when
+      return when === undefined
+        ? (event: InvalidationEvent.InvalidationEvent) => Effect.suspend(() => applyAll(rules.targets(plan, event)))
+        : (event: InvalidationEvent.InvalidationEvent) => Effect.flatMap(rules.targetsWhen(plan, event, when), applyAll)
+    },
     onSome: (invalidator) => {
       const cached = handle(apply, subject.name, context)
       return (event: InvalidationEvent.InvalidationEvent) =>

@@ -244,18 +244,28 @@ const distinct = (plan: Plan, targets: ReadonlyArray<Target>): ReadonlyArray<Tar
   return [...partitions.values(), ...keys.values()]
 }
 
+const relevant = (plan: Plan, event: InvalidationEvent.InvalidationEvent) =>
+  changes(event).filter((change) => watched(plan, change))
+
+const targetsOfChanges = (plan: Plan, changes: ReadonlyArray<InvalidationRule.Change>) =>
+  distinct(plan, changes.flatMap((change) => targetsOf(plan, change)))
+
 /**
- * What an event invalidates under a rule, after `watchFields` and `when` (decided at
- * once for a rule without `when`).
+ * What an event invalidates under a rule without `when`, after `watchFields`.
  *
  * @internal
  */
-export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): Effect.Effect<ReadonlyArray<Target>> => {
-  const relevant = () => changes(event).filter((change) => watched(plan, change))
-  const of = (kept: ReadonlyArray<InvalidationRule.Change>) =>
-    distinct(plan, kept.flatMap((change) => targetsOf(plan, change)))
-  const when = plan.rule.options.when
-  return when === undefined
-    ? Effect.sync(() => of(relevant()))
-    : Effect.suspend(() => Effect.map(Effect.filter(relevant(), when), of))
-}
+export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): ReadonlyArray<Target> =>
+  targetsOfChanges(plan, relevant(plan, event))
+
+/**
+ * What an event invalidates under a rule with `when`, after `watchFields` and `when`.
+ *
+ * @internal
+ */
+export const targetsWhen = (
+  plan: Plan,
+  event: InvalidationEvent.InvalidationEvent,
+  when: NonNullable<InvalidationRule.InvalidationRule["options"]["when"]>
+): Effect.Effect<ReadonlyArray<Target>> =>
+  Effect.suspend(() => Effect.map(Effect.filter(relevant(plan, event), when), (kept) => targetsOfChanges(plan, kept)))
