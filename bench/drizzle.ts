@@ -12,9 +12,16 @@
  * what is left is the hooks' own work (RETURNING, capture, publish call), not the
  * engine's; and the second case on a table whose rule takes the background dispatcher
  * (the write returns once the job is handed over; its CPU is still this process's).
+ * A last PostgreSQL row runs the second case with a tracer that keeps its spans
+ * installed (the engine makes its spans only then).
  * Every row is given twice: wall time, and CPU time of this process per update
  * (`process.cpuUsage`), the steadier figure on a shared machine; PostgreSQL's own CPU
  * is in the wall time only.
+ *
+ * Then the same three ways without a database: a node-postgres client that answers every
+ * query at once, so what is left is the CPU of Drizzle, the hooks and the engine alone
+ * (no I/O, no driver), the figure that tells changes to this code apart on a noisy
+ * machine.
  *
  * Run: npm run bench:drizzle
  */
@@ -32,12 +39,13 @@ import { DrizzleHooks } from "@cachefx/drizzle"
 import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
-import { Effect, Layer, Queue } from "effect"
+import { Effect, Layer, Queue, Tracer } from "effect"
 import pg from "pg"
 import { machine, median, report } from "./harness.js"
 
 const rows = 1_000
 const perRound = 500
+const offlineRound = 5_000
 const rounds = 9
 
 const schema = pgSchema("cachefx_bench")
@@ -69,6 +77,33 @@ const pool = new pg.Pool({
 })
 const plain = drizzle(pool)
 
+/** A tracer that keeps every span it starts (Effect's own spans), as an exporter would. */
+const keeping = (() => {
+  const builtIn = Effect.runSync(Effect.tracer)
+  const kept: Array<Tracer.Span> = []
+  return Tracer.make({
+    span: (...args) => {
+      const span = builtIn.span(...args)
+      kept.push(span)
+      if (kept.length > 10_000) {
+        kept.length = 0
+      }
+      return span
+    },
+    context: builtIn.context
+  })
+})()
+
+/** A node-postgres client that answers at once: an update gives one row (`RETURNING`) or none. */
+const answering = {
+  query: (query: { readonly text: string }, params: ReadonlyArray<unknown>) =>
+    Promise.resolve(
+      / returning /.test(query.text)
+        ? { command: "UPDATE", rowCount: 1, rows: [{ author_id: Number(params[1]) % 50 }], fields: [] }
+        : { command: "UPDATE", rowCount: 1, rows: [], fields: [] }
+    )
+}
+
 interface Sample {
   /** Microseconds of wall time per update. */
   readonly wall: number
@@ -76,31 +111,32 @@ interface Sample {
   readonly cpu: number
 }
 
-/** One round of `perRound` sequential updates. */
-const round = async (update: (i: number) => PromiseLike<unknown>): Promise<Sample> => {
+/** One round of `count` sequential updates. */
+const round = async (update: (i: number) => PromiseLike<unknown>, count: number): Promise<Sample> => {
   const cpu = process.cpuUsage()
   const start = process.hrtime.bigint()
-  for (let i = 0; i < perRound; i++) {
+  for (let i = 0; i < count; i++) {
     await update(i % rows)
   }
-  const wall = Number(process.hrtime.bigint() - start) / 1_000 / perRound
+  const wall = Number(process.hrtime.bigint() - start) / 1_000 / count
   const used = process.cpuUsage(cpu)
-  return { wall, cpu: (used.user + used.system) / perRound }
+  return { wall, cpu: (used.user + used.system) / count }
 }
 
 const compare = async (
   label: string,
   hooked: (i: number) => PromiseLike<unknown>,
   baseline: (i: number) => PromiseLike<unknown>,
-  target?: string
+  target?: string,
+  count = perRound
 ) => {
-  await round(hooked)
-  await round(baseline)
+  await round(hooked, count)
+  await round(baseline, count)
   const subject: Array<Sample> = []
   const base: Array<Sample> = []
   for (let r = 0; r < rounds; r++) {
-    base.push(await round(baseline))
-    subject.push(await round(hooked))
+    base.push(await round(baseline, count))
+    subject.push(await round(hooked, count))
   }
   const wall = (samples: ReadonlyArray<Sample>) => median(samples.map((sample) => sample.wall))
   const cpu = (samples: ReadonlyArray<Sample>) => median(samples.map((sample) => sample.cpu))
@@ -122,6 +158,15 @@ const program = Effect.gen(function*() {
   })
   const db = yield* DrizzleHooks.instrument(plain, { caches })
   const dropping = yield* DrizzleHooks.instrument(plain, { caches }).pipe(
+    Effect.provideServiceEffect(
+      InvalidationBus.InvalidationBus,
+      Effect.map(Queue.unbounded<InvalidationBus.Delivery>(), (deliveries) => ({ deliveries, publish: () => Effect.void }))
+    )
+  )
+  const traced = yield* DrizzleHooks.instrument(plain, { caches }).pipe(Effect.withTracer(keeping))
+  const offline = drizzle(answering as never)
+  const offlineHooked = yield* DrizzleHooks.instrument(offline, { caches })
+  const offlineDropping = yield* DrizzleHooks.instrument(offline, { caches }).pipe(
     Effect.provideServiceEffect(
       InvalidationBus.InvalidationBus,
       Effect.map(Queue.unbounded<InvalidationBus.Delivery>(), (deliveries) => ({ deliveries, publish: () => Effect.void }))
@@ -156,7 +201,27 @@ const program = Effect.gen(function*() {
       (i) => db.update(drafts).set({ title: `t${i}` }).where(eq(drafts.id, i)),
       (i) => plain.update(drafts).set({ title: `t${i}` }).where(eq(drafts.id, i))
     )
+    await compare(
+      "  the same, a tracer that keeps spans",
+      (i) => traced.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      (i) => plain.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i))
+    )
     await plain.execute(sql`drop schema if exists cachefx_bench cascade`)
+    console.log(`without a database (a client that answers at once), ${offlineRound} updates per round`)
+    await compare(
+      "no database: table with a rule",
+      (i) => offlineHooked.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      (i) => offline.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      undefined,
+      offlineRound
+    )
+    await compare(
+      "no database: the hooks alone (events dropped)",
+      (i) => offlineDropping.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      (i) => offline.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i)),
+      undefined,
+      offlineRound
+    )
   })
 }).pipe(
   Effect.provide(
