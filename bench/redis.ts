@@ -6,7 +6,9 @@
  *   of 2 s a side, the side that starts a round alternating; with the CPU time each
  *   operation costs the client (this process) and the Redis server, steadier than
  *   throughput on a shared machine; and Redis commands per hit from `INFO commandstats`
- *   (target: 1 call from the client);
+ *   (target: 1 call from the client); for scale, raw GETs on a client with ioredis's
+ *   `enableAutoPipelining`, which batches a tick's commands in one write as the store
+ *   does for its scripts;
  * - partition wipe with `BENCH_KEYS` keys loaded (default 1,000,000; the partition holds
  *   1,000 of them): a stamp replacement vs `SCAN MATCH` over the whole keyspace + `DEL`,
  *   as Restflow wipes (target ≥ 1000×).
@@ -128,6 +130,26 @@ const hits = (client: Redis, raw: Redis) =>
     )
     const plain = yield* Effect.promise(() => plainGets(raw, inputs.length))
     console.log(`for scale: raw GET from ${fibers} plain async loops (no Effect): ${plain.toFixed(0)} ops/s`)
+    // The store sends the scripts of one tick in one write; ioredis does the same for a
+    // whole client with `enableAutoPipelining`, which a caller of raw GETs may turn on.
+    const pipelined = yield* Effect.acquireRelease(
+      Effect.sync(() => new Redis(raw.options.port ?? 6379, "127.0.0.1", { enableAutoPipelining: true })),
+      (client) => Effect.sync(() => client.disconnect())
+    )
+    let k = 0
+    const pipelinedGet = Effect.promise(() => pipelined.get(`raw:${k++ % inputs.length}`))
+    yield* throughput(pipelinedGet, client) // warm up
+    const pipelinedRounds: Array<Round> = []
+    for (let round = 0; round < hitRounds; round++) {
+      pipelinedRounds.push(yield* throughput(pipelinedGet, client))
+    }
+    const pipelinedRate = median(pipelinedRounds.map((round) => round.rate))
+    console.log(
+      `for scale: raw GET on a client with enableAutoPipelining, ${fibers} fibers: ${pipelinedRate.toFixed(0)} ops/s ` +
+        `(cached() ${(median(rates) / pipelinedRate).toFixed(2)}× of it; CPU per GET: client ${
+          spread(pipelinedRounds.map((r) => r.client), 1)
+        }, Redis ${spread(pipelinedRounds.map((r) => r.server), 1)} µs)`
+    )
 
     yield* Effect.promise(() => client.config("RESETSTAT"))
     const counted = 10_000

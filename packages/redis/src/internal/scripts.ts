@@ -1,5 +1,6 @@
 import { type Cluster, Command, type Redis } from "ioredis"
 import { createHash } from "node:crypto"
+import { sender } from "./batch.js"
 
 /**
  * The Lua scripts of the store, sent by `EVALSHA` (and `EVAL` when Redis does not
@@ -254,15 +255,17 @@ export interface Commands {
  * built directly as an ioredis `Command` (cheaper than `defineCommand`'s wrapper by
  * about 1 µs of client CPU per call, measured), then an `EVAL` of the text when Redis
  * does not know the script yet (a new or restarted server, which keeps it from then on).
- * Keys carry the client's `keyPrefix`, as those of its own commands do.
+ * Keys carry the client's `keyPrefix`, as those of its own commands do. Sent through the
+ * client's `sender`: the scripts of one tick go in one write.
  */
 const script = <A>(client: Redis | Cluster, lua: string) => {
   const sha = createHash("sha1").update(lua).digest("hex")
   const prefix = client.options.keyPrefix
   const options = prefix === undefined ? { replyEncoding: "utf8" as const } : { replyEncoding: "utf8" as const, keyPrefix: prefix }
+  const sendCommand = sender(client)
   const send = (name: string, body: string, numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> => {
     const command = new Command(name, [body, numberOfKeys, ...args], options)
-    client.sendCommand(command)
+    sendCommand(command)
     return command.promise
   }
   return (numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> =>
