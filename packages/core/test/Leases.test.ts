@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cached, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
-import { Deferred, Duration, Effect, Exit, Option } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Option } from "effect"
 
 const Prices = KeyConstructor.make({ namespace: "prices", fields: [KeyField.arg("sku")] })
 const sku = { sku: 1 }
@@ -74,6 +74,19 @@ describe("cached() and a store whose reads take leases", () => {
       expect(yield* Effect.provideService(fn.withStatus(sku), CacheStore.CacheStore, store)).toMatchObject({ status: "Hit" })
       expect(log).toEqual(["get leased", "set", "get leased"])
       expect(computations()).toBe(1)
+    }))
+
+  it.live("a caller interrupted while its read takes the lease gives the lease back once the read is done", () =>
+    Effect.gen(function*() {
+      // the read's script took the lease on the server as soon as it ran; its answer comes 200 ms later
+      const { log, store } = yield* scripted([{ after: "200 millis", lease: taken("t1") }])
+      const { computations, fn } = priceOf()
+      const caller = yield* Effect.fork(Effect.provideService(fn(sku), CacheStore.CacheStore, store))
+      yield* Effect.sleep("50 millis")
+      const exit = yield* Fiber.interrupt(caller)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(log).toEqual(["get leased", "release t1"])
+      expect(computations()).toBe(0)
     }))
 
   it.live("withTimeout passes a read's lease on", () =>

@@ -478,12 +478,28 @@ const make = <I, A, E, R>(
         : Effect.map(exit, (value): Answer<A> => ({ value, status: "Miss", entry: undefined })))
   }
 
-  /** Reads the key, taking its lease should it hold no entry (on a store with leases, leasing on). */
+  /**
+   * Reads the key, taking its lease should it hold no entry (on a store with leases,
+   * leasing on). A caller interrupted while such a read is under way, or before the
+   * computation that gives the lease back has started, still gives it back: the read
+   * finishes (it is bounded by the store's timeout), then the lease is released, so no
+   * caller waits out the lease of one that left.
+   */
   const read = (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) => {
     const lease = leaseOf(store, settings)
-    return Effect.flatMap(
-      failOpen(settings, store.get(key, lease === undefined ? undefined : { lease }), undefined),
-      (found) => answerOf(store, settings, key, input, found)
+    const leases = store.leases
+    if (lease === undefined || leases === undefined) {
+      return Effect.flatMap(failOpen(settings, store.get(key), undefined), (found) =>
+        answerOf(store, settings, key, input, found))
+    }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(failOpen(settings, store.get(key, { lease }), undefined), (found) => {
+        const answer = restore(answerOf(store, settings, key, input, found))
+        const taken = found?.lease
+        return taken?._tag === "Taken"
+          ? Effect.onInterrupt(answer, () => failOpen(settings, leases.release(key, taken.token), undefined))
+          : answer
+      })
     )
   }
 
