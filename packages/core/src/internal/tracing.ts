@@ -8,7 +8,7 @@ const builtIn = Effect.runSync(Effect.tracer)
  * `Effect.withSpan`, when a tracer that exports spans is installed (`@effect/opentelemetry`,
  * `Effect.withTracer`, `Layer.setTracer`). With Effect's built-in tracer only, the effect
  * runs without the span: such a span is kept by no one, and making one (a context with the
- * span, its end on exit) costs several times what an invalidation on the memory store does.
+ * span, its end on exit) costs about as much as an inline invalidation on the memory store.
  *
  * @internal
  */

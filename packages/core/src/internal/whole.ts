@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 
 /**
  * Runs `effect` uninterruptibly, then `finalizer`, whether it succeeded or failed: what
- * `Effect.uninterruptible(Effect.ensuring(effect, finalizer))` does, in a third of the
+ * `Effect.uninterruptible(Effect.ensuring(effect, finalizer))` does, in about half the
  * steps (no mask to restore interruptibility in, which an uninterruptible effect never
  * uses). For the short jobs run in a publisher's fiber, where those steps were a third
  * of the work.
