@@ -3,6 +3,7 @@ import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from
 import { RedisStore } from "@cachefx/redis"
 import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Redis } from "ioredis"
+import { type AddressInfo, createServer, Socket } from "node:net"
 import { Instance, type Plan } from "./leaseInstance.js"
 import { cleanup, countingClient, sharedUrl } from "./redis.js"
 import { freePort } from "./servers.js"
@@ -89,6 +90,33 @@ describe("leases in one process", () => {
       Effect.map((store) => Layer.merge(Layer.succeed(CacheStore.CacheStore, store), settingsOf(name)))
     )
 
+  /** A TCP proxy to the shared Redis that passes commands at once and Redis's answers `delay` ms late. */
+  const slowAnswers = (delay: number) =>
+    Effect.acquireRelease(
+      Effect.async<{ readonly port: number; readonly close: () => void }>((resume) => {
+        const url = new URL(sharedUrl)
+        const sockets: Array<Socket> = []
+        const server = createServer((socket) => {
+          const upstream = new Socket()
+          upstream.connect(Number(url.port || 6379), url.hostname)
+          socket.pipe(upstream)
+          upstream.on("data", (chunk) => setTimeout(() => socket.writable && socket.write(chunk), delay))
+          socket.on("error", () => upstream.destroy())
+          upstream.on("error", () => socket.destroy())
+          sockets.push(socket, upstream)
+        })
+        server.listen(0, "127.0.0.1", () =>
+          resume(Effect.succeed({
+            port: (server.address() as AddressInfo).port,
+            close: () => {
+              server.close()
+              sockets.forEach((socket) => socket.destroy())
+            }
+          })))
+      }),
+      (proxy) => Effect.sync(proxy.close)
+    )
+
   it.live("a waiter is woken by the release's message, long before its poll, and serves the holder's value", () =>
     Effect.gen(function*() {
       const other = new Redis(sharedUrl)
@@ -112,6 +140,25 @@ describe("leases in one process", () => {
       expect(b.calls()).toBe(0)
       // released: no lease left behind
       expect(yield* Effect.promise(() => client.keys(`*${run}-woken*#!l`))).toEqual([])
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a caller interrupted while its read takes the lease leaves no lease behind in Redis", () =>
+    Effect.gen(function*() {
+      // Redis's answers reach this client 400 ms late: the read's script has taken the
+      // lease on the server long before the caller, interrupted meanwhile, hears of it
+      const proxy = yield* slowAnswers(400)
+      const slow = new Redis(proxy.port, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => slow.disconnect()))
+      yield* Effect.promise(() => slow.ping())
+      const store = yield* storeOf("left", { client: slow })
+      const { calls, fn } = instance(Effect.succeed("computed"))
+      const caller = yield* Effect.fork(Effect.provide(fn(sku), store))
+      yield* Effect.sleep("100 millis")
+      const leases = Effect.promise(() => client.keys(`*${run}-left*#!l`))
+      expect(yield* leases).toHaveLength(1) // taken on the server, the answer still on its way
+      yield* Fiber.interrupt(caller)
+      expect(yield* leases).toEqual([])
+      expect(calls()).toBe(0)
     }).pipe(Effect.scoped), 20_000)
 
   it.live("a Redis that refuses the wait for a held lease still answers every call: computed here at once, once, and stored", () =>
