@@ -32,6 +32,17 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
     const fill = (store: CacheStore.Service, key: CacheKey.CacheKey, value: unknown, ttl: number | null = 60_000) =>
       Effect.flatMap(store.get(key), (lookup) => store.set(key, entryFor(value, Date.now(), ttl), lookup.guard))
 
+    /** Two keys of partition "#1" (filled with 1 and 2) and one of partition "#12" (3), a prefix of it is no match. */
+    const filledPartitions = (store: CacheStore.Service, id: string) =>
+      Effect.gen(function*() {
+        const a1 = keyIn(id, "#1", "a")
+        const a2 = keyIn(id, "#1", "b")
+        const other = keyIn(id, "#12", "a")
+        yield* fill(store, a1, 1)
+        yield* fill(store, a2, 2)
+        yield* fill(store, other, 3)
+        return { a1, a2, other }
+      })
     /** A key (filled with 1), the same key under version 2 of its namespace (2), and a key of another namespace (3). */
     const filledVersions = (store: CacheStore.Service, id: string) =>
       Effect.gen(function*() {
@@ -95,12 +106,7 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
     it.live("deletePartition wipes its keys and no other partition's", () =>
       withStore((store, id) =>
         Effect.gen(function*() {
-          const a1 = keyIn(id, "#1", "a")
-          const a2 = keyIn(id, "#1", "b")
-          const other = keyIn(id, "#12", "a")
-          yield* fill(store, a1, 1)
-          yield* fill(store, a2, 2)
-          yield* fill(store, other, 3)
+          const { a1, a2, other } = yield* filledPartitions(store, id)
           yield* store.deletePartition(a1)
           expect(yield* read(store, a1)).toEqual(Option.none())
           expect(yield* read(store, a2)).toEqual(Option.none())
@@ -217,12 +223,7 @@ export const contractSuite = (name: string, layer: Layer.Layer<CacheStore.CacheS
       it.live("a soft partition wipe leaves its keys stale and no other partition's", () =>
         withStore((store, id) =>
           Effect.gen(function*() {
-            const a1 = keyIn(id, "#1", "a")
-            const a2 = keyIn(id, "#1", "b")
-            const other = keyIn(id, "#12", "a")
-            yield* fill(store, a1, 1)
-            yield* fill(store, a2, 2)
-            yield* fill(store, other, 3)
+            const { a1, a2, other } = yield* filledPartitions(store, id)
             yield* store.deletePartition(a1, { soft: true })
             expect(yield* look(store, a1)).toEqual(stale(1))
             expect(yield* look(store, a2)).toEqual(stale(2))

@@ -15,6 +15,7 @@ import {
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
 import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, Scope, TestClock, type Tracer } from "effect"
+import { engine, Posts, type PostInput, wipes } from "./posts.js"
 import { recordingTracer } from "./recordingTracer.js"
 
 const posts = pgTable("posts", {
@@ -25,16 +26,6 @@ const posts = pgTable("posts", {
 })
 const users = pgTable("users", { id: integer("id").primaryKey() })
 
-const Posts = KeyConstructor.make({
-  namespace: "posts",
-  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("post")]
-})
-
-interface PostInput {
-  readonly author: number
-  readonly post: number
-}
-
 /** A cached value over `Posts` that counts its computations. */
 const postsCache = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>, name?: string) => {
   const calls: Array<PostInput> = []
@@ -43,15 +34,6 @@ const postsCache = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>, nam
   )
   return { fn, calls }
 }
-
-/** The engine over the given caches, on a TestCache, with extra layers (dispatchers, services). */
-const engine = (caches: ReadonlyArray<Cached.Cached.Any>, extra: Layer.Layer<never> = Layer.empty) =>
-  InvalidationEngine.layer({ caches }).pipe(Layer.provide(extra), Layer.provideMerge(TestCache.layer()))
-
-/** The invalidations the store saw, as `op target`. */
-const wipes = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
-  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`))
-)
 
 const row = (author: number, id: number, more: Record<string, unknown> = {}) => ({ id, author_id: author, ...more })
 

@@ -7,27 +7,15 @@ import {
   InvalidationEvent,
   InvalidationRule,
   KeyConstructor,
-  KeyField,
   TestCache
 } from "@cachefx/core"
 import { Effect, Layer, Option, Ref, Schema } from "effect"
-
-const Posts = KeyConstructor.make({
-  namespace: "posts",
-  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("post")]
-})
+import { engine, Posts, wipes } from "./posts.js"
 
 const postsCache = (rules: ReadonlyArray<InvalidationRule.InvalidationRule>) =>
   Cached.cached({ key: Posts, ttl: "1 hour", invalidatesOn: rules })(
     (input: { readonly author: number; readonly post: number }) => Effect.succeed(`${input.author}/${input.post}`)
   )
-
-const engine = (caches: ReadonlyArray<Cached.Cached.Any>, extra: Layer.Layer<never> = Layer.empty) =>
-  InvalidationEngine.layer({ caches }).pipe(Layer.provide(extra), Layer.provideMerge(TestCache.layer()))
-
-const wipes = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
-  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`))
-)
 
 /** Wipes the partition of every author the row had before and has after. */
 const byAuthors = (seen: Array<InvalidationRule.Change> = []): InvalidationRule.Invalidator => (change, cached) => {

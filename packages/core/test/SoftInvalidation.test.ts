@@ -7,21 +7,11 @@ import {
   InvalidationEvent,
   InvalidationRule,
   KeyConstructor,
-  KeyField,
   TestCache,
   Ttl
 } from "@cachefx/core"
 import { Deferred, Duration, Effect, Layer, Option, TestClock } from "effect"
-
-const Posts = KeyConstructor.make({
-  namespace: "posts",
-  fields: [KeyField.arg("author", { partition: true }), KeyField.arg("post")]
-})
-
-interface PostInput {
-  readonly author: number
-  readonly post: number
-}
+import { Posts, type PostInput } from "./posts.js"
 
 const input: PostInput = { author: 1, post: 1 }
 

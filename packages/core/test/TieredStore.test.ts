@@ -51,6 +51,24 @@ const read = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
 /** Lets the instances' channel fibers apply what was published. */
 const settle = Effect.repeatN(Effect.yieldNow(), 5)
 
+/**
+ * A read of `key` by an instance, held once it has read L2 and before it copies into L1,
+ * until `release` runs; its fiber gives what it read.
+ */
+const heldRead = (
+  instance: { readonly store: CacheStore.Service; readonly probe: ReturnType<typeof instrumented>["probe"] },
+  key: CacheKey.CacheKey
+) =>
+  Effect.gen(function*() {
+    const reading = yield* Deferred.make<void>()
+    const released = yield* Deferred.make<void>()
+    instance.probe.gate = Effect.zipRight(Deferred.succeed(reading, void 0), Deferred.await(released))
+    const fiber = yield* Effect.fork(read(instance.store, key))
+    yield* Deferred.await(reading)
+    instance.probe.gate = undefined
+    return { fiber, release: Deferred.succeed(released, void 0) }
+  })
+
 describe("CacheStore.makeTiered", () => {
   it.scoped("an L1 hit costs no L2 read; an L1 miss reads L2 once and fills L1", () =>
     Effect.gen(function*() {
@@ -91,18 +109,13 @@ describe("CacheStore.makeTiered", () => {
       const { a, b } = yield* twoInstances()
       const key = keyIn("race", "p", "a")
       yield* fill(a.store, key, "old")
-      const reading = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      b.probe.gate = Effect.zipRight(Deferred.succeed(reading, void 0), Deferred.await(release))
       // B misses L1 and reads the old value from L2, then waits before filling L1
-      const fiber = yield* Effect.fork(read(b.store, key))
-      yield* Deferred.await(reading)
-      b.probe.gate = undefined
+      const { fiber, release } = yield* heldRead(b, key)
       // A invalidates in L2 and publishes; B receives it and cleans its L1
       yield* a.store.delete(key)
       yield* settle
       // B's fill of L1 with the old value comes now: refused
-      yield* Deferred.succeed(release, void 0)
+      yield* release
       expect(yield* Fiber.join(fiber)).toEqual(Option.some("old"))
       expect(yield* read(b.store, key)).toEqual(Option.none())
       yield* fill(a.store, key, "new")
@@ -147,17 +160,12 @@ describe("CacheStore.makeTiered", () => {
       const { a, b, sync } = yield* twoInstances()
       const key = keyIn("across", "p", "a")
       yield* fill(a.store, key, "old")
-      const reading = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      b.probe.gate = Effect.zipRight(Deferred.succeed(reading, void 0), Deferred.await(release))
-      const fiber = yield* Effect.fork(read(b.store, key))
-      yield* Deferred.await(reading)
-      b.probe.gate = undefined
+      const { fiber, release } = yield* heldRead(b, key)
       yield* sync.disconnect
       yield* a.store.delete(key) // lost
       yield* sync.reconnect
       yield* settle
-      yield* Deferred.succeed(release, void 0)
+      yield* release
       yield* Fiber.join(fiber)
       expect(yield* read(b.store, key)).toEqual(Option.none())
     }))
