@@ -10,20 +10,29 @@ import type * as Dispatcher from "../Dispatcher.js"
 import { whole } from "./whole.js"
 
 /**
- * For a dispatcher: counts a job as pending (`CacheMetrics.invalidationJobsPending`) from
- * now until it has run; gives the job's run, which ends the count. The gauge is moved
- * through one label array kept for the dispatcher (a metric's hook is cached by the
- * array's identity; `Metric.tagged` would make a new one, and look the hook up, each time).
+ * The pending-jobs gauge of a dispatcher (`CacheMetrics.invalidationJobsPending`), moved
+ * through one label array kept for it (a metric's hook is cached by the array's
+ * identity; `Metric.tagged` would make a new one, and look the hook up, each time).
  */
-const pending = (dispatcher: string) => {
+const gaugeOf = (dispatcher: string) => {
   const labels = [MetricLabel.make("dispatcher", dispatcher)]
-  const added = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(1, labels))
-  const done = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, labels))
-  return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, done))
+  return {
+    add: () => CacheMetrics.invalidationJobsPending.unsafeModify(1, labels),
+    done: Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, labels))
+  }
 }
 
-const inlineLabels = [MetricLabel.make("dispatcher", "inline")]
-const inlineDone = Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, inlineLabels))
+/**
+ * For a dispatcher that hands jobs over: counts a job as pending from now until it has
+ * run; gives the job's run, which ends the count.
+ */
+const pending = (dispatcher: string) => {
+  const gauge = gaugeOf(dispatcher)
+  const added = Effect.sync(gauge.add)
+  return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, gauge.done))
+}
+
+const inlineGauge = gaugeOf("inline")
 
 /**
  * Runs the job in place, uninterruptibly (a publisher that stops waiting does not stop
@@ -35,8 +44,8 @@ export const inline: Dispatcher.Dispatcher = {
   name: "inline",
   dispatch: ({ run }) =>
     Effect.suspend(() => {
-      CacheMetrics.invalidationJobsPending.unsafeModify(1, inlineLabels)
-      return whole(run, inlineDone)
+      inlineGauge.add()
+      return whole(run, inlineGauge.done)
     })
 }
 
