@@ -231,6 +231,12 @@ describe("InvalidationRule decisions", () => {
         yield* Invalidation.publish(insert(row(1, 3)))
         expect(yield* wipes).toEqual(["delete cachefx:tenantPosts:1:acme:#3"])
       }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
+
+    it.effect("read the engine's service, not one of the same tag the publisher has", () =>
+      Effect.gen(function*() {
+        yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.provideService(Tenant, "other"))
+        expect(yield* wipes).toEqual(["delete cachefx:tenantPosts:1:acme:#3"])
+      }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
   })
 
   for (const [title, options, events, expected] of decisions) {

@@ -12,6 +12,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
@@ -162,8 +163,8 @@ interface Prepared {
 /**
  * `Effect.provide(context)`, for jobs that run in a publisher's fiber. The context a job
  * runs in is worked out once per publisher context (a publisher on one runtime has one):
- * the publisher's own when it already holds every service of `context` (one on the
- * engine's runtime does), the two merged otherwise, which is then set for the job and
+ * the publisher's own when it already holds every service of `context` (see `forJobs`),
+ * the two merged otherwise, which is then set for the job and
  * given back after it, without merging again. A job runs uninterruptibly either way (a
  * publisher that stops waiting does not stop its invalidation), so the context is set
  * and given back without `Effect.locally`'s mask.
@@ -310,10 +311,28 @@ const index = (
     return { plans, byTable }
   })
 
+const dispatcherKeys = Dispatcher.tag("").key
+
+/**
+ * What jobs get of the engine's context: the services its layer was given, without the
+ * machinery that builds and runs the engine (its layer's scope and memo map, the
+ * dispatchers), which no job uses. A publisher whose fiber holds the same services (one
+ * on the application's runtime does) then runs each job in its own context, with nothing
+ * to set and give back per job.
+ */
+const forJobs = (context: Context.Context<CacheStore>): Context.Context<CacheStore> =>
+  Context.unsafeMake(
+    new Map(
+      [...context.unsafeMap].filter(([key]) =>
+        key !== Scope.Scope.key && key !== Layer.CurrentMemoMap.key && !key.startsWith(dispatcherKeys)
+      )
+    )
+  )
+
 /** @internal */
 export const make = (options: InvalidationEngine.Options) =>
   Effect.gen(function*() {
-    const context = yield* Effect.context<CacheStore>()
+    const context = forJobs(yield* Effect.context<CacheStore>())
     const bus = yield* InvalidationBus.InvalidationBus
     const { byTable, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry)
 
