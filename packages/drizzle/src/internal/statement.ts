@@ -2,7 +2,7 @@ import { type Column, is, type SQL, sql } from "drizzle-orm"
 import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import { hasProperty } from "effect/Predicate"
 import { andThen, type Maybe } from "./maybe.js"
-import type { TablePlan } from "./tables.js"
+import type { OldRows, TablePlan } from "./tables.js"
 
 /*
  * Drizzle 0.45 write builders keep what they will run in `config` and build their
@@ -19,11 +19,11 @@ interface Selected {
 
 /** @internal */
 export interface WriteConfig {
-  /** Set for the time a marked statement is prepared, then given back. */
+  /** `returning`, `from` and `where` are set for the time a marked statement is prepared, then given back. */
   returning?: ReadonlyArray<Selected> | undefined
-  readonly where?: SQL | undefined
+  where?: SQL | undefined
+  from?: unknown
   readonly set?: Readonly<Record<string, unknown>> | undefined
-  readonly from?: unknown
 }
 
 /** @internal */
@@ -48,29 +48,40 @@ export const isWriteBuilder = (u: unknown): u is WriteBuilder =>
 
 const MARK = "__cachefx:"
 
-/** The raw RETURNING list of a plan, rendered once per Drizzle dialect (its casing decides names). */
-const rendered = new WeakMap<TablePlan, Map<unknown, SQL>>()
+/** The raw RETURNING lists of a plan (without and with the old values), rendered once per Drizzle dialect (its casing decides names). */
+const rendered = new WeakMap<TablePlan, Map<unknown, readonly [SQL, SQL | undefined]>>()
 
-const rawReturning = (plan: TablePlan, dialect: unknown): SQL => {
+const rawReturning = (plan: TablePlan, dialect: unknown, withOld: boolean): SQL => {
   let byDialect = rendered.get(plan)
   if (byDialect === undefined) {
-    byDialect = new Map<unknown, SQL>()
+    byDialect = new Map()
     rendered.set(plan, byDialect)
   }
-  const known = byDialect.get(dialect)
-  if (known !== undefined) {
-    return known
+  let known = byDialect.get(dialect)
+  if (known === undefined) {
+    const render: unknown = hasProperty(dialect, "sqlToQuery") ? dialect.sqlToQuery : undefined
+    const raw = (list: SQL) => {
+      const text: unknown = typeof render === "function" ? Reflect.apply(render, dialect, [list]) : undefined
+      return hasProperty(text, "sql") && typeof text.sql === "string" ? sql.raw(text.sql) : list
+    }
+    const old = plan.old
+    known = [
+      raw(plan.returning),
+      old === undefined ? undefined : raw(sql.join([
+        plan.returning,
+        ...old.returning.map(({ field, name }) => sql`${field} as ${sql.identifier(name)}`)
+      ], sql`, `))
+    ]
+    byDialect.set(dialect, known)
   }
-  const render: unknown = hasProperty(dialect, "sqlToQuery") ? dialect.sqlToQuery : undefined
-  const text: unknown = typeof render === "function" ? Reflect.apply(render, dialect, [plan.returning]) : undefined
-  const raw = hasProperty(text, "sql") && typeof text.sql === "string" ? sql.raw(text.sql) : plan.returning
-  byDialect.set(dialect, raw)
-  return raw
+  return (withOld ? known[1] : undefined) ?? known[0]
 }
 
 /**
  * Prepares the builder's statement with the marked columns added to its `returning`,
- * on `session` when given (a transaction's). The builder is left as it was.
+ * on `session` when given (a transaction's). With `readsOld` (an update on PostgreSQL of
+ * a table with a single-column primary key), the statement also reads the old values of
+ * the rows it changes (`TablePlan.old`). The builder is left as it was.
  *
  * @internal
  */
@@ -79,16 +90,27 @@ export const prepareMarked = (
   prepare: (...args: ReadonlyArray<unknown>) => unknown,
   plan: TablePlan,
   args: ReadonlyArray<unknown>,
-  session?: unknown
+  session: unknown,
+  readsOld: boolean
 ): unknown => {
   const config = builder.config
-  const returning = config.returning
+  const { from, returning, where } = config
   const own = session === undefined ? undefined : Object.getOwnPropertyDescriptor(builder, "session")
+  const old = readsOld ? plan.old : undefined
   // Rows the caller reads are mapped by Drizzle, so the marked columns are fields too;
   // otherwise one raw list is cheaper, and the driver's raw rows are read.
   config.returning = returning === undefined
-    ? [{ path: [MARK], field: rawReturning(plan, Reflect.get(builder, "dialect")) }]
-    : [...returning, ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column }))]
+    ? [{ path: [MARK], field: rawReturning(plan, Reflect.get(builder, "dialect"), old !== undefined) }]
+    : [
+      ...returning,
+      ...plan.capture.map((column) => ({ path: [MARK + column.name], field: column })),
+      ...(old?.returning ?? []).map(({ field, name }) => ({ path: [name], field }))
+    ]
+  if (old !== undefined) {
+    const filter = where === undefined ? sql`` : sql` where ${where}`
+    config.from = sql`(select ${old.select} from ${plan.table}${filter} for update) ${sql.identifier(old.alias)}`
+    config.where = old.join
+  }
   if (session !== undefined) {
     Reflect.set(builder, "session", session)
   }
@@ -96,6 +118,8 @@ export const prepareMarked = (
     return Reflect.apply(prepare, builder, args)
   } finally {
     config.returning = returning
+    config.from = from
+    config.where = where
     if (own !== undefined) {
       Object.defineProperty(builder, "session", own)
     }
@@ -105,7 +129,7 @@ export const prepareMarked = (
 const decode = (column: Column, value: unknown): unknown =>
   value === null || value === undefined ? null : column.mapFromDriverValue(value)
 
-/** Takes the marked columns out of a row the caller gets. */
+/** Takes the marked columns out of a row the caller gets (Drizzle decoded them). */
 const takeMarked = (plan: TablePlan, row: Row): Row => {
   const captured: Row = {}
   for (const column of plan.capture) {
@@ -115,11 +139,30 @@ const takeMarked = (plan: TablePlan, row: Row): Row => {
   return captured
 }
 
+/** Takes the old values out of a row the caller gets (raw driver values). */
+const takeOld = (old: OldRows, row: Row): Row => {
+  const captured: Row = {}
+  for (const { column, name } of old.returning) {
+    captured[column.name] = decode(column, row[name])
+    delete row[name]
+  }
+  return captured
+}
+
 /** A raw row (keyed by column name, driver values), as the driver gave it. */
 const fromRaw = (plan: TablePlan, row: Row): Row => {
   const captured: Row = {}
   for (const column of plan.capture) {
     captured[column.name] = decode(column, row[column.name])
+  }
+  return captured
+}
+
+/** The old values of a raw row. */
+const oldFromRaw = (old: OldRows, row: Row): Row => {
+  const captured: Row = {}
+  for (const { column, name } of old.returning) {
+    captured[column.name] = decode(column, row[name])
   }
   return captured
 }
@@ -142,6 +185,8 @@ const fromTail = (plan: TablePlan, row: ReadonlyArray<unknown>): Row => {
 export interface Outcome {
   readonly result: unknown
   readonly rows: ReadonlyArray<Row>
+  /** The old values of the rows, in their order, when the statement read them. */
+  readonly before?: ReadonlyArray<Row> | undefined
 }
 
 /** Calls a method of the driver's prepared query (never the instrumented one's). */
@@ -164,8 +209,8 @@ const sqliteRunResult = (source: unknown): Maybe<unknown> => {
 
 /**
  * Runs a marked statement by `method`, and splits what it gives into what the caller
- * asked for (as plain Drizzle gives it) and the captured rows. `source` is the database
- * or transaction it runs on.
+ * asked for (as plain Drizzle gives it) and the captured rows (and old values, when
+ * prepared with `readsOld`). `source` is the database or transaction it runs on.
  *
  * @internal
  */
@@ -175,26 +220,34 @@ export const runMarked = (
   prepared: unknown,
   method: Method,
   args: ReadonlyArray<unknown>,
-  callerReturns: boolean
+  callerReturns: boolean,
+  readsOld: boolean
 ): Maybe<Outcome> => {
+  const old = readsOld ? plan.old : undefined
   switch (method) {
     case "execute": {
       if (callerReturns) {
-        return andThen(call(prepared, "execute", args), (result) => ({
-          result,
-          rows: rowsOf(result).map((row) => takeMarked(plan, row))
-        }))
+        return andThen(call(prepared, "execute", args), (result) => {
+          const all = rowsOf(result)
+          return {
+            result,
+            rows: all.map((row) => takeMarked(plan, row)),
+            before: old === undefined ? undefined : all.map((row) => takeOld(old, row))
+          }
+        })
       }
       // Without fields, a PostgreSQL prepared query gives the driver's own result.
       Reflect.set(prepared as object, "fields", undefined)
       return andThen(call(prepared, "execute", args), (result) => {
         if (!hasProperty(result, "rows")) {
-          return { result, rows: [] }
+          return { result, rows: [], before: old === undefined ? undefined : [] }
         }
-        const rows = rowsOf(result.rows).map((row) => fromRaw(plan, row))
+        const raw = rowsOf(result.rows)
+        const rows = raw.map((row) => fromRaw(plan, row))
+        const before = old === undefined ? undefined : raw.map((row) => oldFromRaw(old, row))
         Reflect.set(result, "rows", [])
         Reflect.set(result, "fields", [])
-        return { result, rows }
+        return { result, rows, before }
       })
     }
     case "values":
@@ -211,7 +264,7 @@ export const runMarked = (
     case "get":
       if (!callerReturns) {
         // `all` and `get` of a statement without `returning`: no rows for the caller.
-        return andThen(runMarked(plan, source, prepared, "values", args, false), ({ rows }) => ({
+        return andThen(runMarked(plan, source, prepared, "values", args, false, false), ({ rows }) => ({
           result: method === "get" ? undefined : [],
           rows
         }))

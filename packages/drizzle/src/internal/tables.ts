@@ -20,6 +20,40 @@ export interface TablePlan {
   readonly returning: SQL
   /** The table's columns by property name. */
   readonly columns: Readonly<Record<string, Column>>
+  /** How an update reads its rows' old values itself, where the table has a single-column primary key. */
+  readonly old: OldRows | undefined
+}
+
+/**
+ * The parts of an update that reads the old values of the rows it changes in the same
+ * statement, on PostgreSQL: `update t set … from (select <capture> from t where <where>
+ * for update) old where t.<pk> = old.<pk> returning …, old.<capture>`. The sub-select
+ * locks the rows before the update changes them, so the old values are the ones the
+ * update replaced even when another transaction changed them in between.
+ *
+ * @internal
+ */
+export interface OldRows {
+  readonly alias: string
+  /** The sub-select's columns: the captured ones, named `c0`, `c1`, … */
+  readonly select: SQL
+  /** The join of the table to the sub-select, by primary key. */
+  readonly join: SQL
+  /** The sub-select's columns, each under the marked name of the captured column it read. */
+  readonly returning: ReadonlyArray<{ readonly column: Column; readonly name: string; readonly field: SQL }>
+}
+
+const BEFORE = "__cachefx_before:"
+
+const oldRows = (capture: ReadonlyArray<Column>, primaryKey: Column): OldRows => {
+  const alias = "__cachefx_old"
+  const at = (i: number) => sql`${sql.identifier(alias)}.${sql.identifier(`c${i}`)}`
+  return {
+    alias,
+    select: sql.join(capture.map((column, i) => sql`${column} as ${sql.identifier(`c${i}`)}`), sql`, `),
+    join: sql`${primaryKey} = ${at(capture.indexOf(primaryKey))}`,
+    returning: capture.map((column, i) => ({ column, name: BEFORE + column.name, field: at(i) }))
+  }
 }
 
 /**
@@ -47,15 +81,17 @@ const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.Invalidation
   const capture = custom || rules.some((rule) => rule.options.when !== undefined)
     ? all
     : all.filter((column) => tracked.includes(column) || primaryKey.includes(column))
+  const key = primaryKey.length === 1 ? primaryKey[0] : undefined
   return {
     table,
     name: getTableName(table),
     capture,
     tracked: new Set(tracked.map((column) => column.name)),
-    primaryKey: primaryKey.length === 1 ? primaryKey[0] : undefined,
+    primaryKey: key,
     // Drizzle renders each column by its database name (casing applied); the alias keys raw rows by `name`.
     returning: sql.join(capture.map((column) => sql`${column} as ${sql.identifier(column.name)}`), sql`, `),
-    columns
+    columns,
+    old: key === undefined ? undefined : oldRows(capture, key)
   }
 }
 

@@ -37,7 +37,7 @@ export interface WriteContext {
   readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) => Maybe<void>
 }
 
-/** Reads the rows an update will change, locking them on PostgreSQL. */
+/** Reads the rows an update will change, locking them on PostgreSQL (when the update cannot read them itself). */
 const readBefore = (plan: TablePlan, source: unknown, where: SQL | undefined, args: ReadonlyArray<unknown>) => {
   const placeholders = args[0] as Record<string, unknown> | undefined
   const selection = <C extends PgColumn | SQLiteColumn>(kind: abstract new(...args: Array<never>) => C) =>
@@ -82,21 +82,44 @@ interface Write {
   upsert: ReadonlyArray<string> | undefined
 }
 
-/** The events of a write that gave `rows` (and read `before`); `changed` is what an update sets. */
+/**
+ * What running a write involves, from its builder: the columns an update sets, whether
+ * it sets a tracked one (its old rows are then read), and whether the statement reads
+ * them itself (PostgreSQL, a single-column primary key, no `from` of the caller's).
+ */
+interface Shape {
+  readonly changed: ReadonlyArray<string>
+  readonly tracked: boolean
+  readonly readsOld: boolean
+}
+
+const shapeOf = (write: Write): Shape => {
+  const { builder, context, operation, plan } = write
+  const changed = operation === "update" ? setColumns(plan, builder.config.set) : []
+  const tracked = builder.config.from === undefined && changed.some((column) => plan.tracked.has(column))
+  return { changed, tracked, readsOld: tracked && !context.sqlite && plan.old !== undefined }
+}
+
+/**
+ * The events of a write that gave `rows` (and read `before`, row by row with `rows` when
+ * the statement read them itself); `changed` is what an update sets.
+ */
 const eventsOf = (
   write: Write,
   changed: ReadonlyArray<string>,
-  rows: ReadonlyArray<Row>,
-  before: ReadonlyArray<Row> | undefined
+  outcome: Outcome,
+  read: ReadonlyArray<Row> | undefined
 ): ReadonlyArray<InvalidationEvent.InvalidationEvent> => {
   const { context, operation, plan, upsert } = write
+  const rows = outcome.rows
   const make = (op: InvalidationEvent.Operation, extra: Partial<Parameters<typeof InvalidationEvent.make>[0]>) =>
     InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transactionId, ...extra })
   if (operation === "update") {
+    const before = read ?? outcome.before
     if (before === undefined) {
       return rows.length === 0 ? [] : [make("update", { changed })]
     }
-    const paired = pair(plan, rows, before)
+    const paired = read === undefined ? { rows, before, aligned: true } : pair(plan, rows, before)
     return paired.rows.length + paired.before.length === 0 ? [] : [
       make("update", { rows: paired.rows, before: paired.before, changed: paired.aligned ? undefined : changed })
     ]
@@ -115,48 +138,52 @@ interface Done {
 }
 
 /**
- * Runs a write: reads the old rows first when the update sets a tracked column, in a
- * transaction of its own when outside one (or when the outbox needs one), then emits.
- * Outside such a transaction the statement's rows become events and are emitted in the
- * one step after it, so the caller resumes a promise hop after the driver answers.
+ * Runs a write, prepared as `base` for `shape`: reads the old rows first when the update
+ * sets a tracked column and cannot read them itself, in a transaction of its own when
+ * outside one (or when the outbox needs one), then emits. Outside such a transaction the
+ * statement's rows become events and are emitted in the one step after it, so the caller
+ * resumes a promise hop after the driver answers.
  */
-const run = (write: Write, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
-  const { builder, context, operation, plan } = write
+const run = (write: Write, shape: Shape, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
+  const { builder, context, plan } = write
+  const { changed, readsOld } = shape
   const callerReturns = builder.config.returning !== undefined
-  const changed = operation === "update" ? setColumns(plan, builder.config.set) : []
-  const tracked = builder.config.from === undefined && changed.some((column) => plan.tracked.has(column))
-  const before = (source: unknown) => tracked ? readBefore(plan, source, builder.config.where, args) : undefined
+  const reads = shape.tracked && !readsOld
+  const before = (source: unknown) => reads ? readBefore(plan, source, builder.config.where, args) : undefined
   const done = (outcome: Outcome, old: ReadonlyArray<Row> | undefined): Done => ({
     result: outcome.result,
-    events: eventsOf(write, changed, outcome.rows, old)
+    events: eventsOf(write, changed, outcome, old)
   })
   const emit = (outcome: Done, sync: boolean) =>
     andThen(context.emit(outcome.events, sync, outcome.persisted), () => outcome.result)
   const persist = context.persist
-  if (context.transactionId !== undefined || (!tracked && persist === undefined)) {
+  if (context.transactionId !== undefined || (!reads && persist === undefined)) {
     const read = before(context.source)
     return andThen(read, (old) => {
-      const ran = runMarked(plan, context.source, base, method, args, callerReturns)
+      const ran = runMarked(plan, context.source, base, method, args, callerReturns, readsOld)
       const sync = !async && !isThenable(read) && !isThenable(ran)
       return andThen(ran, (outcome) => emit(done(outcome, old), sync))
     })
   }
   const committed: Maybe<Done> = inTransaction(context.source, (tx) =>
-    andThen(before(tx), (old) =>
-      andThen(runMarked(plan, tx, prepareMarked(builder, write.prepare, plan, [], sessionOf(tx)), method, args, callerReturns), (outcome) => {
+    andThen(before(tx), (old) => {
+      const prepared = prepareMarked(builder, write.prepare, plan, [], sessionOf(tx), readsOld)
+      return andThen(runMarked(plan, tx, prepared, method, args, callerReturns, readsOld), (outcome) => {
         const ran = done(outcome, old)
         return andThen(persist?.(tx, ran.events), (persisted) => ({ ...ran, persisted }))
-      })))
+      })
+    }))
   return andThen(committed, (outcome) => emit(outcome, !async && !isThenable(committed)))
 }
 
 /** The prepared query the caller gets: the driver's, whose run methods go through `run`. */
 const instrumentedPrepared = (write: Write, args: ReadonlyArray<unknown>): unknown => {
-  const base = prepareMarked(write.builder, write.prepare, write.plan, args)
+  const shape = shapeOf(write)
+  const base = prepareMarked(write.builder, write.prepare, write.plan, args, undefined, shape.readsOld)
   const methods: ReadonlyArray<Method> = write.context.sqlite ? ["run", "all", "get", "values"] : ["execute"]
   const prepared = Object.create(base as object)
   for (const method of methods) {
-    prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, base, call, method, false)
+    prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, shape, base, call, method, false)
   }
   if (write.context.sqlite) {
     // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
@@ -192,14 +219,16 @@ export const instrumentWrite = <B>(
   // `await` and `execute()` run the marked statement themselves, without the prepared query
   // `_prepare` gives a caller: one object fewer per write. On SQLite, `await` waits for the
   // invalidation even on a synchronous driver.
-  const marked = () => prepareMarked(builder, write.prepare, plan, [])
+  const runNow = (args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
+    const shape = shapeOf(write)
+    return run(write, shape, prepareMarked(builder, write.prepare, plan, [], undefined, shape.readsOld), args, method, async)
+  }
   Reflect.set(
     builder,
     "execute",
     context.sqlite
-      ? async () => run(write, marked(), [], builder.config.returning === undefined ? "run" : "all", true)
-      : (placeholders?: unknown) =>
-        run(write, marked(), [placeholders, Reflect.get(builder, "authToken")], "execute", false)
+      ? async () => runNow([], builder.config.returning === undefined ? "run" : "all", true)
+      : (placeholders?: unknown) => runNow([placeholders, Reflect.get(builder, "authToken")], "execute", false)
   )
   return builder
 }
