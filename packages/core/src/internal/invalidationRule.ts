@@ -160,53 +160,82 @@ const diff = (row: InvalidationEvent.Row, before: InvalidationEvent.Row): Readon
 export const changes = (event: InvalidationEvent.InvalidationEvent): ReadonlyArray<InvalidationRule.Change> => {
   const before = Option.getOrElse(event.before, (): ReadonlyArray<InvalidationEvent.Row> => [])
   const count = Math.max(1, event.rows.length, before.length)
-  return Array.from({ length: count }, (_, i) => {
-    const row = Option.fromNullable(event.rows[i])
-    const prior = Option.fromNullable(before[i])
-    const changed = Option.orElse(event.changed, () => Option.zipWith(row, prior, diff))
-    return { event, row, before: prior, changed }
-  })
+  return Array.from({ length: count }, (_, i) => ({
+    event,
+    row: Option.fromNullable(event.rows[i]),
+    before: Option.fromNullable(before[i]),
+    changed: changedOf(event, event.rows[i], before[i])
+  }))
 }
 
-/** Decides, from the inputs a row provides, what it invalidates; nothing for a skipped row. */
-const target = (plan: Plan, row: InvalidationEvent.Row, rewarm: boolean): ReadonlyArray<Target> => {
+/** The columns a row's write changed: the event's, or the difference of its two rows. */
+const changedOf = (
+  event: InvalidationEvent.InvalidationEvent,
+  row: InvalidationEvent.Row | undefined,
+  before: InvalidationEvent.Row | undefined
+): Option.Option<ReadonlyArray<string>> =>
+  Option.isSome(event.changed) || row === undefined || before === undefined
+    ? event.changed
+    : Option.some(diff(row, before))
+
+const wholeNamespace: Target = { _tag: "Namespace" }
+
+/** Adds what a row invalidates, from the inputs it provides, to `out`; nothing for a skipped row. */
+const target = (plan: Plan, row: InvalidationEvent.Row, rewarm: boolean, out: Array<Target>): void => {
   const input: Input = {}
   for (const [name, column] of plan.mapping) {
     if (Object.hasOwn(row, column)) {
       input[name] = row[column]
     } else if (plan.rule.options.requireInputs === "skip") {
-      return []
+      return
     }
   }
   const { fields, partitionSize } = plan.subject.key
-  const resolved = fields.map((field) => field.inputs !== "*" && field.inputs.every((name) => Object.hasOwn(input, name)))
-  if (resolved.every(Boolean)) {
-    return [{ _tag: "Key", input, rewarm }]
+  let resolved = 0
+  for (const field of fields) {
+    if (field.inputs === "*" || !field.inputs.every((name) => Object.hasOwn(input, name))) {
+      break
+    }
+    resolved++
   }
-  return partitionSize > 0 && resolved.slice(0, partitionSize).every(Boolean)
-    ? [{ _tag: "Partition", input }]
-    : [{ _tag: "Namespace" }]
+  out.push(
+    resolved === fields.length
+      ? { _tag: "Key", input, rewarm }
+      : partitionSize > 0 && resolved >= partitionSize
+      ? { _tag: "Partition", input }
+      : wholeNamespace
+  )
 }
 
 /** Whether a change passes `watchFields`: an update that changes none of them is not relevant. */
-const watched = (plan: Plan, change: InvalidationRule.Change): boolean => {
+const watched = (plan: Plan, operation: InvalidationEvent.Operation, changed: Option.Option<ReadonlyArray<string>>) => {
   const watch = plan.watch
-  return watch === undefined || change.event.operation !== "update" ||
-    !Option.exists(change.changed, (columns) => !columns.some((column) => watch.has(column)))
+  return watch === undefined || operation !== "update" || Option.isNone(changed) ||
+    changed.value.some((column) => watch.has(column))
 }
 
-const targetsOf = (plan: Plan, change: InvalidationRule.Change): ReadonlyArray<Target> => {
-  const operation = change.event.operation
-  const rewarm = plan.rule.options.rewarm === true && operation !== "delete"
-  const targets = [
-    ...Option.toArray(change.row).flatMap((row) => target(plan, row, rewarm)),
-    ...Option.toArray(change.before).flatMap((row) => target(plan, row, false))
-  ]
+/** Adds what one row of an event (after and before the write) invalidates to `out`. */
+const targetsOf = (
+  plan: Plan,
+  operation: InvalidationEvent.Operation,
+  row: InvalidationEvent.Row | undefined,
+  before: InvalidationEvent.Row | undefined,
+  changed: Option.Option<ReadonlyArray<string>>,
+  out: Array<Target>
+): void => {
   // An update whose old row is unknown may have moved the row away from a key that only the old row names.
-  const moved = operation === "update" && Option.isNone(change.before) &&
-    !Option.exists(change.changed, (columns) => !columns.some((column) => plan.mapped.has(column)))
-  const known = Option.isSome(change.row) || Option.isSome(change.before)
-  return !known || moved ? [{ _tag: "Namespace" }] : targets
+  const moved = operation === "update" && before === undefined &&
+    (Option.isNone(changed) || changed.value.some((column) => plan.mapped.has(column)))
+  if ((row === undefined && before === undefined) || moved) {
+    out.push(wholeNamespace)
+    return
+  }
+  if (row !== undefined) {
+    target(plan, row, plan.rule.options.rewarm === true && operation !== "delete", out)
+  }
+  if (before !== undefined) {
+    target(plan, before, false, out)
+  }
 }
 
 /** The inputs a partition is built from. */
@@ -245,18 +274,38 @@ const distinct = (plan: Plan, targets: ReadonlyArray<Target>): ReadonlyArray<Tar
 }
 
 const relevant = (plan: Plan, event: InvalidationEvent.InvalidationEvent) =>
-  changes(event).filter((change) => watched(plan, change))
+  changes(event).filter((change) => watched(plan, event.operation, change.changed))
 
-const targetsOfChanges = (plan: Plan, changes: ReadonlyArray<InvalidationRule.Change>) =>
-  distinct(plan, changes.flatMap((change) => targetsOf(plan, change)))
+const targetsOfChanges = (plan: Plan, changes: ReadonlyArray<InvalidationRule.Change>) => {
+  const out: Array<Target> = []
+  for (const change of changes) {
+    const { before, changed, event, row } = change
+    targetsOf(plan, event.operation, Option.getOrUndefined(row), Option.getOrUndefined(before), changed, out)
+  }
+  return distinct(plan, out)
+}
 
 /**
- * What an event invalidates under a rule without `when`, after `watchFields`.
+ * What an event invalidates under a rule without `when`, after `watchFields`: what
+ * `changes` gives, read row by row without making the changes.
  *
  * @internal
  */
-export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): ReadonlyArray<Target> =>
-  targetsOfChanges(plan, relevant(plan, event))
+export const targets = (plan: Plan, event: InvalidationEvent.InvalidationEvent): ReadonlyArray<Target> => {
+  const { operation, rows } = event
+  const before = Option.getOrUndefined(event.before)
+  const count = Math.max(1, rows.length, before === undefined ? 0 : before.length)
+  const out: Array<Target> = []
+  for (let i = 0; i < count; i++) {
+    const row: InvalidationEvent.Row | undefined = rows[i]
+    const prior = before?.[i]
+    const changed = changedOf(event, row, prior)
+    if (watched(plan, operation, changed)) {
+      targetsOf(plan, operation, row, prior, changed, out)
+    }
+  }
+  return distinct(plan, out)
+}
 
 /**
  * What an event invalidates under a rule with `when`, after `watchFields` and `when`.
