@@ -39,6 +39,14 @@ import { encodeSlice } from "./keyEncoding.js"
 import { SingleFlight } from "./singleFlight.js"
 import * as tracing from "./tracing.js"
 
+/**
+ * `Effect.contextWithEffect` in one step of the fiber instead of three (it reads the
+ * context in a step of its own): on every read and every invalidation of a key.
+ */
+const withContext = <A, E, R>(f: (context: Context.Context<never>) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) => f(fiber.currentContext))
+
+
 /** @internal */
 export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") as typeof Cached.TypeId
 
@@ -555,7 +563,7 @@ const make = <I, A, E, R>(
     f: (store: Store, settings: Settings, key: CacheKey.CacheKey) => Effect.Effect<X, E2, any>,
     orElse: (settings: Settings) => Effect.Effect<X, E2, any>
   ): Effect.Effect<X, E2, any> =>
-    Effect.contextWithEffect((context: Context.Context<never>) => {
+    withContext((context) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
       return resolveKey(
@@ -707,14 +715,14 @@ const make = <I, A, E, R>(
     bypass: compute,
     refresh,
     delete: (input: I, options?: InvalidateOptions) =>
-      Effect.contextWithEffect((context: Context.Context<never>) =>
+      withContext((context) =>
         resolveKey<void, KeyError | CacheStoreError>(input, Context.get(context, CacheSettings), (key) => {
           flights.detach((flight) => flight.key === key.key)
           return Context.unsafeGet(context, CacheStore).delete(key, options)
         }, Effect.fail)
       ),
     deletePartition: (input: unknown, options?: InvalidateOptions) =>
-      Effect.contextWithEffect((context: Context.Context<never>) =>
+      withContext((context) =>
         Effect.flatMap(partitionOf(input, Context.get(context, CacheSettings)), (scope) => {
           flights.detach((flight) => flight.partition === scope.partition)
           return Context.unsafeGet(context, CacheStore).deletePartition(scope, options)

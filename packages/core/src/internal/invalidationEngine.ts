@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -44,19 +45,31 @@ const labels = (...pairs: ReadonlyArray<readonly [string, string]>) => {
 }
 
 /**
- * `Effect.retry`, whose schedule driver is made only once the first attempt failed: a job
- * that succeeds (nearly every one) allocates no driver.
+ * `Effect.retry` of `attempt` and, once the retries are spent, `orElse` of what the last
+ * one left (or of the first failure that is not an error: a defect, an interruption). The
+ * schedule driver is made only once the first attempt failed, and a job that succeeds
+ * (nearly every one) meets one handler.
  */
 const retrying = (schedule: Schedule.Schedule<unknown, unknown>) =>
-<A, E, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.catchAll(attempt, (first) =>
-    Effect.flatMap(Schedule.driver(schedule), (driver) => {
-      const again = (error: E): Effect.Effect<A, E, R> =>
-        Effect.matchEffect(driver.next(error), {
-          onFailure: () => Effect.fail(error),
-          onSuccess: () => Effect.catchAll(attempt, again)
-        })
-      return again(first)
+<A, E, R, B, R2>(
+  attempt: Effect.Effect<A, E, R>,
+  orElse: (cause: Cause.Cause<E>) => Effect.Effect<B, never, R2>
+): Effect.Effect<A | B, never, R | R2> =>
+  Effect.catchAllCause(attempt, (cause) =>
+    Either.match(Cause.failureOrCause(cause), {
+      onLeft: (first) =>
+        Effect.catchAllCause(
+          Effect.flatMap(Schedule.driver(schedule), (driver) => {
+            const again = (error: E): Effect.Effect<A, E, R> =>
+              Effect.matchEffect(driver.next(error), {
+                onFailure: () => Effect.fail(error),
+                onSuccess: () => Effect.catchAll(attempt, again)
+              })
+            return again(first)
+          }),
+          orElse
+        ),
+      onRight: orElse
     }))
 
 /** A wider wipe stands in when a narrower one cannot build its key; store failures are real failures. */
@@ -161,13 +174,13 @@ interface Prepared {
 }
 
 /**
- * `Effect.provide(context)`, for jobs that run in a publisher's fiber. The context a job
- * runs in is worked out once per publisher context (a publisher on one runtime has one):
- * the publisher's own when it already holds every service of `context` (see `forJobs`),
- * the two merged otherwise, which is then set for the job and
- * given back after it, without merging again. A job runs uninterruptibly either way (a
- * publisher that stops waiting does not stop its invalidation), so the context is set
- * and given back without `Effect.locally`'s mask.
+ * `Effect.provide(context)`, for jobs that run in a publisher's fiber whose context is
+ * `current`. The context a job runs in is worked out once per publisher context (a
+ * publisher on one runtime has one): the publisher's own when it already holds every
+ * service of `context` (see `forJobs`), the two merged otherwise, which is then set for
+ * the job and given back after it, without merging again. A job runs uninterruptibly
+ * either way (a publisher that stops waiting does not stop its invalidation), so the
+ * context is set and given back without `Effect.locally`'s mask.
  */
 const provideMissing = (context: Context.Context<CacheStore>) => {
   const services = [...context.unsafeMap]
@@ -182,16 +195,15 @@ const provideMissing = (context: Context.Context<CacheStore>) => {
     }
     return found
   }
-  return <A, E>(effect: Effect.Effect<A, E, CacheStore>): Effect.Effect<A, E> =>
-    Effect.contextWithEffect((current: Context.Context<never>) => {
-      const jobs = contextFor(current)
-      return jobs === current
-        ? effect as Effect.Effect<A, E>
-        : Effect.flatMap(
-          FiberRef.getAndSet(FiberRef.currentContext, jobs),
-          (previous) => whole(effect, FiberRef.set(FiberRef.currentContext, previous))
-        ) as Effect.Effect<A, E>
-    })
+  return <A, E>(current: Context.Context<never>, effect: Effect.Effect<A, E, CacheStore>): Effect.Effect<A, E> => {
+    const jobs = contextFor(current)
+    return jobs === current
+      ? effect as Effect.Effect<A, E>
+      : Effect.flatMap(
+        FiberRef.getAndSet(FiberRef.currentContext, jobs),
+        (previous) => whole(effect, FiberRef.set(FiberRef.currentContext, previous))
+      ) as Effect.Effect<A, E>
+  }
 }
 
 const prepare = (
@@ -221,28 +233,30 @@ const prepare = (
   })
   const counted = Effect.sync(() => CacheMetrics.invalidationJobs.unsafeUpdate(1, ruleLabels))
   const provide = provideMissing(context)
+  // the publisher's tracer and context, read in one step
   const attempt = (event: InvalidationEvent.InvalidationEvent) =>
-    work(event).pipe(
-      Effect.zipRight(counted),
-      tracing.withSpan("cachefx.invalidation.job", {
-        captureStackTrace: false,
-        attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
-      }),
-      provide
-    )
-  const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
-  const retried = (event: InvalidationEvent.InvalidationEvent) =>
-    attempt(event).pipe(
-      retrying(retry),
-      Effect.catchAllCause((cause) =>
-        Effect.zipRight(
-          failed,
-          Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
-            Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
-          )
-        )
+    Effect.withFiberRuntime<void, CacheError>((fiber) => {
+      const job = Effect.zipRight(work(event), counted)
+      return provide(
+        fiber.currentContext,
+        tracing.exports(fiber)
+          ? Effect.withSpan(job, "cachefx.invalidation.job", {
+            captureStackTrace: false,
+            attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
+          })
+          : job
       )
-    )
+    })
+  const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
+  const retryThen = retrying(retry)
+  const retried = (event: InvalidationEvent.InvalidationEvent) =>
+    retryThen(attempt(event), (cause) =>
+      Effect.zipRight(
+        failed,
+        Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
+          Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
+        )
+      ))
   return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }
 }
 
@@ -355,23 +369,23 @@ export const make = (options: InvalidationEngine.Options) =>
         run: prepared.retried(event)
       })
 
-    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) => {
-      const table = byTable.get(event.table)
-      const matching = table === undefined ? [] : table.on[event.operation]
-      return Effect.suspend(() => {
+    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) =>
+      Effect.withFiberRuntime<void>((fiber) => {
+        const table = byTable.get(event.table)
+        const matching = table === undefined ? [] : table.on[event.operation]
         CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
         // one rule's job runs in this fiber; several run side by side
-        return matching.length === 1
+        const jobs = matching.length === 1
           ? dispatch(matching[0]!, event)
           : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
-      }).pipe(
-        tracing.withSpan("cachefx.invalidation.event", {
-          captureStackTrace: false,
-          attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
-          ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
-        })
-      )
-    }
+        return tracing.exports(fiber)
+          ? Effect.withSpan(jobs, "cachefx.invalidation.event", {
+            captureStackTrace: false,
+            attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
+            ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
+          })
+          : jobs
+      })
 
     // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>

@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type * as Tracer from "effect/Tracer"
 
 /** The tracer of a runtime no one gave one: Effect's own, whose spans nothing exports. */
@@ -14,4 +15,12 @@ const builtIn = Effect.runSync(Effect.tracer)
  */
 export const withSpan = (name: string, options: Tracer.SpanOptions) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tracerWith((tracer) => tracer === builtIn ? effect : Effect.withSpan(effect, name, options))
+  Effect.withFiberRuntime((fiber) => exports(fiber) ? Effect.withSpan(effect, name, options) : effect)
+
+/**
+ * Whether the fiber's tracer exports spans (is not Effect's built-in one): for code that
+ * reads the fiber for other reasons too, and decides in the same step.
+ *
+ * @internal
+ */
+export const exports = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== builtIn
