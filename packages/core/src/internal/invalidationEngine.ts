@@ -221,8 +221,9 @@ const prepare = (
   const work = Option.match(rule.run, {
     onNone: () => {
       const when = rule.options.when
+      // (called in the step that starts the job: the targets of a rule without `when` are worked out there)
       return when === undefined
-        ? (event: InvalidationEvent.InvalidationEvent) => Effect.suspend(() => applyAll(rules.targets(plan, event)))
+        ? (event: InvalidationEvent.InvalidationEvent) => applyAll(rules.targets(plan, event))
         : (event: InvalidationEvent.InvalidationEvent) => Effect.flatMap(rules.targetsWhen(plan, event, when), applyAll)
     },
     onSome: (invalidator) => {
@@ -369,27 +370,33 @@ export const make = (options: InvalidationEngine.Options) =>
         run: prepared.retried(event)
       })
 
-    const handle = (event: InvalidationEvent.InvalidationEvent, parent: Option.Option<Tracer.AnySpan>) =>
-      Effect.withFiberRuntime<void>((fiber) => {
-        const table = byTable.get(event.table)
-        const matching = table === undefined ? [] : table.on[event.operation]
-        CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
-        // one rule's job runs in this fiber; several run side by side
-        const jobs = matching.length === 1
-          ? dispatch(matching[0]!, event)
-          : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
-        return tracing.exports(fiber)
-          ? Effect.withSpan(jobs, "cachefx.invalidation.event", {
-            captureStackTrace: false,
-            attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
-            ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
-          })
-          : jobs
-      })
+    /** Handles an event in `fiber`, the publisher's (or the engine's, for queued events). */
+    const handle = (
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      event: InvalidationEvent.InvalidationEvent,
+      parent: Option.Option<Tracer.AnySpan>
+    ): Effect.Effect<void> => {
+      const table = byTable.get(event.table)
+      const matching = table === undefined ? [] : table.on[event.operation]
+      CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
+      // one rule's job runs in this fiber; several run side by side
+      const jobs = matching.length === 1
+        ? dispatch(matching[0]!, event)
+        : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
+      return tracing.exports(fiber)
+        ? Effect.withSpan(jobs, "cachefx.invalidation.event", {
+          captureStackTrace: false,
+          attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },
+          ...Option.match(parent, { onNone: () => ({}), onSome: (span) => ({ parent: span }) })
+        })
+        : jobs
+    }
 
     // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>
-      handle(delivery.event, delivery.parent).pipe(Effect.ensuring(Deferred.succeed(delivery.handled, void 0)))
+      Effect.withFiberRuntime<void>((fiber) => handle(fiber, delivery.event, delivery.parent)).pipe(
+        Effect.ensuring(Deferred.succeed(delivery.handled, void 0))
+      )
 
     const handling = yield* FiberSet.make<void>()
     const consumer = yield* Effect.uninterruptibleMask((restore) =>
@@ -422,9 +429,9 @@ export const make = (options: InvalidationEngine.Options) =>
       })
     )
     yield* busInternal.serve(bus, (event) =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime((fiber) => {
         underWay++
-        return whole(handle(event, Option.none()), settle)
+        return whole(handle(fiber, event, Option.none()), settle)
       }))
     const service: InvalidationEngine.Service = { run }
     return service
