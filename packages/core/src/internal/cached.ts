@@ -46,7 +46,6 @@ import * as tracing from "./tracing.js"
 const withContext = <A, E, R>(f: (context: Context.Context<never>) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime((fiber) => f(fiber.currentContext))
 
-
 /** @internal */
 export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") as typeof Cached.TypeId
 

@@ -240,7 +240,7 @@ const prepare = (
       const job = Effect.zipRight(work(event), counted)
       return provide(
         fiber.currentContext,
-        tracing.exports(fiber)
+        tracing.isExporting(fiber)
           ? Effect.withSpan(job, "cachefx.invalidation.job", {
             captureStackTrace: false,
             attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
@@ -383,7 +383,7 @@ export const make = (options: InvalidationEngine.Options) =>
       const jobs = matching.length === 1
         ? dispatch(matching[0]!, event)
         : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
-      return tracing.exports(fiber)
+      return tracing.isExporting(fiber)
         ? Effect.withSpan(jobs, "cachefx.invalidation.event", {
           captureStackTrace: false,
           attributes: { "cachefx.table": event.table, "cachefx.operation": event.operation },

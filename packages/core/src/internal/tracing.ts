@@ -15,7 +15,7 @@ const builtIn = Effect.runSync(Effect.tracer)
  */
 export const withSpan = (name: string, options: Tracer.SpanOptions) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime((fiber) => exports(fiber) ? Effect.withSpan(effect, name, options) : effect)
+  Effect.withFiberRuntime((fiber) => isExporting(fiber) ? Effect.withSpan(effect, name, options) : effect)
 
 /**
  * Whether the fiber's tracer exports spans (is not Effect's built-in one): for code that
@@ -23,4 +23,4 @@ export const withSpan = (name: string, options: Tracer.SpanOptions) =>
  *
  * @internal
  */
-export const exports = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== builtIn
+export const isExporting = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== builtIn
