@@ -5,9 +5,10 @@
  *
  * - Rows come from `RETURNING`: the columns the rules need are added to the statement
  *   and taken out of what the caller gets, which stays what plain Drizzle gives.
- * - An update that sets a mapped or watched column first reads the old rows (`FOR
- *   UPDATE` on PostgreSQL) in the same transaction, so the old and the new key or
- *   partition are both invalidated. Other updates cost no extra query.
+ * - An update that sets a mapped or watched column also reads the old rows, so the old
+ *   and the new key or partition are both invalidated: on PostgreSQL in the update
+ *   itself (a sub-select `FOR UPDATE`, for a table with a single-column primary key),
+ *   otherwise first, in the same transaction. Other updates cost no extra query.
  * - Inside `db.transaction` (and nested ones, which are savepoints) events are buffered
  *   and published after the outermost commit; a rollback drops them.
  * - Writes the hooks cannot see (`db.execute` of raw SQL) are invalidated with

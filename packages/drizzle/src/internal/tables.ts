@@ -12,7 +12,7 @@ export interface TablePlan {
   readonly name: string
   /** The columns every captured row carries: mapped, watched and primary key (all of them when a rule has `when` or is custom). */
   readonly capture: ReadonlyArray<Column>
-  /** Database names of the mapped and watched columns (all, under a custom rule): an update that sets one reads the old rows first. */
+  /** Database names of the mapped and watched columns (all, under a custom rule): an update that sets one reads the old rows too. */
   readonly tracked: ReadonlySet<string>
   /** The single-column primary key that pairs old and new rows, when the table has one. */
   readonly primaryKey: Column | undefined
