@@ -139,15 +139,6 @@ const takeMarked = (plan: TablePlan, row: Row): Row => {
   return captured
 }
 
-/** Takes the old values out of a row the caller gets (raw driver values). */
-const takeOld = (old: OldRows, row: Row): Row => {
-  const captured: Row = {}
-  for (const { column, name } of old.returning) {
-    captured[column.name] = decode(column, row[name])
-    delete row[name]
-  }
-  return captured
-}
 
 /** A raw row (keyed by column name, driver values), as the driver gave it. */
 const fromRaw = (plan: TablePlan, row: Row): Row => {
@@ -163,6 +154,15 @@ const oldFromRaw = (old: OldRows, row: Row): Row => {
   const captured: Row = {}
   for (const { column, name } of old.returning) {
     captured[column.name] = decode(column, row[name])
+  }
+  return captured
+}
+
+/** Takes the old values out of a row the caller gets (Drizzle leaves them as the driver gave them). */
+const takeOld = (old: OldRows, row: Row): Row => {
+  const captured = oldFromRaw(old, row)
+  for (const { name } of old.returning) {
+    delete row[name]
   }
   return captured
 }
