@@ -138,13 +138,22 @@ interface Done {
 }
 
 /**
- * Runs a write, prepared as `base` for `shape`: reads the old rows first when the update
- * sets a tracked column and cannot read them itself, in a transaction of its own when
- * outside one (or when the outbox needs one), then emits. Outside such a transaction the
- * statement's rows become events and are emitted in the one step after it, so the caller
- * resumes a promise hop after the driver answers.
+ * Runs a write for `shape`: reads the old rows first when the update sets a tracked
+ * column and cannot read them itself, in a transaction of its own when outside one (or
+ * when the outbox needs one), then emits. `base` prepares the statement on the write's
+ * own source; a transaction of its own prepares it on the transaction instead, so it is
+ * built once either way. Outside such a transaction the statement's rows become events
+ * and are emitted in the one step after it, so the caller resumes a promise hop after
+ * the driver answers.
  */
-const run = (write: Write, shape: Shape, base: unknown, args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
+const run = (
+  write: Write,
+  shape: Shape,
+  base: () => unknown,
+  args: ReadonlyArray<unknown>,
+  method: Method,
+  async: boolean
+) => {
   const { builder, context, plan } = write
   const { changed, readsOld } = shape
   const callerReturns = builder.config.returning !== undefined
@@ -160,7 +169,7 @@ const run = (write: Write, shape: Shape, base: unknown, args: ReadonlyArray<unkn
   if (context.transactionId !== undefined || (!reads && persist === undefined)) {
     const read = before(context.source)
     return andThen(read, (old) => {
-      const ran = runMarked(plan, context.source, base, method, args, callerReturns, readsOld)
+      const ran = runMarked(plan, context.source, base(), method, args, callerReturns, readsOld)
       const sync = !async && !isThenable(read) && !isThenable(ran)
       return andThen(ran, (outcome) => emit(done(outcome, old), sync))
     })
@@ -183,7 +192,7 @@ const instrumentedPrepared = (write: Write, args: ReadonlyArray<unknown>): unkno
   const methods: ReadonlyArray<Method> = write.context.sqlite ? ["run", "all", "get", "values"] : ["execute"]
   const prepared = Object.create(base as object)
   for (const method of methods) {
-    prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, shape, base, call, method, false)
+    prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, shape, () => base, call, method, false)
   }
   if (write.context.sqlite) {
     // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
@@ -221,7 +230,7 @@ export const instrumentWrite = <B>(
   // invalidation even on a synchronous driver.
   const runNow = (args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
     const shape = shapeOf(write)
-    return run(write, shape, prepareMarked(builder, write.prepare, plan, [], undefined, shape.readsOld), args, method, async)
+    return run(write, shape, () => prepareMarked(builder, write.prepare, plan, [], undefined, shape.readsOld), args, method, async)
   }
   Reflect.set(
     builder,
