@@ -25,7 +25,7 @@ const execute = (run: Run, jsonFile: string): Promise<RunOutcome> =>
   new Promise((resolve) => {
     const started = Date.now()
     console.log(`\n== ${run.id}: ${run.title}`)
-    const child = spawn("npx", ["tsx", "--conditions=source", `bench/${run.script}.ts`], {
+    const child = spawn("npx", ["tsx", "--conditions=@cachefx/source", `bench/${run.script}.ts`], {
       env: { ...process.env, ...run.env, BENCH_JSON: jsonFile },
       stdio: ["ignore", "inherit", "pipe"],
       detached: true

@@ -11,7 +11,7 @@
  * out computes without single-flight (fail-open), which on a machine loaded by other
  * work would be counted as a stampede the leases could not stop.
  *
- * Run: `npx tsx --conditions=source bench/tiers/stampede.ts`
+ * Run: `npx tsx --conditions=@cachefx/source bench/tiers/stampede.ts`
  */
 import { Effect } from "effect"
 import { Instance, type Outcome, type Plan } from "../../packages/redis/test/leaseInstance.js"

@@ -8,7 +8,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}.ts`, i
 
 /** Runs `cachefx` as a child process, from the TypeScript sources (tsx, the `source` export condition). */
 const cachefx = (...args: ReadonlyArray<string>) =>
-  promisify(execFile)(process.execPath, ["--import", "tsx", "--conditions", "source", bin, ...args]).then(
+  promisify(execFile)(process.execPath, ["--import", "tsx", "--conditions", "@cachefx/source", bin, ...args]).then(
     ({ stdout }) => ({ code: 0, stdout, stderr: "" }),
     (error: { code: number; stdout: string; stderr: string }) => error
   )

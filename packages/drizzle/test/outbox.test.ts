@@ -40,7 +40,7 @@ const scenario = <A>(f: () => Effect.Effect<A, never, Layer.Layer.Success<typeof
 const killAfterCommit = Effect.async<string>((resume) => {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("./outboxChild.ts", import.meta.url))],
+    ["--import", "tsx", "--conditions=@cachefx/source", fileURLToPath(new URL("./outboxChild.ts", import.meta.url))],
     { stdio: ["ignore", "pipe", "inherit"] }
   )
   child.stdout.on("data", (chunk: Buffer) => {

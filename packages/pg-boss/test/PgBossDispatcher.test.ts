@@ -149,7 +149,7 @@ describe("PgBossDispatcher", () => {
 
         const child = yield* Effect.acquireRelease(
           Effect.sync(() =>
-            spawn(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(blockedWorker)], {
+            spawn(process.execPath, ["--import", "tsx", "--conditions=@cachefx/source", fileURLToPath(blockedWorker)], {
               env: { ...process.env, SCHEMA: schema, QUEUE: "killed" },
               stdio: ["ignore", "pipe", "inherit"]
             })

@@ -41,7 +41,7 @@ describe.each(modules)("$name worker killed mid-job", ({ broker, module }) => {
       const running = yield* Deferred.make<void>()
       const child = yield* Effect.acquireRelease(
         Effect.sync(() =>
-          spawn(process.execPath, ["--conditions=source", "--import", "tsx", workerScript, module, ns], {
+          spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
             env: { ...process.env, CACHEFX_TEST_HANG: "1" },
             stdio: ["ignore", "pipe", "inherit"]
           })

@@ -123,7 +123,7 @@ describe("RabbitMQDispatcher", () => {
 
         const child = yield* Effect.acquireRelease(
           Effect.sync(() =>
-            spawn(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(blockedWorker)], {
+            spawn(process.execPath, ["--import", "tsx", "--conditions=@cachefx/source", fileURLToPath(blockedWorker)], {
               env: { ...process.env, QUEUE: queue },
               stdio: ["ignore", "pipe", "inherit"]
             })

@@ -48,7 +48,7 @@ const hangingWorker = (module: string, ns: string) =>
     const running = yield* Deferred.make<void>()
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=source", "--import", "tsx", workerScript, module, ns], {
+        spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
           env: { ...process.env, CACHEFX_TEST_HANG: "1" },
           stdio: ["ignore", "pipe", "inherit"]
         })

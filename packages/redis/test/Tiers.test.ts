@@ -32,7 +32,7 @@ beforeAll(async () => {
     [
       "--import",
       "tsx",
-      "--conditions=source",
+      "--conditions=@cachefx/source",
       fileURLToPath(new URL("./tiersChild.ts", import.meta.url)),
       prefix,
       channel,

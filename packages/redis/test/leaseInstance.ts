@@ -18,7 +18,7 @@ export class Instance {
   constructor(plan: Plan) {
     this.child = spawn(
       process.execPath,
-      ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("./leaseChild.ts", import.meta.url)), JSON.stringify(plan)],
+      ["--import", "tsx", "--conditions=@cachefx/source", fileURLToPath(new URL("./leaseChild.ts", import.meta.url)), JSON.stringify(plan)],
       { stdio: ["pipe", "pipe", "inherit"] }
     )
     this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()))
