@@ -1,3 +1,4 @@
 import { project } from "../../vitest.shared.js"
 
-export default project("cli", { testTimeout: 30_000 })
+// each test starts the command in a child process that compiles TypeScript: seconds on a loaded machine
+export default project("cli", { testTimeout: 120_000 })
