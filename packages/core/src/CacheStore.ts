@@ -282,7 +282,7 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
  * ```ts
  * import { CacheStore } from "@cachefx/core"
  *
- * const options: CacheStore.MemoryOptions = { capacity: 50_000 }
+ * const options: CacheStore.MemoryOptions = { capacity: 50_000, rememberedInvalidations: 10_000 }
  * ```
  *
  * @since 0.1.0
@@ -291,6 +291,13 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
 export interface MemoryOptions {
   /** Most entries held; the least recently used go first. Default 10,000. */
   readonly capacity?: number | undefined
+  /**
+   * Most key deletions and partition wipes remembered (each for the fill window, to
+   * refuse a fill that read before it). Past it the oldest is forgotten, and a fill that
+   * read before a forgotten one is refused whatever its key. Default 10,000 (about
+   * 2 MB at most).
+   */
+  readonly rememberedInvalidations?: number | undefined
 }
 
 /**
