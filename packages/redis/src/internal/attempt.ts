@@ -7,13 +7,20 @@ import type { Deadlines, Pending } from "./deadlines.js"
  * `CacheStoreError` of reason `"Unavailable"`, and a call still pending at its deadline
  * (when there is a timeout) one of reason `"Timeout"`. The deadline is watched by the
  * store's `Deadlines`, not `CacheStore.withTimeout`: the same bound, without its two
- * fibers per operation (which halve hit throughput) or a timer per call.
+ * fibers per operation (which halve hit throughput) or a timer per call. `onExpire`
+ * runs when the deadline ends the call: what Redis may still do of it (take a lease)
+ * is undone in the background.
  *
  * @internal
  */
-export const attempt = <A>(operation: string, deadlines: Deadlines | undefined, run: () => Promise<A>) =>
+export const attempt = <A>(
+  operation: string,
+  deadlines: Deadlines | undefined,
+  run: () => Promise<A>,
+  onExpire?: () => void
+) =>
   Effect.async<A, CacheError.CacheStoreError>((resume) => {
-    const call = new Call(operation, resume, deadlines)
+    const call = new Call(operation, resume, deadlines, onExpire)
     if (deadlines !== undefined) {
       deadlines.watch(call)
     }
@@ -30,7 +37,8 @@ class Call<A> implements Pending {
   constructor(
     private readonly operation: string,
     private readonly resume: (effect: Effect.Effect<A, CacheError.CacheStoreError>) => void,
-    private readonly deadlines: Deadlines | undefined
+    private readonly deadlines: Deadlines | undefined,
+    private readonly onExpire: (() => void) | undefined
   ) {
     this.deadline = deadlines === undefined ? Infinity : deadlines.deadline()
   }
@@ -49,5 +57,6 @@ class Call<A> implements Pending {
 
   expire(): void {
     this.fail("Timeout")
+    this.onExpire?.()
   }
 }

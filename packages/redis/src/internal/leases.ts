@@ -93,13 +93,16 @@ class Subscriber {
 }
 
 /**
- * The leases of a Redis store: `SET NX PX` on a key in the entry's slot, released by a
- * script that deletes it only while the token holds it and publishes the release.
- * Waiters are woken by the store's subscriber, or find the lease gone (released, or
- * expired because its holder died) by polling it every `poll` milliseconds.
+ * The leases of a Redis store: `SET NX PX` on a key in the entry's slot (a key there
+ * without expiry is taken over), released by a script that deletes it only while the
+ * token holds it and publishes the release. Waiters are woken by the store's
+ * subscriber, or find the lease gone (released, expired because its holder died, or
+ * without expiry: not a lease) by polling it every `poll` milliseconds.
+ *
+ * @internal
  */
-class Leases implements CacheStore.Leases {
-  private readonly releaseScript: ReturnType<typeof scripts.registerRelease>
+export class Leases implements CacheStore.Leases {
+  private readonly scripts: ReturnType<typeof scripts.registerLeases>
   /** What the client's `keyPrefix` makes of a key: the name a release is published under. */
   private readonly prefix: string
 
@@ -109,28 +112,44 @@ class Leases implements CacheStore.Leases {
     private readonly subscriber: Subscriber,
     private readonly poll: Duration.Duration
   ) {
-    this.releaseScript = scripts.registerRelease(client)
+    this.scripts = scripts.registerLeases(client)
     this.prefix = client.options.keyPrefix ?? ""
   }
 
   acquire = (key: CacheKey.CacheKey, duration: Duration.Duration) =>
     Effect.suspend(() => {
       const token = fresh()
+      const lease = keys.lease(key)
       return Effect.map(
-        attempt("acquireLease", this.deadlines, () =>
-          this.client.set(keys.lease(key), token, "PX", millis(duration), "NX")),
-        (reply) => reply === "OK" ? Option.some(token as CacheStore.LeaseToken) : Option.none()
+        attempt(
+          "acquireLease",
+          this.deadlines,
+          () => this.scripts.acquire(lease, token, millis(duration)),
+          () => this.abandon(lease, token)
+        ),
+        (taken) => taken === 1 ? Option.some(token as CacheStore.LeaseToken) : Option.none()
       )
     })
 
   release = (key: CacheKey.CacheKey, token: CacheStore.LeaseToken) =>
-    Effect.asVoid(attempt("releaseLease", this.deadlines, () => this.releaseScript(keys.lease(key), token, channel)))
+    Effect.asVoid(attempt("releaseLease", this.deadlines, () => this.scripts.release(keys.lease(key), token, channel)))
+
+  /**
+   * Gives back in the background a lease that a call which timed out may have taken
+   * (`lease`: its Redis key): sent on the same connection, the release runs after that
+   * call, and deletes the lease only if the call took it. Its failure changes nothing
+   * more (the lease then expires).
+   */
+  abandon(lease: string, token: string): void {
+    this.scripts.release(lease, token, channel).catch(() => undefined)
+  }
 
   awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Duration) => {
     const lease = keys.lease(key)
     const name = this.prefix + lease
-    const gone = attempt("awaitRelease", this.deadlines, () => this.client.exists(lease)).pipe(
-      Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (count) => count === 0 })
+    // gone: absent (-2), or without expiry (-1: not a lease, the next read takes it over)
+    const gone = attempt("awaitRelease", this.deadlines, () => this.client.pttl(lease)).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (ttl) => ttl < 0 })
     )
     return Effect.acquireUseRelease(
       Effect.sync(() => {
@@ -159,7 +178,7 @@ export const make = (
   client: Redis | Cluster,
   deadlines: Deadlines | undefined,
   poll: Duration.Duration
-): Effect.Effect<CacheStore.Leases, never, Scope.Scope> =>
+): Effect.Effect<Leases, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(Effect.sync(() => new Subscriber(client)), (subscriber) => Effect.sync(() => subscriber.close())),
     (subscriber) => new Leases(client, deadlines, subscriber, poll)

@@ -11,7 +11,7 @@ import { attempt } from "./attempt.js"
 import { Deadlines } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
-import { channel, make as makeLeases, millis } from "./leases.js"
+import { channel, type Leases, make as makeLeases, millis } from "./leases.js"
 import * as scripts from "./scripts.js"
 
 /** What a read saw: the guard a fill is checked against, and the token of the lease the read took. */
@@ -86,18 +86,23 @@ class Store implements CacheStore.Service {
     private readonly window: number,
     private readonly deadlines: Deadlines | undefined,
     private readonly clock: Clock.Clock,
-    readonly leases: CacheStore.Leases
+    readonly leases: Leases
   ) {
     this.commands = scripts.register(client)
     this.cluster = client.isCluster
   }
 
-  /** With `options.lease`, the same script call also takes the key's lease when it holds no entry. */
-  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
-    attempt("get", this.deadlines, () => {
-      const at = keys.physical(key)
+  /**
+   * With `options.lease`, the same script call also takes the key's lease when it holds
+   * no entry. A read that times out may have taken it on the server: the lease is given
+   * back in the background (the release follows the read on its connection).
+   */
+  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) => {
+    const at = keys.physical(key)
+    const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
+    const abandon = token === undefined ? undefined : () => this.leases.abandon(keys.leaseOf(at.entry), token)
+    return attempt("get", this.deadlines, () => {
       const stamp = fresh()
-      const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
       // the lease key after the others, its PX and token after the arguments
       const read = (entryKeys: Array<string>) =>
         token === undefined
@@ -119,7 +124,8 @@ class Store implements CacheStore.Service {
         read([at.entry, at.partitionStamp]),
         this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
       ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
-    })
+    }, abandon)
+  }
 
   /**
    * One script call per `getManyBatch` keys on a single Redis; on a Cluster one per

@@ -87,11 +87,17 @@ end
  * The lease of a key (distributed single-flight), in the entry's slot: taken by a read
  * that finds no entry (`takeLease`: 1 taken, 0 held by another), given back by the fill
  * or the release script (`giveBack`: only while the token holds it, then published on
- * the channel, the waiters wake; 1 when given back).
+ * the channel, the waiters wake; 1 when given back). A lease key without an expiry was
+ * not set by a lease (every lease has its `PX`): foreign or corrupt, it would hold the
+ * key's misses forever, so it is taken over as if absent.
  */
 const takeLease = `
 local function takeLease(key, token, px)
   if redis.call('SET', key, token, 'PX', px, 'NX') then return 1 end
+  if redis.call('PTTL', key) == -1 then
+    redis.call('SET', key, token, 'PX', px)
+    return 1
+  end
   return 0
 end
 `
@@ -227,6 +233,11 @@ const release = giveBack + `
 return giveBack(KEYS[1], ARGV[1], ARGV[2])
 `
 
+/** KEYS: lease. ARGV: token, PX. Returns `takeLease`'s answer. */
+const acquire = takeLease + `
+return takeLease(KEYS[1], ARGV[1], ARGV[2])
+`
+
 /**
  * The reply of `cachefxGet`: hold, partition stamp, namespace stamp (null on a
  * Cluster), Redis time, then the entry's namespace stamp and JSON when present, then
@@ -298,9 +309,16 @@ export const register = (client: Redis | Cluster): Commands => ({
 })
 
 /**
- * The lease release script on a client: `(lease key, token, channel)`, 1 when released.
+ * The lease scripts on a client: `acquire(lease key, token, PX)`, 1 when taken (a lease
+ * key without expiry is taken over); `release(lease key, token, channel)`, 1 when
+ * released.
  *
  * @internal
  */
-export const registerRelease = (client: Redis | Cluster): (...args: ReadonlyArray<string>) => Promise<number> =>
-  define<number>(client, release, 1)
+export const registerLeases = (client: Redis | Cluster): {
+  readonly acquire: (...args: ReadonlyArray<string | number>) => Promise<number>
+  readonly release: (...args: ReadonlyArray<string>) => Promise<number>
+} => ({
+  acquire: define<number>(client, acquire, 1),
+  release: define<number>(client, release, 1)
+})
