@@ -36,7 +36,8 @@ import * as RedisSync from "./RedisSync.js"
  * import type { RedisStore } from "@cachefx/redis"
  *
  * const options: RedisStore.Options = {
- *   client: new Redis("redis://127.0.0.1:6379", { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+ *   client: new Redis("redis://127.0.0.1:6379", { enableOfflineQueue: false, maxRetriesPerRequest: 0 }),
+ *   maxTtl: "7 days"
  * }
  * ```
  *
@@ -46,6 +47,13 @@ import * as RedisSync from "./RedisSync.js"
 export interface Options {
   readonly client: Redis | Cluster
   readonly leasePollInterval?: Duration.DurationInput | undefined
+  /**
+   * The longest an entry lives in Redis (default 30 days), whatever its TTL: an entry
+   * of `Ttl.forever`, and the stamps it recorded, expire after it (and are computed
+   * again on the next miss). Keeps every key of the store evictable by a `volatile-*`
+   * `maxmemory-policy`, and bounds what entries no read finds again can hold.
+   */
+  readonly maxTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -90,6 +98,7 @@ export interface L1Options {
  */
 export interface TieredOptions {
   readonly client: Redis
+  readonly maxTtl?: Duration.DurationInput | undefined
   readonly l1: L1Options
   readonly sync?: Omit<RedisSync.Options, "client"> | undefined
 }

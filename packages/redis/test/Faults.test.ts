@@ -53,7 +53,7 @@ const settingsOf = (name: string, input: CacheSettings.Input = {}) =>
   CacheSettings.layer({ keyPrefix: `faults-${name}`, ...input })
 
 /** A store over `client` and the settings, as one layer. */
-const storeOf = (settings: Layer.Layer<CacheSettings.CacheSettings>, options: RedisStore.Options) =>
+const storeOf = (settings: Layer.Layer<never>, options: RedisStore.Options) =>
   Effect.map(
     RedisStore.make(options).pipe(Effect.provide(settings)),
     (store) => Layer.merge(Layer.succeed(CacheStore.CacheStore, store), settings)
@@ -122,4 +122,74 @@ describe.skipIf(unavailable !== undefined)("orphan leases (issue 18, finding 6)"
       expect(Duration.toMillis(elapsed)).toBeGreaterThanOrEqual(900)
       expect(Duration.toMillis(elapsed)).toBeLessThan(1_800) // not 3 × 1 s
     }).pipe(Effect.scoped), 20_000)
+})
+
+describe.skipIf(unavailable !== undefined)("dead entries (issue 18, finding 9)", () => {
+  const entryOf = (value: unknown, ttl: number | null) => {
+    const now = Date.now()
+    return { value, cachedAt: now, expiresAt: ttl === null ? null : now + ttl, staleUntil: ttl === null ? null : now + ttl }
+  }
+
+  /** The entries of a test's prefix in Redis (not its stamps, tombstones or leases). */
+  const entriesIn = (name: string) =>
+    Effect.promise(async () => (await admin!.keys(`{faults-${name}*`)).filter((key) => !key.includes("#!")))
+
+  const usedMemory = Effect.promise(async () => Number(/used_memory:(\d+)/.exec(await admin!.info("memory"))![1]))
+
+  it.live("a read that finds an entry of a wiped partition or namespace deletes it from Redis", () =>
+    Effect.gen(function*() {
+      const settings = settingsOf("dead", { operationTimeout: "10 seconds" })
+      const store = yield* RedisStore.make({ client: admin! }).pipe(Effect.provide(settings))
+      const count = 10_000
+      const value = "x".repeat(1_000)
+      const keys = yield* Effect.forEach(
+        Array.from({ length: count }, (_, i) => ({ sku: i })),
+        (input) => Effect.provide(KeyConstructor.keyFor(Price, input), settings)
+      )
+      const before = yield* usedMemory
+      yield* Effect.forEach(keys, (key) =>
+        Effect.flatMap(store.get(key), (lookup) => store.set(key, entryOf(value, 60_000), lookup.guard)), {
+        concurrency: 50
+      })
+      expect(yield* entriesIn("dead")).toHaveLength(count)
+      const filled = yield* usedMemory
+      yield* store.clear(keys[0]!.namespace) // every entry is dead
+      // half read one by one, half in batches
+      yield* Effect.forEach(keys.slice(0, count / 2), (key) => store.get(key), { concurrency: 50 })
+      yield* store.getMany!(keys.slice(count / 2))
+      expect(yield* entriesIn("dead")).toEqual([])
+      const after = yield* usedMemory
+      process.stdout.write(
+        `[redis memory] ${count} entries of 1 KB: +${((filled - before) / 2 ** 20).toFixed(1)} MiB filled, ` +
+          `+${((after - before) / 2 ** 20).toFixed(1)} MiB once wiped and read\n`
+      )
+      expect(after - before).toBeLessThan((filled - before) / 4)
+      // a wiped partition's entry too
+      const key = keys[0]!
+      yield* Effect.flatMap(store.get(key), (lookup) => store.set(key, entryOf(value, 60_000), lookup.guard))
+      yield* store.deletePartition(key)
+      yield* store.get(key)
+      expect(yield* entriesIn("dead")).toEqual([])
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("an entry of Ttl.forever, and its stamps, expire after maxTtl in Redis", () =>
+    Effect.gen(function*() {
+      const settings = settingsOf("forever", { operationTimeout: "2 seconds" })
+      const store = yield* RedisStore.make({ client: admin!, maxTtl: "1 hour" }).pipe(Effect.provide(settings))
+      const key = yield* Effect.provide(KeyConstructor.keyFor(Price, sku), settings)
+      expect(yield* Effect.flatMap(store.get(key), (lookup) => store.set(key, entryOf("v", null), lookup.guard))).toBe(true)
+      const [entry] = yield* entriesIn("forever")
+      const ttls = yield* Effect.promise(() =>
+        Promise.all([entry!, `{${key.partition}}:#!p`, `${key.namespace}:#!n`].map((name) => admin!.pttl(name)))
+      )
+      for (const ttl of ttls) {
+        expect(ttl).toBeGreaterThan(3_500_000)
+        expect(ttl).toBeLessThanOrEqual(3_600_000 + 60_000) // stamps: the entry's PX and the fill window
+      }
+      expect(Option.isSome((yield* store.get(key)).entry)).toBe(true)
+    }).pipe(Effect.scoped), 20_000)
+
+  it("a maxTtl that is not a positive duration is a CacheDefinitionError", () => {
+    expect(() => RedisStore.make({ client: admin!, maxTtl: "0 millis" })).toThrow(/maxTtl/)
+  })
 })

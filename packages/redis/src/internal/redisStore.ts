@@ -86,7 +86,8 @@ class Store implements CacheStore.Service {
     private readonly window: number,
     private readonly deadlines: Deadlines | undefined,
     private readonly clock: Clock.Clock,
-    readonly leases: Leases
+    readonly leases: Leases,
+    private readonly maxTtl: number
   ) {
     this.commands = scripts.register(client)
     this.cluster = client.isCluster
@@ -178,7 +179,9 @@ class Store implements CacheStore.Service {
       }
       return attempt("set", this.deadlines, async () => {
         const at = keys.physical(key)
-        const px = entry.staleUntil === null ? -1 : Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis())
+        const px = entry.staleUntil === null
+          ? this.maxTtl
+          : Math.min(this.maxTtl, Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis()))
         const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px, encode(entry)]
         // the lease key after the others, its token and channel after the arguments
         const fill = (entryKeys: Array<string>) =>
@@ -314,9 +317,26 @@ const cappedMillis = (duration: Duration.Duration): number => Math.min(Math.ceil
 /** How often a waiter checks a lease it has heard no release of, by default. */
 const leasePollInterval = Duration.millis(100)
 
+/** The longest an entry lives in Redis, by default. */
+const maxTtl = Duration.days(30)
+
+/** `options.maxTtl` in milliseconds, checked: a positive duration. */
+const maxTtlOf = (options: RedisStore.Options): number => {
+  const duration = options.maxTtl === undefined ? maxTtl : Duration.decode(options.maxTtl)
+  const millis = Duration.toMillis(duration)
+  if (!(millis >= 1 && Duration.isFinite(duration))) {
+    throw new CacheError.CacheDefinitionError({
+      subject: "RedisStore maxTtl",
+      reason: `${Duration.format(duration)} is not a positive, finite duration (the longest an entry lives in Redis)`
+    })
+  }
+  return Math.ceil(millis)
+}
+
 /** @internal */
-export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
+export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service, never, Scope.Scope> => {
+  const ttlBound = maxTtlOf(options)
+  return Effect.gen(function*() {
     const clock = yield* Effect.clock
     const settings = yield* CacheSettings.CacheSettings
     const deadlines = Duration.isFinite(settings.operationTimeout)
@@ -324,5 +344,6 @@ export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Serv
       : undefined
     const poll = options.leasePollInterval === undefined ? leasePollInterval : Duration.decode(options.leasePollInterval)
     const leases = yield* makeLeases(options.client, deadlines, poll)
-    return new Store(options.client, Math.max(1, cappedMillis(settings.fillWindow)), deadlines, clock, leases)
+    return new Store(options.client, Math.max(1, cappedMillis(settings.fillWindow)), deadlines, clock, leases, ttlBound)
   })
+}
