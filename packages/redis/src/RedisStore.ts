@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { CacheStore } from "@cachefx/core"
+import { CacheStore, type CircuitBreaker } from "@cachefx/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
@@ -54,6 +54,12 @@ export interface Options {
    * `maxmemory-policy`, and bounds what entries no read finds again can hold.
    */
   readonly maxTtl?: Duration.DurationInput | undefined
+  /**
+   * The store's circuit breaker (`CircuitBreaker.Options`): by default its threshold
+   * and probe interval come from the `CacheSettings` in force (`breakerThreshold`,
+   * default 5 timeouts in a row; `breakerProbeInterval`, default 1 second).
+   */
+  readonly breaker?: CircuitBreaker.Options | undefined
 }
 
 /**
@@ -99,6 +105,7 @@ export interface L1Options {
 export interface TieredOptions {
   readonly client: Redis
   readonly maxTtl?: Duration.DurationInput | undefined
+  readonly breaker?: CircuitBreaker.Options | undefined
   readonly l1: L1Options
   readonly sync?: Omit<RedisSync.Options, "client"> | undefined
 }

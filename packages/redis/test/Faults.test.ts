@@ -4,11 +4,23 @@
  * (`@cachefx/testkit`) that delays, black-holes and drops the connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { type FaultProxy, freePort, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
 import { Redis } from "ioredis"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
+
+/** The heap in use after a full collection. */
+const heapUsed = () => {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
 
 if (unavailable !== undefined) {
   console.warn(`Skipping the Redis fault tests: ${unavailable}`)
@@ -192,4 +204,87 @@ describe.skipIf(unavailable !== undefined)("dead entries (issue 18, finding 9)",
   it("a maxTtl that is not a positive duration is a CacheDefinitionError", () => {
     expect(() => RedisStore.make({ client: admin!, maxTtl: "0 millis" })).toThrow(/maxTtl/)
   })
+})
+
+describe.skipIf(unavailable !== undefined)("a black-holed connection (issue 18, finding 7)", () => {
+  /** Operations the Redis stores of this process skipped (no other test of the file opens a breaker). */
+  const skipped = Effect.suspend(() => Metric.value(Metric.tagged(CacheMetrics.storeSkipped, "store", "redis"))).pipe(
+    Effect.map((state) => state.count)
+  )
+
+  it.live("after breakerThreshold timeouts in a row the store is skipped at once (fail open, counted), and probed until it answers", () =>
+    Effect.gen(function*() {
+      const proxy = yield* proxied
+      const settings = settingsOf("breaker", { breakerThreshold: 3, breakerProbeInterval: "500 millis" })
+      const store = yield* storeOf(settings, { client: yield* clientOf(proxy) })
+      const { fn } = priced()
+      expect(yield* Effect.provide(fn(sku), store)).toBe("computed #1")
+      expect((yield* Effect.provide(fn.withStatus(sku), store)).status).toBe("Hit")
+      proxy.blackhole() // nothing answers, nothing closes
+      const times: Array<number> = []
+      for (let i = 0; i < 8; i++) {
+        const [elapsed, answer] = yield* Effect.timed(Effect.provide(fn.withStatus(sku), store))
+        expect(answer.status).toBe("Miss") // failed open: computed
+        times.push(Duration.toMillis(elapsed))
+      }
+      process.stdout.write(`[breaker] calls while black-holed: ${times.map((t) => t.toFixed(0)).join(", ")} ms\n`)
+      for (const time of times.slice(0, 3)) {
+        expect(time).toBeGreaterThanOrEqual(240) // the operation timeout
+      }
+      for (const time of times.slice(3)) {
+        expect(time).toBeLessThan(100) // skipped at once
+      }
+      expect(yield* skipped).toBeGreaterThanOrEqual(5)
+      proxy.heal()
+      // probed every 500 ms: a hit again soon after Redis answers
+      const hit = Effect.provide(fn.withStatus(sku), store).pipe(
+        Effect.filterOrFail((answer) => answer.status === "Hit"),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("3 seconds")
+      )
+      expect((yield* hit).status).toBe("Hit")
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("deleteVersions (behind deletePreviousVersions) obeys the operation timeout", () =>
+    Effect.gen(function*() {
+      const proxy = yield* proxied
+      const store = yield* RedisStore.make({ client: yield* clientOf(proxy) }).pipe(
+        Effect.provide(settingsOf("versions", { breakerThreshold: 0 }))
+      )
+      proxy.blackhole()
+      const [elapsed, outcome] = yield* Effect.timed(
+        Effect.timeoutOption(Effect.either(store.deleteVersions!("faults-versions:price", () => true)), "5 seconds")
+      )
+      expect(Option.map(outcome, Either.map(() => "deleted"))).toMatchObject(
+        Option.some(Either.left({ reason: "Timeout", operation: "deleteVersions" }))
+      )
+      expect(Duration.toMillis(elapsed)).toBeLessThan(1_000)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a black hole under load: what timed-out calls keep stays bounded (the breaker drops the connection when it opens)", () =>
+    Effect.gen(function*() {
+      const proxy = yield* proxied
+      const settings = settingsOf("heap", { breakerThreshold: 5, breakerProbeInterval: "300 millis" })
+      const store = yield* storeOf(settings, { client: yield* clientOf(proxy) })
+      const { fn } = priced()
+      const inputs = Array.from({ length: 2_000 }, (_, i) => ({ sku: i }))
+      yield* Effect.provide(Effect.forEach(inputs.slice(0, 200), fn, { concurrency: "unbounded" }), store) // warm up
+      proxy.blackhole()
+      const before = heapUsed()
+      // 2,000 concurrent calls, then 50 callers for 3 s
+      yield* Effect.provide(Effect.forEach(inputs, fn, { concurrency: "unbounded" }), store)
+      let calls = inputs.length
+      const deadline = Date.now() + 3_000
+      yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (caller) =>
+        Effect.provide(fn({ sku: caller }), store).pipe(
+          Effect.tap(() => Effect.sync(() => calls++)),
+          Effect.zipRight(Effect.sleep("1 millis")),
+          Effect.repeat({ while: () => Date.now() < deadline })
+        ), { concurrency: "unbounded" })
+      const grown = heapUsed() - before
+      process.stdout.write(
+        `[heap] black hole, ${calls} calls in 3 s: +${(grown / 1024).toFixed(0)} KB (${(grown / calls).toFixed(0)} B per call)\n`
+      )
+      expect(grown).toBeLessThan(2 * 2 ** 20)
+    }).pipe(Effect.scoped), 30_000)
 })

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy between a client and a local server that a test drives into faults:
- * delay each direction, black-hole every connection (nothing passes, nothing closes),
- * drop every connection (reset, as a crashed peer would), and heal.
+ * delay each direction, black-hole every connection (nothing passes, nothing closes:
+ * what is sent waits, as TCP retransmits it through a network partition), drop every
+ * connection (reset, as a crashed peer would), and heal (what waited is delivered).
  */
 import { connect, createServer, type Socket } from "node:net"
 
@@ -15,14 +16,14 @@ export interface FaultProxy {
   /** Holds what passes in `direction` for `millis` before delivering it (in order); 0 passes at once. */
   readonly delay: (millis: number, direction?: Direction) => void
   /**
-   * Swallows everything in both directions, closing nothing: on every connection, open
+   * Holds everything in both directions, closing nothing: on every connection, open
    * and new (`"all"`, the default), or on the connections open now only (`"open"`: a
-   * client that reconnects gets through).
+   * client that reconnects gets through). `heal` delivers what was held, in order.
    */
   readonly blackhole: (which?: "all" | "open") => void
   /** Destroys every open connection (new ones still connect). */
   readonly drop: () => void
-  /** Passes everything again at once (ends black-hole and delays). */
+  /** Passes everything again at once (ends black-hole and delays), what was held first. */
   readonly heal: () => void
   /** Connections open now. */
   readonly connections: () => number
@@ -37,6 +38,8 @@ export interface FaultProxy {
  */
 class Lane {
   private last = 0
+  /** What arrived while black-holed, delivered by `release`. */
+  private held: Array<Buffer> = []
 
   constructor(
     private readonly to: Socket,
@@ -45,12 +48,13 @@ class Lane {
     private readonly toServer: boolean
   ) {}
 
-  private get swallowed(): boolean {
+  private get holding(): boolean {
     return this.faults.blackholed || this.pair.blackholed
   }
 
   pass(chunk: Buffer): void {
-    if (this.swallowed) {
+    if (this.holding) {
+      this.held.push(chunk)
       return
     }
     const delay = this.toServer ? this.faults.toServer : this.faults.toClient
@@ -58,7 +62,9 @@ class Lane {
     const at = Math.max(now + delay, this.last)
     this.last = at
     const deliver = () => {
-      if (!this.swallowed && this.to.writable) {
+      if (this.holding) {
+        this.held.push(chunk)
+      } else if (this.to.writable) {
         this.to.write(chunk)
       }
     }
@@ -67,6 +73,13 @@ class Lane {
     } else {
       setTimeout(deliver, at - now)
     }
+  }
+
+  /** Delivers what was held, in order, once healed. */
+  release(): void {
+    const held = this.held
+    this.held = []
+    held.forEach((chunk) => this.pass(chunk))
   }
 }
 
@@ -79,6 +92,7 @@ interface Faults {
 /** One proxied connection: black-holed on its own by `blackhole("open")`. */
 interface Pair {
   blackholed: boolean
+  readonly lanes: ReadonlyArray<Lane>
 }
 
 /**
@@ -107,11 +121,13 @@ export const startProxy = async (target: number, host = "127.0.0.1"): Promise<Fa
       })
       socket.on("error", () => {})
     }
-    const pair: Pair = { blackholed: false }
+    const lanes: Array<Lane> = []
+    const pair: Pair = { blackholed: false, lanes }
     pairs.add(pair)
     client.once("close", () => pairs.delete(pair))
     const toServer = new Lane(upstream, faults, pair, true)
     const toClient = new Lane(client, faults, pair, false)
+    lanes.push(toServer, toClient)
     client.on("data", (chunk: Buffer) => toServer.pass(chunk))
     upstream.on("data", (chunk: Buffer) => toClient.pass(chunk))
   })
@@ -136,9 +152,12 @@ export const startProxy = async (target: number, host = "127.0.0.1"): Promise<Fa
     drop: () => sockets.forEach((socket) => socket.destroy()),
     heal: () => {
       faults.blackholed = false
-      pairs.forEach((pair) => (pair.blackholed = false))
       faults.toServer = 0
       faults.toClient = 0
+      pairs.forEach((pair) => {
+        pair.blackholed = false
+        pair.lanes.forEach((lane) => lane.release())
+      })
     },
     connections: () => pairs.size,
     close: () =>

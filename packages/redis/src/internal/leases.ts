@@ -8,8 +8,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import { attempt } from "./attempt.js"
-import type { Deadlines } from "./deadlines.js"
+import { attempt, type Bounds } from "./attempt.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
 import * as scripts from "./scripts.js"
@@ -108,7 +107,7 @@ export class Leases implements CacheStore.Leases {
 
   constructor(
     private readonly client: Redis | Cluster,
-    private readonly deadlines: Deadlines | undefined,
+    private readonly bounds: Bounds,
     private readonly subscriber: Subscriber,
     private readonly poll: Duration.Duration
   ) {
@@ -123,7 +122,7 @@ export class Leases implements CacheStore.Leases {
       return Effect.map(
         attempt(
           "acquireLease",
-          this.deadlines,
+          this.bounds,
           () => this.scripts.acquire(lease, token, millis(duration)),
           () => this.abandon(lease, token)
         ),
@@ -132,7 +131,7 @@ export class Leases implements CacheStore.Leases {
     })
 
   release = (key: CacheKey.CacheKey, token: CacheStore.LeaseToken) =>
-    Effect.asVoid(attempt("releaseLease", this.deadlines, () => this.scripts.release(keys.lease(key), token, channel)))
+    Effect.asVoid(attempt("releaseLease", this.bounds, () => this.scripts.release(keys.lease(key), token, channel)))
 
   /**
    * Gives back in the background a lease that a call which timed out may have taken
@@ -148,7 +147,7 @@ export class Leases implements CacheStore.Leases {
     const lease = keys.lease(key)
     const name = this.prefix + lease
     // gone: absent (-2), or without expiry (-1: not a lease, the next read takes it over)
-    const gone = attempt("awaitRelease", this.deadlines, () => this.client.pttl(lease)).pipe(
+    const gone = attempt("awaitRelease", this.bounds, () => this.client.pttl(lease)).pipe(
       Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (ttl) => ttl < 0 })
     )
     return Effect.acquireUseRelease(
@@ -176,10 +175,10 @@ export class Leases implements CacheStore.Leases {
  */
 export const make = (
   client: Redis | Cluster,
-  deadlines: Deadlines | undefined,
+  bounds: Bounds,
   poll: Duration.Duration
 ): Effect.Effect<Leases, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(Effect.sync(() => new Subscriber(client)), (subscriber) => Effect.sync(() => subscriber.close())),
-    (subscriber) => new Leases(client, deadlines, subscriber, poll)
+    (subscriber) => new Leases(client, bounds, subscriber, poll)
   )
