@@ -6,21 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { type FaultProxy, freePort, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
+import { type FaultProxy, freePort, heapUsed, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
 import { Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
 import { Redis } from "ioredis"
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
-
-setFlagsFromString("--expose-gc")
-const gc = runInNewContext("gc") as () => void
-
-/** The heap in use after a full collection. */
-const heapUsed = () => {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 if (unavailable !== undefined) {
   console.warn(`Skipping the Redis fault tests: ${unavailable}`)
