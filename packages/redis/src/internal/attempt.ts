@@ -19,23 +19,33 @@ export interface Bounds {
  * (when there is a timeout) one of reason `"Timeout"`; while the breaker is open the call
  * is not sent, and fails at once with reason `"CircuitOpen"`. The deadline is watched by
  * the store's `Deadlines`, not `CacheStore.withTimeout`: the same bound, without its two
- * fibers per operation (which halve hit throughput) or a timer per call. `onExpire`
- * runs when the deadline ends the call: what Redis may still do of it (take a lease)
- * is undone in the background.
+ * fibers per operation (which halve hit throughput) or a timer per call. `run` may set
+ * the call's `onExpire`, run when the deadline ends the call: what Redis may still do
+ * of it (take a lease) is undone in the background.
  *
  * @internal
  */
-export const attempt = <A>(operation: string, bounds: Bounds, run: () => Promise<A>, onExpire?: () => void) =>
+export const attempt = <A>(operation: string, bounds: Bounds, run: (call: Expiring) => Promise<A>) =>
   Effect.async<A, CacheError.CacheStoreError>((resume) => {
     if (!bounds.breaker.unsafeAllow()) {
-      return resume(Effect.fail(new CacheError.CacheStoreError({ operation, reason: "CircuitOpen" })))
+      resume(Effect.fail(new CacheError.CacheStoreError({ operation, reason: "CircuitOpen" })))
+      return
     }
-    const call = new Call(operation, resume, bounds, onExpire)
+    const call = new Call(operation, resume, bounds)
     bounds.deadlines?.watch(call)
-    run().then((value) => call.answer(value), (cause) => call.reject(cause))
+    run(call).then((value) => call.answer(value), (cause) => call.reject(cause))
     // No canceler: it would wrap every call in `onInterrupt`. An interrupted call is
     // still watched until it settles or expires, into a fiber that is gone.
   })
+
+/**
+ * What a call's `run` may set: what to undo should the call time out.
+ *
+ * @internal
+ */
+export interface Expiring {
+  onExpire: (() => void) | undefined
+}
 
 /**
  * One pending call of `attempt`: resumed once, by its answer or by its deadline. Once
@@ -43,15 +53,15 @@ export const attempt = <A>(operation: string, bounds: Bounds, run: () => Promise
  * out on a connection that never answers stays in the client's queue until the socket
  * dies, and keeps only itself there.
  */
-class Call<A> implements Pending {
+class Call<A> implements Pending, Expiring {
   settled = false
+  onExpire: (() => void) | undefined = undefined
   readonly deadline: number
 
   constructor(
     private readonly operation: string,
     private resume: ((effect: Effect.Effect<A, CacheError.CacheStoreError>) => void) | undefined,
-    private readonly bounds: Bounds,
-    private onExpire: (() => void) | undefined
+    private readonly bounds: Bounds
   ) {
     this.deadline = bounds.deadlines === undefined ? Infinity : bounds.deadlines.deadline()
   }

@@ -120,12 +120,10 @@ export class Leases implements CacheStore.Leases {
       const token = fresh()
       const lease = keys.lease(key)
       return Effect.map(
-        attempt(
-          "acquireLease",
-          this.bounds,
-          () => this.scripts.acquire(lease, token, millis(duration)),
-          () => this.abandon(lease, token)
-        ),
+        attempt("acquireLease", this.bounds, (call) => {
+          call.onExpire = () => this.abandon(lease, token)
+          return this.scripts.acquire(lease, token, millis(duration))
+        }),
         (taken) => taken === 1 ? Option.some(token as CacheStore.LeaseToken) : Option.none()
       )
     })

@@ -98,12 +98,14 @@ class Store implements CacheStore.Service {
    * no entry. A read that times out may have taken it on the server: the lease is given
    * back in the background (the release follows the read on its connection).
    */
-  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) => {
-    const at = keys.physical(key)
-    const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
-    const abandon = token === undefined ? undefined : () => this.leases.abandon(keys.leaseOf(at.entry), token)
-    return attempt("get", this.bounds, () => {
+  get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
+    attempt("get", this.bounds, (call) => {
+      const at = keys.physical(key)
       const stamp = fresh()
+      const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
+      if (token !== undefined) {
+        call.onExpire = () => this.leases.abandon(keys.leaseOf(at.entry), token)
+      }
       // the lease key after the others, its PX and token after the arguments
       const read = (entryKeys: Array<string>) =>
         token === undefined
@@ -125,8 +127,7 @@ class Store implements CacheStore.Service {
         read([at.entry, at.partitionStamp]),
         this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
       ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
-    }, abandon)
-  }
+    })
 
   /**
    * One script call per `getManyBatch` keys on a single Redis; on a Cluster one per
