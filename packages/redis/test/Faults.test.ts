@@ -7,8 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { type FaultProxy, freePort, heapUsed, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
-import { Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { Redis } from "ioredis"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 if (unavailable !== undefined) {
   console.warn(`Skipping the Redis fault tests: ${unavailable}`)
@@ -122,6 +125,52 @@ describe.skipIf(unavailable !== undefined)("orphan leases (issue 18, finding 6)"
       expect(Duration.toMillis(elapsed)).toBeGreaterThanOrEqual(900)
       expect(Duration.toMillis(elapsed)).toBeLessThan(1_800) // not 3 × 1 s
     }).pipe(Effect.scoped), 20_000)
+})
+
+describe.skipIf(unavailable !== undefined)("orphan leases after a Redis restart (issue 18, finding 6)", () => {
+  it.live("a holder cut off by a restart (append-only Redis) gives its lease back once Redis is back: the next miss does not wait", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "cachefx-faults-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const port = yield* Effect.promise(freePort)
+      const persisted = ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir]
+      let redis = yield* Effect.promise(() => startServer(port, persisted))
+      yield* Effect.addFinalizer(() => Effect.promise(() => redis.stop()))
+      const connect = Effect.acquireRelease(
+        Effect.promise(async () => {
+          const client = new Redis(port, "127.0.0.1", {
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => 50
+          })
+          client.on("error", () => {})
+          await new Promise((resolve) => client.once("ready", resolve))
+          return client
+        }),
+        (client) => Effect.sync(() => client.disconnect())
+      )
+      const settings = settingsOf("restart")
+      const a = yield* storeOf(settings, { client: yield* connect })
+      const gate = yield* Deferred.make<void>()
+      const computing = yield* Deferred.make<void>()
+      const holder = Cached.cached({ key: Price, ttl: "1 minute" })((_: { readonly sku: number }) =>
+        Effect.zipRight(Deferred.succeed(computing, void 0), Effect.as(Deferred.await(gate), "from a"))
+      )
+      const fiber = yield* Effect.fork(Effect.provide(holder(sku), a))
+      yield* Deferred.await(computing) // a holds the lease, persisted in the append-only file
+      yield* Effect.promise(() => redis.stop())
+      yield* Deferred.succeed(gate, void 0)
+      expect(yield* Fiber.join(fiber)).toBe("from a") // its fill and its release fail: Redis is down
+      redis = yield* Effect.promise(() => startServer(port, persisted))
+      const observer = yield* connect
+      yield* Effect.sleep("500 millis") // a reconnects
+      expect(yield* Effect.promise(() => observer.keys("*faults-restart*#!l"))).toEqual([])
+      const b = yield* storeOf(settings, { client: observer })
+      const { fn } = priced()
+      const [elapsed, answer] = yield* Effect.timed(Effect.provide(fn.withStatus(sku), b))
+      expect(answer.status).toBe("Miss")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(1_000) // not the rest of a's 5 s lease
+    }).pipe(Effect.scoped), 30_000)
 })
 
 describe.skipIf(unavailable !== undefined)("dead entries (issue 18, finding 9)", () => {

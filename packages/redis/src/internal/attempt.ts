@@ -20,8 +20,8 @@ export interface Bounds {
  * is not sent, and fails at once with reason `"CircuitOpen"`. The deadline is watched by
  * the store's `Deadlines`, not `CacheStore.withTimeout`: the same bound, without its two
  * fibers per operation (which halve hit throughput) or a timer per call. `run` may set
- * the call's `onExpire`, run when the deadline ends the call: what Redis may still do
- * of it (take a lease) is undone in the background.
+ * the call's `undo`, run when the call fails or its deadline ends it: what Redis may
+ * still have done of it (take a lease) is undone in the background.
  *
  * @internal
  */
@@ -39,23 +39,23 @@ export const attempt = <A>(operation: string, bounds: Bounds, run: (call: Expiri
   })
 
 /**
- * What a call's `run` may set: what to undo should the call time out.
+ * What a call's `run` may set: what to undo should the call fail or time out.
  *
  * @internal
  */
 export interface Expiring {
-  onExpire: (() => void) | undefined
+  undo: (() => void) | undefined
 }
 
 /**
  * One pending call of `attempt`: resumed once, by its answer or by its deadline. Once
- * settled it lets go of its caller (the fiber) and of `onExpire`: a call that timed
+ * settled it lets go of its caller (the fiber) and of `undo`: a call that timed
  * out on a connection that never answers stays in the client's queue until the socket
  * dies, and keeps only itself there.
  */
 class Call<A> implements Pending, Expiring {
   settled = false
-  onExpire: (() => void) | undefined = undefined
+  undo: (() => void) | undefined = undefined
   readonly deadline: number
 
   constructor(
@@ -73,16 +73,18 @@ class Call<A> implements Pending, Expiring {
   }
 
   reject(cause: unknown): void {
+    const undo = this.undo
     if (this.fail("Unavailable", cause)) {
       this.bounds.breaker.unsafeFailed()
+      undo?.()
     }
   }
 
   expire(): void {
-    const onExpire = this.onExpire
+    const undo = this.undo
     if (this.fail("Timeout")) {
       this.bounds.breaker.unsafeTimedOut()
-      onExpire?.()
+      undo?.()
     }
   }
 
@@ -98,7 +100,7 @@ class Call<A> implements Pending, Expiring {
     }
     this.settled = true
     this.resume = undefined
-    this.onExpire = undefined
+    this.undo = undefined
     this.bounds.deadlines?.settle()
     resume(effect)
     return true

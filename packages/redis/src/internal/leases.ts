@@ -13,6 +13,9 @@ import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
 import * as scripts from "./scripts.js"
 
+/** Most releases kept for the client's return (`Leases.later`). */
+const unsentBound = 10_000
+
 /**
  * The channel on which releases are published (by the release script and by a fill
  * that gives its read's lease back): the message is the lease's Redis key.
@@ -104,6 +107,8 @@ export class Leases implements CacheStore.Leases {
   private readonly scripts: ReturnType<typeof scripts.registerLeases>
   /** What the client's `keyPrefix` makes of a key: the name a release is published under. */
   private readonly prefix: string
+  /** Releases that could not be sent, by lease key: sent once the client is ready again. */
+  private readonly unsent = new Map<string, string>()
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -121,24 +126,53 @@ export class Leases implements CacheStore.Leases {
       const lease = keys.lease(key)
       return Effect.map(
         attempt("acquireLease", this.bounds, (call) => {
-          call.onExpire = () => this.abandon(lease, token)
+          call.undo = () => this.abandon(lease, token)
           return this.scripts.acquire(lease, token, millis(duration))
         }),
         (taken) => taken === 1 ? Option.some(token as CacheStore.LeaseToken) : Option.none()
       )
     })
 
+  /** A release that cannot reach Redis (the connection is down) goes again once the client is ready. */
   release = (key: CacheKey.CacheKey, token: CacheStore.LeaseToken) =>
-    Effect.asVoid(attempt("releaseLease", this.bounds, () => this.scripts.release(keys.lease(key), token, channel)))
+    Effect.suspend(() => {
+      const lease = keys.lease(key)
+      return Effect.asVoid(attempt("releaseLease", this.bounds, (call) => {
+        call.undo = () => this.later(lease, token)
+        return this.scripts.release(lease, token, channel)
+      }))
+    })
 
   /**
-   * Gives back in the background a lease that a call which timed out may have taken
-   * (`lease`: its Redis key): sent on the same connection, the release runs after that
-   * call, and deletes the lease only if the call took it. Its failure changes nothing
-   * more (the lease then expires).
+   * Gives back in the background a lease that a call which failed or timed out may
+   * have taken (`lease`: its Redis key): sent on the same connection, the release runs
+   * after that call, and deletes the lease only if the call took it. When it cannot be
+   * sent (the connection is down), it goes once the client is ready again.
    */
   abandon(lease: string, token: string): void {
-    this.scripts.release(lease, token, channel).catch(() => undefined)
+    this.scripts.release(lease, token, channel).catch(() => this.later(lease, token))
+  }
+
+  /**
+   * Keeps a release to send once the client is ready again (at most `unsentBound`; past
+   * it the lease is left to expire), so that a holder cut off by an outage does not
+   * leave its lease to the other instances' waits after the restart (a Redis with
+   * append-only persistence keeps it).
+   */
+  private later(lease: string, token: string): void {
+    if (this.unsent.size >= unsentBound) {
+      return
+    }
+    if (this.unsent.size === 0) {
+      this.client.once("ready", () => {
+        const unsent = [...this.unsent]
+        this.unsent.clear()
+        for (const [key, held] of unsent) {
+          this.scripts.release(key, held, channel).catch(() => undefined)
+        }
+      })
+    }
+    this.unsent.set(lease, token)
   }
 
   awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Duration) => {

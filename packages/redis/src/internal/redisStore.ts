@@ -95,8 +95,9 @@ class Store implements CacheStore.Service {
 
   /**
    * With `options.lease`, the same script call also takes the key's lease when it holds
-   * no entry. A read that times out may have taken it on the server: the lease is given
-   * back in the background (the release follows the read on its connection).
+   * no entry. A read that times out or fails may have taken it on the server: the lease
+   * is given back in the background (the release follows the read on its connection,
+   * or goes once the client is ready again).
    */
   get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
     attempt("get", this.bounds, (call) => {
@@ -104,7 +105,7 @@ class Store implements CacheStore.Service {
       const stamp = fresh()
       const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
       if (token !== undefined) {
-        call.onExpire = () => this.leases.abandon(keys.leaseOf(at.entry), token)
+        call.undo = () => this.leases.abandon(keys.leaseOf(at.entry), token)
       }
       // the lease key after the others, its PX and token after the arguments
       const read = (entryKeys: Array<string>) =>
