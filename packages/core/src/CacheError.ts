@@ -108,7 +108,7 @@ export class CacheValueError extends Data.TaggedError("CacheValueError")<{
  */
 export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
   readonly operation: string
-  readonly reason: "Timeout" | "Unavailable" | "Injected"
+  readonly reason: "Timeout" | "Unavailable" | "Injected" | "CircuitOpen"
   readonly cause?: unknown
 }> {
   override get message(): string {
@@ -119,6 +119,9 @@ export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
         return `Cache store "${this.operation}" failed by fault injection (TestCache)`
       case "Unavailable":
         return `Cache store "${this.operation}" failed: ${describeCause(this.cause)}`
+      case "CircuitOpen":
+        return `Cache store "${this.operation}" skipped: its operations kept timing out, and it is probed ` +
+          `until it answers (settings breakerThreshold, breakerProbeInterval)`
     }
   }
 }

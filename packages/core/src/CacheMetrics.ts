@@ -85,6 +85,27 @@ export const errors = Metric.counter("cachefx_errors_total", {
 })
 
 /**
+ * Store operations skipped at once because the store's circuit breaker was open (its
+ * operations kept timing out): the cached call computed without the store (tagged with
+ * the `store`).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const skipped = Metric.value(CacheMetrics.storeSkipped)
+ * ```
+ *
+ * @since 0.3.0
+ * @category metrics
+ */
+export const storeSkipped = Metric.counter("cachefx_store_skipped_total", {
+  description: "store operations skipped while the store's circuit breaker was open",
+  incremental: true
+})
+
+/**
  * Computed values the guarded fill refused to store, because their key, partition or
  * namespace was invalidated while they were computed (or the fill window passed).
  *

@@ -21,6 +21,7 @@ import type { CacheStoreError } from "./CacheError.js"
 import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/memoryStore.js"
 import * as timeouts from "./internal/storeTimeout.js"
 import * as tiered from "./internal/tieredStore.js"
@@ -282,7 +283,7 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
  * ```ts
  * import { CacheStore } from "@cachefx/core"
  *
- * const options: CacheStore.MemoryOptions = { capacity: 50_000 }
+ * const options: CacheStore.MemoryOptions = { capacity: 50_000, rememberedInvalidations: 10_000 }
  * ```
  *
  * @since 0.1.0
@@ -291,6 +292,13 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
 export interface MemoryOptions {
   /** Most entries held; the least recently used go first. Default 10,000. */
   readonly capacity?: number | undefined
+  /**
+   * Most key deletions and partition wipes remembered (each for the fill window, to
+   * refuse a fill that read before it). Past it the oldest is forgotten, and a fill that
+   * read before a forgotten one is refused whatever its key. Default 10,000 (about
+   * 2 MB at most).
+   */
+  readonly rememberedInvalidations?: number | undefined
 }
 
 /**
@@ -352,6 +360,29 @@ export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> =
  * @category combinators
  */
 export const withTimeout: (store: Service, timeout: Duration.DurationInput) => Service = timeouts.withTimeout
+
+/**
+ * Puts a store behind a circuit breaker: after the breaker's threshold of operations
+ * in a row timed out, every operation is skipped at once (a `CacheStoreError` of reason
+ * `"CircuitOpen"`, counted in `CacheMetrics.storeSkipped`) until a probe answers. Wrap
+ * the store with its timeout first, so that its operations do time out.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, CircuitBreaker } from "@cachefx/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const store = CacheStore.withTimeout(yield* CacheStore.makeMemory(), "100 millis")
+ *   const breaker = yield* CircuitBreaker.make({ threshold: 5, probeInterval: "1 second" })
+ *   return CacheStore.withBreaker(store, breaker)
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withBreaker: (store: Service, breaker: CircuitBreaker.CircuitBreaker) => Service = timeouts.withBreaker
 
 /**
  * Options of a tiered store: an in-process L1 in front of a shared L2, kept in step with

@@ -14,8 +14,8 @@ export const runs = (() => {
   return parsed
 })()
 
-/** The shared Redis and its test-only cleanup, as the Redis package's tests define them. */
-export { cleanup, sharedUrl } from "../../redis/test/redis.js"
+/** The shared Redis and its test-only cleanup. */
+export { cleanup, sharedUrl } from "@cachefx/testkit"
 
 /** Prints what a property checked, so a reader of the test output sees the counts. */
 export const report = (name: string, counts: Record<string, number>) => {

@@ -4,7 +4,7 @@ import { Deferred, Duration, Effect, Fiber, Layer, Metric, Schedule } from "effe
 import { Redis } from "ioredis"
 import * as keys from "../src/internal/keys.js"
 import { cleanup, layerAt, sharedUrl } from "./redis.js"
-import { freePort, startServer, unavailable } from "./servers.js"
+import { freePort, startServer, unavailable } from "@cachefx/testkit"
 
 const prefix = `redis-cached-${process.pid}-${Date.now()}`
 const Settings = CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "1 second" })

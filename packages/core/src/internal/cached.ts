@@ -242,8 +242,8 @@ const make = <I, A, E, R>(
    * (another process may have filled the key since). While another process holds the
    * lease it waits for its release and reads the key again, taking the lease if the key
    * is still empty: the value that process stored is the answer; otherwise it tries
-   * again (at most `leaseRounds` waits, then it computes anyway). A lease error computes
-   * at once (fail-open).
+   * again (at most `leaseRounds` waits, and one lease duration of waiting in all: then
+   * it computes anyway). A lease error computes at once (fail-open).
    */
   const lead = (
     store: Store,
@@ -282,27 +282,33 @@ const make = <I, A, E, R>(
           })
         }
       })
-    /** Computes under the lease held, waits for another's, or takes it apart from a read. */
-    const next = (lease: LeaseOutcome | undefined, waits: number): Effect.Effect<A, E, any> =>
-      state.token !== undefined ? compute : lease?._tag === "Held" ? wait(waits) : acquire(waits)
-    const wait = (waits: number): Effect.Effect<A, E, any> =>
-      waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
-        onFailure: fallback,
-        onSuccess: () =>
-          reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1))
+    /**
+     * Computes under the lease held, waits for another's, or takes it apart from a read.
+     * `until`: when the waiting ends (the clock's millis), set by the first wait.
+     */
+    const next = (lease: LeaseOutcome | undefined, waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
+      state.token !== undefined ? compute : lease?._tag === "Held" ? wait(waits, until) : acquire(waits, until)
+    const wait = (waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
+      waits === leaseRounds ? computeSpan(input) : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const end = until ?? now + Duration.toMillis(duration)
+        return now >= end ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, Duration.millis(end - now)), {
+          onFailure: fallback,
+          onSuccess: () =>
+            reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1, end))
+        })
       })
-    const acquire = (waits: number): Effect.Effect<A, E, any> =>
+    const acquire = (waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
       Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
         onFailure: fallback,
         onSuccess: (token) => {
           if (Option.isNone(token)) {
-            return wait(waits)
+            return wait(waits, until)
           }
           state.token = token.value
           return reread(store.get(key), () => compute)
         }
       })
-    return next(lease, 0)
+    return next(lease, 0, undefined)
   }
 
   /**

@@ -52,7 +52,11 @@ interface Invalidation {
  *   filled before it is stale (O(1) too).
  * - `recent` remembers key deletions and partition wipes, hard or soft, for
  *   `fillWindow`, so that a fill which read before one of them is refused; fills older
- *   than the window are refused anyway.
+ *   than the window are refused anyway. It holds at most `remembered` of them: past
+ *   that, the oldest is forgotten and `forgotten` rises to its sequence number, and a
+ *   fill that read before it is refused whatever its key (a wider answer, never a
+ *   stale one: the cost is a fill skipped, when more than `remembered` invalidations
+ *   land while one value computes).
  *
  * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
  * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
@@ -66,10 +70,13 @@ class MemoryStore implements CacheStore.Service {
   private readonly namespaces = new Map<string, number>()
   private readonly softened = new Map<string, number>()
   private readonly recent = new Map<string, Invalidation>()
+  /** The sequence number of the newest invalidation forgotten for the count bound. */
+  private forgotten = -1
   private seq = 0
 
   constructor(
     private readonly capacity: number,
+    private readonly remembered: number,
     private readonly fillWindow: number,
     private readonly clock: Clock.Clock
   ) {}
@@ -206,6 +213,9 @@ class MemoryStore implements CacheStore.Service {
   }
 
   private invalidatedSince(scope: string, guard: Guard): boolean {
+    if (this.forgotten > guard.seq) {
+      return true
+    }
     const invalidation = this.recent.get(scope)
     return invalidation !== undefined && invalidation.seq > guard.seq
   }
@@ -215,6 +225,11 @@ class MemoryStore implements CacheStore.Service {
     this.recent.delete(scope)
     this.recent.set(scope, { seq: ++this.seq, at: now })
     this.prune(now)
+    if (this.recent.size > this.remembered) {
+      const [oldest, invalidation] = this.recent.entries().next().value!
+      this.recent.delete(oldest)
+      this.forgotten = invalidation.seq
+    }
   }
 
   private prune(now: number): void {
@@ -248,19 +263,25 @@ class MemoryStore implements CacheStore.Service {
   }
 }
 
-/** @internal */
-export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service> => {
-  const capacity = options?.capacity ?? 10_000
-  if (!(Number.isInteger(capacity) && capacity > 0)) {
+/** A bound of the store's options, checked: a positive whole number of `what`. */
+const positive = (option: string, value: number, what: string): number => {
+  if (!(Number.isInteger(value) && value > 0)) {
     throw new CacheDefinitionError({
-      subject: "CacheStore memory capacity",
-      reason: `${capacity} is not a positive whole number of entries`
+      subject: `CacheStore memory ${option}`,
+      reason: `${value} is not a positive whole number of ${what}`
     })
   }
+  return value
+}
+
+/** @internal */
+export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service> => {
+  const capacity = positive("capacity", options?.capacity ?? 10_000, "entries")
+  const remembered = positive("rememberedInvalidations", options?.rememberedInvalidations ?? 10_000, "invalidations")
   return Effect.zipWith(
     Effect.clock,
     CacheSettings,
-    (clock, settings) => new MemoryStore(capacity, Duration.toMillis(settings.fillWindow), clock)
+    (clock, settings) => new MemoryStore(capacity, remembered, Duration.toMillis(settings.fillWindow), clock)
   )
 }
 

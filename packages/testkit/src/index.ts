@@ -1,0 +1,9 @@
+/**
+ * What the tests of every package share to inject faults: a TCP proxy that delays,
+ * drops and black-holes, `redis-server`s started on free ports and stopped by PID, the
+ * shared Redis with its cleanup, and the heap measured after full collections. Tests only (private, never published).
+ */
+export * from "./FaultProxy.js"
+export * from "./Heap.js"
+export * from "./RedisServer.js"
+export * from "./SharedRedis.js"
