@@ -11,11 +11,11 @@
  */
 import { Cached, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { BentoCache, bentostore } from "bentocache"
-import { redisDriver } from "bentocache/drivers/redis"
+import type { BentoCache } from "bentocache"
 import { Effect } from "effect"
 import { asyncLoop, compare, fiberLoop, main, measure } from "./harness.js"
 import { type Item, item, Items, peerKey } from "./items.js"
+import { bentoRedis } from "./peers.js"
 import { server } from "./redisServer.js"
 
 const partitionKeys = 1_000
@@ -23,15 +23,7 @@ const shop = 7
 
 const program = Effect.gen(function*() {
   const { client, port } = yield* server
-  const bento = yield* Effect.acquireRelease(
-    Effect.sync(() =>
-      new BentoCache({
-        default: "redis",
-        stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { host: "127.0.0.1", port } })) }
-      })
-    ),
-    (bento) => Effect.promise(() => bento.disconnectAll())
-  )
+  const bento = yield* bentoRedis(port)
   yield* Effect.provideService(wipes(bento), CacheStore.CacheStore, yield* RedisStore.make({ client }))
 }).pipe(Effect.scoped)
 

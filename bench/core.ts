@@ -12,12 +12,11 @@
  * Run: npm run bench (BENCH_ROUNDS, BENCH_SAMPLE_MS: see ./harness.ts)
  */
 import { Cached, CacheStore } from "@cachefx/core"
-import { BentoCache, bentostore } from "bentocache"
-import { memoryDriver } from "bentocache/drivers/memory"
-import { createCache } from "cache-manager"
+import type { BentoCache } from "bentocache"
 import { Cache, Duration, Effect } from "effect"
 import { asyncLoop, compare, type Comparison, counter, fiberLoop, main, measure } from "./harness.js"
-import { type Item, inputs, item, Items, peerKey } from "./items.js"
+import { inputOfPeerKey, type Item, inputs, item, Items, peerKey } from "./items.js"
+import { bentoMemory, cacheManager } from "./peers.js"
 
 /** The targets of issue 19, on ratios of this run. */
 const hitTargets: ReadonlyArray<Comparison> = [
@@ -40,24 +39,18 @@ const burstTargets: ReadonlyArray<Comparison> = [
 const keys = inputs()
 /** Every key filled, then read once more, before calibration. */
 const warmUp = 2 * keys.length
-const parse = (key: string): Item => {
-  const [, shop, id] = key.split(":")
-  return { shop: Number(shop), id: Number(id) }
-}
-const bentoMemory = (serialize: boolean) =>
-  new BentoCache({ default: "memory", stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 1_000_000, serialize })) } })
 
 const hits = Effect.gen(function*() {
   const getItem = Cached.cached({ key: Items, ttl: "1 hour" })((input: Item) => Effect.succeed(item(input)))
   const effectCache = yield* Cache.make({
     capacity: 100_000,
     timeToLive: Duration.hours(1),
-    lookup: (key: string) => Effect.succeed(item(parse(key)))
+    lookup: (key: string) => Effect.succeed(item(inputOfPeerKey(key)))
   })
-  const manager = createCache()
-  const bento = bentoMemory(true)
-  const bentoRaw = bentoMemory(false)
-  const bentoGet = (cache: typeof bento) => (i: number) => {
+  const manager = yield* cacheManager
+  const bento = yield* bentoMemory(true)
+  const bentoRaw = yield* bentoMemory(false)
+  const bentoGet = (cache: BentoCache<Record<string, never>>) => (i: number) => {
     const input = keys[i % keys.length]!
     return cache.getOrSet({ key: peerKey(input), ttl: "1h", factory: () => item(input) })
   }
@@ -76,8 +69,7 @@ const hits = Effect.gen(function*() {
     { name: "bentocache serialize: false", run: asyncLoop(bentoGet(bentoRaw)), warmUp }
   ])
   compare(samples, hitTargets)
-  yield* Effect.promise(() => Promise.all([bento.disconnectAll(), bentoRaw.disconnectAll(), manager.disconnect()]))
-})
+}).pipe(Effect.scoped)
 
 const burst = 1_000
 
@@ -94,10 +86,10 @@ const misses = Effect.gen(function*() {
   const slowCache = yield* Cache.make({
     capacity: 1_000_000,
     timeToLive: Duration.hours(1),
-    lookup: (key: string) => compute("effect", parse(key))
+    lookup: (key: string) => compute("effect", inputOfPeerKey(key))
   })
-  const bento = bentoMemory(true)
-  const manager = createCache()
+  const bento = yield* bentoMemory(true)
+  const manager = yield* cacheManager
   const fresh = (i: number): Item => ({ shop: 99, id: i })
   const callers = Array.from({ length: burst })
   const all = <A, R>(f: () => Effect.Effect<A, never, R>) => Effect.all(callers.map(f), { concurrency: "unbounded", discard: true })
@@ -123,8 +115,7 @@ const misses = Effect.gen(function*() {
     }
   ])
   compare(samples, burstTargets)
-  yield* Effect.promise(() => Promise.all([bento.disconnectAll(), manager.disconnect()]))
-})
+}).pipe(Effect.scoped)
 
 main(
   "cachefx memory store against Effect Cache, cache-manager and bentocache (memory)",

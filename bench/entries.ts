@@ -10,7 +10,7 @@
 import { Cached, CacheStore } from "@cachefx/core"
 import { Cache, Duration, Effect } from "effect"
 import { compare, fiberLoop, main, measure } from "./harness.js"
-import { type Item, item, Items, peerKey } from "./items.js"
+import { inputOfPeerKey, type Item, item, Items, peerKey } from "./items.js"
 
 const sizes = (process.env["BENCH_ENTRIES"] ?? "1000,100000,1000000").split(",").map(Number)
 
@@ -28,10 +28,7 @@ const sized = (size: number) =>
     const effectCache = yield* Cache.make({
       capacity: size,
       timeToLive: Duration.hours(1),
-      lookup: (key: string) => {
-        const [, shop, id] = key.split(":")
-        return Effect.succeed(item({ shop: Number(shop), id: Number(id) }))
-      }
+      lookup: (key: string) => Effect.succeed(item(inputOfPeerKey(key)))
     })
     const label = size.toLocaleString("en-US")
     const samples = yield* measure([

@@ -17,3 +17,9 @@ export const inputs = (count = 1_000): ReadonlyArray<Item> =>
 
 /** The string key a peer that is not cachefx builds for `input`, each call, as cachefx builds its own. */
 export const peerKey = (input: Item) => `items:${input.shop}:${input.id}`
+
+/** The input of a `peerKey`: what a peer's loader reads from the key it is given. */
+export const inputOfPeerKey = (key: string): Item => {
+  const [, shop, id] = key.split(":")
+  return { shop: Number(shop), id: Number(id) }
+}

@@ -18,13 +18,13 @@
  */
 import { Cached, CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { BentoCache, bentostore } from "bentocache"
-import { redisDriver } from "bentocache/drivers/redis"
+import type { BentoCache } from "bentocache"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { execFileSync } from "node:child_process"
 import { asyncLoop, asyncWorkers, compare, type Comparison, fiberLoop, fiberWorkers, main, measure } from "./harness.js"
 import { type Item, inputs, item, Items, peerKey } from "./items.js"
+import { bentoRedis } from "./peers.js"
 import { redisCommands, redisCpu, serverOn } from "./redisServer.js"
 
 const callers = 50
@@ -76,15 +76,7 @@ const program = Effect.gen(function*() {
   const admin = yield* connect()
   const raw = yield* connect()
   const pipelined = yield* connect({ enableAutoPipelining: true })
-  const bento = yield* Effect.acquireRelease(
-    Effect.sync(() =>
-      new BentoCache({
-        default: "redis",
-        stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { host: "127.0.0.1", port } })) }
-      })
-    ),
-    (bento) => Effect.promise(() => bento.disconnectAll())
-  )
+  const bento = yield* bentoRedis(port)
   const store = yield* RedisStore.make({ client })
   yield* Effect.provideService(measurements(admin, raw, pipelined, bento), CacheStore.CacheStore, store)
 }).pipe(Effect.scoped)
