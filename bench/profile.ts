@@ -53,13 +53,21 @@ const loopFor = <E, R>(run: (from: number, n: number) => Effect.Effect<void, E, 
 
 const shorten = (url: string) => url.replace(/^file:\/\//, "").replace(/^.*\/(node_modules|packages)\//, "$1/")
 
-/** Prints the rows of most self time: by function, then by file. */
-const summarize = (nodes: ReadonlyArray<Node>, intervalMicros: number, ops: number, snippets: Snippets) => {
+/**
+ * Prints the rows of most self time: by function, then by file. A row's share is of the
+ * samples that found the process busy; its ns per operation is that share of the CPU the
+ * process used per operation (on a loaded machine the profiler takes far fewer samples
+ * than its interval asks for, so sample counts give shares, not times).
+ */
+const summarize = (nodes: ReadonlyArray<Node>, cpuNsPerOp: number, snippets: Snippets) => {
   const byFunction = new Map<string, number>()
   const byFile = new Map<string, number>()
   let total = 0
   for (const node of nodes) {
     const { columnNumber, functionName, lineNumber, scriptId, url } = node.callFrame
+    if (functionName === "(idle)") {
+      continue
+    }
     const code = functionName === "" ? ` ${snippets.get(`${scriptId}:${lineNumber}:${columnNumber}`) ?? ""}` : ""
     const name = `${functionName || "(anonymous)"} ${shorten(url)}:${lineNumber + 1}:${columnNumber + 1}${code}`
     byFunction.set(name, (byFunction.get(name) ?? 0) + node.hitCount)
@@ -68,12 +76,12 @@ const summarize = (nodes: ReadonlyArray<Node>, intervalMicros: number, ops: numb
     total += node.hitCount
   }
   const print = (title: string, rows: Map<string, number>) => {
-    console.log(`\n${title}: % of samples, ns per operation`)
+    console.log(`\n${title}: % of the busy samples, ns of CPU per operation`)
     for (const [name, hits] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      console.log(`${(100 * hits / total).toFixed(1).padStart(5)}%  ${(hits * intervalMicros * 1_000 / ops).toFixed(0).padStart(6)} ns  ${name}`)
+      console.log(`${(100 * hits / total).toFixed(1).padStart(5)}%  ${(cpuNsPerOp * hits / total).toFixed(0).padStart(6)} ns  ${name}`)
     }
   }
-  console.log(`${ops} operations, ${total} samples every ${intervalMicros} µs`)
+  console.log(`${total} busy samples; ${cpuNsPerOp.toFixed(0)} ns of this process's CPU per operation`)
   print("self time by function", byFunction)
   print("self time by file", byFile)
 }
@@ -90,7 +98,9 @@ const profiled = <E, R>(run: (from: number, n: number) => Effect.Effect<void, E,
       await session.post("Profiler.setSamplingInterval", { interval: intervalMicros })
       await session.post("Profiler.start")
     })
+    const cpu = process.cpuUsage()
     const ops = yield* loopFor(run, batch)
+    const used = process.cpuUsage(cpu)
     const { profile } = yield* Effect.promise(() => session.post("Profiler.stop"))
     const nodes = profile.nodes as ReadonlyArray<Node>
     const snippets = yield* Effect.promise(async () => {
@@ -108,7 +118,7 @@ const profiled = <E, R>(run: (from: number, n: number) => Effect.Effect<void, E,
       return found
     })
     session.disconnect()
-    summarize(nodes, intervalMicros, ops, snippets)
+    summarize(nodes, (used.user + used.system) * 1_000 / ops, snippets)
   })
 
 const getItem = Cached.cached({ key: Items, ttl: "1 hour" })((input: Item) => Effect.succeed(item(input)))
