@@ -8,7 +8,7 @@
  * no schedule, no clock, no counter that both sides would pay.
  *
  * `measure` calibrates each case so that one sample takes about `BENCH_SAMPLE_MS`
- * (default 400 ms), then runs `BENCH_ROUNDS` rounds (default 7, at least 5): every
+ * (default 300 ms), then runs `BENCH_ROUNDS` rounds (default 7, at least 5): every
  * round runs every case once, starting from a different case each round, so a burst of
  * other work on the machine lands on all of them. `compare` then gives, for each
  * comparison, the median and the spread (min–max) of both sides and of the per-round
@@ -23,7 +23,7 @@ import { record } from "./results.js"
 export const rounds = Math.max(5, Number(process.env["BENCH_ROUNDS"] ?? 7))
 
 /** The length one sample of a case is calibrated to, in ms (`BENCH_SAMPLE_MS`). */
-export const sampleMillis = Number(process.env["BENCH_SAMPLE_MS"] ?? 400)
+export const sampleMillis = Number(process.env["BENCH_SAMPLE_MS"] ?? 300)
 
 /** Median of a list of numbers. */
 export const median = (values: ReadonlyArray<number>): number => {
@@ -145,7 +145,7 @@ const sampleOf = <E, R>(c: Case<E, R>, from: number, n: number): Effect.Effect<S
 
 /**
  * Operations per sample for `c`: grows from one until a run is long enough to scale from,
- * scales, then rescales from the fastest of three runs of that many (a stall of the
+ * scales, then rescales from the faster of two runs of that many (a stall of the
  * machine during one run would otherwise leave samples too short).
  */
 const calibrate = <E, R>(c: Case<E, R>, next: () => number, advance: (n: number) => void) =>
@@ -162,7 +162,7 @@ const calibrate = <E, R>(c: Case<E, R>, next: () => number, advance: (n: number)
       n *= ms < sampleMillis / 100 ? 8 : 2
     }
     n = Math.max(1, Math.round(n * sampleMillis / (yield* timed(n))))
-    const fastest = Math.min(yield* timed(n), yield* timed(n), yield* timed(n))
+    const fastest = Math.min(yield* timed(n), yield* timed(n))
     return Math.max(1, Math.round(n * sampleMillis / fastest))
   })
 

@@ -142,7 +142,7 @@ export const renderMarkdown = (report: Report): string =>
     "Rerun: `npm run bench:report`. Knobs: `BENCH_REPORT_ONLY=core,redis,wipe,…` (a subset, by run id),",
     "`BENCH_REPORT_KEYS=10000,100000` (the keyspaces of the partition wipe runs; default",
     "10000,100000,1000000), `BENCH_ROUNDS` (rounds, at least 5; default 7), `BENCH_SAMPLE_MS` (the",
-    "length of one sample; default 400), `BENCH_EVENTS` (fewest events a dispatch throughput sample;",
+    "length of one sample; default 300), `BENCH_EVENTS` (fewest events a dispatch throughput sample;",
     "default 2000).",
     ""
   ].join("\n")
