@@ -1,4 +1,5 @@
 /** The text of docs/benchmarks.md. */
+import { rounds, sampleMillis } from "../harness.js"
 import type { Figure } from "../results.js"
 import type { ChartSpec, RunFigure } from "./charts.js"
 import { formatRatio, formatValue, meetsTarget } from "./format.js"
@@ -72,6 +73,7 @@ const machineTable = (report: Report): Array<string> => {
     row(["Redis", m.redis]),
     row(["PostgreSQL", m.postgres]),
     row(["bentocache", m.bentocache]),
+    row(["rounds a case, length of a sample", `${rounds}, ~${sampleMillis} ms (BENCH_ROUNDS, BENCH_SAMPLE_MS)`]),
     row(["load average at start (1, 5, 15 min)", m.loadAverage]),
     row(["load average at end", report.loadAverageAtEnd])
   ]
