@@ -238,6 +238,27 @@ export const invalidationFailures = Metric.counter("cachefx_invalidation_failure
 })
 
 /**
+ * Invalidations that failed because the store did not answer and that the engine will
+ * apply once it answers again: jobs, plus the namespaces it will wipe instead of the jobs
+ * past its bound (`InvalidationEngine.Options.replay`). Nonzero only while the store is
+ * unreachable; a value that stays up means the store did not come back.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const toReplay = Metric.value(CacheMetrics.invalidationsToReplay)
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const invalidationsToReplay = Metric.gauge("cachefx_invalidations_to_replay", {
+  description: "failed invalidations waiting for the store to answer again"
+})
+
+/**
  * Invalidation jobs handed to an in-process dispatcher (`inline`, `pool`,
  * `background`) that have not finished running, tagged with `dispatcher`: a pool whose
  * gauge keeps growing is slower than the writes it serves. A broker's jobs wait in
