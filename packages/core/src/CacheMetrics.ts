@@ -259,6 +259,27 @@ export const invalidationsToReplay = Metric.gauge("cachefx_invalidations_to_repl
 })
 
 /**
+ * The age in seconds of the oldest row of a transactional outbox (`@cachefx/drizzle`),
+ * tagged with `table`, as its relay last saw it; 0 when the outbox is empty. A row stays
+ * until every job of its event was applied, so an age that keeps growing means
+ * invalidations that have not been applied (the store is down, or a rule keeps failing).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const age = Metric.value(Metric.tagged(CacheMetrics.outboxOldestRowAge, "table", "cachefx_outbox"))
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const outboxOldestRowAge = Metric.gauge("cachefx_outbox_oldest_row_age_seconds", {
+  description: "age of the oldest row of a transactional outbox, as its relay last saw it"
+})
+
+/**
  * Invalidation jobs handed to an in-process dispatcher (`inline`, `pool`,
  * `background`) that have not finished running, tagged with `dispatcher`: a pool whose
  * gauge keeps growing is slower than the writes it serves. A broker's jobs wait in

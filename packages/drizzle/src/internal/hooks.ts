@@ -38,9 +38,11 @@ export const instrument = <DB extends object>(
 
 /**
  * Publishes the events of a committed write on the bus captured when the database was
- * instrumented, then runs `after` (the outbox's delete). A bus that stopped (the
- * application is shutting down) or a failed delete must not turn the committed write
- * into a failed call: they are logged.
+ * instrumented, then runs `after` (the outbox's delete) once every job of the events has
+ * been applied: at once when they all ran in the call (`inline`), else in a fiber of its
+ * own when the last one has run (`pool`, `background`). A job that ran out of retries
+ * leaves the row for the relay. A bus that stopped (the application is shutting down) or
+ * a failed delete must not turn the committed write into a failed call: they are logged.
  *
  * The effect runs at once in the caller's call: with the inline dispatcher on a
  * synchronous store, the invalidation is done when it returns, and the write goes on
@@ -53,18 +55,35 @@ const publisher = (runtime: Runtime.Runtime<InvalidationBus.InvalidationBus>) =>
   const runSync = Runtime.runSyncExit(runtime)
   const notPublished = (cause: Cause.Cause<unknown>) =>
     Effect.logWarning("cachefx: events of a committed write were not published", cause)
+  const leftForRelay = Effect.logWarning(
+    "cachefx: an invalidation job of a committed write was not applied; its outbox row stays for the relay"
+  )
+  /** Publishes tracked events; runs `after` once all their jobs are applied, in the call when it can. */
+  const publishThenRemove = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, after: () => unknown) =>
+    Effect.flatMap(Effect.forEach(events, Invalidation.publishTracked), (receipts) => {
+      const removeIf = (applied: boolean) => applied ? Effect.promise(async () => after()) : leftForRelay
+      return Effect.flatMap(
+        Effect.forEach(receipts, (receipt) => receipt.poll),
+        (polled) =>
+          polled.every(Option.isSome)
+            ? removeIf(polled.every((outcome) => outcome.value))
+            : Effect.asVoid(Effect.forkDaemon(
+              Effect.flatMap(Effect.forEach(receipts, (receipt) => receipt.applied), (outcomes) =>
+                removeIf(outcomes.every((applied) => applied))).pipe(Effect.catchAllCause(notPublished))
+            ))
+      )
+    })
   return (
     events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
     sync: boolean,
     after: (() => unknown) | undefined
   ): Promise<void> | undefined => {
-    const published = events.length === 1 ? bus.publish(events[0]!) : Effect.forEach(events, bus.publish, { discard: true })
-    const exit = runSync(
-      Effect.catchAllCause(
-        after === undefined ? published : Effect.zipRight(published, Effect.promise(async () => after())),
-        notPublished
-      )
-    )
+    const published = after !== undefined
+      ? publishThenRemove(events, after)
+      : events.length === 1
+      ? bus.publish(events[0]!)
+      : Effect.forEach(events, bus.publish, { discard: true })
+    const exit = runSync(Effect.catchAllCause(published, notPublished))
     if (sync || Exit.isSuccess(exit)) {
       return undefined
     }
