@@ -14,8 +14,9 @@
  * - Writes the hooks cannot see (`db.execute` of raw SQL) are invalidated with
  *   `invalidateTables`.
  * - With `outbox`, events are also written to an outbox table in the transaction of
- *   their write and deleted once published; `layerRelay` publishes what a crash between
- *   commit and publish left there.
+ *   their write, and a row is deleted only once every job its event caused has been
+ *   applied (a `pool` job once it ran, a broker's once the broker took it). `layerRelay`
+ *   publishes what a crash, or a job that ran out of retries, left there.
  *
  * @since 0.1.0
  */
@@ -95,8 +96,13 @@ export interface RelayOptions {
   readonly table?: string | undefined
   /** Events read at a time. Default 100. */
   readonly batch?: number | undefined
-  /** The pause between two empty reads. Default 1 second. */
+  /** The pause between two passes that left no row. Default 1 second. */
   readonly interval?: Duration.DurationInput | undefined
+  /**
+   * While a pass leaves rows (their jobs were not applied: the store is down), the pause
+   * doubles from `interval` up to this (since 0.2.0). Default 1 minute.
+   */
+  readonly maxInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -164,9 +170,12 @@ export const invalidateTables: (
 ) => Effect.Effect<void, never, InvalidationBus.InvalidationBus> = internal.invalidateTables
 
 /**
- * Publishes the events left in an outbox table (oldest first) and deletes them; gives
- * how many it published. Delivery is at least once: an event published twice (a crash
- * between publish and delete, two relays at once) invalidates twice, which is harmless.
+ * Publishes the events left in an outbox table (oldest first), waits until the jobs of
+ * each have run, and deletes the rows whose jobs were all applied; gives how many it
+ * deleted. A row whose job ran out of retries stays for the next pass. Sets
+ * `CacheMetrics.outboxOldestRowAge`. Delivery is at least once: an event published twice
+ * (a crash between publish and delete, two relays at once) invalidates twice, which is
+ * harmless.
  *
  * @example
  * ```ts
@@ -188,7 +197,9 @@ export const relayOnce: (
 ) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = outbox.relayOnce
 
 /**
- * The outbox relay as a layer: relays every `interval` while the layer is alive.
+ * The outbox relay as a layer: relays every `interval` while the layer is alive; while a
+ * pass leaves rows, the pause doubles up to `maxInterval`, and
+ * `CacheMetrics.outboxOldestRowAge` says how old the oldest one is.
  *
  * @example
  * ```ts
