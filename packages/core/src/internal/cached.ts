@@ -21,6 +21,7 @@ import { CacheSettings, type Settings } from "../CacheSettings.js"
 import {
   CacheStore,
   type FillGuard,
+  type GetOptions,
   type InvalidateOptions,
   type LeaseOutcome,
   type Leases,
@@ -57,6 +58,9 @@ const none = Option.none()
 /** Whether an entry's TTL has a stale-while-revalidate window. */
 const hasStaleWindow = (entry: CacheEntry.CacheEntry): boolean =>
   entry.expiresAt !== null && entry.staleUntil !== null && entry.staleUntil > entry.expiresAt
+
+/** A read after a lease: of the tier instances share, where another instance may have filled the key. */
+const shared: GetOptions = { shared: true }
 
 /** How many times the leader of a miss waits for another process's lease before computing anyway. */
 const leaseRounds = 3
@@ -289,7 +293,8 @@ const make = <I, A, E, R>(
       waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
         onFailure: fallback,
         onSuccess: () =>
-          reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1))
+          reread(Effect.uninterruptible(store.get(key, { lease: duration, shared: true })), (lease) =>
+            next(lease, waits + 1))
       })
     const acquire = (waits: number): Effect.Effect<A, E, any> =>
       Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
@@ -299,7 +304,7 @@ const make = <I, A, E, R>(
             return wait(waits)
           }
           state.token = token.value
-          return reread(store.get(key), () => compute)
+          return reread(store.get(key, shared), () => compute)
         }
       })
     return next(lease, 0)
