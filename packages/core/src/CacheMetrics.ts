@@ -238,6 +238,28 @@ export const invalidationFailures = Metric.counter("cachefx_invalidation_failure
 })
 
 /**
+ * Cached values with invalidation rules that ran in a runtime whose
+ * `InvalidationEngine` was not given them (`InvalidationEngine.layer({ caches })`): no
+ * write invalidates them there. Counted once per cached value and engine, tagged with
+ * `cache`, along with a warning in the log.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const forgotten = Metric.value(CacheMetrics.unregisteredCaches)
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const unregisteredCaches = Metric.counter("cachefx_unregistered_caches_total", {
+  description: "cached values with rules that ran where the invalidation engine does not know them",
+  incremental: true
+})
+
+/**
  * Invalidations that failed because the store did not answer and that the engine will
  * apply once it answers again: jobs, plus the namespaces it will wipe instead of the jobs
  * past its bound (`InvalidationEngine.Options.replay`). Nonzero only while the store is

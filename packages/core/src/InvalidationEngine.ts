@@ -49,6 +49,13 @@ export interface Service {
    * value or rule this engine does not have.
    */
   readonly run: (job: Dispatcher.Job) => Effect.Effect<void, InvalidationRuleError | CacheError>
+  /**
+   * The cached values the engine serves, each once: the application's one declaration of
+   * them, which `DrizzleHooks.instrument` reads when it is given none (since 0.2.0). A
+   * cached value with rules that runs where the engine does not serve it logs a warning
+   * and counts `CacheMetrics.unregisteredCaches`.
+   */
+  readonly caches: ReadonlyArray<Cached.Cached.Any>
 }
 
 /**

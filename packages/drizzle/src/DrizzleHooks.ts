@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import type { Cached, InvalidationBus } from "@cachefx/core"
+import type { Cached, InvalidationBus, InvalidationEngine } from "@cachefx/core"
 import type { PgDatabase } from "drizzle-orm/pg-core"
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import type * as Duration from "effect/Duration"
@@ -65,10 +65,13 @@ export type Database = PgDatabase<any, any, any> | BaseSQLiteDatabase<any, any, 
  */
 export interface Options {
   /**
-   * The cached values whose rules the writes serve: the list given to
-   * `InvalidationEngine.layer`. Tables no rule names are left alone and cost nothing.
+   * The cached values whose rules the writes serve. Default: the ones the
+   * `InvalidationEngine` in context serves, so the application declares them once, in
+   * `InvalidationEngine.layer({ caches })`. When given, a cached value with rules that
+   * the engine in context does not serve is logged as a warning. Tables no rule names
+   * are left alone and cost nothing.
    */
-  readonly caches: ReadonlyArray<Cached.Cached.Any>
+  readonly caches?: ReadonlyArray<Cached.Cached.Any> | undefined
   /**
    * The transactional outbox: `true` (table `cachefx_outbox`) or the table's name
    * (`"schema.table"` on PostgreSQL). The table is created when missing. Every write then
@@ -138,10 +141,16 @@ export interface RelayOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const instrument: <DB extends Database>(
-  db: DB,
-  options: Options
-) => Effect.Effect<DB, never, InvalidationBus.InvalidationBus> = internal.instrument
+export const instrument: {
+  <DB extends Database>(
+    db: DB,
+    options: Options & { readonly caches: ReadonlyArray<Cached.Cached.Any> }
+  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus>
+  <DB extends Database>(
+    db: DB,
+    options?: Options
+  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
+} = internal.instrument
 
 /**
  * Invalidates by table, for writes the hooks do not see (raw SQL through `db.execute`,

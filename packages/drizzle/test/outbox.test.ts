@@ -119,6 +119,15 @@ describe("transactional outbox", () => {
     }).pipe(Effect.provide(live))
   })
 
+  it.live("given no caches, the hooks serve the cached values the engine was given: one declaration for both", () =>
+    scenario(() =>
+      Effect.gen(function*() {
+        const db = yield* DrizzleHooks.instrument(raw, {})
+        yield* Effect.promise(() => db.update(posts).set({ title: "e" }).where(eq(posts.id, 1)))
+        expect(yield* invalidations).toEqual([key("post", 1), key("titles", 7), partition(7)].sort())
+      })
+    ))
+
   it.live("publishes after commit and empties the outbox; a rollback leaves nothing", () =>
     scenario(() =>
       Effect.gen(function*() {

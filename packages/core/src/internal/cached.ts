@@ -33,6 +33,7 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
 import * as registry from "./constructorRegistry.js"
+import * as registration from "./registration.js"
 import { checkedDuration } from "./duration.js"
 import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
@@ -570,12 +571,14 @@ const make = <I, A, E, R>(
     withContext((context) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
-      return resolveKey(
+      const unregistered = check?.(context)
+      const resolved = resolveKey(
         input,
         settings,
         (key) => f(store, settings, key),
         (error) => Effect.zipRight(report(settings, error), orElse(settings))
       )
+      return unregistered === undefined ? resolved : Effect.zipRight(unregistered, resolved)
     })
 
   /** The partition of an input: built at once when every field is synchronous. */
@@ -708,6 +711,8 @@ const make = <I, A, E, R>(
       })
     })
 
+  // a value with rules warns where it runs beside an engine that does not serve it
+  const check = (options.invalidatesOn ?? []).length === 0 ? undefined : registration.checker(name, () => self)
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })

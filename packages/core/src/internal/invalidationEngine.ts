@@ -26,6 +26,7 @@ import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
 import * as registry from "./constructorRegistry.js"
+import * as registration from "./registration.js"
 import * as busInternal from "./invalidationBus.js"
 import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
@@ -339,7 +340,7 @@ const index = (
         plans.set(cached.name, own)
       }
     }
-    return { plans, byTable }
+    return { plans, byTable, caches: [...named.values()] }
   })
 
 const dispatcherKeys = Dispatcher.tag("").key
@@ -370,7 +371,7 @@ export const make = (options: InvalidationEngine.Options) =>
       interval: options.replay?.interval ?? "500 millis",
       maxInterval: options.replay?.maxInterval ?? "5 seconds"
     })
-    const { byTable, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry, replays.remember)
+    const { byTable, caches, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry, replays.remember)
 
     const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
       const prepared = plans.get(job.cache)?.get(job.rule)
@@ -472,7 +473,8 @@ export const make = (options: InvalidationEngine.Options) =>
         underWay++
         return whole(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
       }))
-    const service: InvalidationEngine.Service = { run }
+    const service: InvalidationEngine.Service = { run, caches }
+    registration.serve(service, caches)
     return service
   })
 
