@@ -15,13 +15,10 @@ import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema } from "drizzle-orm/pg-core"
 import { Effect, Layer, Metric, Schedule } from "effect"
-import { Redis } from "ioredis"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
-import { freePort, type Server, startServer, unavailable } from "../../redis/test/servers.js"
+import { persistentServer } from "../../redis/test/persistentServer.js"
+import { unavailable } from "../../redis/test/servers.js"
 import { report } from "./support.js"
 
 const schemaName = `proof_outbox_outage_${process.pid}`
@@ -58,36 +55,19 @@ const oldestAge = Metric.value(Metric.tagged(CacheMetrics.outboxOldestRowAge, "t
   Effect.map((state) => state.value)
 )
 
-/** A redis-server that persists every write (append-only, fsync always) in `dir`. */
-const persistent = (port: number, dir: string) =>
-  startServer(port, ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir])
-
 describe.skipIf(unavailable !== undefined)("the outbox while Redis is unreachable", () => {
   it.live("a job that ran out of retries keeps its row; the relay applies it once Redis answers", () =>
     Effect.gen(function*() {
-      const port = yield* Effect.promise(freePort)
-      const dir = mkdtempSync(join(tmpdir(), "cachefx-outbox-outage-"))
-      let server: Server = yield* Effect.promise(() => persistent(port, dir))
-      yield* Effect.addFinalizer(() =>
-        Effect.promise(async () => {
-          await server.stop()
-          rmSync(dir, { recursive: true, force: true })
-        })
-      )
-      const client = yield* Effect.acquireRelease(
-        Effect.sync(() => new Redis({ host: "127.0.0.1", port, retryStrategy: () => 50, maxRetriesPerRequest: 1 })),
-        (client) => Effect.sync(() => client.disconnect())
-      )
-      client.on("error", () => {})
+      const server = yield* persistentServer
       const layer = InvalidationEngine.layer({ caches: [item] }).pipe(
-        Layer.provideMerge(RedisStore.layer({ client })),
+        Layer.provideMerge(RedisStore.layer({ client: server.client })),
         Layer.provideMerge(CacheSettings.layer({ keyPrefix: `proof-outbox-${process.pid}`, operationTimeout: "200 millis" }))
       )
       yield* Effect.gen(function*() {
         const db = yield* DrizzleHooks.instrument(raw, { caches: [item], outbox: { table: outboxTable } })
         expect(yield* item({ id: 1 })).toBe(0)
 
-        yield* Effect.promise(() => server.stop())
+        yield* server.stop
         const started = Date.now()
         yield* Effect.promise(() => db.update(items).set({ val: 1 }).where(eq(items.id, 1)))
         const writeMillis = Date.now() - started
@@ -101,7 +81,7 @@ describe.skipIf(unavailable !== undefined)("the outbox while Redis is unreachabl
         const ageWhileDown = yield* oldestAge
         expect(ageWhileDown).toBeGreaterThanOrEqual(1)
 
-        server = yield* Effect.promise(() => persistent(port, dir))
+        yield* server.restart
         const restarted = Date.now()
         // the entry came back with Redis (append-only), stale until the invalidation is applied
         yield* outboxRows.pipe(

@@ -19,18 +19,11 @@ import {
 import { RedisStore } from "@cachefx/redis"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
-import { Redis } from "ioredis"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { freePort, type Server, startServer, unavailable } from "./servers.js"
+import { persistentServer } from "./persistentServer.js"
+import { unavailable } from "./servers.js"
 
 const size = 100
 const ids = Array.from({ length: size }, (_, id) => id)
-
-/** A redis-server that persists every write (append-only, fsync always) in `dir`. */
-const persistent = (port: number, dir: string) =>
-  startServer(port, ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir])
 
 const outage = (title: string, replay: InvalidationEngine.Options["replay"]) =>
   it.live(title, () =>
@@ -42,34 +35,21 @@ const outage = (title: string, replay: InvalidationEngine.Options["replay"]) =>
         invalidatesOn: [InvalidationRule.make({ table: "entries", fieldMapping: { id: "id" } })]
       })((input: { readonly id: number }) => Effect.sync(() => source.get(input.id)!))
 
-      const port = yield* Effect.promise(freePort)
-      const dir = mkdtempSync(join(tmpdir(), "cachefx-replay-"))
-      let server: Server = yield* Effect.promise(() => persistent(port, dir))
-      yield* Effect.addFinalizer(() =>
-        Effect.promise(async () => {
-          await server.stop()
-          rmSync(dir, { recursive: true, force: true })
-        })
-      )
-      const client = yield* Effect.acquireRelease(
-        Effect.sync(() => new Redis({ host: "127.0.0.1", port, retryStrategy: () => 50, maxRetriesPerRequest: 1 })),
-        (client) => Effect.sync(() => client.disconnect())
-      )
-      client.on("error", () => {})
+      const server = yield* persistentServer
       const layer = InvalidationEngine.layer({ caches: [entry], replay }).pipe(
-        Layer.provideMerge(RedisStore.layer({ client })),
+        Layer.provideMerge(RedisStore.layer({ client: server.client })),
         Layer.provideMerge(CacheSettings.layer({ keyPrefix: `replay-${process.pid}`, operationTimeout: "200 millis" }))
       )
       yield* Effect.gen(function*() {
         yield* Effect.forEach(ids, (id) => entry({ id }), { discard: true })
 
-        yield* Effect.promise(() => server.stop())
+        yield* server.stop
         yield* Effect.forEach(ids, (id) => {
           source.set(id, 1)
           return Invalidation.publish(InvalidationEvent.make({ table: "entries", operation: "update", rows: [{ id }] }))
         }, { concurrency: "unbounded", discard: true })
 
-        server = yield* Effect.promise(() => persistent(port, dir))
+        yield* server.restart
         const restarted = Date.now()
         // the old entries came back with Redis; the replay removes them once it answers
         const stale = Effect.map(
