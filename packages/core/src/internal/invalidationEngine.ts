@@ -173,10 +173,14 @@ interface Prepared {
   /** The job of an event, run once, without retries: what a broker's worker runs. */
   readonly attempt: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void, CacheError>
   /**
-   * The job of an event with its retries: true once applied. A job that still fails is
-   * logged and counted, and remembered for a replay when the store did not answer: false.
+   * The job of an event with its retries. A job that still fails is logged and counted,
+   * and remembered for a replay when the store did not answer. With a `receipt` (a
+   * tracked publish), completes it: true once applied, false once out of retries.
    */
-  readonly retried: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<boolean>
+  readonly retried: (
+    event: InvalidationEvent.InvalidationEvent,
+    receipt: Deferred.Deferred<boolean> | undefined
+  ) => Effect.Effect<void>
 }
 
 /** Whether a job failed because the store did not answer (a replay may then apply it). */
@@ -262,9 +266,8 @@ const prepare = (
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
   const retryThen = retrying(retry)
   const wipe = Effect.provide(apply({ _tag: "Namespace" }), context)
-  const applied = Effect.succeed(true)
-  const retried = (event: InvalidationEvent.InvalidationEvent) =>
-    retryThen(Effect.zipRight(attempt(event), applied), (cause) =>
+  const retried = (event: InvalidationEvent.InvalidationEvent, receipt: Deferred.Deferred<boolean> | undefined) =>
+    retryThen(receipt === undefined ? attempt(event) : Effect.zipRight(attempt(event), Deferred.succeed(receipt, true)), (cause) =>
       Effect.zipRight(
         failed,
         Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
@@ -272,7 +275,7 @@ const prepare = (
         )
       ).pipe(
         Effect.zipRight(storeFailed(cause) ? remember({ cache: subject.name, attempt: attempt(event), wipe }) : Effect.void),
-        Effect.as(false)
+        Effect.zipRight(receipt === undefined ? Effect.void : Deferred.succeed(receipt, false))
       ))
   return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }
 }
@@ -393,14 +396,14 @@ export const make = (options: InvalidationEngine.Options) =>
     ) => {
       const job = { cache: prepared.plan.subject.name, rule: prepared.plan.rule.name, event }
       if (receipts === undefined) {
-        return prepared.dispatcher.dispatch({ job, config: prepared.config, run: Effect.asVoid(prepared.retried(event)) })
+        return prepared.dispatcher.dispatch({ job, config: prepared.config, run: prepared.retried(event, undefined) })
       }
       const receipt = Deferred.unsafeMake<boolean>(FiberId.none)
       receipts.push(receipt)
       const dispatched = prepared.dispatcher.dispatch({
         job,
         config: prepared.config,
-        run: Effect.flatMap(prepared.retried(event), (applied) => Deferred.succeed(receipt, applied))
+        run: prepared.retried(event, receipt)
       })
       // a broker holds the job once it took it (a job it did not take ran in place, and said so first)
       return prepared.dispatcher.durable === true ? Effect.zipRight(dispatched, Deferred.succeed(receipt, true)) : dispatched

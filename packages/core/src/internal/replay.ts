@@ -51,6 +51,8 @@ export const make = (options: Options): Effect.Effect<Replay, never, Scope.Scope
   return Effect.gen(function*() {
     let jobs: Array<Failed> = []
     const wipes = new Map<string, Failed>()
+    // open while something waits: the loop sleeps on it, not on a timer, when there is nothing to replay
+    const waiting = yield* Effect.makeLatch(false)
     const gauge = () => CacheMetrics.invalidationsToReplay.unsafeUpdate(jobs.length + wipes.size, [])
     const remember = (failed: Failed) =>
       Effect.sync(() => {
@@ -64,6 +66,7 @@ export const make = (options: Options): Effect.Effect<Replay, never, Scope.Scope
           jobs = jobs.filter((job) => job.cache !== failed.cache)
         }
         gauge()
+        waiting.unsafeOpen()
       })
     /** Runs what is remembered, wipes first; true when all of it was applied. */
     const round = Effect.suspend(() => {
@@ -84,10 +87,14 @@ export const make = (options: Options): Effect.Effect<Replay, never, Scope.Scope
       Effect.orElseSucceed(() => false)
     )
     let pause = first
-    const loop = Effect.suspend(() => Effect.sleep(Duration.millis(pause))).pipe(
-      Effect.zipRight(Effect.suspend(() => jobs.length === 0 && wipes.size === 0 ? Effect.succeed(true) : round)),
+    const loop = waiting.await.pipe(
+      Effect.zipRight(Effect.suspend(() => Effect.sleep(Duration.millis(pause)))),
+      Effect.zipRight(round),
       Effect.map((applied) => {
         pause = applied ? first : Math.min(pause * 2, most)
+        if (jobs.length === 0 && wipes.size === 0) {
+          waiting.unsafeClose()
+        }
       }),
       Effect.forever
     )
