@@ -266,6 +266,15 @@ const prepare = (
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
   const retryThen = retrying(retry)
   const wipe = Effect.provide(apply({ _tag: "Namespace" }), context)
+  // a replay waits for the store; a job that then fails for another reason is dropped, and said so
+  const replayed = (event: InvalidationEvent.InvalidationEvent) =>
+    Effect.catchAllCause(attempt(event), (cause) =>
+      storeFailed(cause) ? Effect.failCause(cause) : Effect.zipRight(
+        failed,
+        Effect.logError("cachefx: a replayed invalidation job failed, not for the store; dropped", cause).pipe(
+          Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
+        )
+      ))
   const retried = (event: InvalidationEvent.InvalidationEvent, receipt: Deferred.Deferred<boolean> | undefined) =>
     retryThen(receipt === undefined ? attempt(event) : Effect.zipRight(attempt(event), Deferred.succeed(receipt, true)), (cause) =>
       Effect.zipRight(
@@ -274,7 +283,7 @@ const prepare = (
           Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
         )
       ).pipe(
-        Effect.zipRight(storeFailed(cause) ? remember({ cache: subject.name, attempt: attempt(event), wipe }) : Effect.void),
+        Effect.zipRight(storeFailed(cause) ? remember({ cache: subject.name, attempt: replayed(event), wipe }) : Effect.void),
         Effect.zipRight(receipt === undefined ? Effect.void : Deferred.succeed(receipt, false))
       ))
   return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }

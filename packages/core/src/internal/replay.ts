@@ -8,7 +8,7 @@ import * as CacheMetrics from "../CacheMetrics.js"
 export interface Failed {
   /** The cached value whose namespace stands in for the job past the bound. */
   readonly cache: string
-  /** The job, run once. */
+  /** The job, run once; it fails only when the store does not answer (any other failure drops the job). */
   readonly attempt: Effect.Effect<void, unknown>
   /** The wipe of the cached value's namespace. */
   readonly wipe: Effect.Effect<void, unknown>
@@ -80,7 +80,19 @@ export const make = (options: Options): Effect.Effect<Replay, never, Scope.Scope
       const job = jobs[0]
       return job === undefined
         ? Effect.succeed(true)
-        : Effect.as(Effect.zipRight(job.attempt, Effect.sync(() => jobs.shift())), false)
+        : Effect.as(
+          Effect.zipRight(
+            job.attempt,
+            Effect.sync(() => {
+              // by identity: an overflow may have dropped jobs while this one ran
+              const at = jobs.indexOf(job)
+              if (at >= 0) {
+                jobs.splice(at, 1)
+              }
+            })
+          ),
+          false
+        )
     }).pipe(
       Effect.zipLeft(Effect.sync(gauge)),
       Effect.repeat({ until: (done) => done }),
