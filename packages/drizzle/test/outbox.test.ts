@@ -4,6 +4,7 @@ import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import {
   Cached,
+  CacheMetrics,
   Dispatcher,
   InvalidationEngine,
   InvalidationRule,
@@ -11,7 +12,7 @@ import {
   KeyField,
   TestCache
 } from "@cachefx/core"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Metric, Schedule } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -127,6 +128,44 @@ describe("transactional outbox", () => {
         expect(yield* invalidations).toEqual([key("post", 1), key("titles", 7), partition(7)].sort())
       })
     ))
+
+  it.live("the relay leaves a row whose job keeps failing, retries it with a pause that doubles, and reports its age", () => {
+    const failing = Cached.cached({
+      key: KeyConstructor.make({ namespace: "relayed", fields: [KeyField.arg("id")] }),
+      invalidatesOn: [InvalidationRule.make({ table: posts, fieldMapping: { id: posts.id } })]
+    })((input: { readonly id: number }) => Effect.succeed(input.id))
+    // one attempt per publish, and no in-process replay while the test runs: the relay alone retries
+    const live = InvalidationEngine.layer({
+      caches: [failing],
+      retry: Schedule.recurs(0),
+      replay: { interval: "1 minute" }
+    }).pipe(Layer.provideMerge(TestCache.layer()))
+    const age = Metric.value(Metric.tagged(CacheMetrics.outboxOldestRowAge, "table", outboxTable)).pipe(
+      Effect.map((state) => state.value)
+    )
+    return Effect.gen(function*() {
+      yield* Effect.promise(() => raw.execute(sql.raw(`truncate ${outboxTable}`)))
+      const cache = yield* TestCache.TestCache
+      yield* cache.failNext(1_000)
+      const db = yield* DrizzleHooks.instrument(raw, { caches: [failing], outbox: { table: outboxTable } })
+      yield* Effect.promise(() => db.update(posts).set({ title: "r" }).where(eq(posts.id, 1)))
+      yield* cache.clearLog
+      yield* Layer.build(DrizzleHooks.layerRelay(raw, { table: outboxTable, interval: "50 millis", maxInterval: "400 millis" }))
+      yield* Effect.sleep("2 seconds")
+      // passes at 0, 0.05, 0.15, 0.35, 0.75, 1.15, 1.55, 1.95 s: 8, where a fixed 50 ms pause would make about 40
+      const attempts = (yield* cache.log).length
+      expect(attempts).toBeGreaterThanOrEqual(4)
+      expect(attempts).toBeLessThanOrEqual(10)
+      expect(yield* outboxRows).toBe(1)
+      expect(yield* age).toBeGreaterThanOrEqual(1)
+      process.stdout.write(`[outbox] relay passes over a failing row in 2 s: ${attempts}\n`)
+      // (that the relay applies the row once the store answers: packages/proof/test/outboxOutage.test.ts)
+    }).pipe(
+      Effect.scoped,
+      Effect.ensuring(Effect.promise(() => raw.execute(sql.raw(`truncate ${outboxTable}`)))),
+      Effect.provide(live)
+    )
+  }, 30_000)
 
   it.live("publishes after commit and empties the outbox; a rollback leaves nothing", () =>
     scenario(() =>
