@@ -263,6 +263,7 @@ export interface DispatcherOptions {
  */
 export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher => ({
   name: options.name,
+  durable: true,
   dispatch: ({ config, job, run }) => {
     const rowsPerJob = typeof config["rowsPerJob"] === "number" ? config["rowsPerJob"] : options.rowsPerJob
     const queue = typeof config["queue"] === "string" ? config["queue"] : undefined

@@ -105,6 +105,12 @@ export interface GetOptions {
    * stores or not. A fresh or stale entry takes no lease. Stores without leases ignore it.
    */
   readonly lease?: Duration.Duration | undefined
+  /**
+   * Read the tier that instances share: a tiered store skips its L1 and copies what it
+   * reads into it. A read after a lease asks for it, since another instance may have
+   * filled the key since this one copied it (since 0.2.0). Single-tier stores ignore it.
+   */
+  readonly shared?: boolean | undefined
 }
 
 /**

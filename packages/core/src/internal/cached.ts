@@ -21,6 +21,7 @@ import { CacheSettings, type Settings } from "../CacheSettings.js"
 import {
   CacheStore,
   type FillGuard,
+  type GetOptions,
   type InvalidateOptions,
   type LeaseOutcome,
   type Leases,
@@ -32,6 +33,7 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
 import * as registry from "./constructorRegistry.js"
+import * as registration from "./registration.js"
 import { checkedDuration } from "./duration.js"
 import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
@@ -57,6 +59,9 @@ const none = Option.none()
 /** Whether an entry's TTL has a stale-while-revalidate window. */
 const hasStaleWindow = (entry: CacheEntry.CacheEntry): boolean =>
   entry.expiresAt !== null && entry.staleUntil !== null && entry.staleUntil > entry.expiresAt
+
+/** A read after a lease: of the tier instances share, where another instance may have filled the key. */
+const shared: GetOptions = { shared: true }
 
 /** How many times the leader of a miss waits for another process's lease before computing anyway. */
 const leaseRounds = 3
@@ -294,7 +299,7 @@ const make = <I, A, E, R>(
         return now >= end ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, Duration.millis(end - now)), {
           onFailure: fallback,
           onSuccess: () =>
-            reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1, end))
+            reread(Effect.uninterruptible(store.get(key, { lease: duration, shared: true })), (lease) => next(lease, waits + 1, end))
         })
       })
     const acquire = (waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
@@ -305,7 +310,7 @@ const make = <I, A, E, R>(
             return wait(waits, until)
           }
           state.token = token.value
-          return reread(store.get(key), () => compute)
+          return reread(store.get(key, shared), () => compute)
         }
       })
     return next(lease, 0, undefined)
@@ -571,12 +576,14 @@ const make = <I, A, E, R>(
     withContext((context) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
-      return resolveKey(
+      const unregistered = check?.(context)
+      const resolved = resolveKey(
         input,
         settings,
         (key) => f(store, settings, key),
         (error) => Effect.zipRight(report(settings, error), orElse(settings))
       )
+      return unregistered === undefined ? resolved : Effect.zipRight(unregistered, resolved)
     })
 
   /** The partition of an input: built at once when every field is synchronous. */
@@ -709,6 +716,8 @@ const make = <I, A, E, R>(
       })
     })
 
+  // a value with rules warns where it runs beside an engine that does not serve it
+  const check = (options.invalidatesOn ?? []).length === 0 ? undefined : registration.checker(name, () => self)
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })

@@ -37,6 +37,7 @@ export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Di
   checkPolicy("PgBossDispatcher", options)
   return {
     name: options.name ?? "pg-boss",
+    durable: true,
     dispatch: ({ config, job, run }) =>
       Schema.decodeUnknown(RuleConfig)(config).pipe(
         Effect.flatMap((rule) => send(options.boss, job, { ...options, ...rule })),

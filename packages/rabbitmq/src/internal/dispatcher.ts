@@ -57,6 +57,7 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
 
     const dispatcher: Dispatcher.Dispatcher = {
       name: options.name ?? "rabbitmq",
+      durable: true,
       dispatch: ({ config, job, run }) =>
         Schema.decodeUnknown(RuleConfig)(config).pipe(
           Effect.flatMap((rule) =>
