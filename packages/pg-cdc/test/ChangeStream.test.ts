@@ -1,0 +1,233 @@
+import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+import { ChangeStream, ChangeStreamError, Slot } from "@cachefx/pg-cdc"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Exit, Layer, Option } from "effect"
+import pg from "pg"
+import { cleanUp, connection, names, psql } from "./support.js"
+
+const file = names("stream")
+const { schema, slot, publication } = file
+const pool = new pg.Pool({ ...connection, max: 4 })
+
+/** Every change the stream delivered, in order: what a custom rule is given. */
+const seen: Array<{ readonly table: string; readonly operation: string; readonly row: unknown; readonly before: unknown }> = []
+
+const getUser = Cached.cached({
+  key: KeyConstructor.make({ namespace: `${schema}-users`, fields: [KeyField.arg("id")] }),
+  invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+})((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+
+const postsByAuthor = Cached.cached({
+  key: KeyConstructor.make({ namespace: `${schema}-posts`, fields: [KeyField.arg("authorId", { partition: true }), KeyField.arg("page")] }),
+  invalidatesOn: [InvalidationRule.make({ table: "posts", fieldMapping: { authorId: "author_id" } })]
+})((input: { readonly authorId: number; readonly page: number }) => Effect.succeed([input.authorId, input.page]))
+
+const record = Cached.cached({
+  key: KeyConstructor.make({ namespace: `${schema}-record`, fields: [KeyField.arg("id")] }),
+  invalidatesOn: ["users", "posts"].map((table) =>
+    InvalidationRule.custom({
+      table,
+      name: `record(${table})`,
+      run: (change) =>
+        Effect.sync(() => {
+          seen.push({
+            table,
+            operation: change.event.operation,
+            row: Option.getOrUndefined(change.row),
+            before: Option.getOrUndefined(change.before)
+          })
+        })
+    })
+  )
+})((input: { readonly id: number }) => Effect.succeed(input.id))
+
+const caches = [getUser, postsByAuthor, record]
+
+const Database = Layer.scopedDiscard(
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      yield* cleanUp(pool, file)
+      yield* Effect.promise(async () => {
+        await pool.query(`create schema ${schema}`)
+        await pool.query(`create table ${schema}.users (id integer primary key, name text not null)`)
+        await pool.query(
+          `create table ${schema}.posts (id integer primary key, author_id integer not null, title text not null)`
+        )
+      })
+    }),
+    () => cleanUp(pool, file).pipe(Effect.zipRight(Effect.promise(() => pool.end())))
+  )
+)
+
+const Live = ChangeStream.layer({ connection, caches, slot, publication, schema, replicaIdentity: "apply", retryInterval: "200 millis" }).pipe(
+  Layer.provideMerge(InvalidationEngine.layer({ caches })),
+  Layer.provideMerge(CacheStore.layerMemory()),
+  Layer.provideMerge(Database)
+)
+
+const sql = (text: string) => Effect.promise(() => pool.query(text))
+/** Waits until everything committed so far is applied. */
+const applied = ChangeStream.awaitApplied(pool, { slot, timeout: "20 seconds" }).pipe(Effect.orDie)
+const since = (start: number) => seen.slice(start)
+
+layer(Live, { timeout: 60_000, excludeTestServices: true })("change stream", (it) => {
+  it.effect("holds the slot and publishes a write by a separate node-postgres client", () =>
+    Effect.gen(function*() {
+      const stream = yield* ChangeStream.ChangeStream
+      yield* Effect.repeat(stream.holding, { until: (held) => held })
+      yield* getUser({ id: 1 })
+      expect(Option.isSome(yield* getUser.peek({ id: 1 }))).toBe(true)
+      const writer = new pg.Client(connection)
+      yield* Effect.promise(async () => {
+        await writer.connect()
+        await writer.query(`insert into ${schema}.users values (1, 'Ada')`)
+        await writer.end()
+      })
+      yield* applied
+      expect(Option.isNone(yield* getUser.peek({ id: 1 }))).toBe(true)
+    }))
+
+  it.effect("publishes a write by psql, with the rows before and after", () =>
+    Effect.gen(function*() {
+      const start = seen.length
+      yield* getUser({ id: 1 })
+      psql(`update ${schema}.users set name = 'Grace' where id = 1`)
+      yield* applied
+      expect(Option.isNone(yield* getUser.peek({ id: 1 }))).toBe(true)
+      expect(since(start)).toEqual([
+        { table: "users", operation: "update", row: { id: 1, name: "Grace" }, before: { id: 1, name: "Ada" } }
+      ])
+    }))
+
+  it.effect("a rolled back transaction publishes nothing", () =>
+    Effect.gen(function*() {
+      const start = seen.length
+      yield* getUser({ id: 2 })
+      psql(`begin; insert into ${schema}.users values (2, 'Rolled'); rollback;`)
+      psql(`insert into ${schema}.users values (3, 'Kept')`)
+      yield* applied
+      expect(Option.isSome(yield* getUser.peek({ id: 2 }))).toBe(true)
+      expect(since(start).map((change) => change.row)).toEqual([{ id: 3, name: "Kept" }])
+    }))
+
+  it.effect("a savepoint rolled back publishes nothing of its work, and the rest of its transaction", () =>
+    Effect.gen(function*() {
+      const start = seen.length
+      yield* getUser({ id: 4 })
+      yield* getUser({ id: 5 })
+      psql(
+        `begin; insert into ${schema}.users values (4, 'kept');
+         savepoint s; insert into ${schema}.users values (5, 'undone'); rollback to savepoint s;
+         commit;`
+      )
+      yield* applied
+      expect(Option.isNone(yield* getUser.peek({ id: 4 }))).toBe(true)
+      expect(Option.isSome(yield* getUser.peek({ id: 5 }))).toBe(true)
+      expect(since(start).map((change) => change.row)).toEqual([{ id: 4, name: "kept" }])
+    }))
+
+  it.effect("a row that moves invalidates both partitions", () =>
+    Effect.gen(function*() {
+      psql(`insert into ${schema}.posts values (10, 1, 'a')`)
+      yield* applied
+      yield* postsByAuthor({ authorId: 1, page: 1 })
+      yield* postsByAuthor({ authorId: 2, page: 1 })
+      yield* postsByAuthor({ authorId: 3, page: 1 })
+      psql(`update ${schema}.posts set author_id = 2 where id = 10`)
+      yield* applied
+      expect(Option.isNone(yield* postsByAuthor.peek({ authorId: 1, page: 1 }))).toBe(true)
+      expect(Option.isNone(yield* postsByAuthor.peek({ authorId: 2, page: 1 }))).toBe(true)
+      expect(Option.isSome(yield* postsByAuthor.peek({ authorId: 3, page: 1 }))).toBe(true)
+    }))
+
+  it.effect("a truncate wipes the namespaces of the table's rules", () =>
+    Effect.gen(function*() {
+      yield* postsByAuthor({ authorId: 3, page: 1 })
+      yield* getUser({ id: 6 })
+      psql(`truncate ${schema}.posts`)
+      yield* applied
+      expect(Option.isNone(yield* postsByAuthor.peek({ authorId: 3, page: 1 }))).toBe(true)
+      // another table's rules keep their entries
+      expect(Option.isSome(yield* getUser.peek({ id: 6 }))).toBe(true)
+    }))
+
+  it.effect("a transaction marked as handled by the hooks publishes nothing; the next one does", () =>
+    Effect.gen(function*() {
+      const start = seen.length
+      psql(`begin; ${ChangeStream.markHandled}; insert into ${schema}.users values (7, 'hooked'); commit;`)
+      psql(`insert into ${schema}.users values (8, 'streamed')`)
+      yield* applied
+      expect(since(start).map((change) => change.row)).toEqual([{ id: 8, name: "streamed" }])
+    }))
+
+  it.effect("awaitApplied after a write gives a fresh read", () =>
+    Effect.gen(function*() {
+      const names = new Map<number, string>()
+      const byName = Cached.cached({
+        key: KeyConstructor.make({ namespace: `${schema}-names`, fields: [KeyField.arg("id")] }),
+        invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+      })((input: { readonly id: number }) =>
+        Effect.map(sql(`select name from ${schema}.users where id = ${input.id}`), (result) => {
+          names.set(input.id, String(result.rows[0]?.name))
+          return String(result.rows[0]?.name)
+        })
+      )
+      // getUser shares the rule: a fresh read of getUser's key proves the write was applied before awaitApplied returned
+      yield* getUser({ id: 8 })
+      expect(Option.isSome(yield* getUser.peek({ id: 8 }))).toBe(true)
+      for (const name of ["one", "two", "three"]) {
+        yield* sql(`update ${schema}.users set name = '${name}' where id = 8`)
+        yield* ChangeStream.awaitApplied(pool, { slot, timeout: "10 seconds" })
+        expect(Option.isNone(yield* getUser.peek({ id: 8 }))).toBe(true)
+        yield* getUser({ id: 8 })
+      }
+      expect(byName).toBeDefined()
+    }))
+
+  it.effect("awaitApplied fails with a typed error when no slot has the name", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(ChangeStream.awaitApplied(pool, { slot: "cachefx_no_such_slot", timeout: "200 millis" }))
+      expect(exit).toStrictEqual(Exit.fail(expect.any(ChangeStreamError.AppliedTimeoutError)))
+    }))
+
+  it.effect("inspect shows the slot held, the publication's tables and the settings", () =>
+    Effect.gen(function*() {
+      const info = yield* Slot.inspect(pool, { slot, publication })
+      expect(Option.map(info.slot, (held) => held.active)).toEqual(Option.some(true))
+      expect(info.publication).toEqual(Option.some([`${schema}.posts`, `${schema}.users`]))
+      expect(info.walLevel).toBe("logical")
+    }))
+})
+
+describe("replica identity", () => {
+  it.live("a table whose identity lacks a mapped column fails the start, naming the table and the fix", () =>
+    Effect.gen(function*() {
+      const own = names("identity")
+      const client = new pg.Pool({ ...connection, max: 2 })
+      yield* cleanUp(client, own)
+      yield* Effect.promise(async () => {
+        await client.query(`create schema ${own.schema}`)
+        await client.query(`create table ${own.schema}.posts (id integer primary key, author_id integer not null, title text not null)`)
+      })
+      const start = (mode: "check" | "apply") =>
+        ChangeStream.make({ connection, caches: [postsByAuthor], ...own, replicaIdentity: mode }).pipe(
+          Effect.provide(InvalidationEngine.layer({ caches: [postsByAuthor] })),
+          Effect.provide(CacheStore.layerMemory()),
+          Effect.scoped,
+          Effect.exit
+        )
+      const failed = yield* start("check")
+      expect(failed).toStrictEqual(Exit.fail(expect.any(ChangeStreamError.ReplicaIdentityError)))
+      const error = Exit.isFailure(failed) ? failed.cause : undefined
+      expect(String(error)).toContain(`ALTER TABLE "${own.schema}"."posts" REPLICA IDENTITY FULL`)
+      // nothing was created for a stream that did not start
+      expect(Option.isNone((yield* Slot.inspect(client, own)).slot)).toBe(true)
+      expect(Exit.isSuccess(yield* start("apply"))).toBe(true)
+      const [row] = (yield* Effect.promise(() =>
+        client.query(`select relreplident from pg_class where oid = '${own.schema}.posts'::regclass`)
+      )).rows
+      expect(row?.relreplident).toBe("f")
+      yield* cleanUp(client, own)
+      yield* Effect.promise(() => client.end())
+    }))
+})
