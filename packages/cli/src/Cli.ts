@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import { cdc } from "./Cdc.js"
 
 /**
  * A module could not be imported, or exports nothing to describe.
@@ -143,6 +144,6 @@ export const rules = Command.make(
  * @category commands
  */
 export const run = Command.make("cachefx").pipe(
-  Command.withSubcommands([rules]),
+  Command.withSubcommands([rules, cdc]),
   Command.run({ name: "cachefx", version: "0.1.0" })
 )
