@@ -184,6 +184,16 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })("change stream", (it
       expect(byName).toBeDefined()
     }))
 
+  it.effect("awaitApplied returns after a write to a table no rule reads: an idle consumer confirms the server's position", () =>
+    Effect.gen(function*() {
+      yield* sql(`create table if not exists ${schema}.unread (id integer primary key)`)
+      yield* sql(`insert into ${schema}.unread values (1)`)
+      const lsn = yield* ChangeStream.currentLsn(pool)
+      yield* ChangeStream.awaitApplied(pool, { slot, lsn, timeout: "10 seconds" })
+      const [row] = (yield* sql(`select confirmed_flush_lsn >= '${lsn}'::pg_lsn as passed from pg_replication_slots where slot_name = '${slot}'`)).rows
+      expect(row?.passed).toBe(true)
+    }))
+
   it.effect("awaitApplied fails with a typed error when no slot has the name", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(ChangeStream.awaitApplied(pool, { slot: "cachefx_no_such_slot", timeout: "200 millis" }))
