@@ -1,4 +1,4 @@
-import { InvalidationBus } from "@cachefx/core"
+import { InvalidationBus, InvalidationEngine } from "@cachefx/core"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -200,8 +200,20 @@ export const make = (options: ChangeStream.Options) =>
     const schema = options.schema ?? "public"
     const slot = options.slot ?? "cachefx"
     const publication = options.publication ?? "cachefx"
-    const needs = replicaIdentity.needs(options.caches)
+    const description = InvalidationEngine.describe({ caches: options.caches })
+    const needs = replicaIdentity.needs(description)
     const tables = new Set(needs.map((need) => need.table))
+    // a job handed to an in-process dispatcher is confirmed before it ran: say which rules that is
+    for (const { rules } of description.tables) {
+      for (const rule of rules) {
+        if (rule.dispatcher !== "inline") {
+          yield* Effect.logInfo(
+            `cachefx change stream: rule ${rule.rule} runs on dispatcher "${rule.dispatcher}": its transactions are ` +
+              "confirmed once its jobs are handed over, which survives a crash only for a broker dispatcher"
+          )
+        }
+      }
+    }
     const admin = yield* connect(options.connection)
     yield* replicaIdentity.check(admin, schema, needs, options.replicaIdentity ?? "check")
     if (options.create !== false) {

@@ -1,5 +1,4 @@
-import type { Cached } from "@cachefx/core"
-import { InvalidationEngine } from "@cachefx/core"
+import type { InvalidationEngine } from "@cachefx/core"
 import * as Effect from "effect/Effect"
 import { ChangeStreamError, ReplicaIdentityError } from "../ChangeStreamError.js"
 import { type Queryable, qualified, query } from "./sql.js"
@@ -18,8 +17,8 @@ export interface Need {
 }
 
 /** @internal */
-export const needs = (caches: ReadonlyArray<Cached.Cached.Any>): ReadonlyArray<Need> =>
-  InvalidationEngine.describe({ caches }).tables.map(({ rules, table }) => {
+export const needs = (description: InvalidationEngine.Description): ReadonlyArray<Need> =>
+  description.tables.map(({ rules, table }) => {
     const columns = new Set<string>()
     let whole = false
     for (const rule of rules) {
