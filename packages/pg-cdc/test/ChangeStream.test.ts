@@ -12,10 +12,16 @@ const pool = new pg.Pool({ ...connection, max: 4 })
 /** Every change the stream delivered, in order: what a custom rule is given. */
 const seen: Array<{ readonly table: string; readonly operation: string; readonly row: unknown; readonly before: unknown }> = []
 
+/** A user as the table holds it (no name when there is no such row). */
 const getUser = Cached.cached({
   key: KeyConstructor.make({ namespace: `${schema}-users`, fields: [KeyField.arg("id")] }),
   invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
-})((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+})((input: { readonly id: number }) =>
+  Effect.map(
+    Effect.promise(() => pool.query(`select name from ${schema}.users where id = $1`, [input.id])),
+    (result) => ({ id: input.id, name: result.rows[0]?.name as string | undefined })
+  )
+)
 
 const postsByAuthor = Cached.cached({
   key: KeyConstructor.make({ namespace: `${schema}-posts`, fields: [KeyField.arg("authorId", { partition: true }), KeyField.arg("page")] }),
@@ -163,26 +169,14 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("change stream", (i
 
   it.effect("awaitApplied after a write gives a fresh read", () =>
     Effect.gen(function*() {
-      const names = new Map<number, string>()
-      const byName = Cached.cached({
-        key: KeyConstructor.make({ namespace: `${schema}-names`, fields: [KeyField.arg("id")] }),
-        invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
-      })((input: { readonly id: number }) =>
-        Effect.map(sql(`select name from ${schema}.users where id = ${input.id}`), (result) => {
-          names.set(input.id, String(result.rows[0]?.name))
-          return String(result.rows[0]?.name)
-        })
-      )
-      // getUser shares the rule: a fresh read of getUser's key proves the write was applied before awaitApplied returned
-      yield* getUser({ id: 8 })
-      expect(Option.isSome(yield* getUser.peek({ id: 8 }))).toBe(true)
+      yield* sql(`insert into ${schema}.users values (30, 'zero')`)
+      yield* applied
+      expect(yield* getUser({ id: 30 })).toEqual({ id: 30, name: "zero" })
       for (const name of ["one", "two", "three"]) {
-        yield* sql(`update ${schema}.users set name = '${name}' where id = 8`)
+        yield* sql(`update ${schema}.users set name = '${name}' where id = 30`)
         yield* ChangeStream.awaitApplied(pool, { slot, timeout: "10 seconds" })
-        expect(Option.isNone(yield* getUser.peek({ id: 8 }))).toBe(true)
-        yield* getUser({ id: 8 })
+        expect(yield* getUser({ id: 30 })).toEqual({ id: 30, name })
       }
-      expect(byName).toBeDefined()
     }))
 
   it.effect("awaitApplied returns after a write to a table no rule reads: an idle consumer confirms the server's position", () =>
@@ -254,6 +248,27 @@ describe("replica identity", () => {
         client.query(`select relreplident from pg_class where oid = '${own.schema}.posts'::regclass`)
       )).rows
       expect(row?.relreplident).toBe("f")
+      yield* cleanUp(client, own)
+      yield* Effect.promise(() => client.end())
+    }))
+})
+
+describe("awaitApplied without a consumer", () => {
+  it.live("waits for the slot, and times out while nobody reads it, whatever the server's position", () =>
+    Effect.gen(function*() {
+      const own = names("idle")
+      const client = new pg.Pool({ ...connection, max: 2 })
+      yield* cleanUp(client, own)
+      yield* Effect.promise(async () => {
+        await client.query(`create schema ${own.schema}`)
+        await client.query(`create table ${own.schema}.users (id integer primary key)`)
+      })
+      yield* Slot.create(client, { ...own, tables: ["users"] })
+      yield* Effect.promise(() => client.query(`insert into ${own.schema}.users values (1)`))
+      const lsn = yield* ChangeStream.currentLsn(client)
+      const exit = yield* Effect.exit(ChangeStream.awaitApplied(client, { slot: own.slot, lsn, timeout: "1 second" }))
+      expect(exit).toStrictEqual(Exit.fail(expect.any(ChangeStreamError.AppliedTimeoutError)))
+      expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain(`not yet ${lsn}`)
       yield* cleanUp(client, own)
       yield* Effect.promise(() => client.end())
     }))
