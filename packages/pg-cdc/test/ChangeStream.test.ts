@@ -2,6 +2,10 @@ import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructo
 import { ChangeStream, ChangeStreamError, ChangeStreamMetrics, Slot } from "@cachefx/pg-cdc"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Option } from "effect"
+import { DrizzleHooks } from "@cachefx/drizzle"
+import { sql as drizzleSql } from "drizzle-orm"
+import { drizzle } from "drizzle-orm/node-postgres"
+import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import pg from "pg"
 import { cleanUp, connection, names, psql } from "./support.js"
 
@@ -165,6 +169,28 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("change stream", (i
       psql(`insert into ${schema}.users values (8, 'streamed')`)
       yield* applied
       expect(since(start).map((change) => change.row)).toEqual([{ id: 8, name: "streamed" }])
+    }))
+
+  it.effect("with the Drizzle hooks too, a transaction marked as handled is invalidated once, by the hooks", () =>
+    Effect.gen(function*() {
+      const users = pgSchema(schema).table("users", { id: integer("id").primaryKey(), name: text("name").notNull() })
+      const db = yield* DrizzleHooks.instrument(drizzle(pool), { caches })
+      const marked = seen.length
+      yield* Effect.promise(() =>
+        db.transaction(async (tx) => {
+          await tx.execute(drizzleSql.raw(ChangeStream.markHandled))
+          await tx.insert(users).values({ id: 40, name: "hooked" })
+        })
+      )
+      // the hooks invalidated at commit, before the write returned
+      expect(since(marked).map((change) => change.row)).toEqual([{ id: 40, name: "hooked" }])
+      yield* applied
+      expect(since(marked)).toHaveLength(1)
+      // without the mark both invalidate
+      const unmarked = seen.length
+      yield* Effect.promise(() => db.insert(users).values({ id: 41, name: "both" }))
+      yield* applied
+      expect(since(unmarked).map((change) => change.row)).toEqual([{ id: 41, name: "both" }, { id: 41, name: "both" }])
     }))
 
   it.effect("awaitApplied after a write gives a fresh read", () =>
