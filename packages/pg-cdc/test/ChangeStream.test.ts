@@ -7,7 +7,7 @@ import { sql as drizzleSql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import pg from "pg"
-import { cleanUp, connection, names, psql } from "./support.js"
+import { cleanUp, connection, names, ownSchema, psql } from "./support.js"
 
 const file = names("stream")
 const { schema, slot, publication } = file
@@ -249,13 +249,10 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("change stream", (i
 describe("replica identity", () => {
   it.live("a table whose identity lacks a mapped column fails the start, naming the table and the fix", () =>
     Effect.gen(function*() {
-      const own = names("identity")
-      const client = new pg.Pool({ ...connection, max: 2 })
-      yield* cleanUp(client, own)
-      yield* Effect.promise(async () => {
-        await client.query(`create schema ${own.schema}`)
-        await client.query(`create table ${own.schema}.posts (id integer primary key, author_id integer not null, title text not null)`)
-      })
+      const { client, own } = yield* ownSchema(
+        "identity",
+        "posts (id integer primary key, author_id integer not null, title text not null)"
+      )
       const start = (mode: "check" | "apply") =>
         ChangeStream.make({ connection, caches: [postsByAuthor], ...own, replicaIdentity: mode }).pipe(
           Effect.provide(InvalidationEngine.layer({ caches: [postsByAuthor] })),
@@ -274,28 +271,18 @@ describe("replica identity", () => {
         client.query(`select relreplident from pg_class where oid = '${own.schema}.posts'::regclass`)
       )).rows
       expect(row?.relreplident).toBe("f")
-      yield* cleanUp(client, own)
-      yield* Effect.promise(() => client.end())
-    }))
+    }).pipe(Effect.scoped))
 })
 
 describe("awaitApplied without a consumer", () => {
   it.live("waits for the slot, and times out while nobody reads it, whatever the server's position", () =>
     Effect.gen(function*() {
-      const own = names("idle")
-      const client = new pg.Pool({ ...connection, max: 2 })
-      yield* cleanUp(client, own)
-      yield* Effect.promise(async () => {
-        await client.query(`create schema ${own.schema}`)
-        await client.query(`create table ${own.schema}.users (id integer primary key)`)
-      })
+      const { client, own } = yield* ownSchema("idle", "users (id integer primary key)")
       yield* Slot.create(client, { ...own, tables: ["users"] })
       yield* Effect.promise(() => client.query(`insert into ${own.schema}.users values (1)`))
       const lsn = yield* ChangeStream.currentLsn(client)
       const exit = yield* Effect.exit(ChangeStream.awaitApplied(client, { slot: own.slot, lsn, timeout: "1 second" }))
       expect(exit).toStrictEqual(Exit.fail(expect.any(ChangeStreamError.AppliedTimeoutError)))
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain(`not yet ${lsn}`)
-      yield* cleanUp(client, own)
-      yield* Effect.promise(() => client.end())
-    }))
+    }).pipe(Effect.scoped))
 })

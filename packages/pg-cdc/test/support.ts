@@ -44,3 +44,22 @@ export const cleanUp = (client: pg.Pool, { publication, schema, slot }: Names) =
     )
     yield* Effect.promise(() => client.query(`drop schema if exists ${schema} cascade`))
   })
+
+/**
+ * A pool and a schema of the test's own holding one table (`definition`: its name and
+ * columns); the schema, slot and publication are dropped when the scope closes.
+ */
+export const ownSchema = (file: string, definition: string) =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const own = names(file)
+      const client = new pg.Pool({ ...connection, max: 2 })
+      yield* cleanUp(client, own)
+      yield* Effect.promise(async () => {
+        await client.query(`create schema ${own.schema}`)
+        await client.query(`create table ${own.schema}.${definition}`)
+      })
+      return { client, own }
+    }),
+    ({ client, own }) => cleanUp(client, own).pipe(Effect.zipRight(Effect.promise(() => client.end())))
+  )
