@@ -286,3 +286,29 @@ describe("awaitApplied without a consumer", () => {
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain(`not yet ${lsn}`)
     }).pipe(Effect.scoped))
 })
+
+describe("Slot.create", () => {
+  it.live("refuses a slot of the name that is another database's", () =>
+    Effect.gen(function*() {
+      const { client, own } = yield* ownSchema("taken", "users (id integer primary key)")
+      const reason = (exit: Exit.Exit<void, ChangeStreamError.ChangeStreamError>) =>
+        Exit.match(exit, { onFailure: (cause) => String(cause), onSuccess: () => "created" })
+      // slot names are the server's: made on the database "postgres", seen from "test"
+      yield* Effect.acquireRelease(
+        Effect.sync(() => psql(`select pg_create_logical_replication_slot('${own.slot}', 'pgoutput')`, "postgres")),
+        () => Effect.sync(() => psql(`select pg_drop_replication_slot('${own.slot}')`, "postgres"))
+      )
+      expect(reason(yield* Effect.exit(Slot.create(client, { ...own, tables: ["users"] })))).toContain(
+        "belongs to another database"
+      )
+    }).pipe(Effect.scoped))
+
+  it.live("refuses a slot of the name that decodes with another plugin", () =>
+    Effect.gen(function*() {
+      const { client, own } = yield* ownSchema("plugin", "users (id integer primary key)")
+      yield* Effect.promise(() => client.query(`select pg_create_logical_replication_slot($1, 'test_decoding')`, [own.slot]))
+      const exit = yield* Effect.exit(Slot.create(client, { ...own, tables: ["users"] }))
+      expect(exit).toStrictEqual(Exit.fail(expect.any(ChangeStreamError.ChangeStreamError)))
+      expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("decodes with test_decoding, not pgoutput")
+    }).pipe(Effect.scoped))
+})

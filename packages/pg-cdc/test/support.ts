@@ -7,8 +7,8 @@ import pg from "pg"
 export const connection: pg.ClientConfig = { host: "127.0.0.1", port: 5432, user: "postgres", database: "test" }
 
 /** Runs SQL through `psql`, a client that is not the application. */
-export const psql = (sql: string): string =>
-  execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-qAtc", sql], {
+export const psql = (sql: string, database = "test"): string =>
+  execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], {
     encoding: "utf8"
   })
 

@@ -53,22 +53,29 @@ export const create = (client: Queryable, options: Slot.CreateOptions): Effect.E
       { discard: true }
     )
     // after the publication: changes decoded before it existed could not be published
-    const [held] = yield* query<{ plugin: string }>(
+    const held = query<{ plugin: string | null; here: boolean }>(
       client,
       "reading the slot",
-      "select plugin from pg_replication_slots where slot_name = $1 and database = current_database()",
+      "select plugin, database = current_database() as here from pg_replication_slots where slot_name = $1",
       [slot]
     )
-    if (held === undefined) {
+    if ((yield* held).length === 0) {
       yield* racing(query(
         client,
         `creating replication slot ${slot}`,
         "select pg_create_logical_replication_slot($1, 'pgoutput')",
         [slot]
       ))
-    } else if (held.plugin !== "pgoutput") {
+    }
+    // slot names are the server's, not the database's: one of this name may be another's
+    const [found] = yield* held
+    if (found === undefined || !found.here || found.plugin !== "pgoutput") {
       return yield* new ChangeStreamError({
-        reason: `replication slot ${slot} decodes with ${held.plugin}, not pgoutput; drop it or choose another slot name`
+        reason: found === undefined
+          ? `replication slot ${slot} was not created`
+          : !found.here
+          ? `replication slot ${slot} belongs to another database (slot names are unique per server); choose another slot name`
+          : `replication slot ${slot} decodes with ${found.plugin}, not pgoutput; drop it or choose another slot name`
       })
     }
   })
