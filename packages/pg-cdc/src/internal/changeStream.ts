@@ -83,17 +83,19 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
           }))
         )
     )
+    // What this session confirmed: another consumer may have confirmed more since an
+    // earlier session of this one, and PostgreSQL before 17 lets the position move back.
+    let confirmed: bigint | undefined
     // The library reports the position it is given plus one; PostgreSQL takes the
     // reported position as the first byte not yet applied.
-    const report = (position: bigint, ping = false) =>
-      Effect.promise(() => service.acknowledge(lsn.format(position - 1n), ping))
+    const send = (position: bigint, ping: boolean) => service.acknowledge(lsn.format(position - 1n), ping)
     service.on("data", (_at: string, message: Pgoutput.Message) => {
       Queue.unsafeOffer(items, { _tag: "Data", message })
     })
     service.on("heartbeat", (at: string, _time: number, reply: boolean) => {
       // the server needs an answer within wal_sender_timeout, even behind a long backlog
-      if (reply && state.confirmed !== undefined) {
-        void service.acknowledge(lsn.format(state.confirmed - 1n))
+      if (reply && confirmed !== undefined) {
+        void send(confirmed, false)
       }
       Queue.unsafeOffer(items, { _tag: "Keepalive", lsn: lsn.parse(at) })
     })
@@ -106,8 +108,14 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
         Effect.fail(new ChangeStreamError({ reason: `the replication connection failed: ${describe(cause)}`, cause }))
       )
     })
+    // `messages`: the transactional message of `markHandled` arrives inside its transaction
+    const plugin = new PgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [options.publication ?? "cachefx"],
+      messages: true
+    })
     const streaming = Effect.tryPromise({
-      try: () => service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication ?? "cachefx"], messages: true }), slot),
+      try: () => service.subscribe(plugin, slot),
       catch: (cause) =>
         new ChangeStreamError({ reason: `reading replication slot ${slot} failed: ${describe(cause)}`, cause })
     }).pipe(
@@ -116,9 +124,10 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
 
     let open: Open | undefined
     const confirm = (position: bigint, ping: boolean) =>
-      Effect.suspend(() => {
+      Effect.promise(() => {
+        confirmed = position
         state.confirmed = position
-        return report(position, ping)
+        return send(position, ping)
       })
     const commit = (message: Pgoutput.MessageCommit) =>
       Effect.gen(function*() {
@@ -142,7 +151,7 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
     const handle = (item: Item): Effect.Effect<void> => {
       if (item._tag === "Keepalive") {
         // between transactions, and with every earlier one applied: everything before it is applied
-        return open === undefined && (state.confirmed === undefined || item.lsn > state.confirmed)
+        return open === undefined && (confirmed === undefined || item.lsn > confirmed)
           ? confirm(item.lsn, false)
           : Effect.void
       }
