@@ -312,3 +312,42 @@ describe("Slot.create", () => {
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("decodes with test_decoding, not pgoutput")
     }).pipe(Effect.scoped))
 })
+
+describe("default replica identity (the primary key)", () => {
+  const byId = Cached.cached({
+    key: KeyConstructor.make({ namespace: "cdc_keyed-users", fields: [KeyField.arg("id")] }),
+    invalidatesOn: [InvalidationRule.make({ table: "users", fieldMapping: { id: "id" } })]
+  })((input: { readonly id: number }) => Effect.succeed(input.id))
+  const cachedIds = (ids: ReadonlyArray<number>) =>
+    Effect.forEach(ids, (id) => Effect.map(byId.peek({ id }), Option.isSome))
+
+  it.live("an update invalidates its key; one that changes the key invalidates the old key and the new", () =>
+    Effect.gen(function*() {
+      const { client, own } = yield* ownSchema("keyed", "users (id integer primary key, name text not null)")
+      psql(`insert into ${own.schema}.users values (1, 'a'), (2, 'b')`)
+      const stream = yield* ChangeStream.make({ connection, caches: [byId], ...own })
+      yield* Effect.repeat(stream.holding, { until: (held) => held })
+      const [row] = (yield* Effect.promise(() =>
+        client.query(`select relreplident from pg_class where oid = '${own.schema}.users'::regclass`)
+      )).rows
+      expect(row?.relreplident).toBe("d")
+      const applied = ChangeStream.awaitApplied(client, { slot: own.slot, timeout: "20 seconds" })
+
+      yield* Effect.forEach([1, 2, 3], (id) => byId({ id }), { discard: true })
+      psql(`update ${own.schema}.users set name = 'x' where id = 1`)
+      yield* applied
+      expect(yield* cachedIds([1, 2, 3])).toEqual([false, true, true])
+
+      psql(`update ${own.schema}.users set id = 3 where id = 2`)
+      yield* applied
+      expect(yield* cachedIds([2, 3])).toEqual([false, false])
+
+      yield* byId({ id: 3 })
+      psql(`delete from ${own.schema}.users where id = 3`)
+      yield* applied
+      expect(yield* cachedIds([3])).toEqual([false])
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(InvalidationEngine.layer({ caches: [byId] }).pipe(Layer.provideMerge(CacheStore.layerMemory())))
+    ))
+})
