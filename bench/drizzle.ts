@@ -44,7 +44,7 @@ import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { Effect, Layer, Queue, Tracer } from "effect"
 import pg from "pg"
-import { asyncLoop, compare, type Comparison, main, measure } from "./harness.js"
+import { against, asyncLoop, compare, main, measure } from "./harness.js"
 
 const rows = 1_000
 
@@ -103,13 +103,6 @@ const answering = {
         : { command: "UPDATE", rowCount: 1, rows: [], fields: [] }
     )
 }
-
-/** Comparisons of `cases` against the baseline case: wall time, then CPU time, per update. */
-const against = (baseline: string, cases: ReadonlyArray<{ readonly name: string; readonly target?: string }>) =>
-  cases.flatMap((c): ReadonlyArray<Comparison> => [
-    { name: c.name, subject: c.name, baseline, quantity: { of: "time", unit: "µs" }, ...(c.target === undefined ? {} : { target: c.target }) },
-    { name: `  CPU: ${c.name}`, subject: c.name, baseline, quantity: { of: "cpu", unit: "µs" } }
-  ])
 
 /** A case of updates one after the other, over the table's rows, and its target against plain Drizzle. */
 const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({

@@ -271,6 +271,13 @@ export const meetsTarget = (ratio: number, target: string, subject = Number.NaN)
 
 const verdicts: Array<string> = []
 
+/** Comparisons of `cases` against the baseline case: wall time, then CPU time, per operation. */
+export const against = (baseline: string, cases: ReadonlyArray<{ readonly name: string; readonly target?: string }>) =>
+  cases.flatMap((c): ReadonlyArray<Comparison> => [
+    { name: c.name, subject: c.name, baseline, quantity: { of: "time", unit: "µs" }, ...(c.target === undefined ? {} : { target: c.target }) },
+    { name: `  CPU: ${c.name}`, subject: c.name, baseline, quantity: { of: "cpu", unit: "µs" } }
+  ])
+
 /** Prints and records each comparison over `samples`: both sides and the per-round ratio, median (min–max). */
 export const compare = (samples: Samples, comparisons: ReadonlyArray<Comparison>): void => {
   for (const comparison of comparisons) {
