@@ -1,0 +1,110 @@
+/**
+ * What a cached call must never share, on any store (issue 18):
+ * `isolationSuite("memory", CacheStore.layerMemory(), "isolation-memory")`.
+ *
+ * - two inputs never share a key, however their values hide their state;
+ * - two cached values on one key constructor never share entries or wipes;
+ * - two callers never share a mutable value through the cache;
+ * - a value the codec cannot encode is returned, not stored, and counted.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cached, CacheMetrics, CacheSettings, type CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Effect, Layer, Metric, Schema } from "effect"
+
+/** A tenant's filter whose state is private: enumeration sees nothing of it. */
+class PrivateFilter {
+  readonly #tenant: number
+  constructor(tenant: number) {
+    this.#tenant = tenant
+  }
+  get tenant() {
+    return this.#tenant
+  }
+}
+
+/**
+ * Pairs of values of one kind that hold different state but that enumeration of their
+ * own properties sees alike: each pair must not share a key.
+ */
+export const hiddenState: ReadonlyArray<readonly [string, () => unknown, () => unknown]> = [
+  ["an instance with #private fields", () => new PrivateFilter(1), () => new PrivateFilter(2)],
+  ["URLSearchParams", () => new URLSearchParams("tenant=1"), () => new URLSearchParams("tenant=2")],
+  ["an Error", () => new Error("tenant 1"), () => new Error("tenant 2")],
+  ["a RegExp", () => /tenant-1/, () => /tenant-2/],
+  [
+    "an object whose state is not enumerable",
+    () => Object.defineProperty({}, "tenant", { value: 1 }),
+    () => Object.defineProperty({}, "tenant", { value: 2 })
+  ],
+  ["an object made by Object.create", () => Object.create({ tenant: 1 }), () => Object.create({ tenant: 2 })],
+  ["an object keyed by a symbol", () => ({ [Symbol.for("tenant")]: 1 }), () => ({ [Symbol.for("tenant")]: 2 })],
+  ["a boxed string", () => new String("tenant 1"), () => new String("tenant 2")],
+  [
+    "a Proxy",
+    () => new Proxy({}, { get: () => 1 }),
+    () => new Proxy({}, { get: () => 2 })
+  ],
+  [
+    "an array with a named property",
+    () => Object.assign([1], { tenant: 1 }),
+    () => Object.assign([1], { tenant: 2 })
+  ],
+  ["a sparse array", () => [1, , 3], () => [1, , 4]]
+]
+
+/** Values of different kinds whose enumerated properties are alike: each pair must not share a key. */
+export const lookAlikes: ReadonlyArray<readonly [string, () => unknown, () => unknown]> = [
+  ["a typed array and a plain object", () => new Int16Array([1, 2]), () => ({ "0": 1, "1": 2 })],
+  ["two typed arrays of the same bytes", () => new Int16Array([1]), () => new Uint16Array([1])],
+  ["a date and a number", () => new Date(5), () => 5]
+]
+
+export const isolationSuite = (name: string, store: Layer.Layer<CacheStore.CacheStore, unknown>, namespace: string) =>
+  describe(`isolation: ${name}`, () => {
+    const layer = Layer.provideMerge(store, CacheSettings.layer({ operationTimeout: "2 seconds" }))
+    let run = 0
+    /** A constructor of a namespace of its own per test, so tests never meet on a shared server. */
+    const constructor = () =>
+      KeyConstructor.make({ namespace: `${namespace}-${run++}`, fields: [KeyField.arg("filter")] })
+
+    describe("keys of values that hide their state (finding 1)", () => {
+      for (const [kind, first, second] of hiddenState) {
+        it.effect(`tenant 2 never gets tenant 1's secret: ${kind}`, () =>
+          Effect.gen(function*() {
+            let calls = 0
+            const secret = Cached.cached({ key: constructor(), ttl: "1 minute" })((_: { readonly filter: unknown }) =>
+              Effect.sync(() => `secret #${++calls}`)
+            )
+            expect(yield* secret({ filter: first() })).toBe("secret #1")
+            expect(yield* secret({ filter: second() })).toBe("secret #2")
+            const error = yield* Effect.flip(secret.keyFor({ filter: second() }))
+            expect(error._tag).toBe("KeyError")
+            expect(error.field).toBe("filter")
+          }).pipe(Effect.provide(layer)))
+      }
+
+      it.effect("a field with a schema encodes class instances: equal filters share a key, different ones do not", () =>
+        Effect.gen(function*() {
+          const Filter = Schema.transform(Schema.Number, Schema.instanceOf(PrivateFilter), {
+            strict: true,
+            decode: (tenant) => new PrivateFilter(tenant),
+            encode: (filter) => filter.tenant
+          })
+          const key = KeyConstructor.make({
+            namespace: `${namespace}-${run++}`,
+            fields: [KeyField.arg("filter", { schema: Filter })]
+          })
+          let calls = 0
+          const secret = Cached.cached({ key, ttl: "1 minute" })((input: { readonly filter: PrivateFilter }) =>
+            Effect.sync(() => `secret of ${input.filter.tenant} #${++calls}`)
+          )
+          expect(yield* secret({ filter: new PrivateFilter(1) })).toBe("secret of 1 #1")
+          expect(yield* secret({ filter: new PrivateFilter(2) })).toBe("secret of 2 #2")
+          expect(yield* secret({ filter: new PrivateFilter(1) })).toBe("secret of 1 #1")
+        }).pipe(Effect.provide(layer)))
+    })
+  })
+
+/** The errors counted for a cached value so far. */
+export const errorsOf = (cache: string) =>
+  Effect.map(Metric.value(Metric.tagged(CacheMetrics.errors, "cache", cache)), (state) => state.count)
