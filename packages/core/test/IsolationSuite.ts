@@ -103,6 +103,40 @@ export const isolationSuite = (name: string, store: Layer.Layer<CacheStore.Cache
           expect(yield* secret({ filter: new PrivateFilter(1) })).toBe("secret of 1 #1")
         }).pipe(Effect.provide(layer)))
     })
+
+    describe("values the codec cannot encode (finding 10)", () => {
+      const unencodable: ReadonlyArray<readonly [string, () => unknown]> = [
+        ["a getter that throws", () => ({
+          get secret(): string {
+            throw new Error("not now")
+          }
+        })],
+        ["a Proxy", () => new Proxy({ a: 1 }, {})],
+        ["20,000 levels of nesting", () => {
+          let deep: unknown = "bottom"
+          for (let i = 0; i < 20_000; i++) deep = { deep }
+          return deep
+        }]
+      ]
+      for (const [kind, make] of unencodable) {
+        it.effect(`${kind}: returned to its caller, not stored, and counted`, () =>
+          Effect.gen(function*() {
+            const values: Array<unknown> = []
+            const fn = Cached.cached({ key: constructor(), ttl: "1 minute" })((_: { readonly filter: number }) =>
+              Effect.sync(() => {
+                const value = make()
+                values.push(value)
+                return value
+              })
+            )
+            const before = yield* errorsOf(fn.name)
+            expect(yield* fn({ filter: 1 })).toBe(values[0])
+            expect(yield* fn({ filter: 1 })).toBe(values[1])
+            expect(values).toHaveLength(2)
+            expect(yield* errorsOf(fn.name)).toBe(before + 2)
+          }).pipe(Effect.provide(layer)))
+      }
+    })
   })
 
 /** The errors counted for a cached value so far. */

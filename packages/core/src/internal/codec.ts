@@ -1,3 +1,4 @@
+import { types } from "node:util"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -14,9 +15,18 @@ export interface Codec<A> {
 }
 
 /**
+ * How deep a stored value may nest: deeper values are not stored (the check, and
+ * `JSON.stringify` after it, recurse).
+ *
+ * @internal
+ */
+export const maxDepth = 512
+
+/**
  * Why a value does not survive `JSON.stringify` and `JSON.parse` unchanged, or
  * `undefined` when it does. Object properties whose value is `undefined` are allowed:
- * they read back as absent.
+ * they read back as absent. A `Proxy` is refused (its handler decides what each read
+ * gives), and so is nesting deeper than `maxDepth`; a getter that throws throws here.
  *
  * @internal
  */
@@ -41,6 +51,12 @@ export const jsonProblem = (value: unknown, path: string = "value", seen: Set<ob
   const object = value as object
   if (seen.has(object)) {
     return `${path} contains a cycle`
+  }
+  if (seen.size === maxDepth) {
+    return `${path} nests deeper than ${maxDepth} levels`
+  }
+  if (types.isProxy(object)) {
+    return `${path} is a Proxy, whose handler decides what each read gives`
   }
   seen.add(object)
   try {
@@ -71,16 +87,25 @@ export const jsonProblem = (value: unknown, path: string = "value", seen: Set<ob
 
 const advice = "; give the cached value a `value` Schema that encodes it to JSON"
 
+/** `encode`, with what it throws (a getter's error, a stack overflow) as its reason. */
+const guarded = <A>(encode: (value: A) => Either.Either<unknown, string>) => (value: A): Either.Either<unknown, string> => {
+  try {
+    return encode(value)
+  } catch (error) {
+    return Either.left(`reading the value threw: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
 /**
  * The default codec: values must be JSON already, and are stored as they are.
  *
  * @internal
  */
 export const json: Codec<any> = {
-  encode: (value) => {
+  encode: guarded((value) => {
     const problem = jsonProblem(value)
     return problem === undefined ? Either.right(value) : Either.left(problem + advice)
-  },
+  }),
   decode: Either.right
 }
 
@@ -93,7 +118,7 @@ export const fromSchema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> =
   const encode = Schema.encodeEither(schema)
   const decode = Schema.decodeUnknownEither(schema)
   return {
-    encode: (value) =>
+    encode: guarded((value: A) =>
       Either.match(encode(value), {
         onLeft: (error) => Either.left(ParseResult.TreeFormatter.formatErrorSync(error)),
         onRight: (encoded) => {
@@ -102,7 +127,7 @@ export const fromSchema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> =
             ? Either.right(encoded)
             : Either.left(problem + "; the Schema's encoded side must be JSON")
         }
-      }),
+      })),
     decode: (stored) => Either.mapLeft(decode(stored), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
   }
 }
