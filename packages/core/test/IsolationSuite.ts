@@ -137,6 +137,36 @@ export const isolationSuite = (name: string, store: Layer.Layer<CacheStore.Cache
           }).pipe(Effect.provide(layer)))
       }
     })
+
+    describe("mutable values (finding 3)", () => {
+      it.effect("a caller that changes its value changes no other caller's: neither the computing caller's nor a hit's", () =>
+        Effect.gen(function*() {
+          const fn = Cached.cached({ key: constructor(), ttl: "1 minute" })((_: { readonly filter: number }) =>
+            Effect.sync(() => ({ user: "ada", roles: ["reader"] }))
+          )
+          const computed = yield* fn({ filter: 1 })
+          computed.roles.push("admin")
+          const hit = yield* fn({ filter: 1 })
+          expect(hit.roles).toEqual(["reader"])
+          hit.roles.push("admin")
+          const next = yield* fn({ filter: 1 })
+          expect(next.roles).toEqual(["reader"])
+          expect(next).not.toBe(hit)
+          expect((yield* fn.withStatus({ filter: 1 })).status).toBe("Hit")
+        }).pipe(Effect.provide(layer)))
+
+      it.effect("batch reads hand each caller a value of its own too", () =>
+        Effect.gen(function*() {
+          const fn = Cached.cached({ key: constructor(), ttl: "1 minute" })((input: { readonly filter: number }) =>
+            Effect.sync(() => ({ filter: input.filter, roles: ["reader"] }))
+          )
+          yield* fn({ filter: 1 })
+          const [a, b] = yield* fn.many([{ filter: 1 }, { filter: 1 }])
+          a!.roles.push("admin")
+          expect(b!.roles).toEqual(["reader"])
+          expect((yield* fn({ filter: 1 })).roles).toEqual(["reader"])
+        }).pipe(Effect.provide(layer)))
+    })
   })
 
 /** The errors counted for a cached value so far. */

@@ -127,10 +127,12 @@ const make = <I, A, E, R>(
   const ttlOption = options.ttl
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
   const { hard, soft } = decodeTimeouts(name, options.timeout)
-  const flights = new SingleFlight<A, E>()
+  // every caller that joins a computation gets a copy of its own: callers never share a mutable value
+  const copy = codecs.copier(codec)
+  const flights = new SingleFlight<A, E>(copy)
   // Refreshes ahead run apart from `flights`: readers join a computation in `flights`,
   // but a key refreshed ahead is still fresh, so its readers are answered from the store.
-  const ahead = new SingleFlight<A, E>()
+  const ahead = new SingleFlight<A, E>(copy)
   const leaseDuration = options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration)
   // A static policy without refresh-ahead reads no clock per hit for it.
   const mayRefreshAhead = staticTtl === undefined || (staticTtl._tag === "Expiring" && staticTtl.refreshAhead > 0)
@@ -695,10 +697,17 @@ const make = <I, A, E, R>(
               : Effect.zip(Effect.all(fresh, { discard: true }), Effect.all(others, { concurrency, discard: true }), {
                 concurrent: true
               })
-            return Effect.map(
-              answered,
-              () => slots.map((slot) => answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value)
-            )
+            // inputs of one key after the first get a copy of its value: callers never share a mutable value
+            const given = new Set<number>()
+            return Effect.map(answered, () =>
+              slots.map((slot) => {
+                const value = answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value
+                if (slot < 0 || !given.has(slot)) {
+                  given.add(slot)
+                  return value
+                }
+                return copy(value)
+              }))
           }))
       })
     })

@@ -131,3 +131,24 @@ export const fromSchema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> =
     decode: (stored) => Either.mapLeft(decode(stored), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
   }
 }
+
+/**
+ * A copy of a value through its stored form, as a read of the Redis store gives it: what
+ * each caller that shares a computation gets, so that callers never share a mutable
+ * value. A value that does not encode (it is not stored) is given as it is.
+ *
+ * @internal
+ */
+export const copier = <A>(codec: Codec<A>) => (value: A): A => {
+  if (typeof value !== "object" || value === null) {
+    return value
+  }
+  const encoded = codec.encode(value)
+  if (Either.isLeft(encoded)) {
+    return value
+  }
+  const stored = typeof encoded.right === "object" && encoded.right !== null
+    ? JSON.parse(JSON.stringify(encoded.right))
+    : encoded.right
+  return Either.getOrElse(codec.decode(stored), () => value)
+}

@@ -10,7 +10,10 @@ import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
 
 interface Slot {
+  /** The entry, its value left out when `text` holds it. */
   readonly entry: CacheEntry.CacheEntry
+  /** The JSON text of an entry's value that is an object: each read parses a copy of its own. */
+  readonly text: string | undefined
   readonly partition: string
   readonly namespace: string
   /** The sequence number of the read this entry was filled after. */
@@ -53,6 +56,10 @@ interface Invalidation {
  * - `recent` remembers key deletions and partition wipes, hard or soft, for
  *   `fillWindow`, so that a fill which read before one of them is refused; fills older
  *   than the window are refused anyway.
+ *
+ * - A value that is an object is kept as its JSON text, the form the Redis store keeps,
+ *   and every read parses a copy of its own: no two callers share a mutable value, and
+ *   a caller that changes the value it computed does not change the stored one.
  *
  * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
  * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
@@ -100,8 +107,10 @@ class MemoryStore implements CacheStore.Service {
       if (previous !== undefined) {
         this.remove(key.key, previous)
       }
+      const text = typeof entry.value === "object" && entry.value !== null ? JSON.stringify(entry.value) : undefined
       this.entries.set(key.key, {
-        entry,
+        entry: text === undefined ? entry : { ...entry, value: undefined },
+        text,
         partition: key.partition,
         namespace: key.namespace,
         filledAt: guard.seq,
@@ -185,7 +194,7 @@ class MemoryStore implements CacheStore.Service {
     }
     this.entries.delete(key.key)
     this.entries.set(key.key, slot)
-    const entry = Option.some(slot.entry)
+    const entry = Option.some(slot.text === undefined ? slot.entry : { ...slot.entry, value: JSON.parse(slot.text) })
     return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
   }
 
