@@ -8,8 +8,20 @@
  * - a value the codec cannot encode is returned, not stored, and counted.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, CacheMetrics, CacheSettings, type CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
-import { Effect, Layer, Metric, Schema } from "effect"
+import {
+  Cached,
+  CacheError,
+  CacheMetrics,
+  CacheSettings,
+  type CacheStore,
+  InvalidationBus,
+  InvalidationEngine,
+  InvalidationEvent,
+  InvalidationRule,
+  KeyConstructor,
+  KeyField
+} from "@cachefx/core"
+import { Cause, Effect, Layer, Metric, Schema } from "effect"
 
 /** A tenant's filter whose state is private: enumeration sees nothing of it. */
 class PrivateFilter {
@@ -165,6 +177,105 @@ export const isolationSuite = (name: string, store: Layer.Layer<CacheStore.Cache
           a!.roles.push("admin")
           expect(b!.roles).toEqual(["reader"])
           expect((yield* fn({ filter: 1 })).roles).toEqual(["reader"])
+        }).pipe(Effect.provide(layer)))
+    })
+
+    describe("cached values on one key constructor (finding 2)", () => {
+      const users = () =>
+        KeyConstructor.make({
+          namespace: `${namespace}-${run++}`,
+          fields: [KeyField.arg("org", { partition: true }), KeyField.arg("userId")]
+        })
+      type User = { readonly org: number; readonly userId: number }
+      const counted = (key: ReturnType<typeof users>, label: string, name?: string) => {
+        const calls = { count: 0 }
+        const fn = Cached.cached({ key, ttl: "1 minute", ...(name === undefined ? {} : { name }) })((input: User) =>
+          Effect.sync(() => `${label} of ${input.org}/${input.userId} #${++calls.count}`)
+        )
+        return { fn, calls }
+      }
+
+      it.effect("two cached values without a name on one store: the second is a CacheDefinitionError, not fa's value", () =>
+        Effect.gen(function*() {
+          const key = users()
+          const fa = counted(key, "fa").fn
+          const fb = counted(key, "fb").fn
+          expect(yield* fa({ org: 1, userId: 1 })).toBe("fa of 1/1 #1")
+          const exit = yield* Effect.exit(fb({ org: 1, userId: 1 }))
+          expect(exit._tag).toBe("Failure")
+          const defect = exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined
+          expect(defect).toBeInstanceOf(CacheError.CacheDefinitionError)
+          expect(String((defect as Error).message)).toContain("name")
+          // the first keeps working
+          expect(yield* fa({ org: 1, userId: 1 })).toBe("fa of 1/1 #1")
+        }).pipe(Effect.provide(layer)))
+
+      it.effect("one cached value defined again (a test, a reload) on another store is no conflict", () =>
+        Effect.gen(function*() {
+          const key = users()
+          const first = counted(key, "fa").fn
+          const again = counted(key, "fa").fn
+          expect(yield* first({ org: 1, userId: 1 })).toBe("fa of 1/1 #1")
+          expect(yield* Effect.provide(again({ org: 1, userId: 1 }), layer)).toBe("fa of 1/1 #1")
+        }).pipe(Effect.provide(layer)))
+
+      it.effect("named apart, each keeps its entries, its partition wipes and its invalidateAll", () =>
+        Effect.gen(function*() {
+          const key = users()
+          const a = counted(key, "fa")
+          const b = counted(key, "fb", "fb")
+          const c = counted(key, "fc", "fc")
+          const input = { org: 1, userId: 1 }
+          expect(yield* a.fn(input)).toBe("fa of 1/1 #1")
+          expect(yield* b.fn(input)).toBe("fb of 1/1 #1")
+          expect(yield* c.fn(input)).toBe("fc of 1/1 #1")
+          yield* b.fn.deletePartition({ org: 1 })
+          expect(yield* a.fn(input)).toBe("fa of 1/1 #1")
+          expect(yield* c.fn(input)).toBe("fc of 1/1 #1")
+          expect(yield* b.fn(input)).toBe("fb of 1/1 #2")
+          yield* b.fn.invalidateAll
+          expect(yield* a.fn(input)).toBe("fa of 1/1 #1")
+          expect(yield* c.fn(input)).toBe("fc of 1/1 #1")
+          expect(yield* b.fn(input)).toBe("fb of 1/1 #3")
+          yield* a.fn.invalidateAll
+          yield* a.fn.deletePartition({ org: 1 })
+          expect(yield* b.fn(input)).toBe("fb of 1/1 #3")
+          expect(yield* a.fn(input)).toBe("fa of 1/1 #2")
+          // the constructor-wide wipe, under its own name, reaches every one of them
+          yield* KeyConstructor.invalidateAll(key)
+          expect(yield* a.fn(input)).toBe("fa of 1/1 #3")
+          expect(yield* b.fn(input)).toBe("fb of 1/1 #4")
+          expect(yield* c.fn(input)).toBe("fc of 1/1 #2")
+        }).pipe(Effect.provide(layer)))
+
+      it.effect("a rule of one cached value wipes its own namespace and partitions, not its neighbour's", () =>
+        Effect.gen(function*() {
+          const key = users()
+          const calls = { a: 0, b: 0 }
+          const fa = Cached.cached({
+            key,
+            name: `${namespace}-fa-${run}`,
+            ttl: "1 minute",
+            invalidatesOn: [
+              InvalidationRule.make({ table: "users", fieldMapping: { org: "org_id" } }),
+              InvalidationRule.make({ table: "settings", fieldMapping: {} })
+            ]
+          })((input: User) => Effect.sync(() => `fa ${input.userId} #${++calls.a}`))
+          const fb = Cached.cached({ key, name: `${namespace}-fb-${run}`, ttl: "1 minute" })((input: User) =>
+            Effect.sync(() => `fb ${input.userId} #${++calls.b}`)
+          )
+          const input = { org: 1, userId: 1 }
+          yield* Effect.gen(function*() {
+            const bus = yield* InvalidationBus.InvalidationBus
+            yield* fa(input)
+            yield* fb(input)
+            yield* bus.publish(InvalidationEvent.make({ table: "users", operation: "update", rows: [{ org_id: 1 }] }))
+            expect(yield* fa(input)).toBe("fa 1 #2")
+            expect(yield* fb(input)).toBe("fb 1 #1")
+            yield* bus.publish(InvalidationEvent.make({ table: "settings", operation: "update", rows: [{}] }))
+            expect(yield* fa(input)).toBe("fa 1 #3")
+            expect(yield* fb(input)).toBe("fb 1 #1")
+          }).pipe(Effect.provide(InvalidationEngine.layer({ caches: [fa, fb] })))
         }).pipe(Effect.provide(layer)))
     })
   })
