@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CacheStore, CacheSync, KeyConstructor, KeyField } from "@cachefx/core"
-import { Effect, Either, Layer } from "effect"
+import { Cached, CacheStore, CacheSync, KeyConstructor, KeyField } from "@cachefx/core"
+import { Effect, Either, Layer, Option } from "effect"
 import { hiddenState, isolationSuite, lookAlikes } from "./IsolationSuite.js"
 
 isolationSuite("memory", CacheStore.layerMemory(), "isolation-memory")
@@ -63,4 +63,23 @@ describe("canonical forms of key values (finding 1)", () => {
       }
     }
   })
+})
+
+describe("previous versions of cached values named apart (finding 2)", () => {
+  it.effect("KeyConstructor.deletePreviousVersions reaches the namespace of each cached value named apart", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.CacheStore
+      const namespace = "cachefx:reclaim:#@titles"
+      const old = { namespace, partition: `${namespace}:1:#1`, key: `${namespace}:1:#1:#2` }
+      yield* Effect.flatMap(store.get(old), (lookup) =>
+        store.set(old, { value: "old", cachedAt: 0, expiresAt: null, staleUntil: null }, lookup.guard))
+      const V2 = KeyConstructor.make({ namespace: "reclaim", version: 2, fields: [KeyField.arg("org", { partition: true }), KeyField.arg("id")] })
+      const titles = Cached.cached({ key: V2, name: "titles" })((input: { readonly org: number; readonly id: number }) =>
+        Effect.succeed(input.id)
+      )
+      expect(yield* titles({ org: 1, id: 2 })).toBe(2)
+      expect(yield* KeyConstructor.deletePreviousVersions(V2)).toBe(1)
+      expect(Option.isNone((yield* store.get(old)).entry)).toBe(true)
+      expect((yield* titles.withStatus({ org: 1, id: 2 })).status).toBe("Hit")
+    }).pipe(Effect.provide(CacheStore.layerMemory())))
 })
