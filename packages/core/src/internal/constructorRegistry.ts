@@ -28,13 +28,18 @@ const versions = new Map<string, Set<string>>()
 /** Which cached value (its owner token) uses each constructor and name on each store. */
 const claims = new WeakMap<Store, WeakMap<Constructor, Map<string, object>>>()
 
-const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
-  const set = map.get(key)
-  if (set === undefined) {
-    map.set(key, new Set([value]))
-  } else {
-    set.add(value)
+/** The value of a key of a map, made and set when absent. */
+const getOrMake = <K, V>(
+  map: { get(key: K): V | undefined; set(key: K, value: V): unknown },
+  key: K,
+  make: () => V
+): V => {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = make()
+    map.set(key, value)
   }
+  return value
 }
 
 /**
@@ -55,16 +60,11 @@ export const identityOf = (constructor: Constructor, name: string): string | und
  * @internal
  */
 export const register = (constructor: Constructor, identity: string | undefined, detach: Registered["detach"]): void => {
-  addTo(versions, constructor.namespace, constructor.version)
+  getOrMake(versions, constructor.namespace, () => new Set()).add(constructor.version)
   if (identity !== undefined) {
-    addTo(identities, constructor.namespace, identity)
+    getOrMake(identities, constructor.namespace, () => new Set()).add(identity)
   }
-  const registered = registry.get(constructor)
-  if (registered === undefined) {
-    registry.set(constructor, new Set([{ identity, detach }]))
-  } else {
-    registered.add({ identity, detach })
-  }
+  getOrMake(registry, constructor, () => new Set()).add({ identity, detach })
 }
 
 /**
@@ -77,16 +77,7 @@ export const register = (constructor: Constructor, identity: string | undefined,
  * @internal
  */
 export const claim = (store: Store, constructor: Constructor, name: string, owner: object): CacheDefinitionError | undefined => {
-  let byConstructor = claims.get(store)
-  if (byConstructor === undefined) {
-    byConstructor = new WeakMap()
-    claims.set(store, byConstructor)
-  }
-  let byName = byConstructor.get(constructor)
-  if (byName === undefined) {
-    byName = new Map()
-    byConstructor.set(constructor, byName)
-  }
+  const byName = getOrMake(getOrMake(claims, store, () => new WeakMap()), constructor, () => new Map<string, object>())
   const first = byName.get(name)
   if (first === undefined) {
     byName.set(name, owner)
