@@ -168,8 +168,10 @@ describe("cached", () => {
     it.live("an interrupted leader does not interrupt its waiters: one of them computes", () =>
       Effect.gen(function*() {
         let calls = 0
+        // no computation ends before the leader is interrupted: a margin no loaded machine eats
+        const release = yield* Deferred.make<void>()
         const fn = Cached.cached({ key: Posts })((_: { readonly author: number; readonly page: number }) =>
-          Effect.sleep("30 millis").pipe(Effect.zipRight(Effect.sync(() => ++calls)))
+          Deferred.await(release).pipe(Effect.zipRight(Effect.sync(() => ++calls)))
         )
         const leader = yield* Effect.fork(fn({ author: 1, page: 1 }))
         yield* Effect.sleep("5 millis")
@@ -179,6 +181,7 @@ describe("cached", () => {
         yield* Effect.sleep("5 millis")
         const leaderExit = yield* Fiber.interrupt(leader)
         expect(Exit.isInterrupted(leaderExit)).toBe(true)
+        yield* Deferred.succeed(release, void 0)
         // the leader never finished its computation; a waiter ran it again, once
         expect(yield* Fiber.join(waiters)).toEqual([1, 1])
         expect(calls).toBe(1)
