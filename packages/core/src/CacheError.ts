@@ -35,8 +35,8 @@ export class CacheDefinitionError extends Data.TaggedError("CacheDefinitionError
 
 /**
  * A key could not be built from the given input: a field read a value that has no
- * canonical form (a function, a symbol, a cycle) or an input the constructor needs is
- * missing.
+ * canonical form (a function, a symbol, a cycle, a class instance, a `Proxy`, state
+ * that enumeration misses) or an input the constructor needs is missing.
  *
  * @example
  * ```ts

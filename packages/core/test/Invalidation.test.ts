@@ -329,7 +329,8 @@ describe("InvalidationEngine", () => {
     const c = postsCache([InvalidationRule.make({ table: users, fieldMapping: { author: users.id } })], "c")
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts", "deletePartition cachefx:posts:1:#1"])
+      // each rule wipes its own cached value's namespace or partition (`#@<name>`: the value's own namespace)
+      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts:#@b", "deletePartition cachefx:posts:#@a:1:#1"])
     }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
   })
 

@@ -111,7 +111,10 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
         )
       : (effect: Effect.Effect<void, CacheError, CacheStore>) => effect
   const namespace = instead("wiping the namespace")(
-    Effect.zipRight(registry.invalidateAll(subject.key, options), count(CacheMetrics.namespacesWiped))
+    Effect.zipRight(
+      registry.invalidateOwn(subject.key, registry.identityOf(subject.key, subject.name), options),
+      count(CacheMetrics.namespacesWiped)
+    )
   )
   const partitionsWiped = count(CacheMetrics.partitionsWiped)
   const insteadOfPartition = instead("wiping the partition")

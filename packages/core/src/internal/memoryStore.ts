@@ -8,9 +8,13 @@ import type * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
+import { copyJson } from "./codec.js"
 
 interface Slot {
+  /** The entry, with a copy of its own of the value it was given: each read gets a copy of that. */
   readonly entry: CacheEntry.CacheEntry
+  /** Whether the value is an object, which each read copies. */
+  readonly copied: boolean
   readonly partition: string
   readonly namespace: string
   /** The sequence number of the read this entry was filled after. */
@@ -57,6 +61,11 @@ interface Invalidation {
  *   fill that read before it is refused whatever its key (a wider answer, never a
  *   stale one: the cost is a fill skipped, when more than `remembered` invalidations
  *   land while one value computes).
+ *
+ * - A value that is an object (JSON, as the codec encodes it) is kept as a copy of its
+ *   own, and every read gets a copy of that, as every read of the Redis store parses
+ *   one: no two callers share a mutable value, and a caller that changes the value it
+ *   computed does not change the stored one.
  *
  * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
  * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
@@ -107,8 +116,10 @@ class MemoryStore implements CacheStore.Service {
       if (previous !== undefined) {
         this.remove(key.key, previous)
       }
+      const copied = typeof entry.value === "object" && entry.value !== null
       this.entries.set(key.key, {
-        entry,
+        entry: copied ? { ...entry, value: copyJson(entry.value) } : entry,
+        copied,
         partition: key.partition,
         namespace: key.namespace,
         filledAt: guard.seq,
@@ -192,7 +203,7 @@ class MemoryStore implements CacheStore.Service {
     }
     this.entries.delete(key.key)
     this.entries.set(key.key, slot)
-    const entry = Option.some(slot.entry)
+    const entry = Option.some(slot.copied ? { ...slot.entry, value: copyJson(slot.entry.value) } : slot.entry)
     return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
   }
 
