@@ -82,13 +82,17 @@ const modelRuns = (() => {
   return parsed
 })()
 
+/** The cached values' lease: what a miss may wait for a lease whose holder crashed. */
+const leaseDuration = "1 second"
+
 /**
- * Longest a read may take at quiescence: `MODEL_STALL_MILLIS`, default 2,000 (ten operation
- * timeouts: a fault costs at most its timeout, with room for a loaded machine); 0 checks no bound.
+ * Longest a read may take at quiescence: `MODEL_STALL_MILLIS`, default 2,500 (one lease,
+ * held by a process that crashed, plus room for a loaded machine: a fault costs at most its
+ * timeout, a miss waits at most one lease); 0 checks no bound.
  */
 const stallBound = (() => {
   const raw = process.env["MODEL_STALL_MILLIS"]
-  const parsed = raw === undefined ? 2000 : Number(raw)
+  const parsed = raw === undefined ? 2500 : Number(raw)
   if (!(Number.isInteger(parsed) && parsed >= 0)) {
     throw new Error(`MODEL_STALL_MILLIS must be a whole number of milliseconds, not ${raw}`)
   }
@@ -140,6 +144,7 @@ const makeCaches = (dispatcher: DispatcherName) => {
   const post = Cached.cached({
     key: KeyConstructor.make({ namespace: `model-post-${dispatcher}`, fields: [KeyField.arg("id")] }),
     ttl: "1 hour",
+    leaseDuration,
     invalidatesOn: [rule({ id: posts.id })]
   })((input: { readonly id: number }) => query(`post ${input.id}`, (db) => truth.post(db, input.id)))
   const titles = Cached.cached({
@@ -148,6 +153,7 @@ const makeCaches = (dispatcher: DispatcherName) => {
       fields: [KeyField.arg("authorId", { partition: true }), KeyField.arg("page")]
     }),
     ttl: "1 hour",
+    leaseDuration,
     invalidatesOn: [rule({ authorId: posts.authorId })]
   })((input: { readonly authorId: number; readonly page: number }) =>
     query(`titles ${input.authorId}`, (db) => truth.titles(db, input.authorId))
@@ -155,6 +161,7 @@ const makeCaches = (dispatcher: DispatcherName) => {
   const all = Cached.cached({
     key: KeyConstructor.make({ namespace: `model-all-${dispatcher}`, fields: [KeyField.arg("limit")] }),
     ttl: "1 hour",
+    leaseDuration,
     invalidatesOn: [rule({})]
   })((_: { readonly limit: number }) => query("all", (db) => truth.all(db)))
   return { post, titles, all, list: [post, titles, all] as const }
