@@ -11,8 +11,8 @@
  * - explicit invalidations (`delete`, `deletePartition`, `invalidateAll`);
  * - store faults, through a TCP proxy in front of a `redis-server` the test started
  *   (append-only file, fsync always, so a restart keeps the entries): slow (both ways
- *   300 ms, past the 200 ms operation timeout), black hole, heal, restart (SIGKILL and
- *   start on the same port);
+ *   300 ms, past the 200 ms operation timeout), black hole, heal, reset (every connection
+ *   closed, what it held lost), restart (SIGKILL and start on the same port);
  * - a process crash: the instance's fibers are interrupted where they stand, its
  *   PostgreSQL backends terminated (an open transaction rolls back), its store and Redis
  *   connections cut, its in-memory state (memory store, L1, queues, pending fills)
@@ -28,7 +28,9 @@
  * tiered (memory L1 over Redis, kept in step by `RedisSync`), two instances each.
  *
  * `MODEL_RUNS` sets the runs per store (default 30); `MODEL_DISPATCHERS` the rules'
- * dispatchers to draw from (default `inline,pool`).
+ * dispatchers to draw from (default `inline,pool`); `MODEL_STALL_MILLIS` the longest read
+ * at quiescence (default 2,500; 0: no bound); `MODEL_SEED` and `MODEL_PATH` replay a
+ * counterexample; `MODEL_DEBUG=1` prints each run's commands and phases.
  */
 import {
   Cached,
@@ -55,7 +57,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
-import { freePort, type Proxy, report, type Server, startProxy, startServer, unavailable } from "./support.js"
+import { freePort, type Proxy, report, type Server, startProxy, startServer, unavailable, wholeNumber } from "./support.js"
 
 // ---------------------------------------------------------------------------------------
 // The database and the cached values over it
@@ -73,14 +75,7 @@ const outboxTable = `${schema}.cachefx_outbox`
 const connection = { host: "127.0.0.1", port: 5432, user: "postgres", database: "test" }
 
 /** Runs per store: `MODEL_RUNS`, default 30. */
-const modelRuns = (() => {
-  const raw = process.env["MODEL_RUNS"]
-  const parsed = raw === undefined ? 30 : Number(raw)
-  if (!(Number.isInteger(parsed) && parsed > 0)) {
-    throw new Error(`MODEL_RUNS must be a positive whole number, not ${raw}`)
-  }
-  return parsed
-})()
+const modelRuns = wholeNumber("MODEL_RUNS", 30, 1)
 
 /** The cached values' lease: what a miss may wait for a lease whose holder crashed. */
 const leaseDuration = "1 second"
@@ -90,14 +85,7 @@ const leaseDuration = "1 second"
  * held by a process that crashed, plus room for a loaded machine: a fault costs at most its
  * timeout, a miss waits at most one lease); 0 checks no bound.
  */
-const stallBound = (() => {
-  const raw = process.env["MODEL_STALL_MILLIS"]
-  const parsed = raw === undefined ? 2500 : Number(raw)
-  if (!(Number.isInteger(parsed) && parsed >= 0)) {
-    throw new Error(`MODEL_STALL_MILLIS must be a whole number of milliseconds, not ${raw}`)
-  }
-  return parsed
-})()
+const stallBound = wholeNumber("MODEL_STALL_MILLIS", 2500, 0)
 
 type DispatcherName = "inline" | "pool"
 const dispatchers: ReadonlyArray<DispatcherName> = (() => {
