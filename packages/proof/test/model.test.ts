@@ -249,19 +249,25 @@ const storeCases: ReadonlyArray<StoreCase> = [
 
 /** The test's own `redis-server` (append-only, fsync always: a restart keeps every entry), behind a proxy. */
 interface OwnRedis {
-  proxy: Proxy
-  server: Server | undefined
+  readonly proxy: Proxy
+  server: Server
   readonly port: number
   readonly dir: string
+  /** Restarts run one after another: two at once would start two servers on one port and lose one. */
+  restarts: Promise<void>
 }
 
 let own: OwnRedis | undefined
 const redisArgs = (dir: string) => ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir]
 
-const ensureRedis = async (redis: OwnRedis) => {
-  if (redis.server === undefined) {
+/** Kills the server (SIGKILL) and starts it again on its port, after any restart under way; gives when it answers. */
+const restartRedis = (redis: OwnRedis): Promise<void> => {
+  const done = redis.restarts.then(async () => {
+    await redis.server.stop()
     redis.server = await startServer(redis.port, redisArgs(redis.dir))
-  }
+  })
+  redis.restarts = done.catch(() => {})
+  return done
 }
 
 // ---------------------------------------------------------------------------------------
@@ -616,11 +622,7 @@ const runOnce = async (
         return
       case "restart": {
         counts.restarts++
-        if (redis === undefined) return
-        const server = redis.server
-        redis.server = undefined
-        await server?.stop()
-        await ensureRedis(redis)
+        if (redis !== undefined) await restartRedis(redis)
         return
       }
     }
@@ -639,7 +641,7 @@ const runOnce = async (
     while (s.count() > 0) await s.waitOne()
     if (redis !== undefined) {
       redis.proxy.setMode({ _tag: "pass" })
-      await ensureRedis(redis)
+      await redis.restarts
       for (const generation of instances) {
         for (let attempt = 0; (await generation.client!.ping().catch(() => "")) !== "PONG"; attempt++) {
           if (attempt > 200) throw new Error(`${generation.name}: Redis does not answer after the faults healed`)
@@ -721,7 +723,7 @@ beforeAll(async () => {
     const port = await freePort()
     const dir = mkdtempSync(join(tmpdir(), "cachefx-model-"))
     const server = await startServer(port, redisArgs(dir))
-    own = { proxy: await startProxy(port), server, port, dir }
+    own = { proxy: await startProxy(port), server, port, dir, restarts: Promise.resolve() }
   }
 }, 60_000)
 
@@ -730,7 +732,8 @@ afterAll(async () => {
   await admin.end()
   if (own !== undefined) {
     await own.proxy.close()
-    await own.server?.stop()
+    await own.restarts
+    await own.server.stop()
     rmSync(own.dir, { recursive: true, force: true })
   }
 })
