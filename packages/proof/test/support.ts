@@ -4,15 +4,18 @@
  */
 import { Clock, Duration, Effect } from "effect"
 
-/** Runs per property: `PROOF_RUNS`, default 1,000. */
-export const runs = (() => {
-  const raw = process.env["PROOF_RUNS"]
-  const parsed = raw === undefined ? 1000 : Number(raw)
-  if (!(Number.isInteger(parsed) && parsed > 0)) {
-    throw new Error(`PROOF_RUNS must be a positive whole number, not ${raw}`)
+/** A whole number from the environment variable `name`, at least `minimum`, or `fallback` when unset. */
+export const wholeNumber = (name: string, fallback: number, minimum: number): number => {
+  const raw = process.env[name]
+  const parsed = raw === undefined ? fallback : Number(raw)
+  if (!(Number.isInteger(parsed) && parsed >= minimum)) {
+    throw new Error(`${name} must be a whole number of at least ${minimum}, not ${raw}`)
   }
   return parsed
-})()
+}
+
+/** Runs per property: `PROOF_RUNS`, default 1,000. */
+export const runs = wholeNumber("PROOF_RUNS", 1000, 1)
 
 /** The shared Redis and its test-only cleanup. */
 export { cleanup, sharedUrl } from "@cachefx/testkit"
@@ -43,3 +46,11 @@ export const shiftedClock = () => {
   }
 }
 
+
+/**
+ * The fault tools of the model suite, imported here alone so that they can move to a
+ * shared package in one place: the throwaway `redis-server` launcher and the TCP proxy.
+ */
+export { freePort, startServer, unavailable } from "../../redis/test/servers.js"
+export type { Server } from "../../redis/test/servers.js"
+export { type Mode, type Proxy, startProxy } from "./proxy.js"
