@@ -57,7 +57,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
-import { freePort, type Proxy, report, type Server, startProxy, startServer, unavailable, wholeNumber } from "./support.js"
+import { freePort, type FaultProxy, report, type Server, startProxy, startServer, unavailable, wholeNumber } from "./support.js"
 
 // ---------------------------------------------------------------------------------------
 // The database and the cached values over it
@@ -249,7 +249,7 @@ const storeCases: ReadonlyArray<StoreCase> = [
 
 /** The test's own `redis-server` (append-only, fsync always: a restart keeps every entry), behind a proxy. */
 interface OwnRedis {
-  readonly proxy: Proxy
+  readonly proxy: FaultProxy
   server: Server
   readonly port: number
   readonly dir: string
@@ -607,18 +607,20 @@ const runOnce = async (
       }
       case "slow":
         counts.storeFaults++
-        redis?.proxy.setMode({ _tag: "slow", millis: 300 })
+        redis?.proxy.heal()
+        redis?.proxy.delay(300)
         return
       case "blackhole":
         counts.storeFaults++
-        redis?.proxy.setMode({ _tag: "blackhole" })
+        redis?.proxy.blackhole()
         return
       case "heal":
-        redis?.proxy.setMode({ _tag: "pass" })
+        redis?.proxy.heal()
         return
       case "reset":
         counts.storeFaults++
-        redis?.proxy.reset()
+        redis?.proxy.drop()
+        redis?.proxy.heal()
         return
       case "restart": {
         counts.restarts++
@@ -640,7 +642,7 @@ const runOnce = async (
     ctx.scheduling = false
     while (s.count() > 0) await s.waitOne()
     if (redis !== undefined) {
-      redis.proxy.setMode({ _tag: "pass" })
+      redis.proxy.heal()
       await redis.restarts
       for (const generation of instances) {
         for (let attempt = 0; (await generation.client!.ping().catch(() => "")) !== "PONG"; attempt++) {
@@ -688,7 +690,7 @@ const runOnce = async (
     }
   } finally {
     ctx.scheduling = false
-    redis?.proxy.setMode({ _tag: "pass" })
+    redis?.proxy.heal()
     for (const generation of instances) {
       generation.client?.disconnect()
       ctx.disposals.push(

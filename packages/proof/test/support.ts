@@ -46,11 +46,5 @@ export const shiftedClock = () => {
   }
 }
 
-
-/**
- * The fault tools of the model suite, imported here alone so that they can move to a
- * shared package in one place: the throwaway `redis-server` launcher and the TCP proxy.
- */
-export { freePort, startServer, unavailable } from "../../redis/test/servers.js"
-export type { Server } from "../../redis/test/servers.js"
-export { type Mode, type Proxy, startProxy } from "./proxy.js"
+/** The fault tools of the model suite: the throwaway `redis-server` launcher and the TCP proxy. */
+export { type FaultProxy, freePort, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
