@@ -6,9 +6,10 @@
  * on the `InvalidationBus` in commit order. Work rolled back (a transaction, a savepoint)
  * never reaches it. It sees every write: from `psql`, a migration, another service.
  *
- * It confirms a transaction's end to PostgreSQL only once `InvalidationBus.publish` of
- * each of its events returned, i.e. once their `inline` jobs are applied (or their jobs
- * are in a broker dispatcher's queue). The slot is permanent, so a consumer killed at any
+ * It confirms a transaction's end to PostgreSQL only once every job of each of its events
+ * was applied (`Invalidation.publishTracked`: in-process jobs once they ran, a broker's
+ * once the broker holds it); an event one of whose jobs ran out of retries is published
+ * again until it is applied. The slot is permanent, so a consumer killed at any
  * point reads again, on restart, from the last position it confirmed: invalidations are
  * applied at least once (some twice), never lost.
  *

@@ -1,4 +1,4 @@
-import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheStore, Dispatcher, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
 import { ChangeStream, ChangeStreamError, ChangeStreamMetrics, Slot } from "@cachefx/pg-cdc"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Option } from "effect"
@@ -51,7 +51,25 @@ const record = Cached.cached({
   )
 })((input: { readonly id: number }) => Effect.succeed(input.id))
 
-const caches = [getUser, postsByAuthor, record]
+/** A rule on the pool dispatcher whose job takes a while: started, then done. */
+const slowJob = { started: 0, done: 0 }
+const slowPool = Cached.cached({
+  key: KeyConstructor.make({ namespace: `${schema}-jobs`, fields: [KeyField.arg("id")] }),
+  invalidatesOn: [
+    InvalidationRule.custom({
+      table: "jobs",
+      name: "slow(jobs)",
+      dispatcher: "pool",
+      run: () =>
+        Effect.sync(() => slowJob.started++).pipe(
+          Effect.zipRight(Effect.sleep("1500 millis")),
+          Effect.zipRight(Effect.sync(() => slowJob.done++))
+        )
+    })
+  ]
+})((input: { readonly id: number }) => Effect.succeed(input.id))
+
+const caches = [getUser, postsByAuthor, record, slowPool]
 
 const Database = Layer.scopedDiscard(
   Effect.acquireRelease(
@@ -63,6 +81,7 @@ const Database = Layer.scopedDiscard(
         await pool.query(
           `create table ${schema}.posts (id integer primary key, author_id integer not null, title text not null)`
         )
+        await pool.query(`create table ${schema}.jobs (id integer primary key)`)
       })
     }),
     () => cleanUp(pool, file).pipe(Effect.zipRight(Effect.promise(() => pool.end())))
@@ -71,6 +90,7 @@ const Database = Layer.scopedDiscard(
 
 const Live = ChangeStream.layer({ connection, caches, slot, publication, schema, replicaIdentity: "apply", retryInterval: "200 millis", metricsInterval: "200 millis" }).pipe(
   Layer.provideMerge(InvalidationEngine.layer({ caches })),
+  Layer.provideMerge(Dispatcher.layerPool({ concurrency: 2 })),
   Layer.provideMerge(CacheStore.layerMemory()),
   Layer.provideMerge(Database)
 )
@@ -203,6 +223,20 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("change stream", (i
         yield* ChangeStream.awaitApplied(pool, { slot, timeout: "10 seconds" })
         expect(yield* getUser({ id: 30 })).toEqual({ id: 30, name })
       }
+    }))
+
+  it.effect("a transaction is confirmed only once its pool job ran, not when the job was queued", () =>
+    Effect.gen(function*() {
+      yield* sql(`insert into ${schema}.jobs values (1)`)
+      while (slowJob.started === 0) {
+        yield* Effect.sleep("20 millis")
+      }
+      // the job runs for 1.5 s: the slot must not be confirmed past its commit meanwhile
+      const early = yield* Effect.exit(ChangeStream.awaitApplied(pool, { slot, timeout: "500 millis" }))
+      expect(Exit.isFailure(early)).toBe(true)
+      expect(slowJob.done).toBe(0)
+      yield* applied
+      expect(slowJob.done).toBe(1)
     }))
 
   it.effect("awaitApplied returns after a write to a table no rule reads: an idle consumer confirms the server's position", () =>

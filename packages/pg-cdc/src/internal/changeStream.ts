@@ -1,4 +1,4 @@
-import { InvalidationBus, InvalidationEngine } from "@cachefx/core"
+import { Invalidation, InvalidationBus, InvalidationEngine, type InvalidationEvent } from "@cachefx/core"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -39,6 +39,9 @@ interface State {
   holding: boolean
   confirmed: bigint | undefined
 }
+
+/** The pause before an event whose jobs were not all applied is published again: 100 ms, doubling, at most 5 s. */
+const republish = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
 
 const connect = (config: pg.ClientConfig) =>
   Effect.acquireRelease(
@@ -122,6 +125,20 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
       Effect.zipRight(Effect.fail(new ChangeStreamError({ reason: "the replication stream ended" })))
     )
 
+    /**
+     * Publishes an event and waits until every job it caused was applied (a `pool` or
+     * `background` job once it ran, a broker's once the broker holds it). A job that ran
+     * out of the engine's retries has the event published again, with a pause that
+     * doubles up to `republishCap`: nothing is confirmed past an event not applied.
+     */
+    const applyEvent = (event: InvalidationEvent.InvalidationEvent) =>
+      Effect.repeat(
+        Effect.flatMap(
+          Effect.provideService(Invalidation.publishTracked(event), InvalidationBus.InvalidationBus, bus),
+          (receipt) => receipt.applied
+        ),
+        { until: (applied) => applied, schedule: republish }
+      )
     let open: Open | undefined
     const confirm = (position: bigint, ping: boolean) =>
       Effect.promise(() => {
@@ -138,7 +155,7 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
         }
         const events = done.skip ? [] : decode.events(done.xid, done.changes)
         for (const event of events) {
-          yield* bus.publish(event)
+          yield* applyEvent(event)
         }
         if (events.length > 0) {
           ChangeStreamMetrics.events.unsafeUpdate(events.length, [])
@@ -212,17 +229,6 @@ export const make = (options: ChangeStream.Options) =>
     const description = InvalidationEngine.describe({ caches: options.caches })
     const needs = replicaIdentity.needs(description)
     const tables = new Set(needs.map((need) => need.table))
-    // a job handed to an in-process dispatcher is confirmed before it ran: say which rules that is
-    for (const { rules } of description.tables) {
-      for (const rule of rules) {
-        if (rule.dispatcher !== "inline") {
-          yield* Effect.logInfo(
-            `cachefx change stream: rule ${rule.rule} runs on dispatcher "${rule.dispatcher}": its transactions are ` +
-              "confirmed once its jobs are handed over, which survives a crash only for a broker dispatcher"
-          )
-        }
-      }
-    }
     const admin = yield* connect(options.connection)
     yield* replicaIdentity.check(admin, schema, needs, options.replicaIdentity ?? "check")
     if (options.create !== false) {
