@@ -135,6 +135,21 @@ export interface BaseOptions<K extends KeyConstructor.KeyConstructor.Any> {
    * do not depend on who asks. Default false.
    */
   readonly allowPrivate?: boolean | undefined
+  /**
+   * More request headers that carry credentials, besides `Authorization`, `Cookie`,
+   * `Proxy-Authorization` and `X-Api-Key` (case-insensitive): a request with any of them
+   * is answered by the handler alone, neither read from the cache nor stored, unless the
+   * key has a `RequestKeyField.user` partition or `allowPrivate` is set.
+   */
+  readonly privateHeaders?: ReadonlyArray<string> | undefined
+  /**
+   * What the request's `Cache-Control` may do. `"ignore"` (the default): nothing but
+   * `no-store` (the response is not stored), so that no client can make the handler run
+   * again at will. `"honor"`: `no-cache`, `max-age=0` (and `Pragma: no-cache`) recompute
+   * and store the response; `max-age=N` and `min-fresh=N` recompute a stored response
+   * older, or fresh for less, than they accept.
+   */
+  readonly requestDirectives?: "ignore" | "honor" | undefined
   /** The cache's name (default: the key's namespace). */
   readonly name?: string | undefined
 }

@@ -2,7 +2,9 @@ import { Cached, CacheError, KeyConstructor, Ttl } from "@cachefx/core"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as FiberRef from "effect/FiberRef"
@@ -12,7 +14,7 @@ import type * as ResponseCache from "../ResponseCache.js"
 import { ResponseCacheSettings } from "../ResponseCacheSettings.js"
 import * as requestInput from "./requestInput.js"
 import * as fields from "./requestKeyField.js"
-import { refusal } from "./storable.js"
+import { credentialed, credentialHeaders, directives, hasBody, verdict } from "./storable.js"
 import * as stored from "./storedResponse.js"
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -44,6 +46,46 @@ const varyOf = (response: Response): ReadonlyArray<string> =>
 
 const isCacheable = (method: string) => method === "GET" || method === "HEAD"
 
+/**
+ * A policy whose lifetime is capped by a response's explicit freshness (seconds): no
+ * stale window past it, since serving it stale would outlive what the response allows.
+ */
+const capped = (ttl: Ttl.Ttl, seconds: number): Ttl.Ttl => {
+  const cap = Duration.millis(Math.floor(seconds * 1000))
+  switch (ttl._tag) {
+    case "None":
+      return ttl
+    case "Forever":
+      return { ...Ttl.seconds(1), fresh: cap } as Ttl.Ttl
+    case "Expiring":
+      return { ...ttl, fresh: Duration.min(ttl.fresh, cap), stale: Duration.zero }
+  }
+}
+
+/** Whether a request's `Cache-Control` (or `Pragma`) asks for a response computed anew. */
+const wantsFresh = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const control = request.headers["cache-control"]
+  if (control === undefined) {
+    return /no-cache/i.test(request.headers["pragma"] ?? "")
+  }
+  const parsed = directives(control)
+  return parsed.has("no-cache") || parsed.get("max-age") === "0"
+}
+
+/** Whether a stored response is older than the request's `max-age`, or fresh for less than its `min-fresh`. */
+const tooOld = (
+  request: HttpServerRequest.HttpServerRequest,
+  entry: stored.Stored,
+  expiresAt: Option.Option<Date>,
+  now: number
+): boolean => {
+  const parsed = directives(request.headers["cache-control"])
+  const maxAge = Number(parsed.get("max-age"))
+  const minFresh = Number(parsed.get("min-fresh"))
+  return (Number.isFinite(maxAge) && stored.ageAt(entry, now) > maxAge) ||
+    (Number.isFinite(minFresh) && Option.isSome(expiresAt) && expiresAt.value.getTime() - now < minFresh * 1000)
+}
+
 /** The cache behind `cached` and `middleware`: one core cached value over every app it wraps. */
 const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>) => {
   const base = options.key ?? defaultKey
@@ -54,8 +96,22 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
       reason: "cacheIf and cacheUnless exclude each other; give one of them"
     })
   }
+  const directivesOption = options.requestDirectives ?? "ignore"
+  if (directivesOption !== "ignore" && directivesOption !== "honor") {
+    throw new CacheError.CacheDefinitionError({
+      subject: `ResponseCache "${name}"`,
+      reason: `requestDirectives must be "ignore" or "honor", not ${JSON.stringify(directivesOption)}`
+    })
+  }
+  const honor = directivesOption === "honor"
   const perCaller = options.allowPrivate === true || fields.isPerUser(base.fields)
+  const privateHeaders = [
+    ...new Set([...credentialHeaders, ...(options.privateHeaders ?? []).map((name) => name.trim().toLowerCase())])
+  ]
+  const bodyLimit = fields.bodyLimit(base.fields)
   const ttl = Ttl.decode(options.ttl ?? Ttl.seconds(3600))
+  const ttlOf = (outcome: stored.Outcome): Ttl.Ttl =>
+    outcome._tag === "Skipped" ? Ttl.none : typeof outcome.maxAge === "number" ? capped(ttl, outcome.maxAge) : ttl
   // request headers named by the `Vary` of responses seen so far, in key order
   let vary: ReadonlyArray<string> = []
 
@@ -75,9 +131,12 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
     )
 
   const decide = (live: requestInput.Live, response: Response): Effect.Effect<stored.Outcome> => {
-    const refused = refusal(live.request, response, perCaller)
-    if (refused !== undefined) {
-      return skip(response, refused)
+    if (live.request.method === "HEAD") {
+      return skip(response, "a response to HEAD never fills an entry: it has no body")
+    }
+    const judged = verdict(live.request, response, perCaller)
+    if (judged._tag === "Refused") {
+      return skip(response, judged.reason)
     }
     const unseen = varyOf(response).filter((header) => !live.vary.includes(header))
     if (unseen.length > 0) {
@@ -85,8 +144,8 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
       vary = [...new Set([...vary, ...unseen])].sort().slice(0, maxVary)
       return skip(response, `it varies on ${unseen.join(", ")}, which its key did not hold`)
     }
-    return Effect.flatMap(admit(response), (admitted) => {
-      const form = admitted ? stored.fromResponse(response) : undefined
+    return Effect.flatMap(Effect.zip(admit(response), Clock.currentTimeMillis), ([admitted, now]) => {
+      const form = admitted ? stored.fromResponse(response, judged.maxAge, now) : undefined
       return form !== undefined
         ? Effect.succeed(form)
         : skip(response, admitted ? "its body is a stream" : "cacheIf, cacheUnless or its status refused it")
@@ -94,10 +153,10 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
   }
 
   const cache = Cached.cached({
-    key: KeyConstructor.extend(base, { fields: [fields.path, fields.vary] }),
+    key: KeyConstructor.extend(base, { fields: [fields.origin, fields.path, fields.vary] }),
     name,
     invalidatesOn: options.invalidatesOn,
-    ttl: (outcome: stored.Outcome) => outcome._tag === "Stored" ? ttl : Ttl.none
+    ttl: ttlOf
   })((input: requestInput.Input): Effect.Effect<stored.Outcome, unknown, unknown> => {
     const live = requestInput.liveOf(input)
     if (live === undefined) {
@@ -114,7 +173,11 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
     outcome._tag === "Skipped"
       // a response that is not stored is served only to the request that made it
       ? (live.computed ? Effect.succeed(outcome.response) : live.app)
-      : Effect.succeed(stored.matches(live.request, outcome) ? stored.notModified(outcome) : stored.toResponse(outcome))
+      : stored.matches(live.request, outcome)
+      ? Effect.succeed(stored.notModified(outcome))
+      : typeof outcome.maxAge !== "number"
+      ? Effect.succeed(stored.toResponse(outcome))
+      : Effect.map(Clock.currentTimeMillis, (now) => stored.toResponseAt(outcome, now))
 
   /** The response to serve, with the cache headers when asked. */
   const answer = (
@@ -157,6 +220,59 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
       Effect.flatMap((result) => answer(live, result, "Refresh"))
     )
 
+  /**
+   * A failure reaches only the request whose app failed: a request that joined another's
+   * computation and got its failure runs its own app.
+   */
+  const ownFailure = (live: requestInput.Live, effect: Effect.Effect<Response, unknown, unknown>) =>
+    Effect.catchAllCause(effect, (cause) => live.computed ? Effect.failCause(cause) : bypass(live))
+
+  /** Answers from the cache: honoring the request's `max-age` and `min-fresh` when asked to. */
+  const lookup = (input: requestInput.Input, live: requestInput.Live): Effect.Effect<Response, unknown, unknown> => {
+    if (honor) {
+      return wantsFresh(live.request) ? refresh(input, live) : Effect.flatMap(
+        Effect.zip(cache.withStatus(input), Clock.currentTimeMillis),
+        ([result, now]) =>
+          !live.computed && result.value._tag === "Stored" && tooOld(live.request, result.value, result.expiresAt, now)
+            ? refresh(input, live)
+            : answer(live, result, result.status)
+      )
+    }
+    return options.headers === true
+      ? Effect.flatMap(cache.withStatus(input), (result) => answer(live, result, result.status))
+      : Effect.flatMap(cache(input), (outcome) => responseOf(live, outcome))
+  }
+
+  /**
+   * Whether a request may use the cache at all: not with credentials unless the key is per
+   * caller, and not with a body unless the key reads it (within its bound, as text).
+   */
+  const admitted = (input: requestInput.Input, live: requestInput.Live): Effect.Effect<Response, unknown, unknown> => {
+    const request = live.request
+    if (!perCaller && credentialed(request, privateHeaders)) {
+      return bypass(live)
+    }
+    if (!hasBody(request)) {
+      return ownFailure(live, lookup(input, live))
+    }
+    const length = Number(request.headers["content-length"])
+    if (bodyLimit === undefined || !Number.isSafeInteger(length) || length > bodyLimit) {
+      return bypass(live)
+    }
+    // the platform keeps the text it read, for the handler to read again
+    return Effect.matchEffect(request.text, {
+      onFailure: () => bypass(live),
+      onSuccess: (text) => {
+        if (text.includes("\uFFFD")) {
+          // not UTF-8: two different bodies could read as one text
+          return bypass(live)
+        }
+        live.body = text
+        return ownFailure(live, lookup(input, live))
+      }
+    })
+  }
+
   // the app reaches the cache through the input, which erases its types: they are restored here
   const handle = <E, R>(app: Effect.Effect<Response, E, R>): Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.withFiberRuntime((fiber): Effect.Effect<Response, unknown, unknown> => {
@@ -172,11 +288,9 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
         case "Bypass":
           return bypass(live)
         case "Refresh":
-          return refresh(input, live)
+          return !perCaller && credentialed(request, privateHeaders) ? bypass(live) : refresh(input, live)
         case "Default":
-          return options.headers === true
-            ? Effect.flatMap(cache.withStatus(input), (result) => answer(live, result, result.status))
-            : Effect.flatMap(cache(input), (outcome) => responseOf(live, outcome))
+          return admitted(input, live)
       }
     }) as Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest>
 
