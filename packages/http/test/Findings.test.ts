@@ -160,6 +160,7 @@ describe("finding 4: the response's own freshness decides", () => {
       ["s-maxage=0 (with max-age=600)", { "cache-control": "max-age=600, s-maxage=0" }],
       ["an Expires in the past", { expires: "Thu, 01 Jan 2015 00:00:00 GMT" }],
       ["must-revalidate without explicit freshness", { "cache-control": "must-revalidate" }],
+      ["must-revalidate (http-cache-semantics never reuses it unrevalidated)", { "cache-control": "must-revalidate, max-age=60" }],
       ["proxy-revalidate without explicit freshness", { "cache-control": "proxy-revalidate" }]
     ] as const
   ) {

@@ -62,13 +62,22 @@ const capped = (ttl: Ttl.Ttl, seconds: number): Ttl.Ttl => {
   }
 }
 
+/**
+ * The configured policy for a response without explicit freshness that came with an
+ * `Age`: that age counts against the configured freshness (RFC 9111 §4.2.3).
+ */
+const aged = (ttl: Ttl.Ttl, seconds: number): Ttl.Ttl =>
+  ttl._tag === "Expiring" && seconds > 0
+    ? { ...ttl, fresh: Duration.millis(Math.max(0, Duration.toMillis(ttl.fresh) - seconds * 1000)) }
+    : ttl
+
 /** Whether a request's `Cache-Control` (or `Pragma`) asks for a response computed anew. */
 const wantsFresh = (request: HttpServerRequest.HttpServerRequest): boolean => {
-  const control = request.headers["cache-control"]
-  if (control === undefined) {
-    return /no-cache/i.test(request.headers["pragma"] ?? "")
+  // `Pragma: no-cache` counts even beside a `Cache-Control`, as http-cache-semantics reads it
+  if (/no-cache/i.test(request.headers["pragma"] ?? "")) {
+    return true
   }
-  const parsed = directives(control)
+  const parsed = directives(request.headers["cache-control"])
   return parsed.has("no-cache") || parsed.get("max-age") === "0"
 }
 
@@ -111,7 +120,13 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
   const bodyLimit = fields.bodyLimit(base.fields)
   const ttl = Ttl.decode(options.ttl ?? Ttl.seconds(3600))
   const ttlOf = (outcome: stored.Outcome): Ttl.Ttl =>
-    outcome._tag === "Skipped" ? Ttl.none : typeof outcome.maxAge === "number" ? capped(ttl, outcome.maxAge) : ttl
+    outcome._tag === "Skipped"
+      ? Ttl.none
+      : typeof outcome.maxAge === "number"
+      ? capped(ttl, outcome.maxAge)
+      : outcome.headers["age"] === undefined
+      ? ttl
+      : aged(ttl, stored.givenAge(outcome.headers))
   // request headers named by the `Vary` of responses seen so far, in key order
   let vary: ReadonlyArray<string> = []
 
@@ -137,6 +152,12 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
     const judged = verdict(live.request, response, perCaller)
     if (judged._tag === "Refused") {
       return skip(response, judged.reason)
+    }
+    if (
+      judged.maxAge === undefined && ttl._tag === "Expiring" &&
+      stored.givenAge(response.headers) * 1000 >= Duration.toMillis(ttl.fresh)
+    ) {
+      return skip(response, "its Age is past the configured TTL")
     }
     const unseen = varyOf(response).filter((header) => !live.vary.includes(header))
     if (unseen.length > 0) {

@@ -79,8 +79,8 @@ const refused = (reason: string): Verdict => ({ _tag: "Refused", reason })
  * caller (`cacheIf`); the rest follows RFC 9111 through `http-cache-semantics`, for a
  * cache shared between callers (a private one when the key is per caller), and is
  * stricter where an application cache must be: a response is stored only when it is
- * storable and fresh without revalidation for a positive time. `no-cache`, and
- * `must-revalidate` or `proxy-revalidate` without explicit freshness, ask for a
+ * storable and fresh without revalidation for a positive time. `no-cache`,
+ * `must-revalidate`, and `proxy-revalidate` without explicit freshness, ask for a
  * revalidation this cache never makes: they are not stored. A response that sets a
  * cookie never is.
  *
@@ -106,7 +106,12 @@ export const verdict = (request: HttpServerRequest, response: HttpServerResponse
   }
   const shared = !perCaller
   const explicit = control.has("max-age") || (shared && control.has("s-maxage")) || headers["expires"] !== undefined
-  if (!explicit && (control.has("must-revalidate") || control.has("proxy-revalidate"))) {
+  if (control.has("must-revalidate")) {
+    // RFC 9111 lets a cache reuse it while fresh; http-cache-semantics 4.3, the oracle of
+    // the tests, never reuses it without revalidation, which this cache never makes
+    return refused("the response must be revalidated (must-revalidate)")
+  }
+  if (!explicit && control.has("proxy-revalidate")) {
     return refused("the response must be revalidated once stale, and says nothing of when it is")
   }
   // credentials were settled before the request reached the cache: the policy sees none

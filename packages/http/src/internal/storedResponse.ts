@@ -93,14 +93,22 @@ export const toResponse = (stored: Stored): HttpServerResponse.HttpServerRespons
 }
 
 /**
- * How old a stored response is at `now`, in whole seconds (RFC 9111 §4.2.3): the age it
- * came with plus the time it has been stored.
+ * How old a stored response is at `now`, in seconds (RFC 9111 §4.2.3): the age it came
+ * with plus the time it has been stored.
  *
  * @internal
  */
-export const ageAt = (stored: Stored, now: number): number => {
-  const given = Number.parseInt(stored.headers["age"] ?? "0", 10)
-  return (Number.isNaN(given) || given < 0 ? 0 : given) + Math.max(0, Math.floor((now - stored.storedAt) / 1000))
+export const ageAt = (stored: Stored, now: number): number =>
+  givenAge(stored.headers) + Math.max(0, (now - stored.storedAt) / 1000)
+
+/**
+ * The age a response came with (its `Age`, in seconds; 0 when absent or not a number).
+ *
+ * @internal
+ */
+export const givenAge = (headers: Readonly<Record<string, string | undefined>>): number => {
+  const given = Number.parseInt(headers["age"] ?? "0", 10)
+  return Number.isNaN(given) || given < 0 ? 0 : given
 }
 
 /**
@@ -113,7 +121,7 @@ export const toResponseAt = (stored: Stored, now: number): HttpServerResponse.Ht
   // an entry stored before `maxAge` was recorded has none
   typeof stored.maxAge !== "number"
     ? toResponse(stored)
-    : HttpServerResponse.setHeader(toResponse(stored), "age", String(ageAt(stored, now)))
+    : HttpServerResponse.setHeader(toResponse(stored), "age", String(Math.floor(ageAt(stored, now))))
 
 const opaque = (tag: string) => tag.trim().replace(/^W\//, "")
 
