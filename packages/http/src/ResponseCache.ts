@@ -299,6 +299,14 @@ export interface Middleware<KR> extends Management<KR> {
   <E, R>(
     app: HttpApp.Default<E, R>
   ): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest | KR | CacheStore.CacheStore>
+  /**
+   * The same middleware, typed as `HttpApiBuilder.middleware` takes it (with
+   * `{ withContext: true }`, since it needs a `CacheStore`): TypeScript cannot infer
+   * the services of a generic middleware there.
+   */
+  readonly httpApi: (
+    app: HttpApp.Default
+  ) => HttpApp.Default<never, HttpServerRequest.HttpServerRequest | KR | CacheStore.CacheStore>
 }
 
 /**
@@ -355,7 +363,7 @@ export const cached: <K extends KeyConstructor.KeyConstructor.Any = typeof defau
  *
  * @example
  * ```ts
- * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { HttpApiBuilder, HttpRouter, HttpServerResponse } from "@effect/platform"
  * import { ResponseCache } from "@cachefx/http"
  *
  * const cache = ResponseCache.middleware({ ttl: "1 minute", headers: true })
@@ -364,6 +372,9 @@ export const cached: <K extends KeyConstructor.KeyConstructor.Any = typeof defau
  *   HttpRouter.get("/hello", HttpServerResponse.text("hello")),
  *   HttpRouter.use(cache)
  * )
+ *
+ * // an HttpApi: the layer needs a CacheStore
+ * const ApiCacheLive = HttpApiBuilder.middleware(cache.httpApi, { withContext: true })
  * ```
  *
  * @since 0.1.0

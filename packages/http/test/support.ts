@@ -69,12 +69,14 @@ export const raw = (
   method: string,
   path: string,
   headers: Readonly<Record<string, string>> = {},
-  body?: string
+  body?: string | Uint8Array
 ): Effect.Effect<Reply, Error, HttpServer.HttpServer> =>
   HttpServer.addressWith((address) =>
     Effect.async<Reply, Error>((resume) => {
       const port = address._tag === "TcpAddress" ? address.port : 0
-      const length = body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }
+      const length = body === undefined || headers["transfer-encoding"] !== undefined
+        ? {}
+        : { "content-length": String(Buffer.from(body).byteLength) }
       const request = Http.request({ host: "127.0.0.1", port, method, path, headers: { ...length, ...headers } }, (response) => {
         const chunks: Array<Buffer> = []
         response.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -89,6 +91,6 @@ export const raw = (
         response.on("error", (error) => resume(Effect.fail(error)))
       })
       request.on("error", (error) => resume(Effect.fail(error)))
-      request.end(body)
+      request.end(body === undefined ? undefined : Buffer.from(body))
     })
   )

@@ -382,5 +382,6 @@ export const cached = (options: ResponseCache.Options<KeyConstructor.KeyConstruc
 /** @internal */
 export const middleware = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any> = {}): ResponseCache.Middleware<any> => {
   const { handle, management } = make(options)
-  return Object.assign(<E, R>(app: Effect.Effect<Response, E, R>) => handle(app), management)
+  const apply = <E, R>(app: Effect.Effect<Response, E, R>) => handle(app)
+  return Object.assign(apply, management, { httpApi: apply })
 }
