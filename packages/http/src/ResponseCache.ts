@@ -4,13 +4,19 @@
  * On a hit the handler does not run; the stored status, headers and body are served
  * with an `ETag`, and a request whose `If-None-Match` names it gets `304 Not Modified`.
  *
- * Only `GET` and `HEAD` are cached (they share entries). A response is stored only when
- * it is safe for everyone who can get its key: never with `Set-Cookie`, never with
- * `Cache-Control: no-store`, and, unless the key has a `RequestKeyField.user` partition
- * or `allowPrivate` is set, never with `Cache-Control: private` nor for a request with
- * `Authorization` or cookies (unless the response says `public`). A status of 400 or
- * more is stored only when `cacheIf` says so; streaming bodies are passed through. When
- * a response names request headers in `Vary`, later keys include their values.
+ * Only `GET` and `HEAD` are cached: a `HEAD` may be answered from a stored `GET`, and
+ * never fills an entry. A response is stored only when it is safe for everyone who can
+ * get its key and HTTP (RFC 9111, for a shared cache) lets it be reused without
+ * revalidation for a positive time: never with `Set-Cookie`, `no-store`, `no-cache`,
+ * `must-revalidate`, `max-age=0`, `s-maxage=0`, a past `Expires` or `Vary: *`, never
+ * `private` unless the key has a `RequestKeyField.user` partition or `allowPrivate` is
+ * set; its own freshness caps the TTL. A request with credentials (`Authorization`,
+ * `Cookie`, `Proxy-Authorization`, `X-Api-Key`, `privateHeaders`) or with a body the key
+ * does not read is answered by the handler alone unless the key is per caller. Keys hold
+ * the path, the host and forwarded host and scheme, and the request headers named by
+ * the `Vary` of earlier responses. A status of 400 or more is stored only when `cacheIf`
+ * says so; streaming bodies are passed through. Requests share a computation only when
+ * they would share its stored response: a failure reaches its own request alone.
  *
  * @since 0.1.0
  */
@@ -311,7 +317,9 @@ export interface Middleware<KR> extends Management<KR> {
 
 /**
  * The default key: the path parameters (all of them) as the partition, and the query
- * hashed. Every key also holds the request path, so two routes never share an entry.
+ * hashed. Every key also holds the request path, so two routes never share an entry,
+ * and the `Host`, `X-Forwarded-Host` and `X-Forwarded-Proto` of the request, so two
+ * hosts or schemes never do.
  *
  * @example
  * ```ts

@@ -26,19 +26,14 @@ const headThenGets = Effect.gen(function*() {
 })
 
 describe("finding 1: HEAD never fills the GET entry", () => {
-  it.scoped("HttpRouter.get: a HEAD answered with an empty body is not served to GET", () =>
-    Effect.gen(function*() {
-      const calls = counter()
-      yield* serve(HttpRouter.empty.pipe(HttpRouter.get("/h", ResponseCache.cached({ headers: true })(pageOrHead(calls)))))
-      expect(yield* headThenGets).toEqual(["page 1", "page 1"])
-    }).pipe(Effect.provide(ServerLive)))
-
-  it.scoped("HttpRouter.all: the same", () =>
-    Effect.gen(function*() {
-      const calls = counter()
-      yield* serve(HttpRouter.empty.pipe(HttpRouter.all("/h", ResponseCache.cached({ headers: true })(pageOrHead(calls)))))
-      expect(yield* headThenGets).toEqual(["page 1", "page 1"])
-    }).pipe(Effect.provide(ServerLive)))
+  for (const [name, route] of [["HttpRouter.get", HttpRouter.get], ["HttpRouter.all", HttpRouter.all]] as const) {
+    it.scoped(`${name}: a HEAD answered with an empty body is not served to GET`, () =>
+      Effect.gen(function*() {
+        const calls = counter()
+        yield* serve(HttpRouter.empty.pipe(route("/h", ResponseCache.cached({ headers: true })(pageOrHead(calls)))))
+        expect(yield* headThenGets).toEqual(["page 1", "page 1"])
+      }).pipe(Effect.provide(ServerLive)))
+  }
 
   it.scoped("a middleware over separate get and head routes: the same", () =>
     Effect.gen(function*() {
@@ -64,15 +59,19 @@ describe("finding 1: HEAD never fills the GET entry", () => {
 })
 
 describe("finding 2: a response to a request with credentials is never shared", () => {
+  /** `/me` greets the caller its `Authorization` names, with the given `Cache-Control`. */
+  const serveGreeting = (control: string) =>
+    serve(HttpRouter.empty.pipe(HttpRouter.get(
+      "/me",
+      ResponseCache.cached({ headers: true })(Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        HttpServerResponse.text(`hello ${request.headers["authorization"] ?? "anonymous"}`, {
+          headers: { "cache-control": control }
+        })))
+    )))
+
   it.scoped("Cache-Control: must-revalidate on Alice's authenticated response reaches neither Bob nor anonymous", () =>
     Effect.gen(function*() {
-      yield* serve(HttpRouter.empty.pipe(HttpRouter.get(
-        "/me",
-        ResponseCache.cached({ headers: true })(Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          HttpServerResponse.text(`hello ${request.headers["authorization"] ?? "anonymous"}`, {
-            headers: { "cache-control": "must-revalidate" }
-          })))
-      )))
+      yield* serveGreeting("must-revalidate")
       yield* raw("GET", "/me", { authorization: "alice" })
       const bob = yield* raw("GET", "/me", { authorization: "bob" })
       const anonymous = yield* raw("GET", "/me")
@@ -81,13 +80,7 @@ describe("finding 2: a response to a request with credentials is never shared", 
 
   it.scoped("public, s-maxage: the same (a request with credentials is never stored without a user partition)", () =>
     Effect.gen(function*() {
-      yield* serve(HttpRouter.empty.pipe(HttpRouter.get(
-        "/me",
-        ResponseCache.cached({ headers: true })(Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          HttpServerResponse.text(`hello ${request.headers["authorization"] ?? "anonymous"}`, {
-            headers: { "cache-control": "public, s-maxage=600" }
-          })))
-      )))
+      yield* serveGreeting("public, s-maxage=600")
       yield* raw("GET", "/me", { authorization: "alice" })
       yield* raw("GET", "/me", { authorization: "alice" })
       expect((yield* raw("GET", "/me")).body).toBe("hello anonymous")
