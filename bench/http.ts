@@ -78,7 +78,9 @@ const measure = Effect.gen(function*() {
     child.once("message", (message) => resume(Effect.succeed((message as { port: number }).port)))
   })
   const base = `http://127.0.0.1:${port}`
-  const routes = ["static", "cached", "uncached"] as const
+  // `--hit-only`: no PGlite route, whose queued queries (they run on the server's one
+  // thread) would stall the next route's round on a loaded machine
+  const routes = process.argv.includes("--hit-only") ? ["static", "cached"] as const : ["static", "cached", "uncached"] as const
   const samples: Record<string, Array<number>> = { static: [], cached: [], uncached: [] }
   for (const route of routes) {
     yield* load(`${base}/${route}/7`, 2) // warm up
@@ -98,10 +100,12 @@ const measure = Effect.gen(function*() {
     console.log(`${route.padEnd(10)} ${rates[route]!.toFixed(0).padStart(7)} req/s (median of ${rounds} × ${seconds} s)`)
   }
   console.log(`cached hit / static handler:   ${(rates.cached! / rates.static!).toFixed(2)}× (target ≥ 0.85×)`)
-  console.log(`cached hit / uncached (PGlite): ${(rates.cached! / rates.uncached!).toFixed(2)}×`)
   const cachedHit = { name: "cached hit", unit: "req/s", cachefx: rates.cached! }
   record({ ...cachedHit, baselineName: "static handler", baseline: rates.static!, target: "≥ 0.85×" })
-  record({ ...cachedHit, baselineName: "uncached PGlite query", baseline: rates.uncached! })
+  if (rates.uncached !== undefined) {
+    console.log(`cached hit / uncached (PGlite): ${(rates.cached! / rates.uncached).toFixed(2)}×`)
+    record({ ...cachedHit, baselineName: "uncached PGlite query", baseline: rates.uncached })
+  }
 })
 
 if (process.argv.includes("--serve")) {

@@ -56,7 +56,7 @@ const capped = (ttl: Ttl.Ttl, seconds: number): Ttl.Ttl => {
     case "None":
       return ttl
     case "Forever":
-      return { ...Ttl.seconds(1), fresh: cap } as Ttl.Ttl
+      return Ttl.duration(cap)
     case "Expiring":
       return { ...ttl, fresh: Duration.min(ttl.fresh, cap), stale: Duration.zero }
   }
@@ -89,8 +89,12 @@ const tooOld = (
   now: number
 ): boolean => {
   const parsed = directives(request.headers["cache-control"])
-  const maxAge = Number(parsed.get("max-age"))
-  const minFresh = Number(parsed.get("min-fresh"))
+  const seconds = (name: string) => {
+    const value = parsed.get(name)
+    return typeof value === "string" ? Number(value) : Number.NaN
+  }
+  const maxAge = seconds("max-age")
+  const minFresh = seconds("min-fresh")
   return (Number.isFinite(maxAge) && stored.ageAt(entry, now) > maxAge) ||
     (Number.isFinite(minFresh) && Option.isSome(expiresAt) && expiresAt.value.getTime() - now < minFresh * 1000)
 }
@@ -268,13 +272,17 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
    * Whether a request may use the cache at all: not with credentials unless the key is per
    * caller, and not with a body unless the key reads it (within its bound, as text).
    */
-  const admitted = (input: requestInput.Input, live: requestInput.Live): Effect.Effect<Response, unknown, unknown> => {
+  const admitted = (
+    input: requestInput.Input,
+    live: requestInput.Live,
+    use: (input: requestInput.Input, live: requestInput.Live) => Effect.Effect<Response, unknown, unknown>
+  ): Effect.Effect<Response, unknown, unknown> => {
     const request = live.request
     if (!perCaller && credentialed(request, privateHeaders)) {
       return bypass(live)
     }
     if (!hasBody(request)) {
-      return ownFailure(live, lookup(input, live))
+      return ownFailure(live, use(input, live))
     }
     const length = Number(request.headers["content-length"])
     if (bodyLimit === undefined || !Number.isSafeInteger(length) || length > bodyLimit) {
@@ -289,7 +297,7 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
           return bypass(live)
         }
         live.body = text
-        return ownFailure(live, lookup(input, live))
+        return ownFailure(live, use(input, live))
       }
     })
   }
@@ -309,9 +317,9 @@ const make = (options: ResponseCache.Options<KeyConstructor.KeyConstructor.Any>)
         case "Bypass":
           return bypass(live)
         case "Refresh":
-          return !perCaller && credentialed(request, privateHeaders) ? bypass(live) : refresh(input, live)
+          return admitted(input, live, refresh)
         case "Default":
-          return admitted(input, live)
+          return admitted(input, live, lookup)
       }
     }) as Effect.Effect<Response, E, R | HttpServerRequest.HttpServerRequest>
 
