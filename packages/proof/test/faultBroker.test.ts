@@ -2,7 +2,7 @@
  * A broker worker killed mid-job (a child process, SIGKILL) loses no invalidation: many
  * events are published, the child takes jobs and hangs in them, it is killed, and a
  * second worker finishes; every expected key is counted gone. BullMQ and Redis Streams,
- * through the broker contract's fixtures (packages/redis/test).
+ * through the broker contract's fixtures (`@cachefx/testkit`).
  */
 import { Invalidation, InvalidationEvent } from "@cachefx/core"
 import { describe, expect, it } from "@effect/vitest"
@@ -11,11 +11,10 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 import { broker as bullmq } from "../../bullmq/test/bullmqBroker.js"
-import { type Broker, engine, users } from "../../redis/test/brokerFixture.js"
+import { type Broker, engine, users, workerScript } from "@cachefx/testkit"
 import { broker as streams } from "../../redis/test/streamBroker.js"
 import { cleanup, report } from "./support.js"
 
-const workerScript = fileURLToPath(new URL("../../redis/test/brokerWorker.ts", import.meta.url))
 const modules: ReadonlyArray<{ readonly name: string; readonly broker: Broker; readonly module: string }> = [
   { name: "BullMQ", broker: bullmq, module: fileURLToPath(new URL("../../bullmq/test/bullmqBroker.ts", import.meta.url)) },
   { name: "Redis Streams", broker: streams, module: fileURLToPath(new URL("../../redis/test/streamBroker.ts", import.meta.url)) }

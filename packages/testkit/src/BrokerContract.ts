@@ -1,5 +1,7 @@
 /**
- * One contract suite for the Redis-backed broker dispatchers, run against each: an
+ * One contract suite for the broker dispatchers (`@cachefx/bullmq`, `@cachefx/pg-boss`,
+ * `@cachefx/rabbitmq`, `@cachefx/redis`'s streams), run by each package against its real
+ * broker: an
  * event published through the engine is applied by a worker, an event with many rows
  * fans out, a worker killed mid-job (a child process, SIGKILL) loses nothing, and a
  * job that always fails, or names a rule the worker does not have, is dead-lettered
@@ -11,11 +13,9 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
 import { Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-import { type Broker, engine, users } from "./brokerFixture.js"
-import { cleanup } from "./redis.js"
+import { type Broker, engine, users, workerScript } from "./BrokerFixture.js"
+import { cleanup } from "./SharedRedis.js"
 
 /** The cached value of the fixture, to read the store with. */
 const view = users("none")
@@ -39,8 +39,6 @@ const fill = (...ids: ReadonlyArray<number>) =>
 /** The dead letters of the broker, once there are some; there must be one. */
 const deadLetters = (broker: Broker, ns: string) =>
   eventually(broker.deadLetters(ns), (dead) => dead.length > 0).pipe(Effect.tap((dead) => expect(dead).toHaveLength(1)))
-
-const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
 
 /** Starts a worker process that hangs in the first job it runs; `running` waits for that. */
 const hangingWorker = (module: string, ns: string) =>
@@ -69,12 +67,22 @@ const send = (broker: Broker, ns: string, job: Dispatcher.Job) =>
     Effect.provide(broker.dispatcher(ns))
   )
 
-/** Runs the contract against `broker`, exported as `broker` by the module at `module`. */
+/**
+ * Runs the contract against `broker`, exported as `broker` by the module at `module`
+ * (the child worker imports it from there). The entries go to the shared Redis under
+ * a marker of this run, removed after.
+ */
 export const contract = (broker: Broker, module: string) => {
   const marker = `cachefx-contract-${broker.name}-${process.pid}-${Date.now()}`
-  let n = 0
-  const namespace = () => `${marker}-${++n}`
-  afterAll(() => cleanup(marker))
+  const namespaces: Array<string> = []
+  const namespace = () => {
+    namespaces.push(`${marker}-${namespaces.length + 1}`)
+    return namespaces[namespaces.length - 1]!
+  }
+  afterAll(async () => {
+    await cleanup(marker)
+    if (broker.cleanup !== undefined) await Effect.runPromise(Effect.orDie(broker.cleanup(namespaces)))
+  })
 
   describe(`${broker.name} dispatcher`, () => {
     it.live("an event published is applied by a worker: the key is gone", () => {
@@ -117,8 +125,6 @@ export const contract = (broker: Broker, module: string) => {
 
     it.live("a broker that does not answer: publish waits at most its timeout, and the job runs in place", () => {
       const ns = namespace()
-      // nothing listens on port 1; the client keeps reconnecting and queues its commands meanwhile
-      const dead = new Redis("redis://127.0.0.1:1", { lazyConnect: true }).on("error", () => {})
       return Effect.gen(function*() {
         yield* fill(6)
         const [elapsed] = yield* Effect.timed(
@@ -126,11 +132,7 @@ export const contract = (broker: Broker, module: string) => {
         )
         expect(Duration.toMillis(elapsed)).toBeLessThan(3_000)
         expect(Option.isNone(yield* view.peek({ id: 6 }))).toBe(true)
-      }).pipe(
-        Effect.provide(engine(broker, ns, broker.unreachable(dead, "300 millis"))),
-        Effect.scoped,
-        Effect.ensuring(Effect.sync(() => dead.disconnect()))
-      )
+      }).pipe(Effect.provide(engine(broker, ns, broker.unreachable("300 millis"))), Effect.scoped)
     }, 30_000)
 
     it.live("a job that always fails is dead-lettered with its reason after its retries", () => {

@@ -1,6 +1,7 @@
 /**
  * What the broker contract's two processes share (the test and its child worker,
- * which must not load vitest): the broker's layers, the cached value and the engine.
+ * which must not load vitest): the broker under test, the cached value and the engine
+ * over the shared Redis, where both processes read and invalidate the same entries.
  */
 import {
   Cached,
@@ -15,18 +16,32 @@ import type { BrokerJob } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { type Duration, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
-import { sharedUrl } from "./redis.js"
+import { fileURLToPath } from "node:url"
+import { sharedUrl } from "./SharedRedis.js"
 
-/** A broker under test: its layers for one test namespace `ns` (queue names, key prefixes). */
+/** What the contract reads of a dead letter: the same fields in every broker package. */
+export type Letter = Pick<BrokerJob.DeadLetter, "job" | "reason" | "deliveries">
+
+/**
+ * A broker under test, its layers for one test namespace `ns` (queue names, key
+ * prefixes, schemas: nothing another test or test run shares). A module that exports
+ * one as `broker` can be run by the contract (`BrokerContract.contract`).
+ */
 export interface Broker {
   readonly name: string
-  readonly dispatcher: (ns: string) => Layer.Layer<Dispatcher.Named<string>>
-  /** A worker that picks up an abandoned job quickly. */
+  /** The dispatcher; a rule's jobs fan out in jobs of 3 rows at most, tried twice in all. */
+  readonly dispatcher: (ns: string) => Layer.Layer<Dispatcher.Named<string>, unknown>
+  /** A worker that takes an abandoned job back within a few seconds. */
   readonly worker: (ns: string) => Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
-  readonly deadLetters: (ns: string) => Effect.Effect<ReadonlyArray<BrokerJob.DeadLetter>, unknown>
-  /** The dispatcher over a client of a Redis that does not answer, waiting `timeout` for it. */
-  readonly unreachable: (client: Redis, timeout: Duration.DurationInput) => Layer.Layer<Dispatcher.Named<string>>
+  readonly deadLetters: (ns: string) => Effect.Effect<ReadonlyArray<Letter>, unknown>
+  /** The dispatcher over a broker that does not answer (black-holed, nothing closes), waiting `timeout` for it. */
+  readonly unreachable: (timeout: Duration.DurationInput) => Layer.Layer<Dispatcher.Named<string>, unknown>
+  /** Removes what the broker kept of the namespaces a test file used (its queues, its schema), after them all. */
+  readonly cleanup?: (namespaces: ReadonlyArray<string>) => Effect.Effect<void, unknown>
 }
+
+/** The script of a child worker: `node --import tsx brokerWorker.ts <broker module> <namespace>`. */
+export const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
 
 /** A client of the shared Redis, closed with the scope. */
 export const client = (options: { readonly maxRetriesPerRequest?: null } = {}) =>
@@ -34,6 +49,12 @@ export const client = (options: { readonly maxRetriesPerRequest?: null } = {}) =
     Effect.sync(() => new Redis(sharedUrl, options)),
     (redis) => Effect.promise(() => redis.quit())
   )
+
+/** A client of a Redis that does not answer: nothing listens on port 1, the client keeps reconnecting and queues its commands meanwhile. */
+export const unreachableRedis = Effect.acquireRelease(
+  Effect.sync(() => new Redis("redis://127.0.0.1:1", { lazyConnect: true }).on("error", () => {})),
+  (client) => Effect.sync(() => client.disconnect())
+)
 
 /** A child worker blocks in its job until it is killed. */
 const hang = process.env["CACHEFX_TEST_HANG"] === "1"
@@ -63,7 +84,7 @@ export const users = (dispatcher: string) =>
     ]
   })((input: { readonly id: number }) => Effect.succeed(`user ${input.id}`))
 
-/** The store, the engine with the broker's dispatcher, and their settings, for namespace `ns`. */
+/** The store on the shared Redis, the engine with the broker's dispatcher, and their settings, for namespace `ns`. */
 export const engine = (broker: Broker, ns: string, dispatcher = broker.dispatcher(ns)) =>
   InvalidationEngine.layer({ caches: [users(broker.name)] }).pipe(
     Layer.provide(dispatcher),
