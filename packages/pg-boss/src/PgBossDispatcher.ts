@@ -12,13 +12,12 @@
  *
  * @since 0.1.0
  */
-import { Dispatcher } from "@cachefx/core"
+import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import * as internal from "./internal/dispatcher.js"
@@ -114,11 +113,13 @@ export interface SendOptions extends JobPolicy {
 export interface Options<N extends string> extends Omit<SendOptions, "db"> {
   readonly boss: PgBoss
   readonly name?: N | undefined
+  /** How long `dispatch` waits for PostgreSQL to take the job before running it in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
  * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
- * cannot take it, the job runs in place (with the engine's retries) rather than being
+ * cannot take it, or does not within `timeout`, the job runs in place (with the engine's retries) rather than being
  * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1 or a negative
  * `retryLimit`.
  *
@@ -289,26 +290,21 @@ export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss
   internal.start
 
 /**
- * A job in a dead-letter queue: its pg-boss id, the job when it decodes, the raw data,
- * why it failed last, and when it was dead-lettered.
+ * A job in a dead-letter queue, as every broker package gives one
+ * (`BrokerJob.DeadLetter`): its pg-boss id, the job when it decodes, its text, why it
+ * failed last, after how many deliveries, and when it was dead-lettered.
  *
  * @example
  * ```ts
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id}: ${letter.reason}`
+ * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id} after ${letter.deliveries}: ${letter.reason}`
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface DeadLetter {
-  readonly id: string
-  readonly job: Option.Option<Dispatcher.Job>
-  readonly data: unknown
-  readonly reason: string
-  readonly createdOn: Date
-}
+export type DeadLetter = BrokerJob.DeadLetter
 
 /**
  * Options of `deadLetters`: the queue whose dead letters to read (default

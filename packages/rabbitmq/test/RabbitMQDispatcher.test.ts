@@ -216,7 +216,7 @@ describe("RabbitMQDispatcher", () => {
         )
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
         expect(Date.now() - started).toBeGreaterThanOrEqual(600)
-        expect(letters.map((letter) => [letter.reason, letter.attempts, Option.map(letter.job, (job) => job.rule)])).toEqual([
+        expect(letters.map((letter) => [letter.reason, letter.deliveries, Option.map(letter.job, (job) => job.rule)])).toEqual([
           ["the rule's predicate is broken", 3, Option.some("users(id=id)")]
         ])
         expect(yield* deadLetters(queue)).toHaveLength(1) // reading them leaves them there
@@ -235,7 +235,7 @@ describe("RabbitMQDispatcher", () => {
             await channel.close()
           }))
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
-        expect(letters.map((letter) => [letter.reason, letter.attempts])).toEqual([[
+        expect(letters.map((letter) => [letter.reason, letter.deliveries])).toEqual([[
           `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule ` +
             "(does this process run the code that made the job?)",
           1
