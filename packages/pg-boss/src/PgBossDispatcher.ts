@@ -46,27 +46,25 @@ export class PgBossError extends Data.TaggedError("PgBossError")<{
 }
 
 /**
- * How pg-boss retries and expires a job, given to each job as it is sent. A job that
- * fails `retryLimit + 1` times, or names a rule the worker does not know, goes to the
- * dead-letter queue `<queue>-dead`.
+ * How pg-boss retries and expires a job, given to each job as it is sent, in the words
+ * every broker package uses (`attempts`, `backoff`). A job that fails `attempts` times,
+ * or names a rule the worker does not know, goes to the dead-letter queue `<queue>-dead`.
  *
  * @example
  * ```ts
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const policy: PgBossDispatcher.JobPolicy = { retryLimit: 8, retryDelay: "2 seconds", retryBackoff: true, expireIn: "1 minute" }
+ * const policy: PgBossDispatcher.JobPolicy = { attempts: 8, backoff: "2 seconds", expireIn: "1 minute" }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
 export interface JobPolicy {
-  /** Retries after the first attempt. Default 5. */
-  readonly retryLimit?: number | undefined
-  /** The delay before the first retry (whole seconds). Default 1 second. */
-  readonly retryDelay?: Duration.DurationInput | undefined
-  /** Double the delay at each retry, with jitter. Default true. */
-  readonly retryBackoff?: boolean | undefined
+  /** How many times a job is tried before it is dead-lettered. Default 5. */
+  readonly attempts?: number | undefined
+  /** The first retry delay (whole seconds), doubled at each retry, with jitter. Default 1 second. */
+  readonly backoff?: Duration.DurationInput | undefined
   /** How long a job may stay active before it counts as failed and is retried. Default 5 minutes. */
   readonly expireIn?: Duration.DurationInput | undefined
 }
@@ -104,7 +102,7 @@ export interface SendOptions extends JobPolicy {
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
  * declare const boss: PgBoss
- * const options: PgBossDispatcher.Options<"pg-boss"> = { boss, queue: "cache-invalidation", retryLimit: 3 }
+ * const options: PgBossDispatcher.Options<"pg-boss"> = { boss, queue: "cache-invalidation", attempts: 3 }
  * ```
  *
  * @since 0.1.0
@@ -119,9 +117,9 @@ export interface Options<N extends string> extends Omit<SendOptions, "db"> {
 
 /**
  * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
- * cannot take it, or does not within `timeout`, the job runs in place (with the engine's retries) rather than being
- * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1 or a negative
- * `retryLimit`.
+ * cannot take it, or does not within `timeout`, the job runs in place (with the
+ * engine's retries) rather than being lost. Throws a `CacheDefinitionError` for a
+ * `rowsPerJob` or `attempts` below 1.
  *
  * @example
  * ```ts

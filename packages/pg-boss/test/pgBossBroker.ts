@@ -15,7 +15,7 @@ const schemaOf = (ns: string) => `cachefx_contract_${ns.split("-").slice(-3, -1)
 const start = (ns: string, connectionString = url) =>
   PgBossDispatcher.start({ connectionString, schema: schemaOf(ns), maintenanceIntervalSeconds: 1 })
 
-const policy = { retryLimit: 1, retryDelay: "0 seconds", expireIn: "2 seconds" } as const
+const policy = { attempts: 2, backoff: "0 seconds", expireIn: "2 seconds" } as const
 
 export const broker: Broker = {
   name: "pg-boss",

@@ -4,7 +4,7 @@
  * `InvalidationEngine` of this process (so against the store of the cached values the
  * engine was given). A job that fails is published to a delay queue
  * (`<queue>.retry.<ms>`, whose messages expire back onto the queue) with its attempt
- * counted in the header `x-cachefx-attempt`; after `retryLimit` retries, or at once
+ * counted in the header `x-cachefx-attempt`; after `attempts` tries, or at once
  * when no retry can mend it (it does not decode, or names a cached value or rule this
  * process does not have), it goes to `<queue>.dead` with the reason in
  * `x-cachefx-reason`. A message is acknowledged only after that publish is confirmed,
@@ -28,8 +28,9 @@ import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
 /**
  * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
  * how many unacknowledged messages it holds at once (default 8), and its retries:
- * `retryLimit` (default 5) after the first attempt, the first delay (default 1 second),
- * doubled at each retry unless `retryBackoff` is false.
+ * in the words every broker package uses, `attempts` (default 5: how many times a job is
+ * tried before it is dead-lettered) and `backoff` (default 1 second: the first retry
+ * delay, doubled at each retry).
  *
  * @example
  * ```ts
@@ -37,7 +38,7 @@ import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
  * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
  *
  * declare const connection: ChannelModel
- * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, retryLimit: 8, retryDelay: "500 millis" }
+ * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, attempts: 8, backoff: "500 millis" }
  * ```
  *
  * @since 0.1.0
@@ -47,15 +48,14 @@ export interface Options {
   readonly connection: Connection
   readonly queue?: string | undefined
   readonly prefetch?: number | undefined
-  readonly retryLimit?: number | undefined
-  readonly retryDelay?: Duration.DurationInput | undefined
-  readonly retryBackoff?: boolean | undefined
+  readonly attempts?: number | undefined
+  readonly backoff?: Duration.DurationInput | undefined
 }
 
 /**
  * Starts a worker in a scope. When the scope closes it stops taking messages, finishes
  * the jobs in hand and closes its channel. Throws a `CacheDefinitionError` for a
- * `prefetch` below 1 or a negative `retryLimit`.
+ * `prefetch` or `attempts` below 1.
  *
  * @example
  * ```ts

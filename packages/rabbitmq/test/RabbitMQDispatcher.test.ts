@@ -212,7 +212,7 @@ describe("RabbitMQDispatcher", () => {
         const started = Date.now()
         yield* Effect.provide(
           Invalidation.publish(updated(1)),
-          yield* Layer.build(app([failing], { queue, retryLimit: 2, retryDelay: "200 millis" }))
+          yield* Layer.build(app([failing], { queue, attempts: 3, backoff: "200 millis" }))
         )
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
         expect(Date.now() - started).toBeGreaterThanOrEqual(600)
@@ -262,7 +262,7 @@ describe("RabbitMQDispatcher", () => {
     it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
       Effect.map(Connection, (connection) => {
         expect(() => RabbitMQWorker.layer({ connection, prefetch: 0 })).toThrow("prefetch must be a whole number of at least 1, got 0")
-        expect(() => RabbitMQWorker.layer({ connection, retryLimit: -1 })).toThrow("retryLimit must be a whole number")
+        expect(() => RabbitMQWorker.layer({ connection, attempts: 0 })).toThrow("attempts must be a whole number")
         expect(() => RabbitMQDispatcher.layer({ connection, rowsPerJob: 0 })).toThrow("rowsPerJob must be a whole number")
       }))
   })

@@ -16,7 +16,7 @@ export const broker: Broker = {
       RabbitMQDispatcher.layer({ connection, queue: ns, rowsPerJob: 3 }))),
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(RabbitMQDispatcher.connect(url), (connection) =>
-      RabbitMQWorker.layer({ connection, queue: ns, retryLimit: 1, retryDelay: "50 millis" }))),
+      RabbitMQWorker.layer({ connection, queue: ns, attempts: 2, backoff: "50 millis" }))),
   // connected through a proxy that then black-holes: RabbitMQ stops answering, nothing closes
   unreachable: (timeout) =>
     Layer.unwrapScoped(Effect.gen(function*() {

@@ -3,7 +3,7 @@
  * event has many rows) with `XADD`, and returns once Redis has it. `StreamWorker` runs
  * the jobs in any process, at least once: an entry is acknowledged only once its job is
  * done, redelivered when its worker failed or died, and moved to a dead-letter stream
- * (`<stream>:dead`, with the reason) after `maxDeliveries`.
+ * (`<stream>:dead`, with the reason) after `attempts` deliveries.
  *
  * A rule picks its stream with `dispatcherConfig: { queue: "<stream key>" }`; the default
  * is `{cachefx}:invalidation`. On a Redis Cluster, give streams a hash tag (`{…}`):

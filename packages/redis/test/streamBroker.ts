@@ -11,7 +11,7 @@ export const broker: Broker = {
     Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, stream: stream(ns), rowsPerJob: 3 }))),
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(client(), (client) =>
-      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", maxDeliveries: 2 }))),
+      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", attempts: 2 }))),
   unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (client) => StreamDispatcher.layer({ client, timeout }))),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
 }

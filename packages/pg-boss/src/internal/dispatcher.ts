@@ -11,7 +11,7 @@ import { attempt, deadLetterQueue, defaults, ensure, jobOptions } from "./queue.
 
 /** @internal */
 export const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
-  BrokerJob.requireWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
+  BrokerJob.requireWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], attempts: [options.attempts, 1] })
 
 /** Inserts jobs into a queue, creating the queue if needed; gives the pg-boss ids. */
 const insert = (boss: PgBoss, queue: string, jobs: ReadonlyArray<Dispatcher.Job>, options: PgBossDispatcher.SendOptions) => {

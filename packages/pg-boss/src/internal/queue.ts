@@ -7,9 +7,8 @@ import * as PgBossDispatcher from "../PgBossDispatcher.js"
 export const defaults = {
   queue: "cachefx-invalidation",
   rowsPerJob: 500,
-  retryLimit: 5,
-  retryDelay: "1 second",
-  retryBackoff: true,
+  attempts: 5,
+  backoff: "1 second",
   expireIn: "5 minutes"
 } as const
 
@@ -29,9 +28,9 @@ const create = (boss: PgBoss, queue: string) =>
 
 /** pg-boss's options of each job: the policy goes with the job, so it holds whoever created the queue. @internal */
 export const jobOptions = (queue: string, policy: PgBossDispatcher.JobPolicy): PgBoss.SendOptions => ({
-  retryLimit: policy.retryLimit ?? defaults.retryLimit,
-  retryDelay: Math.round(Duration.toSeconds(policy.retryDelay ?? defaults.retryDelay)),
-  retryBackoff: policy.retryBackoff ?? defaults.retryBackoff,
+  retryLimit: (policy.attempts ?? defaults.attempts) - 1,
+  retryDelay: Math.round(Duration.toSeconds(policy.backoff ?? defaults.backoff)),
+  retryBackoff: true,
   expireInSeconds: Math.max(1, Math.round(Duration.toSeconds(policy.expireIn ?? defaults.expireIn))),
   deadLetter: deadLetterQueue(queue)
 })
