@@ -4,7 +4,7 @@
  * worker finds them), 2 deliveries, jobs that expire after 2 s, maintenance every second.
  */
 import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
-import { type Broker, startProxy } from "@cachefx/testkit"
+import { type Broker, proxied } from "@cachefx/testkit"
 import { Effect, Layer } from "effect"
 import pg from "pg"
 import { url } from "./fixtures/users.js"
@@ -27,17 +27,9 @@ export const broker: Broker = {
   // pg-boss started through a proxy that then black-holes: the database stops answering, nothing closes
   unreachable: (timeout) =>
     Layer.unwrapScoped(Effect.gen(function*() {
-      const target = new URL(url)
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startProxy(Number(target.port || 5432), target.hostname)),
-        (proxy) => Effect.promise(() => proxy.close())
-      )
-      target.host = `127.0.0.1:${proxy.port}`
-      const ns = `cachefx-contract-pg-boss-${process.pid}-unreachable-1`
-      const boss = yield* start(ns, target.toString())
-      proxy.blackhole()
-      // healed before pg-boss stops, so that it can
-      yield* Effect.addFinalizer(() => Effect.sync(() => proxy.heal()))
+      const proxy = yield* proxied(url, 5432)
+      const boss = yield* start(`cachefx-contract-pg-boss-${process.pid}-unreachable-1`, proxy.url)
+      yield* proxy.blackhole
       return PgBossDispatcher.layer({ boss, queue: "unreachable", timeout })
     })),
   deadLetters: (ns) =>

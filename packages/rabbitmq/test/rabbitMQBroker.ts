@@ -4,7 +4,7 @@
  * gives its unacknowledged jobs to another at once.
  */
 import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
-import { type Broker, startProxy } from "@cachefx/testkit"
+import { type Broker, proxied } from "@cachefx/testkit"
 import * as amqp from "amqplib"
 import { Effect, Layer } from "effect"
 import { url } from "./fixtures/users.js"
@@ -20,16 +20,9 @@ export const broker: Broker = {
   // connected through a proxy that then black-holes: RabbitMQ stops answering, nothing closes
   unreachable: (timeout) =>
     Layer.unwrapScoped(Effect.gen(function*() {
-      const target = new URL(url)
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startProxy(Number(target.port || 5672), target.hostname)),
-        (proxy) => Effect.promise(() => proxy.close())
-      )
-      target.host = `127.0.0.1:${proxy.port}`
-      const connection = yield* RabbitMQDispatcher.connect(target.toString())
-      proxy.blackhole()
-      // healed before the connection closes, so that it can
-      yield* Effect.addFinalizer(() => Effect.sync(() => proxy.heal()))
+      const proxy = yield* proxied(url, 5672)
+      const connection = yield* RabbitMQDispatcher.connect(proxy.url)
+      yield* proxy.blackhole
       return RabbitMQDispatcher.layer({ connection, queue: "cachefx-contract-unreachable", timeout })
     })),
   deadLetters: (ns) =>

@@ -12,9 +12,8 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
-import { Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { spawn } from "node:child_process"
-import { type Broker, engine, users, workerScript } from "./BrokerFixture.js"
+import { Duration, Effect, Layer, Option, Schedule } from "effect"
+import { type Broker, engine, hangingWorker, users } from "./BrokerFixture.js"
 import { cleanup } from "./SharedRedis.js"
 
 /** The cached value of the fixture, to read the store with. */
@@ -39,27 +38,6 @@ const fill = (...ids: ReadonlyArray<number>) =>
 /** The dead letters of the broker, once there are some; there must be one. */
 const deadLetters = (broker: Broker, ns: string) =>
   eventually(broker.deadLetters(ns), (dead) => dead.length > 0).pipe(Effect.tap((dead) => expect(dead).toHaveLength(1)))
-
-/** Starts a worker process that hangs in the first job it runs; `running` waits for that. */
-const hangingWorker = (module: string, ns: string) =>
-  Effect.gen(function*() {
-    const running = yield* Deferred.make<void>()
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
-          env: { ...process.env, CACHEFX_TEST_HANG: "1" },
-          stdio: ["ignore", "pipe", "inherit"]
-        })
-      ),
-      (child) => Effect.sync(() => child.kill("SIGKILL"))
-    )
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("running")) {
-        Deferred.unsafeDone(running, Effect.void)
-      }
-    })
-    return { child, running: Deferred.await(running) }
-  })
 
 /** Hands a job straight to a fresh instance of the broker's dispatcher. */
 const send = (broker: Broker, ns: string, job: Dispatcher.Job) =>

@@ -14,9 +14,11 @@ import {
 } from "@cachefx/core"
 import type { BrokerJob } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { type Duration, Effect, Layer } from "effect"
+import { Deferred, type Duration, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
+import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { startProxy } from "./FaultProxy.js"
 import { sharedUrl } from "./SharedRedis.js"
 
 /** What the contract reads of a dead letter: the same fields in every broker package. */
@@ -41,7 +43,33 @@ export interface Broker {
 }
 
 /** The script of a child worker: `node --import tsx brokerWorker.ts <broker module> <namespace>`. */
-export const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
+const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
+
+/**
+ * Starts a worker process (the broker exported by `module`, namespace `ns`) that hangs
+ * in every job it takes, killed with SIGKILL when the scope closes: `running` waits for
+ * its first job, `started` counts the jobs it has begun.
+ */
+export const hangingWorker = (module: string, ns: string) =>
+  Effect.gen(function*() {
+    const running = yield* Deferred.make<void>()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
+          env: { ...process.env, CACHEFX_TEST_HANG: "1" },
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+      ),
+      (child) => Effect.sync(() => child.kill("SIGKILL"))
+    )
+    let started = 0
+    child.stdout.on("data", (chunk: Buffer) => {
+      const begun = chunk.toString().split("running").length - 1
+      started += begun
+      if (begun > 0) Deferred.unsafeDone(running, Effect.void)
+    })
+    return { child, running: Deferred.await(running), started: () => started }
+  })
 
 /** A client of the shared Redis, closed with the scope. */
 export const client = (options: { readonly maxRetriesPerRequest?: null } = {}) =>
@@ -55,6 +83,27 @@ export const unreachableRedis = Effect.acquireRelease(
   Effect.sync(() => new Redis("redis://127.0.0.1:1", { lazyConnect: true }).on("error", () => {})),
   (client) => Effect.sync(() => client.disconnect())
 )
+
+/**
+ * A fault proxy in front of the server of `url` (`port` when the URL names none), closed
+ * with the scope: `url` is the same address through the proxy, and `blackhole` makes the
+ * server stop answering (nothing passes, nothing closes) until the scope closes, when
+ * it heals first so that the clients through it can close.
+ */
+export const proxied = (url: string, port: number) =>
+  Effect.gen(function*() {
+    const target = new URL(url)
+    const proxy = yield* Effect.acquireRelease(
+      Effect.promise(() => startProxy(Number(target.port || port), target.hostname)),
+      (proxy) => Effect.promise(() => proxy.close())
+    )
+    target.host = `127.0.0.1:${proxy.port}`
+    const blackhole = Effect.zipRight(
+      Effect.sync(() => proxy.blackhole()),
+      Effect.addFinalizer(() => Effect.sync(() => proxy.heal()))
+    )
+    return { url: target.toString(), blackhole }
+  })
 
 /** A child worker blocks in its job until it is killed. */
 const hang = process.env["CACHEFX_TEST_HANG"] === "1"
