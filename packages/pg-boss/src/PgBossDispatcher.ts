@@ -14,36 +14,12 @@
  */
 import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as ConfigError from "effect/ConfigError"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import * as internal from "./internal/dispatcher.js"
-
-/**
- * A pg-boss call failed (the database is down, the queue cannot be created, …).
- *
- * @example
- * ```ts
- * import { PgBossDispatcher } from "@cachefx/pg-boss"
- *
- * const error = new PgBossDispatcher.PgBossError({ operation: `send to "cachefx-invalidation"`, cause: new Error("ECONNREFUSED") })
- * console.log(error.message) // pg-boss: send to "cachefx-invalidation" failed
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class PgBossError extends Data.TaggedError("PgBossError")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `pg-boss: ${this.operation} failed`
-  }
-}
 
 /**
  * How pg-boss retries and expires a job, given to each job as it is sent, in the words
@@ -188,7 +164,7 @@ export const layer = <const N extends string = "pg-boss">(options: Options<N>): 
  */
 export const layerConfig = <const N extends string = "pg-boss">(
   options: Omit<Options<N>, "boss"> = {}
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | PgBossError> => {
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> => {
   internal.checkPolicy("PgBossDispatcher", options)
   return Layer.scoped(
     Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)),
@@ -226,7 +202,7 @@ export const send: (
   boss: PgBoss,
   job: Dispatcher.Job,
   options?: SendOptions
-) => Effect.Effect<ReadonlyArray<string>, PgBossError> = internal.send
+) => Effect.Effect<ReadonlyArray<string>, BrokerJob.BrokerError> = internal.send
 
 /**
  * Something that runs SQL with positional parameters, such as a `pg` client.
@@ -284,7 +260,7 @@ export const executor: (client: Queryable) => PgBoss.Db = internal.executor
  * @since 0.1.0
  * @category constructors
  */
-export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss, PgBossError, Scope.Scope> =
+export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss, BrokerJob.BrokerError, Scope.Scope> =
   internal.start
 
 /**
@@ -345,4 +321,4 @@ export interface DeadLetterOptions {
 export const deadLetters: (
   boss: PgBoss,
   options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, PgBossError> = internal.deadLetters
+) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters

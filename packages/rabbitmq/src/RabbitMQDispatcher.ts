@@ -13,38 +13,11 @@
 import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
 import type * as ConfigError from "effect/ConfigError"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/dispatcher.js"
-
-/**
- * A RabbitMQ call failed (the broker is unreachable, a publish was not confirmed, …).
- *
- * @example
- * ```ts
- * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
- *
- * const error = new RabbitMQDispatcher.RabbitMQError({
- *   operation: `publish to "cachefx-invalidation"`,
- *   cause: new Error("channel closed")
- * })
- * console.log(error.message) // RabbitMQ: publish to "cachefx-invalidation" failed
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class RabbitMQError extends Data.TaggedError("RabbitMQError")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `RabbitMQ: ${this.operation} failed`
-  }
-}
 
 /**
  * What the dispatcher and the worker need of a connection: a `ChannelModel` of
@@ -167,7 +140,7 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
  */
 export const layerConfig = <const N extends string = "rabbitmq">(
   options: Omit<Options<N>, "connection"> = {}
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | RabbitMQError> => {
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> => {
   internal.check(options)
   return Layer.scoped(
     Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)),
@@ -198,7 +171,7 @@ export const layerConfig = <const N extends string = "rabbitmq">(
 export const connect: (
   url: string | amqp.Options.Connect,
   socketOptions?: amqp.SocketOptions
-) => Effect.Effect<amqp.ChannelModel, RabbitMQError, Scope.Scope> = internal.connect
+) => Effect.Effect<amqp.ChannelModel, BrokerJob.BrokerError, Scope.Scope> = internal.connect
 
 /**
  * A message of a dead-letter queue, as every broker package gives one
@@ -259,4 +232,4 @@ export interface DeadLetterOptions {
 export const deadLetters: (
   connection: Connection,
   options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, RabbitMQError> = internal.deadLetters
+) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters

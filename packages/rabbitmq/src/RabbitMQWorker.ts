@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { InvalidationEngine } from "@cachefx/core"
+import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,7 +23,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { connectConfig } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
-import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
+import type { Connection } from "./RabbitMQDispatcher.js"
 
 /**
  * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
@@ -72,7 +72,7 @@ export interface Options {
  */
 export const make: (
   options: Options
-) => Effect.Effect<void, RabbitMQError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -100,7 +100,7 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, RabbitMQError, InvalidationEngine.InvalidationEngine> =>
+export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
 
 /**
@@ -128,7 +128,7 @@ export const layer = (options: Options): Layer.Layer<never, RabbitMQError, Inval
  */
 export const layerConfig = (
   options: Omit<Options, "connection"> = {}
-): Layer.Layer<never, ConfigError.ConfigError | RabbitMQError, InvalidationEngine.InvalidationEngine> => {
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> => {
   internal.check(options)
   return Layer.scopedDiscard(Effect.flatMap(connectConfig, (connection) => internal.make({ ...options, connection })))
 }

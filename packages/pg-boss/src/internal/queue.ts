@@ -1,7 +1,8 @@
+import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type PgBoss from "pg-boss"
-import * as PgBossDispatcher from "../PgBossDispatcher.js"
+import type * as PgBossDispatcher from "../PgBossDispatcher.js"
 
 /** @internal */
 export const defaults = {
@@ -13,8 +14,12 @@ export const defaults = {
 } as const
 
 /** @internal */
-export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, PgBossDispatcher.PgBossError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new PgBossDispatcher.PgBossError({ operation, cause }) })
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
+  Effect.tryPromise({
+    try: f,
+    catch: (cause) =>
+      new BrokerJob.BrokerError({ operation: `pg-boss: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
+  })
 
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}-dead`
