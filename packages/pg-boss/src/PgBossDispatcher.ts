@@ -92,25 +92,28 @@ export interface Options<N extends string> extends Omit<SendOptions, "db"> {
 }
 
 /**
- * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
+ * Makes the dispatcher in a scope, as every broker package's `make` does (this one holds
+ * nothing to release: the client is yours). `dispatch` returns once pg-boss has the job; when pg-boss
  * cannot take it, or does not within `timeout`, the job runs in place (with the
  * engine's retries) rather than being lost. Throws a `CacheDefinitionError` for a
  * `rowsPerJob` or `attempts` below 1.
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import PgBoss from "pg-boss"
  * import { PgBossDispatcher } from "@cachefx/pg-boss"
  *
  * declare const boss: PgBoss
- * const dispatcher = PgBossDispatcher.make({ boss })
- * console.log(dispatcher.name) // "pg-boss"
+ * const program = Effect.scoped(Effect.map(PgBossDispatcher.make({ boss }), (dispatcher) => dispatcher.name))
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const N extends string = "pg-boss">(options: Options<N>) => Dispatcher.Dispatcher = internal.make
+export const make = <const N extends string = "pg-boss">(
+  options: Options<N>
+): Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> => Effect.succeed(internal.make(options))
 
 /**
  * The dispatcher as a layer, under `Dispatcher.tag(name)`.
@@ -138,7 +141,7 @@ export const make: <const N extends string = "pg-boss">(options: Options<N>) => 
  * @category layers
  */
 export const layer = <const N extends string = "pg-boss">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.succeed(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), internal.make(options))
+  Layer.scoped(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), make(options))
 
 /**
  * The dispatcher over a pg-boss client started from `Config` when the layer is built
