@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { InvalidationEngine } from "@cachefx/core"
+import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,7 +19,6 @@ import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import { startConfig } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
-import type { PgBossError } from "./PgBossDispatcher.js"
 
 /**
  * Options of the worker: a started pg-boss client, the queue (default
@@ -67,7 +66,7 @@ export interface Options {
  */
 export const make: (
   options: Options
-) => Effect.Effect<void, PgBossError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -95,7 +94,7 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, PgBossError, InvalidationEngine.InvalidationEngine> =>
+export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
 
 /**
@@ -124,7 +123,7 @@ export const layer = (options: Options): Layer.Layer<never, PgBossError, Invalid
  */
 export const layerConfig = (
   options: Omit<Options, "boss" | "schema"> = {}
-): Layer.Layer<never, ConfigError.ConfigError | PgBossError, InvalidationEngine.InvalidationEngine> => {
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> => {
   internal.check(options)
   return Layer.scopedDiscard(Effect.flatMap(startConfig, ({ boss, schema }) => internal.make({ ...options, boss, schema })))
 }
