@@ -22,7 +22,7 @@ const counting = () => {
     Effect.sync(() => ({ id: input.id, name: `item ${input.id} #${++calls}` }))
   )
   const errors = Metric.value(Metric.tagged(CacheMetrics.errors, "cache", name)).pipe(Effect.map((state) => state.count))
-  return { fn, calls: () => calls, errors }
+  return { fn, name, calls: () => calls, errors }
 }
 
 /** A miss that computes, then a hit of the computed value, and one more error counted. */
@@ -81,11 +81,16 @@ describe("corrupt entries, Redis store", () => {
   const Live = RedisStore.layer({ client: redis }).pipe(
     Layer.provideMerge(CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "2 seconds" }))
   )
-  const physical = (fn: ReturnType<typeof counting>["fn"], id: number) =>
+  // a cached value named apart keeps its own namespace, `<namespace>:#@<name>`
+  const physical = (cache: ReturnType<typeof counting>, id: number) =>
     Effect.zipWith(
       KeyConstructor.partitionFor(Item, { id }),
-      fn.keyFor({ id }),
-      (scope, key) => keys.physical({ ...scope, key }).entry
+      cache.fn.keyFor({ id }),
+      (scope, key) => {
+        const namespace = `${scope.namespace}:#@${cache.name}`
+        const partition = namespace + scope.partition.slice(scope.namespace.length)
+        return keys.physical({ namespace, partition, key }).entry
+      }
     )
 
   const corruptions: ReadonlyArray<readonly [string, (client: Redis, at: string) => Promise<unknown>]> = [
@@ -115,7 +120,7 @@ describe("corrupt entries, Redis store", () => {
         const id = 200 + index
         // a real entry first, so that a corruption keeping its header keeps a valid one
         yield* cache.fn({ id })
-        const at = yield* physical(cache.fn, id)
+        const at = yield* physical(cache, id)
         yield* Effect.promise(() => corrupt(redis, at))
         yield* missReplacedCounted(cache, id, 1)
       }).pipe(Effect.provide(Live)))
