@@ -11,6 +11,8 @@
  * @since 0.1.0
  */
 import type * as Brand from "effect/Brand"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -21,6 +23,7 @@ import type { CacheStoreError } from "./CacheError.js"
 import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
+import * as config from "./internal/config.js"
 import * as internal from "./internal/memoryStore.js"
 import * as timeouts from "./internal/storeTimeout.js"
 import * as tiered from "./internal/tieredStore.js"
@@ -334,6 +337,29 @@ export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = i
  * @category layers
  */
 export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> = internal.layer
+
+/**
+ * The in-memory store as a layer, its options read from `Config` (`Config.Wrap`: one
+ * `Config` for the whole record or one per field); a capacity that is not a positive
+ * whole number is a `ConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const StoreLive = CacheStore.layerMemoryConfig({
+ *   capacity: Config.withDefault(Config.integer("CACHE_CAPACITY"), 10_000)
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerMemoryConfig = (
+  options: Config.Config.Wrap<MemoryOptions>
+): Layer.Layer<CacheStore, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(config.unwrapWith(options, layerMemory))
 
 /**
  * Bounds every operation of a store by a timeout: an operation that takes longer fails

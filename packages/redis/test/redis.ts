@@ -5,7 +5,7 @@
  */
 import { CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Layer } from "effect"
 import { type Command, Redis } from "ioredis"
 
 export const sharedUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
@@ -15,7 +15,7 @@ export const TestSettings = CacheSettings.layer({ operationTimeout: "1 second" }
 
 /** `RedisStore.layerConfig` reading `REDIS_URL` = `url`. */
 export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
-  RedisStore.layerConfig.pipe(
+  RedisStore.layerConfig({ url: Config.redacted("REDIS_URL") }).pipe(
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]])))),
     Layer.provide(TestSettings)
   )

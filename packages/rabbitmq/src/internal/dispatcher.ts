@@ -1,10 +1,8 @@
 import { BrokerJob, Dispatcher } from "@cachefx/core"
 import * as amqp from "amqplib"
-import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
@@ -76,9 +74,6 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
     return dispatcher
   })
 }
-
-/** @internal */
-export const connectConfig = Effect.flatMap(Config.redacted("RABBITMQ_URL"), (url) => connect(Redacted.value(url)))
 
 /** @internal */
 export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>
