@@ -25,6 +25,7 @@ import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
 import * as config from "./internal/config.js"
 import * as internal from "./internal/memoryStore.js"
+import * as telemetry from "./internal/storeTelemetry.js"
 import * as timeouts from "./internal/storeTimeout.js"
 import * as tiered from "./internal/tieredStore.js"
 
@@ -294,6 +295,8 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
 export interface MemoryOptions {
   /** Most entries held; the least recently used go first. Default 10,000. */
   readonly capacity?: number | undefined
+  /** The `store` tag of its metrics and the `cachefx.store` attribute of its spans. Default `"memory"`. */
+  readonly name?: string | undefined
 }
 
 /**
@@ -315,7 +318,8 @@ export interface MemoryOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = internal.make
+export const makeMemory = (options?: MemoryOptions): Effect.Effect<Service> =>
+  Effect.map(internal.make(options), (memory) => telemetry.withMemoryTelemetry(memory, options?.name ?? "memory"))
 
 /**
  * The in-memory store as a layer.
@@ -336,7 +340,8 @@ export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = i
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> = internal.layer
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<CacheStore> =>
+  Layer.effect(CacheStore, makeMemory(options))
 
 /**
  * The in-memory store as a layer, its options read from `Config` (`Config.Wrap`: one
@@ -378,6 +383,30 @@ export const layerMemoryConfig = (
  * @category combinators
  */
 export const withTimeout: (store: Service, timeout: Duration.DurationInput) => Service = timeouts.withTimeout
+
+/**
+ * Observes every operation of a store: a span `cachefx.store.<operation>` (`get`,
+ * `getMany`, `set`, `delete`, `deletePartition`, `clear`, `deleteVersions`) with the
+ * attribute `cachefx.store` = `name`, made only when a tracer that exports spans is
+ * installed, and the operation's duration in `CacheMetrics.storeDuration`, tagged
+ * `store` = `name` and `operation`. The memory store and the Redis store apply it
+ * themselves; apply it to a store of your own.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * declare const myStore: CacheStore.Service
+ *
+ * const observed = CacheStore.withTelemetry(myStore, "dynamodb")
+ * const program = observed.clear("cachefx:users")
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withTelemetry: (store: Service, name: string) => Service = telemetry.withTelemetry
 
 /**
  * Options of a tiered store: an in-process L1 in front of a shared L2, kept in step with

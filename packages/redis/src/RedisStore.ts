@@ -124,12 +124,13 @@ export interface TieredOptions {
  * @category constructors
  */
 export const make = (options: Options | TieredOptions): Effect.Effect<CacheStore.Service, never, Scope.Scope> => {
+  const l2 = Effect.map(internal.make(options), (store) => CacheStore.withTelemetry(store, "redis"))
   if (!("l1" in options) || options.l1 === undefined) {
-    return internal.make(options)
+    return l2
   }
-  const l1 = CacheStore.makeMemory({ capacity: options.l1.capacity })
+  const l1 = CacheStore.makeMemory({ capacity: options.l1.capacity, name: "l1" })
   return Effect.flatMap(
-    Effect.zip(internal.make(options), RedisSync.make({ ...options.sync, client: options.client })),
+    Effect.zip(l2, RedisSync.make({ ...options.sync, client: options.client })),
     ([l2, sync]) => CacheStore.makeTiered({ l1, l2, sync, ttl: options.l1.ttl })
   )
 }

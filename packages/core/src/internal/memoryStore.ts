@@ -67,6 +67,8 @@ class MemoryStore implements CacheStore.Service {
   private readonly softened = new Map<string, number>()
   private readonly recent = new Map<string, Invalidation>()
   private seq = 0
+  /** Entries evicted to stay within capacity so far: read by the store's metrics. */
+  evictions = 0
 
   constructor(
     private readonly capacity: number,
@@ -244,12 +246,24 @@ class MemoryStore implements CacheStore.Service {
         return
       }
       this.remove(oldest.value, this.entries.get(oldest.value)!)
+      this.evictions++
     }
+  }
+
+  /** Entries held (dead ones included until dropped): read by the store's metrics. */
+  get size(): number {
+    return this.entries.size
   }
 }
 
+/** What the memory store's metrics read. @internal */
+export interface Counts {
+  readonly size: number
+  readonly evictions: number
+}
+
 /** @internal */
-export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service> => {
+export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service & Counts> => {
   const capacity = options?.capacity ?? 10_000
   if (!(Number.isInteger(capacity) && capacity > 0)) {
     throw new CacheDefinitionError({
