@@ -11,15 +11,15 @@
  * @since 0.1.0
  */
 import { CacheStore } from "@cachefx/core"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import { connect } from "./internal/connection.js"
+import { connectConfig } from "./internal/connection.js"
 import * as internal from "./internal/redisStore.js"
 import * as RedisSync from "./RedisSync.js"
 
@@ -215,6 +215,5 @@ export const layerConfig = (
 ): Layer.Layer<CacheStore.CacheStore, ConfigError.ConfigError> =>
   Layer.scoped(
     CacheStore.CacheStore,
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.flatMap(connect(Redacted.value(url)), (client) => make({ ...rest, client })))
+    Effect.flatMap(connectConfig(options), ({ client, options }) => make({ ...options, client }))
   )

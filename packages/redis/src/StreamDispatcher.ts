@@ -13,11 +13,11 @@
  */
 import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
@@ -139,8 +139,7 @@ export const layerConfig = <const N extends string = "redis-stream">(
 ): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
   Layer.scoped(
     Dispatcher.tag(name ?? ("redis-stream" as N)),
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.map(internal.connect(Redacted.value(url)), (client) => make({ ...rest, client, name })))
+    Effect.map(internal.connectConfig(options), ({ client, options }) => make({ ...options, client, name }))
   )
 
 /**

@@ -16,11 +16,11 @@
  */
 import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
@@ -150,6 +150,5 @@ export const layerConfig = (
   options: Config.Config.Wrap<ConfigOptions>
 ): Layer.Layer<never, BrokerJob.BrokerError | ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.flatMap(internal.connect(Redacted.value(url)), (client) => make({ ...rest, client })))
+    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client }))
   )

@@ -12,7 +12,7 @@ import type * as StreamWorker from "../StreamWorker.js"
 export const defaultStream = "{cachefx}:invalidation"
 
 /** @internal */
-export { connect } from "./connection.js"
+export { connectConfig } from "./connection.js"
 
 /** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
 const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })
