@@ -389,8 +389,8 @@ export const withTimeout: (store: Service, timeout: Duration.DurationInput) => S
  * `getMany`, `set`, `delete`, `deletePartition`, `clear`, `deleteVersions`) with the
  * attribute `cachefx.store` = `name`, made only when a tracer that exports spans is
  * installed, and the operation's duration in `CacheMetrics.storeDuration`, tagged
- * `store` = `name` and `operation`. The memory store and the Redis store apply it
- * themselves; apply it to a store of your own.
+ * `store` = `name` and `operation`. The Redis store applies it itself (the memory store
+ * has the spans, untimed); apply it to a store of your own.
  *
  * @example
  * ```ts
