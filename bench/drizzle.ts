@@ -16,16 +16,15 @@
  * its CPU is still this process's); and the second case with a tracer that keeps its
  * spans installed (the engine makes its spans only then).
  *
- * Every case runs once per iteration, in a new random order each time, and each update
- * is timed on its own: every case meets the same moments of a shared machine's load, and
- * follows every other case as often. Each row gives the median and the mean wall time of
- * an update, and this process's CPU time per update (`process.cpuUsage`; PostgreSQL's own
- * CPU is in the wall time only).
+ * The cases are interleaved round by round (./harness.ts): each sample a calibrated
+ * number of updates one after the other, every case once a round. Each row gives the
+ * median wall time of an update and the spread over the rounds, and this process's CPU
+ * time per update (`process.cpuUsage`; PostgreSQL's own CPU is in the wall time only).
  *
  * Then two of those ways without a database: a node-postgres client that answers every
  * query at once, so what is left is the CPU of Drizzle, the hooks and the engine alone
- * (no I/O, no driver), in rounds alternating with plain Drizzle: the figure that tells
- * changes to this code apart on a noisy machine.
+ * (no I/O, no driver), interleaved with plain Drizzle: the figure that tells changes to
+ * this code apart on a noisy machine.
  *
  * Run: npm run bench:drizzle
  */
@@ -45,13 +44,9 @@ import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { Effect, Layer, Queue, Tracer } from "effect"
 import pg from "pg"
-import { machine, median, report } from "./harness.js"
+import { against, asyncLoop, compare, main, measure } from "./harness.js"
 
 const rows = 1_000
-const iterations = 2_000
-const warmUp = 200
-const offlineRound = 5_000
-const rounds = 9
 
 const schema = pgSchema("cachefx_bench")
 const columns = {
@@ -109,105 +104,14 @@ const answering = {
     )
 }
 
-/** One way to run the update, timed update by update. */
-interface Case {
-  readonly label: string
-  readonly update: (i: number) => PromiseLike<unknown>
-  readonly target?: string
-}
-
-interface Timings {
-  /** Microseconds of wall time of each update. */
-  readonly wall: Array<number>
-  /** Microseconds of this process's CPU time (user and system), summed over the updates. */
-  cpu: number
-}
-
-const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
-
-/** Shuffles in place (Fisher–Yates). */
-const shuffle = <A>(values: Array<A>): Array<A> => {
-  for (let i = values.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[values[i], values[j]] = [values[j]!, values[i]!]
-  }
-  return values
-}
-
-/**
- * Runs every case once per iteration, in a new random order each time, and times each
- * update on its own: every case meets the same moments of the machine's load and follows
- * every other case as often (what ran just before an update changes its time, as the
- * caches it finds are warm or cold). The first `warmUp` iterations are not counted.
- */
-const interleaved = async (baseline: Case, cases: ReadonlyArray<Case>, iterations: number, warmUp: number) => {
-  const all = [baseline, ...cases]
-  const timings = new Map(all.map((c): [Case, Timings] => [c, { wall: [], cpu: 0 }]))
-  for (let iteration = 0; iteration < warmUp + iterations; iteration++) {
-    for (const c of shuffle([...all])) {
-      const cpu = process.cpuUsage()
-      const start = process.hrtime.bigint()
-      await c.update(iteration % rows)
-      const wall = Number(process.hrtime.bigint() - start) / 1_000
-      const used = process.cpuUsage(cpu)
-      if (iteration >= warmUp) {
-        const timing = timings.get(c)!
-        timing.wall.push(wall)
-        timing.cpu += used.user + used.system
-      }
-    }
-  }
-  const base = timings.get(baseline)!
-  for (const c of cases) {
-    const timing = timings.get(c)!
-    report(c.label, median(timing.wall), median(base.wall), "µs", baseline.label, c.target)
-    report(`  mean: ${c.label.trim()}`, mean(timing.wall), mean(base.wall), "µs", baseline.label)
-    report(`  CPU: ${c.label.trim()}`, timing.cpu / iterations, base.cpu / iterations, "µs", baseline.label)
-  }
-}
-
-interface Sample {
-  /** Microseconds of wall time per update. */
-  readonly wall: number
-  /** Microseconds of this process's CPU time (user and system) per update. */
-  readonly cpu: number
-}
-
-/** One round of `count` sequential updates. */
-const round = async (update: (i: number) => PromiseLike<unknown>, count: number): Promise<Sample> => {
-  const cpu = process.cpuUsage()
-  const start = process.hrtime.bigint()
-  for (let i = 0; i < count; i++) {
-    await update(i % rows)
-  }
-  const wall = Number(process.hrtime.bigint() - start) / 1_000 / count
-  const used = process.cpuUsage(cpu)
-  return { wall, cpu: (used.user + used.system) / count }
-}
-
-/** Rounds of `count` updates alternating with the baseline's: for the steady driver-free figures. */
-const compare = async (
-  label: string,
-  hooked: (i: number) => PromiseLike<unknown>,
-  baseline: (i: number) => PromiseLike<unknown>,
-  count: number
-) => {
-  await round(hooked, count)
-  await round(baseline, count)
-  const subject: Array<Sample> = []
-  const base: Array<Sample> = []
-  for (let r = 0; r < rounds; r++) {
-    base.push(await round(baseline, count))
-    subject.push(await round(hooked, count))
-  }
-  const wall = (samples: ReadonlyArray<Sample>) => median(samples.map((sample) => sample.wall))
-  const cpu = (samples: ReadonlyArray<Sample>) => median(samples.map((sample) => sample.cpu))
-  report(label, wall(subject), wall(base), "µs", "plain")
-  report(`  CPU: ${label.trim()}`, cpu(subject), cpu(base), "µs", "plain")
-}
+/** A case of updates one after the other, over the table's rows, and its target against plain Drizzle. */
+const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({
+  name,
+  run: asyncLoop((i) => update(i % rows)),
+  ...(target === undefined ? {} : { target })
+})
 
 const program = Effect.gen(function*() {
-  console.log(`machine: ${machine()}`)
   yield* Effect.promise(async () => {
     await plain.execute(sql`drop schema if exists cachefx_bench cascade`)
     await plain.execute(sql`create schema cachefx_bench`)
@@ -235,40 +139,27 @@ const program = Effect.gen(function*() {
   /** An update setting a row's title by its id (every case but the mapped column's). */
   const setTitle = (database: typeof plain, table: typeof posts | typeof notes | typeof drafts) => (i: number) =>
     database.update(table).set({ title: `t${i}` }).where(eq(table.id, i))
-  yield* Effect.promise(async () => {
-    console.log(
-      `update by primary key: ${iterations} updates of each case, interleaved in random order, one at a time`
-    )
-    await interleaved({ label: "plain", update: setTitle(plain, posts) }, [
-      {
-        label: "plain, with .returning() of the rule's columns",
-        update: (i) => setTitle(plain, posts)(i).returning({ id: posts.id, authorId: posts.authorId })
-      },
-      { label: "table without rules", update: setTitle(db, notes), target: "≤ 1.15×" },
-      { label: "table with a rule, unmapped column set", update: setTitle(db, posts), target: "≤ 1.15×" },
-      {
-        label: "table with a rule, mapped column set",
-        update: (i) => db.update(posts).set({ authorId: i % 50 }).where(eq(posts.id, i))
-      },
-      { label: "  the same, events dropped (hooks alone)", update: setTitle(hooksAlone, posts) },
-      { label: "  the same, background dispatcher", update: setTitle(db, drafts) },
-      { label: "  the same, a tracer that keeps spans", update: setTitle(traced, posts) }
-    ], iterations, warmUp)
-    await plain.execute(sql`drop schema if exists cachefx_bench cascade`)
-    console.log(`without a database (a client that answers at once), ${offlineRound} updates per round`)
-    await compare(
-      "no database: table with a rule",
-      setTitle(offlineHooked, posts),
-      setTitle(offline, posts),
-      offlineRound
-    )
-    await compare(
-      "no database: the hooks alone (events dropped)",
-      setTitle(offlineHooksAlone, posts),
-      setTitle(offline, posts),
-      offlineRound
-    )
-  })
+  console.log("  update by primary key, one at a time")
+  const online = [
+    updates("plain", setTitle(plain, posts)),
+    updates("plain, with .returning() of the rule's columns", (i) =>
+      setTitle(plain, posts)(i).returning({ id: posts.id, authorId: posts.authorId })),
+    updates("table without rules", setTitle(db, notes), "≤ 1.15×"),
+    updates("table with a rule, unmapped column set", setTitle(db, posts), "≤ 1.15×"),
+    updates("table with a rule, mapped column set", (i) => db.update(posts).set({ authorId: i % 50 }).where(eq(posts.id, i))),
+    updates("the same, events dropped (hooks alone)", setTitle(hooksAlone, posts)),
+    updates("the same, background dispatcher", setTitle(db, drafts)),
+    updates("the same, a tracer that keeps spans", setTitle(traced, posts))
+  ]
+  compare(yield* measure(online), against("plain", online.slice(1)))
+  yield* Effect.promise(() => plain.execute(sql`drop schema if exists cachefx_bench cascade`))
+  console.log("  without a database (a client that answers at once)")
+  const offlineCases = [
+    updates("no database: plain", setTitle(offline, posts)),
+    updates("no database: table with a rule", setTitle(offlineHooked, posts)),
+    updates("no database: the hooks alone (events dropped)", setTitle(offlineHooksAlone, posts))
+  ]
+  compare(yield* measure(offlineCases), against("no database: plain", offlineCases.slice(1)))
 }).pipe(
   Effect.provide(
     InvalidationEngine.layer({ caches }).pipe(
@@ -279,4 +170,4 @@ const program = Effect.gen(function*() {
   Effect.ensuring(Effect.promise(() => pool.end()))
 )
 
-Effect.runPromise(program)
+main("cachefx Drizzle hooks on PostgreSQL against plain Drizzle", program)

@@ -5,7 +5,8 @@
  *   in process): the 20 newest of 50,000 posts of one author, without an index.
  *
  * The server runs in a child process (one core), autocannon in this one (the other),
- * on loopback only, for a fixed duration per route.
+ * on loopback only; the routes are interleaved round by round (./harness.ts), each sample
+ * `BENCH_SAMPLE_MS` rounded to whole seconds (at least 3 s) of load.
  *
  * Run: npm run bench:http
  */
@@ -18,9 +19,7 @@ import autocannon from "autocannon"
 import { Effect, Layer } from "effect"
 import { fork } from "node:child_process"
 import { createServer } from "node:http"
-import { loadavg } from "node:os"
-import { machine, median } from "./harness.js"
-import { record } from "./results.js"
+import { compare, counter, fiberLoop, main, measure, sampleMillis } from "./harness.js"
 
 const timelineQuery = "SELECT id, body, created_at FROM posts WHERE author_id = $1 ORDER BY created_at DESC LIMIT 20"
 
@@ -63,50 +62,49 @@ const server = Effect.gen(function*() {
   ))
 })
 
-const rounds = 3
-const seconds = 4
+/**
+ * Seconds of load a sample: autocannon counts in whole seconds, and a sample shorter than a
+ * few seconds measures the server's pauses (a PGlite query holds its event loop).
+ */
+const seconds = Math.max(3, Math.round(sampleMillis / 1_000))
 
-/** Requests per second against one URL: connections kept alive, bounded duration. */
-const load = (url: string, duration: number) =>
-  Effect.promise(() => autocannon({ url, connections: 32, duration }))
+/** `n` runs of `seconds` of load on `url` over 32 kept-alive connections, counting the requests answered. */
+const load = (url: string) => {
+  let answered = 0
+  const run = fiberLoop(() =>
+    Effect.flatMap(Effect.promise(() => autocannon({ url, connections: 32, duration: seconds })), (result) => {
+      answered += result["2xx"]
+      return result.errors + result.non2xx > 0
+        ? Effect.dieMessage(`${url}: ${result.errors} errors (${result.timeouts} timeouts), ${result.non2xx} non-2xx answers`)
+        : Effect.void
+    })
+  )
+  return { run, meters: [counter("requests", "requests", () => answered)] }
+}
 
-const measure = Effect.gen(function*() {
-  console.log(`cachefx http benchmark on ${machine()}, load average ${loadavg()[0]!.toFixed(1)}`)
+const measureRoutes = Effect.gen(function*() {
   const child = fork(new URL(import.meta.url).pathname, ["--serve"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
   yield* Effect.addFinalizer(() => Effect.sync(() => child.send("exit")))
   const port = yield* Effect.async<number>((resume) => {
     child.once("message", (message) => resume(Effect.succeed((message as { port: number }).port)))
   })
   const base = `http://127.0.0.1:${port}`
-  const routes = ["static", "cached", "uncached"] as const
-  const samples: Record<string, Array<number>> = { static: [], cached: [], uncached: [] }
-  for (const route of routes) {
-    yield* load(`${base}/${route}/7`, 2) // warm up
-  }
-  // rounds interleave the routes, so a burst of other work on the machine hits all of them
-  for (let round = 0; round < rounds; round++) {
-    for (const route of routes) {
-      const result = yield* load(`${base}/${route}/7`, seconds)
-      if (result.errors + result.non2xx > 0) {
-        return yield* Effect.dieMessage(`${route}: ${result.errors} errors, ${result.non2xx} non-2xx answers`)
-      }
-      samples[route]!.push(result.requests.average)
-    }
-  }
-  const rates = Object.fromEntries(routes.map((route) => [route, median(samples[route]!)]))
-  for (const route of routes) {
-    console.log(`${route.padEnd(10)} ${rates[route]!.toFixed(0).padStart(7)} req/s (median of ${rounds} × ${seconds} s)`)
-  }
-  console.log(`cached hit / static handler:   ${(rates.cached! / rates.static!).toFixed(2)}× (target ≥ 0.85×)`)
-  console.log(`cached hit / uncached (PGlite): ${(rates.cached! / rates.uncached!).toFixed(2)}×`)
-  const cachedHit = { name: "cached hit", unit: "req/s", cachefx: rates.cached! }
-  record({ ...cachedHit, baselineName: "static handler", baseline: rates.static!, target: "≥ 0.85×" })
-  record({ ...cachedHit, baselineName: "uncached PGlite query", baseline: rates.uncached! })
+  // PGlite answers one query at a time: the uncached route's last requests are still queued
+  // when its sample ends. An uncached request of our own, answered after them, drains the queue.
+  const drain = () => Effect.asVoid(Effect.promise(() => fetch(`${base}/uncached/7`).then((response) => response.text())))
+  const route = (name: string) => ({ name, ...load(`${base}/${name}/7`), ops: 1, prepare: drain })
+  const samples = yield* measure([route("cached"), route("static"), route("uncached")])
+  compare(samples, [
+    { name: "cached hit vs static handler", subject: "cached", baseline: "static", quantity: { of: "meter rate", meter: "requests", unit: "req/s" }, target: "≥ 0.85×" },
+    { name: "cached hit vs uncached PGlite query", subject: "cached", baseline: "uncached", quantity: { of: "meter rate", meter: "requests", unit: "req/s" } }
+  ])
 })
 
 if (process.argv.includes("--serve")) {
   process.once("message", () => process.exit(0))
+  process.once("disconnect", () => process.exit(0)) // the measuring process ended without a word
+
   Effect.runPromise(server)
 } else {
-  Effect.runPromise(Effect.scoped(measure))
+  main("cachefx HTTP response cache: requests per second of a cached hit", Effect.scoped(measureRoutes))
 }

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
 import { createServer } from "node:net"
+import type { Meter } from "./harness.js"
 
 /** A redis-server on a free port, pinned to one CPU when given (with `taskset`), killed when the scope closes. */
 export const serverOn = (cpu?: number) =>
@@ -31,3 +32,31 @@ export const serverOn = (cpu?: number) =>
 
 /** A redis-server on a free port, killed when the scope closes. */
 export const server = serverOn()
+
+/** Seconds of CPU (user and system) the redis-server has used so far. */
+const serverCpuSeconds = async (client: Redis): Promise<number> => {
+  const info = await client.info("cpu")
+  return [...info.matchAll(/^used_cpu_(?:user|sys):([\d.]+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
+/** Commands the redis-server has run so far, from `INFO commandstats`, without `INFO` itself. */
+const serverCommands = async (client: Redis): Promise<number> => {
+  const info = await client.info("commandstats")
+  return [...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+    .filter((m) => m[1] !== "info")
+    .reduce((sum, m) => sum + Number(m[2]), 0)
+}
+
+const serverMeter = (name: string, unit: string, scale: number, read: (client: Redis) => Promise<number>) =>
+(client: Redis): Meter => ({
+  name,
+  unit,
+  start: Effect.map(Effect.promise(() => read(client)), (before) =>
+    Effect.map(Effect.promise(() => read(client)), (after) => (after - before) * scale))
+})
+
+/** µs of the redis-server's CPU per operation (`used_cpu_user` + `used_cpu_sys` of `INFO cpu`). */
+export const redisCpu = serverMeter("redis cpu", "µs Redis CPU/op", 1e6, serverCpuSeconds)
+
+/** Commands per operation as Redis counts them (a script's own calls included). */
+export const redisCommands = serverMeter("redis commands", "commands/op", 1, serverCommands)

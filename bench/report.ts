@@ -24,6 +24,7 @@ const timeoutSeconds = Number(process.env["BENCH_REPORT_TIMEOUT"] ?? 300)
 const execute = (run: Run, jsonFile: string): Promise<RunOutcome> =>
   new Promise((resolve) => {
     const started = Date.now()
+    const load = loadAverage()
     console.log(`\n== ${run.id}: ${run.title}`)
     const child = spawn("npx", ["tsx", "--conditions=@cachefx/source", `bench/${run.script}.ts`], {
       env: { ...process.env, ...run.env, BENCH_JSON: jsonFile },
@@ -48,7 +49,7 @@ const execute = (run: Run, jsonFile: string): Promise<RunOutcome> =>
           return []
         }
       })()
-      resolve({ run, seconds: (Date.now() - started) / 1_000, exitCode, errorTail: stderr.trim(), figures })
+      resolve({ run, seconds: (Date.now() - started) / 1_000, loadAverage: load, exitCode, errorTail: stderr.trim(), figures })
     })
   })
 
@@ -77,7 +78,7 @@ const main = async () => {
   })
   writeFileSync(
     join(docs, "benchmarks.md"),
-    renderMarkdown({ startedAt, machine, loadAverageAtEnd: loadAverage(), outcomes, charts: rendered })
+    renderMarkdown({ startedAt, machine, loadAverageAtEnd: loadAverage(), outcomes, charts: rendered, figures })
   )
   const failed = outcomes.filter((outcome) => outcome.exitCode !== 0).map((outcome) => outcome.run.id)
   console.log(`\nwrote docs/benchmarks.md and ${rendered.length} charts${failed.length > 0 ? `; failed: ${failed.join(", ")}` : ""}`)

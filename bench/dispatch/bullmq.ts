@@ -5,7 +5,7 @@
  */
 import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
 import { Effect } from "effect"
-import { measure } from "./measure.js"
+import { measureBroker } from "./measure.js"
 import { redis, removeKeys } from "./redis.js"
 
 const prefix = `cachefx-bench-bullmq-${process.pid}`
@@ -13,7 +13,7 @@ const prefix = `cachefx-bench-bullmq-${process.pid}`
 export const bench = Effect.gen(function*() {
   const connection = yield* redis({ maxRetriesPerRequest: null })
   yield* Effect.addFinalizer(() => removeKeys(connection, prefix))
-  yield* measure(
+  yield* measureBroker(
     "bullmq",
     BullMQDispatcher.layer({ connection, prefix }),
     BullMQWorker.layer({ connection, prefix, concurrency: 32 })

@@ -1,10 +1,12 @@
 /**
  * What the broker benchmarks measure, each against the inline dispatcher in the same
- * process, on a memory store:
- * - publish latency: `Invalidation.publish` of one event, one at a time (µs, median):
- *   inline runs the job before it returns, a broker only hands it over;
- * - end-to-end throughput: `events` events published by 32 fibers with a worker in this
- *   process, until every job has run (events/s, median of `rounds`).
+ * process, on a memory store, interleaved round by round (../harness.ts):
+ * - end-to-end throughput: events (at least `BENCH_EVENTS`, default 2,000, a sample)
+ *   published by 32 fibers with a worker in this process, timed until every job has run
+ *   (events/s);
+ * - publish latency: `Invalidation.publish` of one event, one at a time (µs): inline runs
+ *   the job before it returns, a broker only hands it over (measured after the
+ *   throughput, so the jobs it leaves in the queue are not counted there).
  */
 import {
   Cached,
@@ -13,18 +15,17 @@ import {
   Dispatcher,
   Invalidation,
   InvalidationEngine,
-  InvalidationBus,
   InvalidationEvent,
   InvalidationRule,
   KeyConstructor,
   KeyField
 } from "@cachefx/core"
-import { Effect, Layer, Metric } from "effect"
-import { machine, median, microsPerRun, report } from "../harness.js"
+import { Context, Effect, Layer, Metric } from "effect"
+import { compare, fiberLoop, fiberWorkers, measure } from "../harness.js"
 
-const events = Number(process.env["BENCH_EVENTS"] ?? 2_000)
-const rounds = 3
 const publishers = 32
+/** The fewest events of a throughput sample (`BENCH_EVENTS`): a sample also waits for the worker's last jobs. */
+const events = Number(process.env["BENCH_EVENTS"] ?? 2_000)
 
 const users = (dispatcher: string) =>
   Cached.cached({
@@ -47,44 +48,52 @@ const engine = <E>(dispatcher: string, layers: Layer.Layer<never, E, Invalidatio
     Layer.provideMerge(CacheStore.layerMemory())
   )
 
-const publishLatency = <R, E>(layer: Layer.Layer<R | InvalidationBus.InvalidationBus, E>) =>
-  Effect.scoped(Effect.flatMap(Layer.build(layer), (context) =>
-    Effect.provide(microsPerRun((round) => Invalidation.publish(renamed(round)), 300), context)))
+/** Builds `layer` in the scope; `run` then runs its operations with the layer's services. */
+const within = <ROut, E>(layer: Layer.Layer<ROut, E>) =>
+  Effect.map(Layer.build(layer), (context: Context.Context<ROut>) =>
+  <A, E2>(effect: Effect.Effect<A, E2, ROut>) => Effect.provide(effect, context))
 
-/** Events per second from the first publish until the worker has run every job. */
-const throughput = <R, E>(layer: Layer.Layer<R | InvalidationBus.InvalidationBus, E>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const context = yield* Layer.build(layer)
-    const rates: Array<number> = []
-    for (let round = 0; round < rounds; round++) {
-      const target = (yield* jobsRun) + events
-      const start = process.hrtime.bigint()
-      yield* Effect.forEach(Array.from({ length: events }, (_, i) => i), (id) => Invalidation.publish(renamed(id)), {
-        concurrency: publishers,
-        discard: true
-      }).pipe(Effect.provide(context))
-      while ((yield* jobsRun) < target) yield* Effect.sleep("5 millis")
-      rates.push(events / (Number(process.hrtime.bigint() - start) / 1e9))
-    }
-    return median(rates)
-  }))
+/** `n` events published by `publishers` fibers, then until the worker has run every job. */
+const publishAll = (from: number, n: number) =>
+  Effect.gen(function*() {
+    const target = (yield* jobsRun) + n
+    yield* fiberWorkers(publishers, (id) => Invalidation.publish(renamed(id)))(from, n)
+    while ((yield* jobsRun) < target) yield* Effect.sleep("5 millis")
+  })
 
 /**
  * Runs both measures for a broker: `dispatcher` provides the dispatcher named `name`,
  * `worker` a worker of its queue (it is given the engine).
  */
-export const measure = <E>(
+export const measureBroker = <E>(
   name: string,
   dispatcher: Layer.Layer<Dispatcher.Named<string>, E>,
   worker: Layer.Layer<never, E, InvalidationEngine.InvalidationEngine>
 ) =>
   Effect.gen(function*() {
-    console.log(`cachefx ${name} dispatcher on ${machine()}; ${events} events per round`)
-    const inline = engine("inline", Layer.empty)
-    const producer = engine(name, Layer.empty).pipe(Layer.provide(dispatcher))
-    const both = engine(name, worker).pipe(Layer.provide(dispatcher))
-    const [brokerMicros, inlineMicros] = [yield* publishLatency(producer), yield* publishLatency(inline)]
-    report(`publish latency (${name} vs inline)`, brokerMicros, inlineMicros, "µs", "inline")
-    console.log(`${"added latency of publish".padEnd(44)} ${(brokerMicros - inlineMicros).toFixed(0).padStart(8)} µs`)
-    report(`end to end, ${publishers} publishers (${name} vs inline)`, yield* throughput(both), yield* throughput(inline), "ev/s", "inline")
+    console.log(`${name} dispatcher against inline`)
+    const inline = yield* within(engine("inline", Layer.empty))
+    const both = yield* within(engine(name, worker).pipe(Layer.provide(dispatcher)))
+    const throughput = yield* measure([
+      { name: `${name}, with a worker`, run: (from: number, n: number) => both(publishAll(from, n)), minOps: events },
+      { name: "inline", run: (from: number, n: number) => inline(publishAll(from, n)), minOps: events }
+    ])
+    compare(throughput, [{
+      name: `end to end, ${publishers} publishers (${name} vs inline)`,
+      subject: `${name}, with a worker`,
+      baseline: "inline",
+      quantity: { of: "rate", unit: "ev/s" }
+    }])
+    const producer = yield* within(engine(name, Layer.empty).pipe(Layer.provide(dispatcher)))
+    const publishOne = fiberLoop((i) => Invalidation.publish(renamed(i)))
+    const latency = yield* measure([
+      { name: `${name} publish`, run: (from: number, n: number) => producer(publishOne(from, n)) },
+      { name: "inline publish", run: (from: number, n: number) => inline(publishOne(from, n)) }
+    ])
+    compare(latency, [{
+      name: `publish latency (${name} vs inline)`,
+      subject: `${name} publish`,
+      baseline: "inline publish",
+      quantity: { of: "time", unit: "µs" }
+    }])
   })

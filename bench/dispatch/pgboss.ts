@@ -8,7 +8,7 @@
 import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
 import { Effect } from "effect"
 import pg from "pg"
-import { measure } from "./measure.js"
+import { measureBroker } from "./measure.js"
 
 const url = process.env["PGBOSS_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const schema = `cachefx_bench_pgboss_${process.pid}`
@@ -24,7 +24,7 @@ const dropSchema = Effect.promise(async () => {
 export const bench = Effect.gen(function*() {
   yield* Effect.acquireRelease(dropSchema, () => dropSchema)
   const boss = yield* PgBossDispatcher.start({ connectionString: url, schema })
-  yield* measure(
+  yield* measureBroker(
     "pg-boss",
     PgBossDispatcher.layer({ boss, queue }),
     PgBossWorker.layer({ boss, queue, schema, batchSize: 32, pollInterval: "50 millis" })

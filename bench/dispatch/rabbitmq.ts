@@ -7,7 +7,7 @@
  */
 import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
 import { Effect } from "effect"
-import { measure } from "./measure.js"
+import { measureBroker } from "./measure.js"
 
 const url = process.env["RABBITMQ_URL"] ?? "amqp://guest:guest@127.0.0.1:5672"
 const queue = `cachefx-bench-${process.pid}`
@@ -22,7 +22,7 @@ export const bench = Effect.gen(function*() {
       await channel.close()
     })
   )
-  yield* measure(
+  yield* measureBroker(
     "rabbitmq",
     RabbitMQDispatcher.layer({ connection, queue }),
     RabbitMQWorker.layer({ connection, queue, prefetch: 64 })

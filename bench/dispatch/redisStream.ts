@@ -5,7 +5,7 @@
  */
 import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
 import { Effect } from "effect"
-import { measure } from "./measure.js"
+import { measureBroker } from "./measure.js"
 import { redis, removeKeys } from "./redis.js"
 
 const stream = `{cachefx-bench-stream-${process.pid}}`
@@ -13,7 +13,7 @@ const stream = `{cachefx-bench-stream-${process.pid}}`
 export const bench = Effect.gen(function*() {
   const client = yield* redis()
   yield* Effect.addFinalizer(() => removeKeys(client, stream))
-  yield* measure(
+  yield* measureBroker(
     "redis-stream",
     StreamDispatcher.layer({ client, stream }),
     StreamWorker.layer({ client, stream, concurrency: 32 })

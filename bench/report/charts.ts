@@ -24,23 +24,38 @@ const dispatchReadMore = "[@cachefx/bullmq, Cost](../packages/bullmq/README.md#c
   "[@cachefx/pg-boss, Measured](../packages/pg-boss/README.md#measured), " +
   "[@cachefx/rabbitmq, Measured](../packages/rabbitmq/README.md#measured)"
 
-const isRedisRun = (figure: RunFigure) => figure.run.startsWith("redis-")
-
 export const charts: ReadonlyArray<ChartSpec> = [
   {
     file: "hit-cost",
-    title: "Memory hit cost",
+    title: "Memory hit cost, 1,000 keys",
     scale: "linear",
-    select: (f) => f.unit === "ns/op",
+    select: (f) => (f.run === "core" || f.run === "tiers") && f.unit === "ns/op",
     readMore: "[README, Performance](../README.md#performance)"
   },
   {
-    file: "redis-hits",
-    title: "Redis hit throughput, 50 fibers",
+    file: "hit-entries",
+    title: "Memory hit as the store grows",
     scale: "linear",
-    select: (f) => f.unit === "ops/s",
-    label: (f) => (isRedisRun(f) ? `${f.name}, ${f.runTitle}` : f.name),
+    select: (f) => f.run === "entries" && f.unit === "ns/op"
+  },
+  {
+    file: "redis-hits",
+    title: "Redis hit throughput, 50 callers",
+    scale: "linear",
+    select: (f) => f.run === "redis" && f.unit === "ops/s",
     readMore: "[@cachefx/redis, Benchmark](../packages/redis/README.md#benchmark)"
+  },
+  {
+    file: "redis-latency",
+    title: "Redis latency, one caller: hit, and miss + fill",
+    scale: "linear",
+    select: (f) => f.run === "redis" && f.unit === "µs/op"
+  },
+  {
+    file: "redis-cpu",
+    title: "Redis server CPU per operation",
+    scale: "linear",
+    select: (f) => f.unit === "µs Redis CPU/op"
   },
   {
     file: "partition-wipe",
@@ -51,15 +66,15 @@ export const charts: ReadonlyArray<ChartSpec> = [
   },
   {
     file: "stampede",
-    title: "1,000 concurrent misses of one key (1 ms computation)",
+    title: "Concurrent misses of one key",
     scale: "linear",
-    select: (f) => f.name.includes("concurrent misses")
+    select: (f) => f.name.includes("concurrent misses") && f.unit === "µs/op" || f.name.startsWith("stampede")
   },
   {
     file: "write-overhead",
     title: "Write overhead: Drizzle hooks vs plain Drizzle",
     scale: "linear",
-    select: (f) => f.run === "drizzle",
+    select: (f) => f.run === "drizzle" && f.unit === "µs/op",
     readMore: "[@cachefx/drizzle, Cost](../packages/drizzle/README.md#cost)"
   },
   {
@@ -67,14 +82,13 @@ export const charts: ReadonlyArray<ChartSpec> = [
     title: "HTTP requests per second",
     scale: "linear",
     select: (f) => f.unit === "req/s",
-    label: (f) => `${f.name} vs ${f.baselineName}`,
     readMore: "[@cachefx/http, Benchmark](../packages/http/README.md#benchmark)"
   },
   {
     file: "dispatch-latency",
     title: "Dispatch: publish latency",
     scale: "log",
-    select: (f) => f.run === "dispatch" && f.unit === "µs",
+    select: (f) => f.run === "dispatch" && f.unit === "µs/op",
     readMore: dispatchReadMore
   },
   {
@@ -97,7 +111,8 @@ export const chartOf = (spec: ChartSpec, figures: ReadonlyArray<RunFigure>): Cha
     unit: selected[0]!.unit,
     scale: spec.scale,
     groups: selected.map((figure) => ({
-      label: spec.label?.(figure) ?? figure.name,
+      label: spec.label?.(figure) ?? figure.name.trim(),
+      subjectName: figure.subjectName ?? "cachefx",
       cachefx: figure.cachefx,
       baselineName: figure.baselineName,
       baseline: figure.baseline

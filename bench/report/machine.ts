@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
 import pg from "pg"
+import { loadAverage } from "../harness.js"
 
 export interface Machine {
   readonly cpu: string
@@ -17,8 +18,7 @@ export interface Machine {
   readonly revision: string
 }
 
-/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
-export const loadAverage = (): string => os.loadavg().map((load) => load.toFixed(2)).join(", ")
+export { loadAverage } from "../harness.js"
 
 const redisVersion = (): string => {
   try {

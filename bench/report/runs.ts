@@ -13,14 +13,19 @@ export interface Run {
 const keyCounts = (process.env["BENCH_REPORT_KEYS"] ?? "10000,100000,1000000").split(",").map(Number)
 
 const all: ReadonlyArray<Run> = [
-  { id: "core", title: "core: memory store vs Effect Cache", script: "core" },
+  { id: "core", title: "memory store vs Effect Cache, cache-manager, bentocache", script: "core" },
+  { id: "entries", title: "memory hit, 1,000 to 1,000,000 entries, vs Effect Cache", script: "entries" },
+  { id: "redis", title: "Redis store vs raw ioredis and bentocache L2", script: "redis" },
+  { id: "tiers", title: "L1 of two tiers vs memory store and Redis", script: "tiers/hit" },
+  { id: "stampede", title: "distributed stampede, 2 processes", script: "tiers/stampede" },
+  { id: "many", title: "batch reads, many() vs single calls", script: "many" },
   ...keyCounts.map((keys) => ({
-    id: `redis-${keys}`,
-    title: `Redis store, ${keys.toLocaleString("en-US")} keys loaded`,
-    script: "redis",
+    id: `wipe-${keys}`,
+    title: `partition wipe, ${keys.toLocaleString("en-US")} keys loaded`,
+    script: "wipe",
     env: { BENCH_KEYS: String(keys) }
   })),
-  { id: "bento", title: "cachefx vs bentocache", script: "bento" },
+  { id: "bento", title: "partition wipe vs bentocache deleteByTag", script: "bento" },
   { id: "drizzle", title: "Drizzle hooks on PostgreSQL", script: "drizzle" },
   { id: "http", title: "HTTP response cache", script: "http" },
   { id: "dispatch", title: "broker dispatchers vs inline", script: "dispatch" }
@@ -28,7 +33,7 @@ const all: ReadonlyArray<Run> = [
 
 const only = process.env["BENCH_REPORT_ONLY"]?.split(",").map((id) => id.trim())
 
-/** The runs selected by `BENCH_REPORT_ONLY` (a prefix selects a family: "redis"), else all. */
+/** The runs selected by `BENCH_REPORT_ONLY` (a prefix selects a family: "wipe"), else all. */
 export const runs: ReadonlyArray<Run> = only === undefined
   ? all
   : all.filter((run) => only.some((id) => run.id === id || run.id.startsWith(`${id}-`)))

@@ -7,6 +7,7 @@ import { escapeXml, formatValue } from "./format.js"
 /** One group: a cachefx figure and its baseline, in the chart's unit. */
 export interface Group {
   readonly label: string
+  readonly subjectName: string
   readonly cachefx: number
   readonly baselineName: string
   readonly baseline: number
@@ -53,7 +54,7 @@ export const renderChart = (chart: Chart): string => {
     const y = top + index * groupHeight
     return [
       `<text x="${barsFrom}" y="${y + 14}" font-weight="bold">${escapeXml(group.label)}</text>`,
-      bar(y + 20, lengthOf(chart, group.cachefx, max, min), colors.cachefx, `cachefx ${formatValue(group.cachefx)} ${chart.unit}`),
+      bar(y + 20, lengthOf(chart, group.cachefx, max, min), colors.cachefx, `${group.subjectName} ${formatValue(group.cachefx)} ${chart.unit}`),
       bar(
         y + 20 + barHeight + 4,
         lengthOf(chart, group.baseline, max, min),
@@ -62,7 +63,7 @@ export const renderChart = (chart: Chart): string => {
       )
     ].join("\n")
   })
-  const subtitle = `${chart.unit}${chart.scale === "log" ? ", log scale" : ""}; blue: cachefx, grey: baseline of the same run`
+  const subtitle = `${chart.unit}${chart.scale === "log" ? ", log scale" : ""}; blue: subject (cachefx), grey: baseline of the same run`
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="Helvetica, Arial, sans-serif" font-size="13">`,

@@ -2,30 +2,23 @@
  * Distributed stampede: 2 application processes × 500 concurrent misses of one key,
  * against a redis-server of the benchmark's own. How many times the value is computed
  * (counted by `INCR` in Redis), with the Redis store's leases and without them (the
- * baseline: the same two processes, each with its local single-flight only). Rounds
- * alternate the two sides, after one warm-up round each; every round uses a new key.
- * Target: 1 computation per round with leases.
+ * baseline: the same two processes, each with its local single-flight only). The two
+ * sides are interleaved round by round (./harness.ts), one burst per sample; every burst
+ * uses a new key. Target: 1 computation per burst with leases.
  *
- * `BENCH_ROUNDS` (default 10 per side), `BENCH_COMPUTE_MS` (default 50: how long a
- * computation takes). The instances run with a 5 s operation timeout: a read that times
- * out computes without single-flight (fail-open), which on a machine loaded by other
- * work would be counted as a stampede the leases could not stop.
+ * `BENCH_COMPUTE_MS` (default 50: how long a computation takes). The instances run with
+ * a 5 s operation timeout: a read that times out computes without single-flight
+ * (fail-open), which on a machine loaded by other work would be counted as a stampede the
+ * leases could not stop.
  *
- * Run: `npx tsx --conditions=@cachefx/source bench/tiers/stampede.ts`
+ * Run: npm run bench:tiers
  */
 import { Effect } from "effect"
 import { Instance, type Outcome, type Plan } from "../../packages/redis/test/leaseInstance.js"
-import { machine, median, report } from "../harness.js"
+import { compare, counter, fiberLoop, main, measure } from "../harness.js"
 import { server } from "../redisServer.js"
 
-const rounds = Number(process.env["BENCH_ROUNDS"] ?? 10)
 const computeMillis = Number(process.env["BENCH_COMPUTE_MS"] ?? 50)
-
-interface Side {
-  readonly computations: Array<number>
-  readonly millis: Array<number>
-  failures: number
-}
 
 const program = Effect.gen(function*() {
   const { client, port } = yield* server
@@ -45,44 +38,32 @@ const program = Effect.gen(function*() {
     }),
     (both) => Effect.promise(() => Promise.all(both.map((instance) => instance.kill())))
   )
-  const sides: Record<"leases" | "local", Side> = {
-    leases: { computations: [], millis: [], failures: 0 },
-    local: { computations: [], millis: [], failures: 0 }
-  }
-  // warm-up, not counted: cold processes (JIT, the scripts' first EVAL, the subscriber's connection)
-  for (const round of [-2, -1]) {
-    yield* Effect.promise(() => Promise.all(instances.map((instance) => instance.play({ round, leases: round === -2 }))))
-  }
-  for (let round = 0; round < rounds * 2; round++) {
-    const leases = round % 2 === 0
-    const side = sides[leases ? "leases" : "local"]
-    const outcomes: ReadonlyArray<Outcome> = yield* Effect.promise(() =>
-      Promise.all(instances.map((instance) => instance.play({ round, leases })))
-    )
-    side.computations.push(Number(yield* Effect.promise(() => client.get(`${plan.counter}:${round}`))))
-    side.millis.push(Math.max(...outcomes.map((outcome) => outcome.millis)))
-    side.failures += outcomes.reduce((sum, outcome) => sum + outcome.failures, 0)
-  }
-  const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
-  console.log(`\n${machine()}; ${rounds} rounds per side, ${computeMillis} ms computations, 2 processes × 500 calls\n`)
-  report(
-    "stampede: computations per 1,000 misses",
-    mean(sides.leases.computations),
-    mean(sides.local.computations),
-    "computations",
-    "2 processes without leases",
-    "1 computation"
-  )
-  report(
-    "stampede: ms until all 1,000 calls answered",
-    median(sides.leases.millis),
-    median(sides.local.millis),
-    "ms",
-    "2 processes without leases"
-  )
-  console.log(`\nper round, with leases:    ${sides.leases.computations.join(" ")} computations; ${sides.leases.millis.map((ms) => ms.toFixed(0)).join(" ")} ms`)
-  console.log(`per round, without leases: ${sides.local.computations.join(" ")} computations; ${sides.local.millis.map((ms) => ms.toFixed(0)).join(" ")} ms`)
-  console.log(`failed calls: ${sides.leases.failures} with leases, ${sides.local.failures} without`)
-})
+  const totals = { leases: { computations: 0, failures: 0 }, local: { computations: 0, failures: 0 } }
+  /** One burst of both processes on round `round`'s key; the leases side counts rounds from 0, the other from 1e6. */
+  const burst = (side: keyof typeof totals) => (i: number) =>
+    Effect.gen(function*() {
+      const round = side === "leases" ? i : 1_000_000 + i
+      const outcomes: ReadonlyArray<Outcome> = yield* Effect.promise(() =>
+        Promise.all(instances.map((instance) => instance.play({ round, leases: side === "leases" })))
+      )
+      totals[side].computations += Number(yield* Effect.promise(() => client.get(`${plan.counter}:${round}`)))
+      totals[side].failures += outcomes.reduce((sum, outcome) => sum + outcome.failures, 0)
+    })
+  const meters = (side: keyof typeof totals) => [
+    counter("computations", "computations", () => totals[side].computations),
+    counter("failures", "failed calls", () => totals[side].failures)
+  ]
+  // one burst a sample; the first, not counted, warms up cold processes (JIT, the scripts' first EVAL)
+  const samples = yield* measure([
+    { name: "2 processes with leases", run: fiberLoop(burst("leases")), ops: 1, meters: meters("leases") },
+    { name: "2 processes without leases", run: fiberLoop(burst("local")), ops: 1, meters: meters("local") }
+  ])
+  const sides = { subject: "2 processes with leases", baseline: "2 processes without leases" }
+  compare(samples, [
+    { name: "stampede: computations per 1,000 misses", ...sides, quantity: { of: "meter", meter: "computations", unit: "computations" }, target: "≤ 1" },
+    { name: "stampede: ms until all 1,000 calls answered", ...sides, quantity: { of: "time", unit: "ms" } },
+    { name: "  failed calls per burst", ...sides, quantity: { of: "meter", meter: "failures", unit: "failed calls" } }
+  ])
+}).pipe(Effect.scoped)
 
-Effect.runPromise(Effect.scoped(program))
+main(`cachefx distributed stampede: 2 processes × 500 concurrent misses, ${computeMillis} ms computations`, program)

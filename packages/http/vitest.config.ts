@@ -1,3 +1,4 @@
 import { project } from "../../vitest.shared.js"
 
-export default project("http")
+// each test starts a real server: on a loaded machine the first takes seconds
+export default project("http", { testTimeout: 30_000 })

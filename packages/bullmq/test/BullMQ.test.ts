@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url"
-import { contract } from "../../redis/test/BrokerContract.js"
+import { contract } from "@cachefx/testkit/BrokerContract"
 import { broker } from "./bullmqBroker.js"
 
 contract(broker, fileURLToPath(new URL("./bullmqBroker.ts", import.meta.url)))

@@ -1,7 +1,7 @@
 /** BullMQ as a broker of the Redis contract: 2 attempts, short locks and stalled checks. */
 import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
 import { Effect, Layer } from "effect"
-import { type Broker, client } from "../../redis/test/brokerFixture.js"
+import { type Broker, client, unreachableRedis } from "@cachefx/testkit"
 
 const queue = (ns: string) => ({ prefix: ns, queue: "invalidation" })
 
@@ -19,6 +19,6 @@ export const broker: Broker = {
         lockDuration: "2 seconds",
         stalledInterval: "300 millis"
       }))),
-  unreachable: (connection, timeout) => BullMQDispatcher.layer({ connection, timeout }),
+  unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (connection) => BullMQDispatcher.layer({ connection, timeout }))),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters({ connection, ...queue(ns) })))
 }

@@ -15,6 +15,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Discovery from "./Discovery.js"
 import * as Format from "./Format.js"
+import { cdc } from "./Cdc.js"
 
 /**
  * `cachefx rules <module> [--format text|json|mermaid]` (`--json` is `--format json`).
@@ -63,6 +64,6 @@ export const rules = Command.make(
  * @category commands
  */
 export const run = Command.make("cachefx").pipe(
-  Command.withSubcommands([rules]),
+  Command.withSubcommands([rules, cdc]),
   Command.run({ name: "cachefx", version: "0.1.0" })
 )

@@ -22,3 +22,11 @@ export * as Discovery from "./Discovery.js"
  * @since 0.1.0
  */
 export * as Format from "./Format.js"
+
+
+/**
+ * `cachefx cdc create | inspect | drop`: the slot and publication of the change stream.
+ *
+ * @since 0.1.0
+ */
+export * as Cdc from "./Cdc.js"

@@ -125,3 +125,36 @@ describe("the cachefx bin", () => {
     expect(stdout.trim()).toBe(appText)
   })
 })
+
+describe("cachefx cdc", () => {
+  const url = "postgres://postgres@127.0.0.1:5432/test"
+  const names = ["--slot", "cachefx_test_cli", "--publication", "cachefx_test_cli"]
+  const psql = (sql: string) =>
+    promisify(execFile)("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qAtc", sql]).then(({ stdout }) => stdout)
+  const cleanUp = () =>
+    psql(
+      "select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'cachefx_test_cli'; " +
+        "drop publication if exists cachefx_test_cli; drop schema if exists cdc_cli cascade"
+    )
+
+  // three runs of the command (each starts tsx): allow for a loaded machine
+  it("creates, inspects and drops the slot and the publication", async () => {
+    await cleanUp()
+    await psql("create schema cdc_cli; create table cdc_cli.users (id integer primary key)")
+    try {
+      const created = await cachefx("cdc", "create", "--url", url, ...names, "--schema", "cdc_cli", fixture("cdc"))
+      expect(created.stderr).toBe("")
+      expect(created.stdout).toContain("publication cachefx_test_cli over cdc_cli.users; slot cachefx_test_cli")
+      const inspected = await cachefx("cdc", "inspect", "--url", url, ...names)
+      expect(inspected.stdout).toContain("slot cachefx_test_cli: not held: no consumer reads it")
+      expect(inspected.stdout).toContain("publication cachefx_test_cli: cdc_cli.users")
+      expect(inspected.stdout).toContain("wal_level logical")
+      const dropped = await cachefx("cdc", "drop", "--url", url, ...names)
+      expect(dropped.stdout).toContain("dropped slot cachefx_test_cli")
+      expect(await psql("select count(*) from pg_replication_slots where slot_name = 'cachefx_test_cli'")).toBe("0\n")
+      expect(await psql("select count(*) from pg_publication where pubname = 'cachefx_test_cli'")).toBe("0\n")
+    } finally {
+      await cleanUp()
+    }
+  }, 180_000)
+})

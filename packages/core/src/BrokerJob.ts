@@ -265,6 +265,7 @@ export interface DispatcherOptions {
  */
 export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher => ({
   name: options.name,
+  durable: true,
   dispatch: ({ config, job, run }) => {
     const rowsPerJob = typeof config["rowsPerJob"] === "number" ? config["rowsPerJob"] : options.rowsPerJob
     const queue = typeof config["queue"] === "string" ? config["queue"] : undefined
@@ -298,7 +299,7 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
  * ```ts
  * import { BrokerJob } from "@cachefx/core"
  *
- * BrokerJob.requireWhole("MyWorker", { concurrency: [8, 1], retryLimit: [0, 0] })
+ * BrokerJob.requireWhole("MyWorker", { concurrency: [8, 1], attempts: [5, 1] })
  * ```
  *
  * @since 0.1.0

@@ -35,8 +35,8 @@ export class CacheDefinitionError extends Data.TaggedError("CacheDefinitionError
 
 /**
  * A key could not be built from the given input: a field read a value that has no
- * canonical form (a function, a symbol, a cycle) or an input the constructor needs is
- * missing.
+ * canonical form (a function, a symbol, a cycle, a class instance, a `Proxy`, state
+ * that enumeration misses) or an input the constructor needs is missing.
  *
  * @example
  * ```ts
@@ -108,7 +108,7 @@ export class CacheValueError extends Data.TaggedError("CacheValueError")<{
  */
 export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
   readonly operation: string
-  readonly reason: "Timeout" | "Unavailable" | "Injected"
+  readonly reason: "Timeout" | "Unavailable" | "Injected" | "CircuitOpen"
   readonly cause?: unknown
 }> {
   override get message(): string {
@@ -119,6 +119,9 @@ export class CacheStoreError extends Data.TaggedError("CacheStoreError")<{
         return `Cache store "${this.operation}" failed by fault injection (TestCache)`
       case "Unavailable":
         return `Cache store "${this.operation}" failed: ${describeCause(this.cause)}`
+      case "CircuitOpen":
+        return `Cache store "${this.operation}" skipped: its operations kept timing out, and it is probed ` +
+          `until it answers (settings breakerThreshold, breakerProbeInterval)`
     }
   }
 }

@@ -85,6 +85,27 @@ export const errors = Metric.counter("cachefx_errors_total", {
 })
 
 /**
+ * Store operations skipped at once because the store's circuit breaker was open (its
+ * operations kept timing out): the cached call computed without the store (tagged with
+ * the `store`).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const skipped = Metric.value(CacheMetrics.storeSkipped)
+ * ```
+ *
+ * @since 0.3.0
+ * @category metrics
+ */
+export const storeSkipped = Metric.counter("cachefx_store_skipped_total", {
+  description: "store operations skipped while the store's circuit breaker was open",
+  incremental: true
+})
+
+/**
  * Computed values the guarded fill refused to store, because their key, partition or
  * namespace was invalidated while they were computed (or the fill window passed).
  *
@@ -235,6 +256,70 @@ export const rewarms = Metric.counter("cachefx_invalidation_rewarms_total", {
 export const invalidationFailures = Metric.counter("cachefx_invalidation_failures_total", {
   description: "invalidation jobs that failed after their retries",
   incremental: true
+})
+
+/**
+ * Cached values with invalidation rules that ran in a runtime whose
+ * `InvalidationEngine` was not given them (`InvalidationEngine.layer({ caches })`): no
+ * write invalidates them there. Counted once per cached value and engine, tagged with
+ * `cache`, along with a warning in the log.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const forgotten = Metric.value(CacheMetrics.unregisteredCaches)
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const unregisteredCaches = Metric.counter("cachefx_unregistered_caches_total", {
+  description: "cached values with rules that ran where the invalidation engine does not know them",
+  incremental: true
+})
+
+/**
+ * Invalidations that failed because the store did not answer and that the engine will
+ * apply once it answers again: jobs, plus the namespaces it will wipe instead of the jobs
+ * past its bound (`InvalidationEngine.Options.replay`). Nonzero only while the store is
+ * unreachable; a value that stays up means the store did not come back.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const toReplay = Metric.value(CacheMetrics.invalidationsToReplay)
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const invalidationsToReplay = Metric.gauge("cachefx_invalidations_to_replay", {
+  description: "failed invalidations waiting for the store to answer again"
+})
+
+/**
+ * The age in seconds of the oldest row of a transactional outbox (`@cachefx/drizzle`),
+ * tagged with `table`, as its relay last saw it; 0 when the outbox is empty. A row stays
+ * until every job of its event was applied, so an age that keeps growing means
+ * invalidations that have not been applied (the store is down, or a rule keeps failing).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const age = Metric.value(Metric.tagged(CacheMetrics.outboxOldestRowAge, "table", "cachefx_outbox"))
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const outboxOldestRowAge = Metric.gauge("cachefx_outbox_oldest_row_age_seconds", {
+  description: "age of the oldest row of a transactional outbox, as its relay last saw it"
 })
 
 /**

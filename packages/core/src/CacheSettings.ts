@@ -14,6 +14,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { CacheDefinitionError } from "./CacheError.js"
+import { threshold } from "./internal/circuitBreaker.js"
 import { validateSegment } from "./internal/segment.js"
 import * as Ttl from "./Ttl.js"
 
@@ -69,6 +70,15 @@ export interface Settings {
    * its own, never waiting for another's). Default 5 seconds.
    */
   readonly leaseDuration: Duration.Duration
+  /**
+   * Store operations in a row that time out before the store's circuit breaker opens:
+   * then the store is skipped at once (fail-open, counted in
+   * `CacheMetrics.storeSkipped`) and probed every `breakerProbeInterval` until it
+   * answers. 0: no breaker. Default 5.
+   */
+  readonly breakerThreshold: number
+  /** How long an open breaker skips the store before one operation probes it. Default 1 second. */
+  readonly breakerProbeInterval: Duration.Duration
 }
 
 /**
@@ -114,7 +124,9 @@ export const defaults: Settings = {
   fillWindow: Duration.seconds(60),
   fingerprint: true,
   maxKeyLength: Number.POSITIVE_INFINITY,
-  leaseDuration: Duration.seconds(5)
+  leaseDuration: Duration.seconds(5),
+  breakerThreshold: 5,
+  breakerProbeInterval: Duration.seconds(1)
 }
 
 /**
@@ -141,6 +153,8 @@ export interface Input {
   readonly fingerprint?: boolean | undefined
   readonly maxKeyLength?: number | undefined
   readonly leaseDuration?: Duration.DurationInput | undefined
+  readonly breakerThreshold?: number | undefined
+  readonly breakerProbeInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -169,7 +183,11 @@ export const make = (input: Input): Settings => ({
   fillWindow: input.fillWindow === undefined ? defaults.fillWindow : Duration.decode(input.fillWindow),
   fingerprint: input.fingerprint ?? defaults.fingerprint,
   maxKeyLength: validateMaxKeyLength(input.maxKeyLength ?? defaults.maxKeyLength),
-  leaseDuration: input.leaseDuration === undefined ? defaults.leaseDuration : Duration.decode(input.leaseDuration)
+  leaseDuration: input.leaseDuration === undefined ? defaults.leaseDuration : Duration.decode(input.leaseDuration),
+  breakerThreshold: threshold("CacheSettings breakerThreshold", input.breakerThreshold ?? defaults.breakerThreshold),
+  breakerProbeInterval: input.breakerProbeInterval === undefined
+    ? defaults.breakerProbeInterval
+    : Duration.decode(input.breakerProbeInterval)
 })
 
 const validateMaxKeyLength = (max: number): number => {
@@ -200,8 +218,8 @@ export const layer = (input: Input): Layer.Layer<never> => Layer.succeed(CacheSe
 /**
  * The settings as a `Config`: `CACHEFX_KEY_PREFIX`, `CACHEFX_DEFAULT_TTL` (a duration such
  * as `5 minutes`), `CACHEFX_ENABLED`, `CACHEFX_OPERATION_TIMEOUT`, `CACHEFX_FAIL_OPEN`, `CACHEFX_FINGERPRINT`,
- * `CACHEFX_MAX_KEY_LENGTH`, `CACHEFX_FILL_WINDOW` and `CACHEFX_LEASE_DURATION`, each falling back to its
- * default.
+ * `CACHEFX_MAX_KEY_LENGTH`, `CACHEFX_FILL_WINDOW`, `CACHEFX_LEASE_DURATION`, `CACHEFX_BREAKER_THRESHOLD`
+ * and `CACHEFX_BREAKER_PROBE_INTERVAL`, each falling back to its default.
  *
  * @example
  * ```ts
@@ -226,7 +244,9 @@ export const config: Config.Config<Settings> = Config.all({
   fillWindow: Config.option(Config.duration("CACHEFX_FILL_WINDOW")),
   fingerprint: Config.option(Config.boolean("CACHEFX_FINGERPRINT")),
   maxKeyLength: Config.option(Config.integer("CACHEFX_MAX_KEY_LENGTH")),
-  leaseDuration: Config.option(Config.duration("CACHEFX_LEASE_DURATION"))
+  leaseDuration: Config.option(Config.duration("CACHEFX_LEASE_DURATION")),
+  breakerThreshold: Config.option(Config.integer("CACHEFX_BREAKER_THRESHOLD")),
+  breakerProbeInterval: Config.option(Config.duration("CACHEFX_BREAKER_PROBE_INTERVAL"))
 }).pipe(
   Config.mapOrFail((options) =>
     Either.try({
@@ -240,7 +260,9 @@ export const config: Config.Config<Settings> = Config.all({
           fillWindow: Option.getOrUndefined(options.fillWindow),
           fingerprint: Option.getOrUndefined(options.fingerprint),
           maxKeyLength: Option.getOrUndefined(options.maxKeyLength),
-          leaseDuration: Option.getOrUndefined(options.leaseDuration)
+          leaseDuration: Option.getOrUndefined(options.leaseDuration),
+          breakerThreshold: Option.getOrUndefined(options.breakerThreshold),
+          breakerProbeInterval: Option.getOrUndefined(options.breakerProbeInterval)
         }),
       catch: (error) => ConfigError.InvalidData([], (error as Error).message)
     })

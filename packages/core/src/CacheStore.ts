@@ -24,6 +24,7 @@ import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
 import * as config from "./internal/config.js"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/memoryStore.js"
 import * as telemetry from "./internal/storeTelemetry.js"
 import * as timeouts from "./internal/storeTimeout.js"
@@ -108,6 +109,12 @@ export interface GetOptions {
    * stores or not. A fresh or stale entry takes no lease. Stores without leases ignore it.
    */
   readonly lease?: Duration.Duration | undefined
+  /**
+   * Read the tier that instances share: a tiered store skips its L1 and copies what it
+   * reads into it. A read after a lease asks for it, since another instance may have
+   * filled the key since this one copied it (since 0.2.0). Single-tier stores ignore it.
+   */
+  readonly shared?: boolean | undefined
 }
 
 /**
@@ -286,7 +293,7 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
  * ```ts
  * import { CacheStore } from "@cachefx/core"
  *
- * const options: CacheStore.MemoryOptions = { capacity: 50_000 }
+ * const options: CacheStore.MemoryOptions = { capacity: 50_000, rememberedInvalidations: 10_000 }
  * ```
  *
  * @since 0.1.0
@@ -297,6 +304,13 @@ export interface MemoryOptions {
   readonly capacity?: number | undefined
   /** The `store` tag of its metrics and the `cachefx.store` attribute of its spans. Default `"memory"`. */
   readonly name?: string | undefined
+  /**
+   * Most key deletions and partition wipes remembered (each for the fill window, to
+   * refuse a fill that read before it). Past it the oldest is forgotten, and a fill that
+   * read before a forgotten one is refused whatever its key. Default 10,000 (about
+   * 2 MB at most).
+   */
+  readonly rememberedInvalidations?: number | undefined
 }
 
 /**
@@ -385,6 +399,29 @@ export const layerMemoryConfig = (
 export const withTimeout: (store: Service, timeout: Duration.DurationInput) => Service = timeouts.withTimeout
 
 /**
+ * Puts a store behind a circuit breaker: after the breaker's threshold of operations
+ * in a row timed out, every operation is skipped at once (a `CacheStoreError` of reason
+ * `"CircuitOpen"`, counted in `CacheMetrics.storeSkipped`) until a probe answers. Wrap
+ * the store with its timeout first, so that its operations do time out.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheStore, CircuitBreaker } from "@cachefx/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const store = CacheStore.withTimeout(yield* CacheStore.makeMemory(), "100 millis")
+ *   const breaker = yield* CircuitBreaker.make({ threshold: 5, probeInterval: "1 second" })
+ *   return CacheStore.withBreaker(store, breaker)
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withBreaker: (store: Service, breaker: CircuitBreaker.CircuitBreaker) => Service = timeouts.withBreaker
+
+/**
  * Observes every operation of a store: a span `cachefx.store.<operation>` (`get`,
  * `getMany`, `set`, `delete`, `deletePartition`, `clear`, `deleteVersions`) with the
  * attribute `cachefx.store` = `name`, made only when a tracer that exports spans is
@@ -394,7 +431,6 @@ export const withTimeout: (store: Service, timeout: Duration.DurationInput) => S
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { CacheStore } from "@cachefx/core"
  *
  * declare const myStore: CacheStore.Service

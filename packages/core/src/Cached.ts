@@ -114,13 +114,15 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
    */
   readonly delete: (input: I, options?: InvalidateOptions) => Effect.Effect<void, CacheError, KR | CacheStore>
   /**
-   * Wipes the partition of an input (only the partition fields are read); softly with
-   * `{ soft: true }` (since 0.2.0), as `delete`.
+   * Wipes this cached value's partition of an input (only the partition fields are
+   * read); softly with `{ soft: true }` (since 0.2.0), as `delete`. Other cached values
+   * on the constructor keep their entries of that partition.
    */
   readonly deletePartition: (input: PI, options?: InvalidateOptions) => Effect.Effect<void, CacheError, KR | CacheStore>
   /**
-   * Wipes every entry of the key constructor's namespace, all versions. To wipe it
-   * softly: `KeyConstructor.invalidateAll(cached.key, { soft: true })`.
+   * Wipes every entry of this cached value, all versions: one O(1) `clear` of its
+   * namespace. Other cached values on the constructor keep theirs; the constructor-wide
+   * wipe is `KeyConstructor.invalidateAll(cached.key)`.
    */
   readonly invalidateAll: Effect.Effect<void, CacheStoreError, CacheStore>
   /** The stored value of an input, fresh or stale, without computing. */
@@ -251,7 +253,14 @@ export interface Options<
    * `fingerprint` setting (true). Values without a Schema have no fingerprint.
    */
   readonly fingerprint?: boolean | undefined
-  /** The cached value's name (default: the key constructor's namespace). */
+  /**
+   * The cached value's name (default: the key constructor's namespace), its identity
+   * across processes. Named apart from the namespace, it has a namespace of its own
+   * (`<prefix>:<namespace>:#@<name>`), so it shares no entry and no wipe with another
+   * cached value on the constructor. Two cached values with one constructor and one
+   * name would share entries: the second to use a store dies with a
+   * `CacheDefinitionError`.
+   */
   readonly name?: string | undefined
   /** Writes that invalidate it: give the cached value to `InvalidationEngine.layer` to apply them. */
   readonly invalidatesOn?: ReadonlyArray<InvalidationRule.InvalidationRule> | undefined

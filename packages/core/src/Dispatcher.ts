@@ -108,6 +108,13 @@ export interface Dispatch {
 export interface Dispatcher {
   readonly name: string
   readonly dispatch: (dispatch: Dispatch) => Effect.Effect<void>
+  /**
+   * Whether `dispatch` hands jobs to a durable queue (a broker, whose workers retry
+   * them): a job then counts as applied once `dispatch` returns, and the outbox row of
+   * its event may go. Otherwise a job counts as applied once its `run` has applied it
+   * (since 0.2.0). Default false.
+   */
+  readonly durable?: boolean | undefined
 }
 
 /**

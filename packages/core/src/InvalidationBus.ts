@@ -38,6 +38,11 @@ export interface Delivery {
   readonly handled: Deferred.Deferred<void>
   /** The publisher's span, so the engine's spans continue its trace. */
   readonly parent: Option.Option<Tracer.AnySpan>
+  /**
+   * Where a tracked publish (`Invalidation.publishTracked`) waits for the outcome of each
+   * job of the event: the engine adds one signal per job (since 0.2.0).
+   */
+  readonly receipts?: Array<Deferred.Deferred<boolean>> | undefined
 }
 
 /**

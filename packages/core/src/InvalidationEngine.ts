@@ -8,12 +8,15 @@
  * computation that began before it.
  *
  * A job that fails is retried on a `Schedule`, then logged and counted
- * (`CacheMetrics.invalidationFailures`); it never fails the write that caused it.
+ * (`CacheMetrics.invalidationFailures`); it never fails the write that caused it. A job
+ * that failed because the store did not answer is then remembered and applied once the
+ * store answers again (past a bound, its namespace is wiped instead): see `replay`.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
@@ -46,6 +49,13 @@ export interface Service {
    * value or rule this engine does not have.
    */
   readonly run: (job: Dispatcher.Job) => Effect.Effect<void, InvalidationRuleError | CacheError>
+  /**
+   * The cached values the engine serves, each once: the application's one declaration of
+   * them, which `DrizzleHooks.instrument` reads when it is given none (since 0.2.0). A
+   * cached value with rules that runs where the engine does not serve it logs a warning
+   * and counts `CacheMetrics.unregisteredCaches`.
+   */
+  readonly caches: ReadonlyArray<Cached.Cached.Any>
 }
 
 /**
@@ -89,6 +99,19 @@ export interface Options {
   readonly caches: ReadonlyArray<Cached.Cached.Any>
   /** How a failed job is retried. Default: 4 retries, 100 ms doubling. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * What becomes of a job that ran out of retries because the store did not answer: the
+   * engine remembers it (up to `capacity` jobs, default 10,000) and tries it again every
+   * `interval` (default 500 ms, doubled while the store does not answer, up to
+   * `maxInterval`, default 5 seconds) until it is applied. Past `capacity`, it wipes the
+   * namespace of each cached value whose job it could not remember instead. Kept in this
+   * process only (since 0.2.0).
+   */
+  readonly replay?: {
+    readonly capacity?: number | undefined
+    readonly interval?: Duration.DurationInput | undefined
+    readonly maxInterval?: Duration.DurationInput | undefined
+  } | undefined
 }
 
 /**

@@ -6,6 +6,9 @@
  * - every key field resolved: the exact key is deleted (or recomputed, with `rewarm`);
  * - the partition fields resolved: the partition is wiped;
  * - otherwise: the namespace is wiped.
+ * Partitions and namespaces are the cached value's own (one named apart from its
+ * constructor's namespace has a namespace of its own): a rule never wipes another
+ * cached value's entries.
  *
  * A rule made with `soft: true` invalidates softly: the entries it reaches become stale
  * instead of gone, so a cached value whose TTL has a stale-while-revalidate window
@@ -173,6 +176,7 @@ export interface Handle {
   readonly name: string
   readonly delete: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>
   readonly deletePartition: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>
+  /** Wipes every entry of this cached value (its own namespace). */
   readonly invalidateAll: Effect.Effect<void, CacheError>
   /** Deletes a key, then recomputes and stores it; a failed recomputation leaves it deleted, and says so. */
   readonly refresh: (input: Readonly<Record<string, unknown>>) => Effect.Effect<void, CacheError>

@@ -243,12 +243,13 @@ export const partitionFor: <I, R, PI>(
 
 /**
  * Wipes every cached value built on a key constructor (Restflow's `wipe()`): one O(1)
- * `clear` of its namespace on the store, whatever the number of cached functions that
- * share it, each of which forgets its computations under way, so no caller after the
- * wipe joins one that began before it. Constructors that share a namespace share its
- * entries: the wipe covers all of them and every version. With `{ soft: true }` (since
- * 0.2.0) the entries stay as stale values: a cached value whose TTL has a
- * stale-while-revalidate window serves each once more while one refresh runs.
+ * `clear` per namespace, the constructor's own and one per cached value named apart
+ * that this process defines on it; each cached value forgets its computations under
+ * way, so no caller after the wipe joins one that began before it. Constructors that
+ * share a namespace share its entries: the wipe covers all of them and every version.
+ * With `{ soft: true }` (since 0.2.0) the entries stay as stale values: a cached value
+ * whose TTL has a stale-while-revalidate window serves each once more while one
+ * refresh runs.
  *
  * @example
  * ```ts

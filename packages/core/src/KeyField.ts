@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
 import type { KeyError } from "./CacheError.js"
 import * as internal from "./internal/keyField.js"
 
@@ -76,6 +77,12 @@ export declare namespace KeyField {
   export interface Options<P extends boolean> {
     readonly partition?: P | undefined
     readonly hash?: boolean | undefined
+    /**
+     * How the value is encoded (since 0.3.0): the key is built from the Schema's
+     * encoded side, so a class instance (which has no canonical form of its own) can be
+     * a key value.
+     */
+    readonly schema?: Schema.Schema<any, any, never> | undefined
   }
 
   /**
@@ -104,23 +111,37 @@ export declare namespace KeyField {
 }
 
 /**
- * A field that reads one named input.
+ * A field that reads one named input. Its value must have a canonical form (strings,
+ * numbers, plain objects and arrays, dates, maps, sets, byte and typed arrays); any
+ * other value (a class instance, an `Error`, a `RegExp`, a `Proxy`) fails the key with
+ * a `KeyError` naming the field, unless the field has a `schema` (since 0.3.0) that
+ * encodes it into one.
  *
  * @example
  * ```ts
+ * import { Schema } from "effect"
  * import { KeyField } from "@cachefx/core"
  *
  * const user = KeyField.arg("userId", { partition: true })
  * const query = KeyField.arg("search", { hash: true })
+ *
+ * class Filter extends Schema.Class<Filter>("Filter")({ tenant: Schema.Number, tags: Schema.Array(Schema.String) }) {}
+ * const filter = KeyField.arg("filter", { schema: Filter })
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const arg: <const N extends string, P extends boolean = false>(
-  name: N,
-  options?: KeyField.Options<P>
-) => KeyField<{ readonly [K in N]: unknown }, never, P> = internal.arg
+export const arg: {
+  <const N extends string, A, I, P extends boolean = false>(
+    name: N,
+    options: KeyField.Options<P> & { readonly schema: Schema.Schema<A, I, never> }
+  ): KeyField<{ readonly [K in N]: A }, never, P>
+  <const N extends string, P extends boolean = false>(
+    name: N,
+    options?: KeyField.Options<P>
+  ): KeyField<{ readonly [K in N]: unknown }, never, P>
+} = internal.arg
 
 /**
  * A field over every input, in canonical (sorted) order. Only `"*"` is accepted as the

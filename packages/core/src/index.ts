@@ -44,6 +44,11 @@ export * as CacheSync from "./CacheSync.js"
 export * as Cached from "./Cached.js"
 
 /**
+ * @since 0.3.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+
+/**
  * @since 0.1.0
  */
 export * as KeyConstructor from "./KeyConstructor.js"

@@ -46,7 +46,9 @@ const open = <A>(dispatcher: string, dispatchers: Layer.Layer<A>) =>
       scope
     )
     const publish = (event: InvalidationEvent.InvalidationEvent) => Effect.provide(Invalidation.publish(event), context)
-    return { scope, publish }
+    const publishTracked = (event: InvalidationEvent.InvalidationEvent) =>
+      Effect.provide(Invalidation.publishTracked(event), context)
+    return { scope, publish, publishTracked }
   })
 
 const TestLayer = TestCache.layer()
@@ -117,6 +119,62 @@ describe("Dispatcher", () => {
       yield* Fiber.join(closing)
       expect(yield* deleted).toHaveLength(3)
     }).pipe(Effect.provide(TestLayer)))
+
+  describe("a tracked publish: its receipt says when every job of the event was applied", () => {
+    it.scoped("inline: applied when publish returns", () =>
+      Effect.gen(function*() {
+        const { publishTracked } = yield* open("inline", Layer.empty)
+        const receipt = yield* publishTracked(renamed(1))
+        expect(yield* receipt.poll).toEqual(Option.some(true))
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("pool: not applied while the job waits in the queue or runs; applied once it ran", () =>
+      Effect.gen(function*() {
+        yield* slowStore
+        const { publishTracked } = yield* open("pool", Dispatcher.layerPool({ concurrency: 1 }))
+        const first = yield* publishTracked(renamed(1))
+        const second = yield* publishTracked(renamed(2))
+        expect(yield* first.poll).toEqual(Option.none())
+        yield* advance("200 millis")
+        expect(yield* first.poll).toEqual(Option.some(true))
+        expect(yield* second.poll).toEqual(Option.none())
+        yield* advance("200 millis")
+        expect(yield* second.applied).toBe(true)
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("pool: a job that ran out of retries is not applied", () =>
+      Effect.gen(function*() {
+        yield* Effect.flatMap(TestCache.TestCache, (cache) => cache.failNext(5))
+        const { publishTracked } = yield* open("pool", Dispatcher.layerPool({ concurrency: 1 }))
+        const receipt = yield* publishTracked(renamed(1))
+        yield* advance("1 second")
+        expect(yield* receipt.poll).toEqual(Option.none())
+        yield* advance("500 millis")
+        expect(yield* receipt.poll).toEqual(Option.some(false))
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("a durable dispatcher: applied once the broker took the job", () =>
+      Effect.gen(function*() {
+        const taken: Array<Dispatcher.Job> = []
+        const durable = Layer.succeed(Dispatcher.tag("durable"), {
+          name: "durable",
+          durable: true,
+          dispatch: ({ job }) => Effect.sync(() => taken.push(job))
+        })
+        const { publishTracked } = yield* open("durable", durable)
+        const receipt = yield* publishTracked(renamed(1))
+        expect(taken).toHaveLength(1)
+        expect(yield* receipt.poll).toEqual(Option.some(true))
+        expect(yield* deleted).toEqual([])
+      }).pipe(Effect.provide(TestLayer)))
+
+    it.scoped("an event no rule matches is applied at once", () =>
+      Effect.gen(function*() {
+        const { publishTracked } = yield* open("pool", Dispatcher.layerPool({ concurrency: 1 }))
+        const receipt = yield* publishTracked(InvalidationEvent.make({ table: "other", operation: "insert", rows: [] }))
+        expect(yield* receipt.poll).toEqual(Option.some(true))
+      }).pipe(Effect.provide(TestLayer)))
+  })
 
   describe("a broker dispatcher", () => {
     /** A stand-in broker: dispatch serializes the job onto a list; a worker runs it later. */

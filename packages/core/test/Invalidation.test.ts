@@ -14,7 +14,23 @@ import {
   TestCache
 } from "@cachefx/core"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
-import { Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Logger, Metric, Option, Schema, Scope, TestClock, type Tracer } from "effect"
+import {
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  FiberId,
+  Layer,
+  Logger,
+  Metric,
+  Option,
+  Schedule,
+  Schema,
+  Scope,
+  TestClock,
+  type Tracer
+} from "effect"
 import { engine, Posts, type PostInput, wipes } from "./posts.js"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -313,7 +329,8 @@ describe("InvalidationEngine", () => {
     const c = postsCache([InvalidationRule.make({ table: users, fieldMapping: { author: users.id } })], "c")
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts", "deletePartition cachefx:posts:1:#1"])
+      // each rule wipes its own cached value's namespace or partition (`#@<name>`: the value's own namespace)
+      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts:#@b", "deletePartition cachefx:posts:#@a:1:#1"])
     }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
   })
 
@@ -463,12 +480,73 @@ describe("InvalidationEngine", () => {
       const before = yield* failures
       yield* cache.failNext(100)
       const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
-      yield* TestClock.adjust("10 seconds")
+      // 4 retries, 100 ms doubling: given up after 1.5 s, before the first replay
+      yield* TestClock.adjust("1500 millis")
       expect(yield* Fiber.await(publishing)).toEqual(Exit.void)
       expect((yield* cache.log).length).toBe(5)
       expect((yield* failures).count - before.count).toBe(1)
       expect(logs.lines).toContainEqual(expect.stringContaining("failed after its retries"))
     }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
+  })
+
+  describe("a job the store did not answer is replayed once it answers (without the outbox)", () => {
+    const toReplay = Metric.value(CacheMetrics.invalidationsToReplay).pipe(Effect.map((state) => state.value))
+
+    it.effect("the job runs again, with a pause that doubles, until the store answers", () => {
+      const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })])
+      return Effect.gen(function*() {
+        const cache = yield* TestCache.TestCache
+        // the 5 attempts of the job, then 3 replays fail
+        yield* cache.failNext(8)
+        const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
+        yield* TestClock.adjust("1500 millis")
+        yield* Fiber.join(publishing)
+        expect(yield* toReplay).toBe(1)
+        // replays every 500 ms while the store answers, the pause doubling after each failure: 3 fail, the 4th applies
+        yield* TestClock.adjust("20 seconds")
+        const log = yield* cache.log
+        expect(log.map((op) => op.outcome)).toEqual([...Array.from({ length: 8 }, () => "failed"), "done"])
+        expect(log.at(-1)?.target).toBe("cachefx:posts:1:#1")
+        expect(yield* toReplay).toBe(0)
+        // nothing left: no more store calls
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* cache.log).length).toBe(9)
+      }).pipe(Effect.provide(engine([fn])))
+    })
+
+    it.effect("past its bound, the namespaces of the jobs it could not keep are wiped instead", () => {
+      const { fn } = postsCache([InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } })])
+      const layer = InvalidationEngine.layer({
+        caches: [fn],
+        retry: Schedule.recurs(0),
+        replay: { capacity: 2, interval: "10 seconds" }
+      }).pipe(Layer.provideMerge(TestCache.layer()))
+      return Effect.gen(function*() {
+        const cache = yield* TestCache.TestCache
+        yield* cache.failNext(3)
+        yield* Effect.forEach([1, 2, 3], (author) => Invalidation.publish(insert(row(author, 3))), { discard: true })
+        expect(yield* toReplay).toBe(1)
+        yield* cache.clearLog
+        yield* TestClock.adjust("10 seconds")
+        // the third job overflowed: one namespace wipe stands in for the three (the two kept are dropped)
+        expect(yield* wipes).toEqual(["clear cachefx:posts"])
+        expect(yield* toReplay).toBe(0)
+        yield* TestClock.adjust("1 minute")
+        expect(yield* wipes).toEqual(["clear cachefx:posts"])
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a job that fails for another reason than the store is not replayed", () => {
+      const { fn } = postsCache([
+        InvalidationRule.custom({ table: posts, name: "broken", run: () => Effect.die("a bug in the rule") })
+      ])
+      return Effect.gen(function*() {
+        const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
+        yield* TestClock.adjust("1500 millis")
+        yield* Fiber.join(publishing)
+        expect(yield* toReplay).toBe(0)
+      }).pipe(Effect.provide(engine([fn])))
+    })
   })
 
   it.effect("counts events, jobs, keys deleted, partitions and namespaces wiped", () => {

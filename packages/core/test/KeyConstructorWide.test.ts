@@ -21,7 +21,7 @@ const gated = (name: string) =>
   })
 
 describe("KeyConstructor.invalidateAll", () => {
-  it.effect("wipes the entries of every cached value on the constructor with one clear", () =>
+  it.effect("wipes the entries of every cached value on the constructor: one clear per cached value's namespace", () =>
     Effect.gen(function*() {
       const cache = yield* TestCache.TestCache
       const user = Cached.cached({ key: Users })((input: { readonly id: number }) => Effect.succeed(input.id))
@@ -29,7 +29,10 @@ describe("KeyConstructor.invalidateAll", () => {
       yield* Effect.all([user({ id: 1 }), user({ id: 2 }), profile({ id: 1 })])
       yield* cache.clearLog
       yield* KeyConstructor.invalidateAll(Users)
-      expect((yield* cache.log).map((op) => `${op.op} ${op.target}`)).toEqual(["clear cachefx:users"])
+      expect((yield* cache.log).map((op) => `${op.op} ${op.target}`).sort()).toEqual([
+        "clear cachefx:users",
+        "clear cachefx:users:#@profile"
+      ])
       const left: ReadonlyArray<Option.Option<unknown>> = yield* Effect.all([user.peek({ id: 1 }), user.peek({ id: 2 }), profile.peek({ id: 1 })])
       expect(left.every(Option.isNone)).toBe(true)
     }).pipe(Effect.provide(TestCache.layer())))
@@ -40,8 +43,8 @@ describe("KeyConstructor.invalidateAll", () => {
       const b = yield* gated("b")
       const early = yield* Effect.fork(Effect.all([a.fn({ id: 1 }), b.fn({ id: 1 })], { concurrency: 2 }))
       yield* Effect.all([Deferred.await(a.started), Deferred.await(b.started)])
-      // one cached value's own invalidateAll is the constructor's: it detaches the other's too
-      yield* a.fn.invalidateAll
+      // the constructor's wipe detaches the computations of every cached value on it
+      yield* KeyConstructor.invalidateAll(Users)
       const late = yield* Effect.fork(Effect.all([a.fn({ id: 1 }), b.fn({ id: 1 })], { concurrency: 2 }))
       yield* Effect.all([Deferred.succeed(a.release, void 0), Deferred.succeed(b.release, void 0)])
       expect(yield* Fiber.join(early)).toEqual(["a 1#1", "b 1#1"])

@@ -21,10 +21,16 @@ const swr = Ttl.staleWhileRevalidate({ fresh: "1 minute", stale: "10 minutes" })
  * A cached value over `Posts` that counts its computations; every computation after the
  * first waits for `gate`, so a test sees a refresh under way.
  */
-const gated = (options: { readonly ttl: Ttl.TtlInput; readonly rules?: ReadonlyArray<InvalidationRule.InvalidationRule> }) =>
+const gated = (options: {
+  readonly ttl: Ttl.TtlInput
+  readonly rules?: ReadonlyArray<InvalidationRule.InvalidationRule>
+  readonly name?: string
+}) =>
   Effect.map(Deferred.make<void>(), (gate) => {
     let calls = 0
-    const fn = Cached.cached({ key: Posts, ttl: options.ttl, invalidatesOn: options.rules })((input: PostInput) =>
+    const fn = Cached.cached({ key: Posts, ttl: options.ttl, invalidatesOn: options.rules, name: options.name })((
+      input: PostInput
+    ) =>
       Effect.suspend(() => {
         const call = ++calls
         const value = `${input.author}/${input.post}#${call}`
@@ -100,7 +106,7 @@ describe("soft invalidation through cached()", () => {
       yield* withWindow.fn(input)
       yield* withWindow.fn.delete(input, { soft: true })
       expect(yield* withWindow.fn.peek(input)).toEqual(Option.some("1/1#1"))
-      const without = yield* gated({ ttl: "1 hour" })
+      const without = yield* gated({ ttl: "1 hour", name: "posts-without-window" })
       yield* without.fn({ author: 2, post: 1 })
       yield* without.fn.delete({ author: 2, post: 1 }, { soft: true })
       expect(yield* without.fn.peek({ author: 2, post: 1 })).toEqual(Option.none())

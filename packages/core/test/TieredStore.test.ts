@@ -70,6 +70,29 @@ const heldRead = (
   })
 
 describe("CacheStore.makeTiered", () => {
+  it.scoped("a fill after an L1 hit that L2 refuses drops the L1 copy; a shared read replaces it", () =>
+    Effect.gen(function*() {
+      const { a, b, shared } = yield* twoInstances()
+      const key = keyIn("refused", "p", "a")
+      yield* fill(a.store, key, "v1")
+      expect(yield* read(b.store, key)).toEqual(Option.some("v1")) // now in B's L1
+      // another instance refreshes the key in L2 (a refresh sends no message)
+      yield* fill(shared, key, "v2")
+      // B refreshes after an L1 hit: L2 no longer holds what B served, so the fill is refused…
+      const lookup = yield* b.store.get(key)
+      expect(yield* b.store.set(key, entry("v3"), lookup.guard)).toBe(false)
+      // …and B's next read finds L2's entry, not its old copy
+      const gets = b.probe.gets
+      expect(yield* read(b.store, key)).toEqual(Option.some("v2"))
+      expect(b.probe.gets).toBe(gets + 1)
+
+      yield* fill(shared, key, "v4")
+      expect(yield* read(b.store, key)).toEqual(Option.some("v2")) // B's L1 copy
+      const latest = yield* b.store.get(key, { shared: true })
+      expect(Option.map(latest.entry, (entry) => entry.value)).toEqual(Option.some("v4"))
+      expect(yield* read(b.store, key)).toEqual(Option.some("v4")) // the copy was replaced
+    }))
+
   it.scoped("an L1 hit costs no L2 read; an L1 miss reads L2 once and fills L1", () =>
     Effect.gen(function*() {
       const { a, b } = yield* twoInstances()

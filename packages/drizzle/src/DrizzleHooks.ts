@@ -14,12 +14,13 @@
  * - Writes the hooks cannot see (`db.execute` of raw SQL) are invalidated with
  *   `invalidateTables`.
  * - With `outbox`, events are also written to an outbox table in the transaction of
- *   their write and deleted once published; `layerRelay` publishes what a crash between
- *   commit and publish left there.
+ *   their write, and a row is deleted only once every job its event caused has been
+ *   applied (a `pool` job once it ran, a broker's once the broker took it). `layerRelay`
+ *   publishes what a crash, or a job that ran out of retries, left there.
  *
  * @since 0.1.0
  */
-import type { Cached, InvalidationBus } from "@cachefx/core"
+import type { Cached, InvalidationBus, InvalidationEngine } from "@cachefx/core"
 import type { PgDatabase } from "drizzle-orm/pg-core"
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import type * as Duration from "effect/Duration"
@@ -64,10 +65,13 @@ export type Database = PgDatabase<any, any, any> | BaseSQLiteDatabase<any, any, 
  */
 export interface Options {
   /**
-   * The cached values whose rules the writes serve: the list given to
-   * `InvalidationEngine.layer`. Tables no rule names are left alone and cost nothing.
+   * The cached values whose rules the writes serve. Default: the ones the
+   * `InvalidationEngine` in context serves, so the application declares them once, in
+   * `InvalidationEngine.layer({ caches })`. When given, a cached value with rules that
+   * the engine in context does not serve is logged as a warning. Tables no rule names
+   * are left alone and cost nothing.
    */
-  readonly caches: ReadonlyArray<Cached.Cached.Any>
+  readonly caches?: ReadonlyArray<Cached.Cached.Any> | undefined
   /**
    * The transactional outbox: `true` (table `cachefx_outbox`) or the table's name
    * (`"schema.table"` on PostgreSQL). The table is created when missing. Every write then
@@ -95,8 +99,13 @@ export interface RelayOptions {
   readonly table?: string | undefined
   /** Events read at a time. Default 100. */
   readonly batch?: number | undefined
-  /** The pause between two empty reads. Default 1 second. */
+  /** The pause between two passes that left no row. Default 1 second. */
   readonly interval?: Duration.DurationInput | undefined
+  /**
+   * While a pass leaves rows (their jobs were not applied: the store is down), the pause
+   * doubles from `interval` up to this (since 0.2.0). Default 1 minute.
+   */
+  readonly maxInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -132,10 +141,16 @@ export interface RelayOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const instrument: <DB extends Database>(
-  db: DB,
-  options: Options
-) => Effect.Effect<DB, never, InvalidationBus.InvalidationBus> = internal.instrument
+export const instrument: {
+  <DB extends Database>(
+    db: DB,
+    options: Options & { readonly caches: ReadonlyArray<Cached.Cached.Any> }
+  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus>
+  <DB extends Database>(
+    db: DB,
+    options?: Options
+  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
+} = internal.instrument
 
 /**
  * Invalidates by table, for writes the hooks do not see (raw SQL through `db.execute`,
@@ -164,9 +179,12 @@ export const invalidateTables: (
 ) => Effect.Effect<void, never, InvalidationBus.InvalidationBus> = internal.invalidateTables
 
 /**
- * Publishes the events left in an outbox table (oldest first) and deletes them; gives
- * how many it published. Delivery is at least once: an event published twice (a crash
- * between publish and delete, two relays at once) invalidates twice, which is harmless.
+ * Publishes the events left in an outbox table (oldest first), waits until the jobs of
+ * each have run, and deletes the rows whose jobs were all applied; gives how many it
+ * deleted. A row whose job ran out of retries stays for the next pass. Sets
+ * `CacheMetrics.outboxOldestRowAge`. Delivery is at least once: an event published twice
+ * (a crash between publish and delete, two relays at once) invalidates twice, which is
+ * harmless.
  *
  * @example
  * ```ts
@@ -188,7 +206,9 @@ export const relayOnce: (
 ) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = outbox.relayOnce
 
 /**
- * The outbox relay as a layer: relays every `interval` while the layer is alive.
+ * The outbox relay as a layer: relays every `interval` while the layer is alive; while a
+ * pass leaves rows, the pause doubles up to `maxInterval`, and
+ * `CacheMetrics.outboxOldestRowAge` says how old the oldest one is.
  *
  * @example
  * ```ts

@@ -127,3 +127,30 @@ export const user: <I, S>(
   f: (service: S) => unknown,
   options?: { readonly name?: string | undefined }
 ) => KeyField.KeyField<unknown, I, true> = internal.user
+
+/**
+ * The request body, hashed (unless `hash: false`): with it in the key, a `GET` or `HEAD`
+ * with a body uses the cache; without it, such a request is answered by the handler alone.
+ * The body is read as text (the platform keeps it, so the handler reads it again with
+ * `text`, `json` or `urlParamsBody`, not as a stream). A body is read only when the
+ * request gives its `Content-Length`, at most `maxBytes` (default 65,536); a longer or
+ * chunked body, or one that is not UTF-8, is answered by the handler alone. During
+ * invalidation it resolves to empty.
+ *
+ * @example
+ * ```ts
+ * import { KeyConstructor } from "@cachefx/core"
+ * import { RequestKeyField } from "@cachefx/http"
+ *
+ * const search = KeyConstructor.make({
+ *   namespace: "search",
+ *   fields: [RequestKeyField.query("*", { hash: true }), RequestKeyField.body({ maxBytes: 4096 })]
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const body: (
+  options?: { readonly hash?: boolean | undefined; readonly maxBytes?: number | undefined }
+) => KeyField.KeyField<unknown, never, false> = internal.body

@@ -4,13 +4,19 @@
  * On a hit the handler does not run; the stored status, headers and body are served
  * with an `ETag`, and a request whose `If-None-Match` names it gets `304 Not Modified`.
  *
- * Only `GET` and `HEAD` are cached (they share entries). A response is stored only when
- * it is safe for everyone who can get its key: never with `Set-Cookie`, never with
- * `Cache-Control: no-store`, and, unless the key has a `RequestKeyField.user` partition
- * or `allowPrivate` is set, never with `Cache-Control: private` nor for a request with
- * `Authorization` or cookies (unless the response says `public`). A status of 400 or
- * more is stored only when `cacheIf` says so; streaming bodies are passed through. When
- * a response names request headers in `Vary`, later keys include their values.
+ * Only `GET` and `HEAD` are cached: a `HEAD` may be answered from a stored `GET`, and
+ * never fills an entry. A response is stored only when it is safe for everyone who can
+ * get its key and HTTP (RFC 9111, for a shared cache) lets it be reused without
+ * revalidation for a positive time: never with `Set-Cookie`, `no-store`, `no-cache`,
+ * `must-revalidate`, `max-age=0`, `s-maxage=0`, a past `Expires` or `Vary: *`, never
+ * `private` unless the key has a `RequestKeyField.user` partition or `allowPrivate` is
+ * set; its own freshness caps the TTL. A request with credentials (`Authorization`,
+ * `Cookie`, `Proxy-Authorization`, `X-Api-Key`, `privateHeaders`) or with a body the key
+ * does not read is answered by the handler alone unless the key is per caller. Keys hold
+ * the path, the host and forwarded host and scheme, and the request headers named by
+ * the `Vary` of earlier responses. A status of 400 or more is stored only when `cacheIf`
+ * says so; streaming bodies are passed through. Requests share a computation only when
+ * they would share its stored response: a failure reaches its own request alone.
  *
  * @since 0.1.0
  */
@@ -135,6 +141,21 @@ export interface BaseOptions<K extends KeyConstructor.KeyConstructor.Any> {
    * do not depend on who asks. Default false.
    */
   readonly allowPrivate?: boolean | undefined
+  /**
+   * More request headers that carry credentials, besides `Authorization`, `Cookie`,
+   * `Proxy-Authorization` and `X-Api-Key` (case-insensitive): a request with any of them
+   * is answered by the handler alone, neither read from the cache nor stored, unless the
+   * key has a `RequestKeyField.user` partition or `allowPrivate` is set.
+   */
+  readonly privateHeaders?: ReadonlyArray<string> | undefined
+  /**
+   * What the request's `Cache-Control` may do. `"ignore"` (the default): nothing but
+   * `no-store` (the response is not stored), so that no client can make the handler run
+   * again at will. `"honor"`: `no-cache`, `max-age=0` (and `Pragma: no-cache`) recompute
+   * and store the response; `max-age=N` and `min-fresh=N` recompute a stored response
+   * older, or fresh for less, than they accept.
+   */
+  readonly requestDirectives?: "ignore" | "honor" | undefined
   /** The cache's name (default: the key's namespace). */
   readonly name?: string | undefined
 }
@@ -284,11 +305,21 @@ export interface Middleware<KR> extends Management<KR> {
   <E, R>(
     app: HttpApp.Default<E, R>
   ): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest | KR | CacheStore.CacheStore>
+  /**
+   * The same middleware, typed as `HttpApiBuilder.middleware` takes it (with
+   * `{ withContext: true }`, since it needs a `CacheStore`): TypeScript cannot infer
+   * the services of a generic middleware there.
+   */
+  readonly httpApi: (
+    app: HttpApp.Default
+  ) => HttpApp.Default<never, HttpServerRequest.HttpServerRequest | KR | CacheStore.CacheStore>
 }
 
 /**
  * The default key: the path parameters (all of them) as the partition, and the query
- * hashed. Every key also holds the request path, so two routes never share an entry.
+ * hashed. Every key also holds the request path, so two routes never share an entry,
+ * and the `Host`, `X-Forwarded-Host` and `X-Forwarded-Proto` of the request, so two
+ * hosts or schemes never do.
  *
  * @example
  * ```ts
@@ -340,7 +371,7 @@ export const cached: <K extends KeyConstructor.KeyConstructor.Any = typeof defau
  *
  * @example
  * ```ts
- * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { HttpApiBuilder, HttpRouter, HttpServerResponse } from "@effect/platform"
  * import { ResponseCache } from "@cachefx/http"
  *
  * const cache = ResponseCache.middleware({ ttl: "1 minute", headers: true })
@@ -349,6 +380,9 @@ export const cached: <K extends KeyConstructor.KeyConstructor.Any = typeof defau
  *   HttpRouter.get("/hello", HttpServerResponse.text("hello")),
  *   HttpRouter.use(cache)
  * )
+ *
+ * // an HttpApi: the layer needs a CacheStore
+ * const ApiCacheLive = HttpApiBuilder.middleware(cache.httpApi, { withContext: true })
  * ```
  *
  * @since 0.1.0

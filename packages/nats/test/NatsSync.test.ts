@@ -3,7 +3,8 @@ import { CacheError, type CacheKey, CacheStore, CacheSync } from "@cachefx/core"
 import { NatsSync } from "@cachefx/nats"
 import { connect, type NodeConnectionOptions } from "@nats-io/transport-node"
 import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, Logger, Option, Queue } from "effect"
-import { freePort, startDelayingProxy, startServer } from "./servers.js"
+import { freePort, startProxy } from "@cachefx/testkit"
+import { startServer } from "./servers.js"
 
 /** This file's subjects, apart from every other run's on the shared server. */
 const base = `cachefx-test.nats.${process.pid}.${Date.now()}`
@@ -55,7 +56,7 @@ describe("NatsSync", () => {
       const subject = freshSubject()
       // what B sends reaches the server 150 ms late, its SUB included
       const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startDelayingProxy(4222, 150)),
+        Effect.promise(() => startProxy(4222).then((proxy) => (proxy.delay(150, "toServer"), proxy))),
         (proxy) => Effect.promise(proxy.close)
       )
       const a = yield* NatsSync.make({ connection: yield* open({ servers: shared }), subject })

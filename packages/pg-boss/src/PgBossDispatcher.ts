@@ -15,61 +15,34 @@
 import { BrokerJob, Dispatcher } from "@cachefx/core"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
-import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import * as internal from "./internal/dispatcher.js"
 
 /**
- * A pg-boss call failed (the database is down, the queue cannot be created, …).
- *
- * @example
- * ```ts
- * import { PgBossDispatcher } from "@cachefx/pg-boss"
- *
- * const error = new PgBossDispatcher.PgBossError({ operation: `send to "cachefx-invalidation"`, cause: new Error("ECONNREFUSED") })
- * console.log(error.message) // pg-boss: send to "cachefx-invalidation" failed
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class PgBossError extends Data.TaggedError("PgBossError")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `pg-boss: ${this.operation} failed`
-  }
-}
-
-/**
- * How pg-boss retries and expires a job, given to each job as it is sent. A job that
- * fails `retryLimit + 1` times, or names a rule the worker does not know, goes to the
- * dead-letter queue `<queue>-dead`.
+ * How pg-boss retries and expires a job, given to each job as it is sent, in the words
+ * every broker package uses (`attempts`, `backoff`). A job that fails `attempts` times,
+ * or names a rule the worker does not know, goes to the dead-letter queue `<queue>-dead`.
  *
  * @example
  * ```ts
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const policy: PgBossDispatcher.JobPolicy = { retryLimit: 8, retryDelay: "2 seconds", retryBackoff: true, expireIn: "1 minute" }
+ * const policy: PgBossDispatcher.JobPolicy = { attempts: 8, backoff: "2 seconds", expireIn: "1 minute" }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
 export interface JobPolicy {
-  /** Retries after the first attempt. Default 5. */
-  readonly retryLimit?: number | undefined
-  /** The delay before the first retry (whole seconds). Default 1 second. */
-  readonly retryDelay?: Duration.DurationInput | undefined
-  /** Double the delay at each retry, with jitter. Default true. */
-  readonly retryBackoff?: boolean | undefined
+  /** How many times a job is tried before it is dead-lettered. Default 5. */
+  readonly attempts?: number | undefined
+  /** The first retry delay (whole seconds), doubled at each retry, with jitter. Default 1 second. */
+  readonly backoff?: Duration.DurationInput | undefined
   /** How long a job may stay active before it counts as failed and is retried. Default 5 minutes. */
   readonly expireIn?: Duration.DurationInput | undefined
 }
@@ -107,7 +80,7 @@ export interface SendOptions extends JobPolicy {
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
  * declare const boss: PgBoss
- * const options: PgBossDispatcher.Options<"pg-boss"> = { boss, queue: "cache-invalidation", retryLimit: 3 }
+ * const options: PgBossDispatcher.Options<"pg-boss"> = { boss, queue: "cache-invalidation", attempts: 3 }
  * ```
  *
  * @since 0.1.0
@@ -116,28 +89,33 @@ export interface SendOptions extends JobPolicy {
 export interface Options<N extends string> extends Omit<SendOptions, "db"> {
   readonly boss: PgBoss
   readonly name?: N | undefined
+  /** How long `dispatch` waits for PostgreSQL to take the job before running it in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
- * Makes the dispatcher. `dispatch` returns once pg-boss has the job; when pg-boss
- * cannot take it, the job runs in place (with the engine's retries) rather than being
- * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1 or a negative
- * `retryLimit`.
+ * Makes the dispatcher in a scope, as every broker package's `make` does (this one holds
+ * nothing to release: the client is yours). `dispatch` returns once pg-boss has the job; when pg-boss
+ * cannot take it, or does not within `timeout`, the job runs in place (with the
+ * engine's retries) rather than being lost. Throws a `CacheDefinitionError` for a
+ * `rowsPerJob` or `attempts` below 1.
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import PgBoss from "pg-boss"
  * import { PgBossDispatcher } from "@cachefx/pg-boss"
  *
  * declare const boss: PgBoss
- * const dispatcher = PgBossDispatcher.make({ boss })
- * console.log(dispatcher.name) // "pg-boss"
+ * const program = Effect.scoped(Effect.map(PgBossDispatcher.make({ boss }), (dispatcher) => dispatcher.name))
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const N extends string = "pg-boss">(options: Options<N>) => Dispatcher.Dispatcher = internal.make
+export const make = <const N extends string = "pg-boss">(
+  options: Options<N>
+): Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> => Effect.succeed(internal.make(options))
 
 /**
  * The dispatcher as a layer, under `Dispatcher.tag(name)`.
@@ -165,7 +143,7 @@ export const make: <const N extends string = "pg-boss">(options: Options<N>) => 
  * @category layers
  */
 export const layer = <const N extends string = "pg-boss">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.succeed(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), internal.make(options))
+  Layer.scoped(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), make(options))
 
 /**
  * Options of `layerConfig`, each read from `Config`: the connection string and schema
@@ -177,7 +155,7 @@ export const layer = <const N extends string = "pg-boss">(options: Options<N>): 
  * import { Redacted } from "effect"
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const options: PgBossDispatcher.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), retryLimit: 3 }
+ * const options: PgBossDispatcher.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), attempts: 3 }
  * ```
  *
  * @since 0.3.0
@@ -192,8 +170,8 @@ export interface ConfigOptions extends Omit<Options<string>, "boss" | "name"> {
 
 /**
  * The dispatcher over a pg-boss client started when the layer is built and stopped with
- * it; its options are read from `Config` (`Config.Wrap`; a `rowsPerJob` below 1 or a
- * negative `retryLimit` is a `ConfigError`), its name is given in code (rules name it).
+ * it; its options are read from `Config` (`Config.Wrap`; a `rowsPerJob` or `attempts`
+ * below 1 is a `ConfigError`), its name is given in code (rules name it).
  *
  * @example
  * ```ts
@@ -214,7 +192,7 @@ export interface ConfigOptions extends Omit<Options<string>, "boss" | "name"> {
 export const layerConfig = <const N extends string = "pg-boss">(
   options: Config.Config.Wrap<ConfigOptions>,
   name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | PgBossError> =>
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
   Layer.scoped(
     Dispatcher.tag<N>(name ?? ("pg-boss" as N)),
     Effect.flatMap(
@@ -253,7 +231,7 @@ export const send: (
   boss: PgBoss,
   job: Dispatcher.Job,
   options?: SendOptions
-) => Effect.Effect<ReadonlyArray<string>, PgBossError> = internal.send
+) => Effect.Effect<ReadonlyArray<string>, BrokerJob.BrokerError> = internal.send
 
 /**
  * Something that runs SQL with positional parameters, such as a `pg` client.
@@ -311,30 +289,25 @@ export const executor: (client: Queryable) => PgBoss.Db = internal.executor
  * @since 0.1.0
  * @category constructors
  */
-export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss, PgBossError, Scope.Scope> =
+export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss, BrokerJob.BrokerError, Scope.Scope> =
   internal.start
 
 /**
- * A job in a dead-letter queue: its pg-boss id, the job when it decodes, the raw data,
- * why it failed last, and when it was dead-lettered.
+ * A job in a dead-letter queue, as every broker package gives one
+ * (`BrokerJob.DeadLetter`): its pg-boss id, the job when it decodes, its text, why it
+ * failed last, after how many deliveries, and when it was dead-lettered.
  *
  * @example
  * ```ts
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id}: ${letter.reason}`
+ * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id} after ${letter.deliveries}: ${letter.reason}`
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface DeadLetter {
-  readonly id: string
-  readonly job: Option.Option<Dispatcher.Job>
-  readonly data: unknown
-  readonly reason: string
-  readonly createdOn: Date
-}
+export type DeadLetter = BrokerJob.DeadLetter
 
 /**
  * Options of `deadLetters`: the queue whose dead letters to read (default
@@ -377,4 +350,4 @@ export interface DeadLetterOptions {
 export const deadLetters: (
   boss: PgBoss,
   options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, PgBossError> = internal.deadLetters
+) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters

@@ -21,7 +21,6 @@ import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import { startAt } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
-import type { PgBossError } from "./PgBossDispatcher.js"
 
 /**
  * Options of the worker: a started pg-boss client, the queue (default
@@ -69,7 +68,7 @@ export interface Options {
  */
 export const make: (
   options: Options
-) => Effect.Effect<void, PgBossError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -97,7 +96,7 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, PgBossError, InvalidationEngine.InvalidationEngine> =>
+export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
 
 /**
@@ -146,7 +145,7 @@ export interface ConfigOptions extends Omit<Options, "boss"> {
  */
 export const layerConfig = (
   options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, ConfigError.ConfigError | PgBossError, InvalidationEngine.InvalidationEngine> =>
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(
     Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
       Effect.flatMap(startAt(url, rest.schema), (boss) => internal.make({ ...rest, boss })))

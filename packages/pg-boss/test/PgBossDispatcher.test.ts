@@ -157,7 +157,7 @@ describe("PgBossDispatcher", () => {
     it.scoped("a worker killed mid-job: the job expires and a second worker runs it", () =>
       Effect.gen(function*() {
         const getUser = users({ queue: "killed" })
-        const producer = yield* Layer.build(app([getUser], undefined, { expireIn: "2 seconds", retryLimit: 3 }))
+        const producer = yield* Layer.build(app([getUser], undefined, { expireIn: "2 seconds", attempts: 4 }))
         yield* Effect.provide(getUser({ id: 1 }), producer)
         yield* Effect.provide(Invalidation.publish(updated(1)), producer)
 
@@ -194,7 +194,7 @@ describe("PgBossDispatcher", () => {
         const failing = users({ queue: "failing" }, () => Effect.die(new Error("the rule's predicate is broken")))
         yield* Effect.provide(
           Invalidation.publish(updated(1)),
-          yield* Layer.build(app([failing], { queue: "failing" }, { retryLimit: 1, retryDelay: "1 second" }))
+          yield* Layer.build(app([failing], { queue: "failing" }, { attempts: 2, backoff: "1 second" }))
         )
         const letters = yield* eventually(deadLetters(boss, "failing"), (letters) => letters.length > 0)
         expect(letters.map((letter) => [letter.reason, Option.map(letter.job, (job) => job.rule)])).toEqual([

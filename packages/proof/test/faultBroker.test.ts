@@ -2,20 +2,18 @@
  * A broker worker killed mid-job (a child process, SIGKILL) loses no invalidation: many
  * events are published, the child takes jobs and hangs in them, it is killed, and a
  * second worker finishes; every expected key is counted gone. BullMQ and Redis Streams,
- * through the broker contract's fixtures (packages/redis/test).
+ * through the broker contract's fixtures (`@cachefx/testkit`).
  */
 import { Invalidation, InvalidationEvent } from "@cachefx/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Option, Schedule } from "effect"
-import { spawn } from "node:child_process"
+import { Effect, Layer, Option, Schedule } from "effect"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 import { broker as bullmq } from "../../bullmq/test/bullmqBroker.js"
-import { type Broker, engine, users } from "../../redis/test/brokerFixture.js"
+import { type Broker, engine, hangingWorker, users } from "@cachefx/testkit"
 import { broker as streams } from "../../redis/test/streamBroker.js"
 import { cleanup, report } from "./support.js"
 
-const workerScript = fileURLToPath(new URL("../../redis/test/brokerWorker.ts", import.meta.url))
 const modules: ReadonlyArray<{ readonly name: string; readonly broker: Broker; readonly module: string }> = [
   { name: "BullMQ", broker: bullmq, module: fileURLToPath(new URL("../../bullmq/test/bullmqBroker.ts", import.meta.url)) },
   { name: "Redis Streams", broker: streams, module: fileURLToPath(new URL("../../redis/test/streamBroker.ts", import.meta.url)) }
@@ -38,21 +36,7 @@ describe.each(modules)("$name worker killed mid-job", ({ broker, module }) => {
       expect(filled.filter(Option.isSome)).toHaveLength(keys)
 
       // a worker that hangs in every job it takes
-      const running = yield* Deferred.make<void>()
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
-            env: { ...process.env, CACHEFX_TEST_HANG: "1" },
-            stdio: ["ignore", "pipe", "inherit"]
-          })
-        ),
-        (child) => Effect.sync(() => child.kill("SIGKILL"))
-      )
-      let started = 0
-      child.stdout.on("data", (chunk: Buffer) => {
-        started += chunk.toString().split("running").length - 1
-        Deferred.unsafeDone(running, Effect.void)
-      })
+      const { child, running, started } = yield* hangingWorker(module, ns)
       // one event per row, some with several rows: jobs of either size
       for (const id of ids.slice(0, keys / 2)) {
         yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "update", rows: [{ id }] }))
@@ -60,10 +44,10 @@ describe.each(modules)("$name worker killed mid-job", ({ broker, module }) => {
       yield* Invalidation.publish(
         InvalidationEvent.make({ table: "users", operation: "delete", rows: ids.slice(keys / 2).map((id) => ({ id })) })
       )
-      yield* Deferred.await(running)
+      yield* running
       yield* Effect.sleep("300 millis")
       child.kill("SIGKILL")
-      const startedInChild = started
+      const startedInChild = started()
 
       // nothing was applied while the only worker hung
       const before = yield* Effect.forEach(ids, (id) => view.peek({ id }))

@@ -23,7 +23,7 @@ import { RedisStore } from "@cachefx/redis"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Metric, Option, Random, Ref, Schedule } from "effect"
 import { Redis } from "ioredis"
-import { freePort, startServer, unavailable } from "../../redis/test/servers.js"
+import { freePort, startServer, unavailable } from "@cachefx/testkit"
 import { report } from "./support.js"
 
 const size = 20

@@ -4,18 +4,21 @@
  */
 import { Clock, Duration, Effect } from "effect"
 
-/** Runs per property: `PROOF_RUNS`, default 1,000. */
-export const runs = (() => {
-  const raw = process.env["PROOF_RUNS"]
-  const parsed = raw === undefined ? 1000 : Number(raw)
-  if (!(Number.isInteger(parsed) && parsed > 0)) {
-    throw new Error(`PROOF_RUNS must be a positive whole number, not ${raw}`)
+/** A whole number from the environment variable `name`, at least `minimum`, or `fallback` when unset. */
+export const wholeNumber = (name: string, fallback: number, minimum: number): number => {
+  const raw = process.env[name]
+  const parsed = raw === undefined ? fallback : Number(raw)
+  if (!(Number.isInteger(parsed) && parsed >= minimum)) {
+    throw new Error(`${name} must be a whole number of at least ${minimum}, not ${raw}`)
   }
   return parsed
-})()
+}
 
-/** The shared Redis and its test-only cleanup, as the Redis package's tests define them. */
-export { cleanup, sharedUrl } from "../../redis/test/redis.js"
+/** Runs per property: `PROOF_RUNS`, default 1,000. */
+export const runs = wholeNumber("PROOF_RUNS", 1000, 1)
+
+/** The shared Redis and its test-only cleanup. */
+export { cleanup, sharedUrl } from "@cachefx/testkit"
 
 /** Prints what a property checked, so a reader of the test output sees the counts. */
 export const report = (name: string, counts: Record<string, number>) => {
@@ -43,3 +46,5 @@ export const shiftedClock = () => {
   }
 }
 
+/** The fault tools of the model suite: the throwaway `redis-server` launcher and the TCP proxy. */
+export { type FaultProxy, freePort, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"

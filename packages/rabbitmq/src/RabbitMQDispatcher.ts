@@ -14,39 +14,12 @@ import { BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/dispatcher.js"
-
-/**
- * A RabbitMQ call failed (the broker is unreachable, a publish was not confirmed, …).
- *
- * @example
- * ```ts
- * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
- *
- * const error = new RabbitMQDispatcher.RabbitMQError({
- *   operation: `publish to "cachefx-invalidation"`,
- *   cause: new Error("channel closed")
- * })
- * console.log(error.message) // RabbitMQ: publish to "cachefx-invalidation" failed
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class RabbitMQError extends Data.TaggedError("RabbitMQError")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `RabbitMQ: ${this.operation} failed`
-  }
-}
 
 /**
  * What the dispatcher and the worker need of a connection: a `ChannelModel` of
@@ -91,12 +64,14 @@ export interface Options<N extends string> {
   readonly name?: N | undefined
   readonly queue?: string | undefined
   readonly rowsPerJob?: number | undefined
+  /** How long `dispatch` waits for RabbitMQ's confirm before running the job in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
  * Makes the dispatcher in a scope, over a confirm channel of its own (opened again
  * should it close). `dispatch` returns once RabbitMQ has confirmed the job; when it
- * cannot take it, the job runs in place (with the engine's retries) rather than being
+ * cannot take it, or does not confirm it within `timeout`, the job runs in place (with the engine's retries) rather than being
  * lost. Throws a `CacheDefinitionError` for a `rowsPerJob` below 1.
  *
  * @example
@@ -188,7 +163,7 @@ export interface ConfigOptions extends Omit<Options<string>, "connection" | "nam
 export const layerConfig = <const N extends string = "rabbitmq">(
   options: Config.Config.Wrap<ConfigOptions>,
   name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | RabbitMQError> =>
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
   Layer.scoped(
     Dispatcher.tag<N>(name ?? ("rabbitmq" as N)),
     Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
@@ -218,28 +193,24 @@ export const layerConfig = <const N extends string = "rabbitmq">(
 export const connect: (
   url: string | amqp.Options.Connect,
   socketOptions?: amqp.SocketOptions
-) => Effect.Effect<amqp.ChannelModel, RabbitMQError, Scope.Scope> = internal.connect
+) => Effect.Effect<amqp.ChannelModel, BrokerJob.BrokerError, Scope.Scope> = internal.connect
 
 /**
- * A message of a dead-letter queue: the job when it decodes, the raw content, why it
- * failed last and after how many attempts.
+ * A message of a dead-letter queue, as every broker package gives one
+ * (`BrokerJob.DeadLetter`): its message id, the job when it decodes, its text, why it
+ * failed last, after how many deliveries, and when.
  *
  * @example
  * ```ts
  * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
  *
- * const describe = (letter: RabbitMQDispatcher.DeadLetter) => `after ${letter.attempts} attempts: ${letter.reason}`
+ * const describe = (letter: RabbitMQDispatcher.DeadLetter) => `after ${letter.deliveries} deliveries: ${letter.reason}`
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface DeadLetter {
-  readonly job: Option.Option<Dispatcher.Job>
-  readonly content: string
-  readonly reason: string
-  readonly attempts: number
-}
+export type DeadLetter = BrokerJob.DeadLetter
 
 /**
  * Options of `deadLetters`: the queue whose dead letters to read (default
@@ -261,8 +232,9 @@ export interface DeadLetterOptions {
 
 /**
  * Reads a queue's dead letters (`<queue>.dead`) without taking them: each is fetched
- * unacknowledged, and all go back to the queue when the read ends. The reason and the
- * attempts are the headers `x-cachefx-reason` and `x-cachefx-attempt`, so the
+ * unacknowledged, and all go back to the queue when the read ends. The reason, the
+ * deliveries and the time are the headers `x-cachefx-reason`, `x-cachefx-attempt` and
+ * `x-cachefx-failed-at`, so the
  * management UI shows them too; to run them again, shovel `<queue>.dead` to `<queue>`.
  *
  * @example
@@ -282,4 +254,4 @@ export interface DeadLetterOptions {
 export const deadLetters: (
   connection: Connection,
   options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, RabbitMQError> = internal.deadLetters
+) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters

@@ -4,7 +4,7 @@
  * `InvalidationEngine` of this process (so against the store of the cached values the
  * engine was given). A job that fails is published to a delay queue
  * (`<queue>.retry.<ms>`, whose messages expire back onto the queue) with its attempt
- * counted in the header `x-cachefx-attempt`; after `retryLimit` retries, or at once
+ * counted in the header `x-cachefx-attempt`; after `attempts` tries, or at once
  * when no retry can mend it (it does not decode, or names a cached value or rule this
  * process does not have), it goes to `<queue>.dead` with the reason in
  * `x-cachefx-reason`. A message is acknowledged only after that publish is confirmed,
@@ -25,13 +25,14 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { connect } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
-import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
+import type { Connection } from "./RabbitMQDispatcher.js"
 
 /**
  * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
  * how many unacknowledged messages it holds at once (default 8), and its retries:
- * `retryLimit` (default 5) after the first attempt, the first delay (default 1 second),
- * doubled at each retry unless `retryBackoff` is false.
+ * in the words every broker package uses, `attempts` (default 5: how many times a job is
+ * tried before it is dead-lettered) and `backoff` (default 1 second: the first retry
+ * delay, doubled at each retry).
  *
  * @example
  * ```ts
@@ -39,7 +40,7 @@ import type { Connection, RabbitMQError } from "./RabbitMQDispatcher.js"
  * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
  *
  * declare const connection: ChannelModel
- * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, retryLimit: 8, retryDelay: "500 millis" }
+ * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, attempts: 8, backoff: "500 millis" }
  * ```
  *
  * @since 0.1.0
@@ -49,15 +50,14 @@ export interface Options {
   readonly connection: Connection
   readonly queue?: string | undefined
   readonly prefetch?: number | undefined
-  readonly retryLimit?: number | undefined
-  readonly retryDelay?: Duration.DurationInput | undefined
-  readonly retryBackoff?: boolean | undefined
+  readonly attempts?: number | undefined
+  readonly backoff?: Duration.DurationInput | undefined
 }
 
 /**
  * Starts a worker in a scope. When the scope closes it stops taking messages, finishes
  * the jobs in hand and closes its channel. Throws a `CacheDefinitionError` for a
- * `prefetch` below 1 or a negative `retryLimit`.
+ * `prefetch` or `attempts` below 1.
  *
  * @example
  * ```ts
@@ -74,7 +74,7 @@ export interface Options {
  */
 export const make: (
   options: Options
-) => Effect.Effect<void, RabbitMQError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -102,7 +102,7 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, RabbitMQError, InvalidationEngine.InvalidationEngine> =>
+export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(internal.make(options))
 
 /**
@@ -127,8 +127,8 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
 
 /**
  * The worker over a connection to `url`, opened when the layer is built and closed with
- * it; its options are read from `Config` (`Config.Wrap`; a `prefetch` below 1 or a
- * negative `retryLimit` is a `ConfigError`).
+ * it; its options are read from `Config` (`Config.Wrap`; a `prefetch` or `attempts`
+ * below 1 is a `ConfigError`).
  *
  * @example
  * ```ts
@@ -151,7 +151,7 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  */
 export const layerConfig = (
   options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, ConfigError.ConfigError | RabbitMQError, InvalidationEngine.InvalidationEngine> =>
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
   Layer.scopedDiscard(
     Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
       Effect.flatMap(connect(Redacted.value(url)), (connection) => internal.make({ ...rest, connection })))

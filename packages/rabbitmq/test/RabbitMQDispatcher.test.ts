@@ -222,11 +222,11 @@ describe("RabbitMQDispatcher", () => {
         const started = Date.now()
         yield* Effect.provide(
           Invalidation.publish(updated(1)),
-          yield* Layer.build(app([failing], { queue, retryLimit: 2, retryDelay: "200 millis" }))
+          yield* Layer.build(app([failing], { queue, attempts: 3, backoff: "200 millis" }))
         )
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
         expect(Date.now() - started).toBeGreaterThanOrEqual(600)
-        expect(letters.map((letter) => [letter.reason, letter.attempts, Option.map(letter.job, (job) => job.rule)])).toEqual([
+        expect(letters.map((letter) => [letter.reason, letter.deliveries, Option.map(letter.job, (job) => job.rule)])).toEqual([
           ["the rule's predicate is broken", 3, Option.some("users(id=id)")]
         ])
         expect(yield* deadLetters(queue)).toHaveLength(1) // reading them leaves them there
@@ -245,7 +245,7 @@ describe("RabbitMQDispatcher", () => {
             await channel.close()
           }))
         const letters = yield* eventually(deadLetters(queue), (letters) => letters.length > 0)
-        expect(letters.map((letter) => [letter.reason, letter.attempts])).toEqual([[
+        expect(letters.map((letter) => [letter.reason, letter.deliveries])).toEqual([[
           `Cached value "users", invalidation rule "users(gone=id)": this engine has no such rule ` +
             "(does this process run the code that made the job?)",
           1
@@ -272,7 +272,7 @@ describe("RabbitMQDispatcher", () => {
     it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
       Effect.map(Connection, (connection) => {
         expect(() => RabbitMQWorker.layer({ connection, prefetch: 0 })).toThrow("prefetch must be a whole number of at least 1, got 0")
-        expect(() => RabbitMQWorker.layer({ connection, retryLimit: -1 })).toThrow("retryLimit must be a whole number")
+        expect(() => RabbitMQWorker.layer({ connection, attempts: 0 })).toThrow("attempts must be a whole number")
         expect(() => RabbitMQDispatcher.layer({ connection, rowsPerJob: 0 })).toThrow("rowsPerJob must be a whole number")
       }))
   })

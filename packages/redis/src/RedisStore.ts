@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { CacheStore } from "@cachefx/core"
+import { CacheStore, type CircuitBreaker } from "@cachefx/core"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
@@ -36,7 +36,8 @@ import * as RedisSync from "./RedisSync.js"
  * import type { RedisStore } from "@cachefx/redis"
  *
  * const options: RedisStore.Options = {
- *   client: new Redis("redis://127.0.0.1:6379", { enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+ *   client: new Redis("redis://127.0.0.1:6379", { enableOfflineQueue: false, maxRetriesPerRequest: 0 }),
+ *   maxTtl: "7 days"
  * }
  * ```
  *
@@ -46,6 +47,19 @@ import * as RedisSync from "./RedisSync.js"
 export interface Options {
   readonly client: Redis | Cluster
   readonly leasePollInterval?: Duration.DurationInput | undefined
+  /**
+   * The longest an entry lives in Redis (default 30 days), whatever its TTL: an entry
+   * of `Ttl.forever`, and the stamps it recorded, expire after it (and are computed
+   * again on the next miss). Keeps every key of the store evictable by a `volatile-*`
+   * `maxmemory-policy`, and bounds what entries no read finds again can hold.
+   */
+  readonly maxTtl?: Duration.DurationInput | undefined
+  /**
+   * The store's circuit breaker (`CircuitBreaker.Options`): by default its threshold
+   * and probe interval come from the `CacheSettings` in force (`breakerThreshold`,
+   * default 5 timeouts in a row; `breakerProbeInterval`, default 1 second).
+   */
+  readonly breaker?: CircuitBreaker.Options | undefined
 }
 
 /**
@@ -90,6 +104,8 @@ export interface L1Options {
  */
 export interface TieredOptions {
   readonly client: Redis
+  readonly maxTtl?: Duration.DurationInput | undefined
+  readonly breaker?: CircuitBreaker.Options | undefined
   readonly l1: L1Options
   readonly sync?: Omit<RedisSync.Options, "client"> | undefined
 }

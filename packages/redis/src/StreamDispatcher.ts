@@ -3,7 +3,7 @@
  * event has many rows) with `XADD`, and returns once Redis has it. `StreamWorker` runs
  * the jobs in any process, at least once: an entry is acknowledged only once its job is
  * done, redelivered when its worker failed or died, and moved to a dead-letter stream
- * (`<stream>:dead`, with the reason) after `maxDeliveries`.
+ * (`<stream>:dead`, with the reason) after `attempts` deliveries.
  *
  * A rule picks its stream with `dispatcherConfig: { queue: "<stream key>" }`; the default
  * is `{cachefx}:invalidation`. On a Redis Cluster, give streams a hash tag (`{…}`):
@@ -18,6 +18,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
@@ -49,22 +50,25 @@ export interface Options<N extends string> {
 }
 
 /**
- * Makes the dispatcher. A job Redis does not take runs in place (see `BrokerJob.dispatcher`).
+ * Makes the dispatcher in a scope, as every broker package's `make` does (this one holds
+ * nothing to release: the client is yours). A job Redis does not take runs in place
+ * (see `BrokerJob.dispatcher`).
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Redis } from "ioredis"
  * import { StreamDispatcher } from "@cachefx/redis"
  *
- * const dispatcher = StreamDispatcher.make({ client: new Redis() })
- * console.log(dispatcher.name) // "redis-stream"
+ * const program = Effect.scoped(Effect.map(StreamDispatcher.make({ client: new Redis() }), (dispatcher) => dispatcher.name))
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const N extends string = "redis-stream">(options: Options<N>) => Dispatcher.Dispatcher =
-  internal.makeDispatcher
+export const make = <const N extends string = "redis-stream">(
+  options: Options<N>
+): Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> => Effect.succeed(internal.makeDispatcher(options))
 
 /**
  * The dispatcher as a layer, for the engine layer.
@@ -87,7 +91,7 @@ export const make: <const N extends string = "redis-stream">(options: Options<N>
  * @category layers
  */
 export const layer = <const N extends string = "redis-stream">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.succeed(Dispatcher.tag(options.name ?? ("redis-stream" as N)), make(options))
+  Layer.scoped(Dispatcher.tag(options.name ?? ("redis-stream" as N)), make(options))
 
 /**
  * Options of `layerConfig`, each read from `Config`: the URL of the Redis the dispatcher
@@ -139,7 +143,7 @@ export const layerConfig = <const N extends string = "redis-stream">(
 ): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
   Layer.scoped(
     Dispatcher.tag(name ?? ("redis-stream" as N)),
-    Effect.map(internal.connectConfig(options), ({ client, options }) => make({ ...options, client, name }))
+    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client, name }))
   )
 
 /**

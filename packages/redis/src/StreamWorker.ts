@@ -6,7 +6,7 @@
  * - a job that fails stays pending and is delivered again once it has been idle for
  *   `visibilityTimeout` (`XPENDING` + `XCLAIM`); so is the job of a worker that died;
  * - a running job is kept from looking idle (a `XCLAIM … JUSTID` heartbeat);
- * - after `maxDeliveries` deliveries, or at once when running it again cannot help (it
+ * - after `attempts` deliveries, or at once when running it again cannot help (it
  *   does not decode, or names a rule this process does not have), the entry moves to
  *   `<stream>:dead` with the reason (`StreamDispatcher.deadLetters` lists them).
  *
@@ -52,8 +52,8 @@ export interface Options {
   readonly concurrency?: number | undefined
   /** How long a delivered job may go without progress before it is delivered again. Default 30 seconds. */
   readonly visibilityTimeout?: Duration.DurationInput | undefined
-  /** How many deliveries a job gets before it is dead-lettered. Default 5. */
-  readonly maxDeliveries?: number | undefined
+  /** How many times a job is tried (delivered) before it is dead-lettered, as in every broker package. Default 5. */
+  readonly attempts?: number | undefined
 }
 
 /**

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { keyIn } from "../../core/test/CacheStoreContract.js"
 import { TestSettings } from "./redis.js"
-import { freePort, type Server, startServer, unavailable } from "./servers.js"
+import { freePort, type Server, startServer, unavailable } from "@cachefx/testkit"
 
 const run = `batching-${process.pid}`
 

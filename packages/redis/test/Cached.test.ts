@@ -4,7 +4,7 @@ import { Deferred, Duration, Effect, Fiber, Layer, Metric, Schedule } from "effe
 import { Redis } from "ioredis"
 import * as keys from "../src/internal/keys.js"
 import { cleanup, layerAt, sharedUrl } from "./redis.js"
-import { freePort, startServer, unavailable } from "./servers.js"
+import { freePort, startServer, unavailable } from "@cachefx/testkit"
 
 const prefix = `redis-cached-${process.pid}-${Date.now()}`
 const Settings = CacheSettings.layer({ keyPrefix: prefix, operationTimeout: "1 second" })
@@ -75,11 +75,15 @@ describe("cached() on Redis: foreign bytes", () => {
     )
 
   /** The Redis key of an input of `fn` (a cached value named apart from its namespace has keys of its own). */
+  // a cached value named apart has a namespace of its own: `<prefix>:<namespace>:#@<name>`
   const physicalKey = (fn: ReturnType<typeof counting>["fn"], input: Post) =>
     Effect.zipWith(
       KeyConstructor.partitionFor(Posts, input),
       fn.keyFor(input),
-      (scope, key) => keys.physical({ ...scope, key }).entry
+      (scope, key) => {
+        const namespace = `${scope.namespace}:#@${fn.name}`
+        return keys.physical({ namespace, partition: scope.partition.replace(scope.namespace, namespace), key }).entry
+      }
     )
 
   it.live("bytes that are not an entry are a miss, and are replaced", () =>

@@ -3,10 +3,9 @@ import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from
 import { RedisStore } from "@cachefx/redis"
 import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Redis } from "ioredis"
-import { type AddressInfo, createServer, Socket } from "node:net"
 import { Instance, type Plan } from "./leaseInstance.js"
 import { cleanup, countingClient, sharedUrl } from "./redis.js"
-import { freePort } from "./servers.js"
+import { freePort, sharedAddress, startProxy } from "@cachefx/testkit"
 
 const run = `redis-leases-${process.pid}-${Date.now()}`
 const client = new Redis(sharedUrl)
@@ -90,32 +89,14 @@ describe("leases in one process", () => {
       Effect.map((store) => Layer.merge(Layer.succeed(CacheStore.CacheStore, store), settingsOf(name)))
     )
 
-  /** A TCP proxy to the shared Redis that passes commands at once and Redis's answers `delay` ms late. */
-  const slowAnswers = (delay: number) =>
-    Effect.acquireRelease(
-      Effect.async<{ readonly port: number; readonly close: () => void }>((resume) => {
-        const url = new URL(sharedUrl)
-        const sockets: Array<Socket> = []
-        const server = createServer((socket) => {
-          const upstream = new Socket()
-          upstream.connect(Number(url.port || 6379), url.hostname)
-          socket.pipe(upstream)
-          upstream.on("data", (chunk) => setTimeout(() => socket.writable && socket.write(chunk), delay))
-          socket.on("error", () => upstream.destroy())
-          upstream.on("error", () => socket.destroy())
-          sockets.push(socket, upstream)
-        })
-        server.listen(0, "127.0.0.1", () =>
-          resume(Effect.succeed({
-            port: (server.address() as AddressInfo).port,
-            close: () => {
-              server.close()
-              sockets.forEach((socket) => socket.destroy())
-            }
-          })))
-      }),
-      (proxy) => Effect.sync(proxy.close)
-    )
+  /** A fault proxy to the shared Redis, closed with the scope. */
+  const proxied = Effect.acquireRelease(
+    Effect.promise(() => startProxy(sharedAddress.port, sharedAddress.host)),
+    (proxy) => Effect.promise(proxy.close)
+  )
+
+  /** A proxy to the shared Redis that passes commands at once and Redis's answers `delay` ms late. */
+  const slowAnswers = (delay: number) => Effect.tap(proxied, (proxy) => proxy.delay(delay, "toClient"))
 
   it.live("a waiter is woken by the release's message, long before its poll, and serves the holder's value", () =>
     Effect.gen(function*() {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url"
-import { contract } from "./BrokerContract.js"
+import { contract } from "@cachefx/testkit/BrokerContract"
 import { broker } from "./streamBroker.js"
 
 contract(broker, fileURLToPath(new URL("./streamBroker.ts", import.meta.url)))

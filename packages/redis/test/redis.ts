@@ -5,10 +5,11 @@
  */
 import { CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
+import { sharedUrl } from "@cachefx/testkit"
 import { Config, ConfigProvider, Effect, Layer } from "effect"
 import { type Command, Redis } from "ioredis"
 
-export const sharedUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+export { cleanup, sharedUrl } from "@cachefx/testkit"
 
 /** Settings of the tests: a timeout loose enough for a busy 2-core machine. */
 export const TestSettings = CacheSettings.layer({ operationTimeout: "1 second" })
@@ -19,20 +20,6 @@ export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]])))),
     Layer.provide(TestSettings)
   )
-
-/** Deletes every key of the shared Redis that contains `marker` (tests only: stores never scan). */
-export const cleanup = async (marker: string): Promise<void> => {
-  const client = new Redis(sharedUrl)
-  try {
-    for await (const keys of client.scanStream({ match: `*${marker}*`, count: 1000 })) {
-      if ((keys as Array<string>).length > 0) {
-        await client.unlink(...(keys as Array<string>))
-      }
-    }
-  } finally {
-    await client.quit()
-  }
-}
 
 /**
  * A client of the shared Redis that records each command it sends, as its name and

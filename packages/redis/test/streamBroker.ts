@@ -1,7 +1,7 @@
 /** The Redis Streams dispatcher as a broker of the contract: a 2 s visibility timeout, 2 deliveries. */
 import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
 import { Effect, Layer } from "effect"
-import { type Broker, client } from "./brokerFixture.js"
+import { type Broker, client, unreachableRedis } from "@cachefx/testkit"
 
 const stream = (ns: string) => `{${ns}}:invalidation`
 
@@ -11,7 +11,7 @@ export const broker: Broker = {
     Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, stream: stream(ns), rowsPerJob: 3 }))),
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(client(), (client) =>
-      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", maxDeliveries: 2 }))),
-  unreachable: (client, timeout) => StreamDispatcher.layer({ client, timeout }),
+      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", attempts: 2 }))),
+  unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (client) => StreamDispatcher.layer({ client, timeout }))),
   deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
 }

@@ -21,6 +21,7 @@ import { CacheSettings, type Settings } from "../CacheSettings.js"
 import {
   CacheStore,
   type FillGuard,
+  type GetOptions,
   type InvalidateOptions,
   type LeaseOutcome,
   type Leases,
@@ -32,10 +33,10 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import * as Ttl from "../Ttl.js"
 import * as codecs from "./codec.js"
 import * as registry from "./constructorRegistry.js"
+import * as registration from "./registration.js"
 import { checkedDuration } from "./duration.js"
 import { fingerprintSlice } from "./fingerprint.js"
 import * as keys from "./keyConstructor.js"
-import { encodeSlice } from "./keyEncoding.js"
 import { SingleFlight } from "./singleFlight.js"
 import * as tracing from "./tracing.js"
 
@@ -57,6 +58,9 @@ const none = Option.none()
 /** Whether an entry's TTL has a stale-while-revalidate window. */
 const hasStaleWindow = (entry: CacheEntry.CacheEntry): boolean =>
   entry.expiresAt !== null && entry.staleUntil !== null && entry.staleUntil > entry.expiresAt
+
+/** A read after a lease: of the tier instances share, where another instance may have filled the key. */
+const shared: GetOptions = { shared: true }
 
 /** How many times the leader of a miss waits for another process's lease before computing anyway. */
 const leaseRounds = 3
@@ -113,28 +117,32 @@ const make = <I, A, E, R>(
 ): Cached.Cached<I, A, E | CacheTimeoutError, R, any, any> => {
   const constructor = options.key
   const name = options.name ?? constructor.namespace
-  // A cached value named apart from its namespace keeps its own keys; `#@` starts no other slice.
-  const nameSlice = name === constructor.namespace ? undefined : "#@" + encodeSlice(name, false)
+  // A cached value named apart from its namespace has a namespace of its own (see `registry.identityOf`).
+  const identity = registry.identityOf(constructor, name)
   const fingerprint = options.value === undefined || options.fingerprint === false
     ? undefined
     : fingerprintSlice(options.value)
-  const withFingerprint = nameSlice === undefined ? fingerprint : nameSlice + ":" + fingerprint
-  /** The slices of the cached value's own between the partition and the suffix. */
-  const extra = (settings: Settings) => fingerprint !== undefined && settings.fingerprint ? withFingerprint : nameSlice
+  /** The slice of the cached value's own between the partition and the suffix. */
+  const extra = (settings: Settings) => settings.fingerprint ? fingerprint : undefined
   const sync = keys.isSync(constructor)
   const size = constructor.fields.length
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
   const ttlOption = options.ttl
   const staticTtl = ttlOption === undefined || typeof ttlOption === "function" ? undefined : Ttl.decode(ttlOption)
   const { hard, soft } = decodeTimeouts(name, options.timeout)
-  const flights = new SingleFlight<A, E>()
+  // every caller that joins a computation gets a copy of its own: callers never share a mutable value
+  const copy = codecs.copier(codec)
+  const flights = new SingleFlight<A, E>(copy)
   // Refreshes ahead run apart from `flights`: readers join a computation in `flights`,
   // but a key refreshed ahead is still fresh, so its readers are answered from the store.
-  const ahead = new SingleFlight<A, E>()
+  const ahead = new SingleFlight<A, E>(copy)
   const leaseDuration = options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration)
   // A static policy without refresh-ahead reads no clock per hit for it.
   const mayRefreshAhead = staticTtl === undefined || (staticTtl._tag === "Expiring" && staticTtl.refreshAhead > 0)
-  registry.register(constructor, (namespace) => flights.detach((flight) => flight.namespace === namespace))
+  registry.register(constructor, identity, (namespace) => flights.detach((flight) => flight.namespace === namespace))
+  // the store this cached value last checked it may use (see `registry.claim`), and its token there
+  let claimed: Store | undefined
+  const owner = {}
   // One label array for the life of the cached value: the metric hook is cached by its identity.
   const labels = [MetricLabel.make("cache", name)]
   const count = (metric: Metric.Metric.Counter<number>) => metric.unsafeUpdate(1, labels)
@@ -142,7 +150,7 @@ const make = <I, A, E, R>(
   const keyOf = (input: unknown, settings: Settings): Effect.Effect<CacheKey.CacheKey, KeyError, any> =>
     Effect.flatMap(
       keys.slices(constructor, input, size),
-      (slices) => keys.assembleEffect(constructor, settings, slices, extra(settings))
+      (slices) => keys.assembleEffect(constructor, settings, slices, extra(settings), identity)
     )
 
   /** Reports a cache-side error: counted and logged when failing open, a defect otherwise. */
@@ -242,8 +250,8 @@ const make = <I, A, E, R>(
    * (another process may have filled the key since). While another process holds the
    * lease it waits for its release and reads the key again, taking the lease if the key
    * is still empty: the value that process stored is the answer; otherwise it tries
-   * again (at most `leaseRounds` waits, then it computes anyway). A lease error computes
-   * at once (fail-open).
+   * again (at most `leaseRounds` waits, and one lease duration of waiting in all: then
+   * it computes anyway). A lease error computes at once (fail-open).
    */
   const lead = (
     store: Store,
@@ -282,27 +290,33 @@ const make = <I, A, E, R>(
           })
         }
       })
-    /** Computes under the lease held, waits for another's, or takes it apart from a read. */
-    const next = (lease: LeaseOutcome | undefined, waits: number): Effect.Effect<A, E, any> =>
-      state.token !== undefined ? compute : lease?._tag === "Held" ? wait(waits) : acquire(waits)
-    const wait = (waits: number): Effect.Effect<A, E, any> =>
-      waits === leaseRounds ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, duration), {
-        onFailure: fallback,
-        onSuccess: () =>
-          reread(Effect.uninterruptible(store.get(key, { lease: duration })), (lease) => next(lease, waits + 1))
+    /**
+     * Computes under the lease held, waits for another's, or takes it apart from a read.
+     * `until`: when the waiting ends (the clock's millis), set by the first wait.
+     */
+    const next = (lease: LeaseOutcome | undefined, waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
+      state.token !== undefined ? compute : lease?._tag === "Held" ? wait(waits, until) : acquire(waits, until)
+    const wait = (waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
+      waits === leaseRounds ? computeSpan(input) : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const end = until ?? now + Duration.toMillis(duration)
+        return now >= end ? computeSpan(input) : Effect.matchEffect(leases.awaitRelease(key, Duration.millis(end - now)), {
+          onFailure: fallback,
+          onSuccess: () =>
+            reread(Effect.uninterruptible(store.get(key, { lease: duration, shared: true })), (lease) => next(lease, waits + 1, end))
+        })
       })
-    const acquire = (waits: number): Effect.Effect<A, E, any> =>
+    const acquire = (waits: number, until: number | undefined): Effect.Effect<A, E, any> =>
       Effect.matchEffect(Effect.uninterruptible(leases.acquire(key, duration)), {
         onFailure: fallback,
         onSuccess: (token) => {
           if (Option.isNone(token)) {
-            return wait(waits)
+            return wait(waits, until)
           }
           state.token = token.value
-          return reread(store.get(key), () => compute)
+          return reread(store.get(key, shared), () => compute)
         }
       })
-    return next(lease, 0)
+    return next(lease, 0, undefined)
   }
 
   /**
@@ -549,7 +563,7 @@ const make = <I, A, E, R>(
     }
     let key: CacheKey.CacheKey
     try {
-      key = keys.assemble(constructor, settings, keys.slicesSync(constructor, input, size), extra(settings))
+      key = keys.assemble(constructor, settings, keys.slicesSync(constructor, input, size), extra(settings), identity)
     } catch (error) {
       return onError(error as KeyError)
     }
@@ -565,12 +579,21 @@ const make = <I, A, E, R>(
     withContext((context) => {
       const settings = Context.get(context, CacheSettings)
       const store = Context.unsafeGet(context, CacheStore)
-      return resolveKey(
+      if (store !== claimed) {
+        const conflict = registry.claim(store, constructor, name, owner)
+        if (conflict !== undefined) {
+          return Effect.die(conflict)
+        }
+        claimed = store
+      }
+      const unregistered = check?.(context)
+      const resolved = resolveKey(
         input,
         settings,
         (key) => f(store, settings, key),
         (error) => Effect.zipRight(report(settings, error), orElse(settings))
       )
+      return unregistered === undefined ? resolved : Effect.zipRight(unregistered, resolved)
     })
 
   /** The partition of an input: built at once when every field is synchronous. */
@@ -578,12 +601,17 @@ const make = <I, A, E, R>(
     if (!sync) {
       return Effect.map(
         keys.slices(constructor, input, constructor.partitionSize),
-        (slices) => keys.assemblePartition(constructor, settings, slices)
+        (slices) => keys.assemblePartition(constructor, settings, slices, identity)
       )
     }
     try {
       return Effect.succeed(
-        keys.assemblePartition(constructor, settings, keys.slicesSync(constructor, input, constructor.partitionSize))
+        keys.assemblePartition(
+          constructor,
+          settings,
+          keys.slicesSync(constructor, input, constructor.partitionSize),
+          identity
+        )
       )
     } catch (error) {
       return Effect.fail(error as KeyError)
@@ -695,14 +723,23 @@ const make = <I, A, E, R>(
               : Effect.zip(Effect.all(fresh, { discard: true }), Effect.all(others, { concurrency, discard: true }), {
                 concurrent: true
               })
-            return Effect.map(
-              answered,
-              () => slots.map((slot) => answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value)
-            )
+            // inputs of one key after the first get a copy of its value: callers never share a mutable value
+            const given = new Set<number>()
+            return Effect.map(answered, () =>
+              slots.map((slot) => {
+                const value = answers[slot < 0 ? distinct.length - slot - 1 : slot]!.value
+                if (slot < 0 || !given.has(slot)) {
+                  given.add(slot)
+                  return value
+                }
+                return copy(value)
+              }))
           }))
       })
     })
 
+  // a value with rules warns where it runs beside an engine that does not serve it
+  const check = (options.invalidatesOn ?? []).length === 0 ? undefined : registration.checker(name, () => self)
   const call = (input: I) => Effect.map(answer(input), (answer) => answer.value)
   // a function's own `name` is read-only to assignment, but configurable
   Object.defineProperty(call, "name", { value: name })
@@ -727,7 +764,7 @@ const make = <I, A, E, R>(
           return Context.unsafeGet(context, CacheStore).deletePartition(scope, options)
         })
       ),
-    invalidateAll: registry.invalidateAll(constructor),
+    invalidateAll: registry.invalidateOwn(constructor, identity),
     peek: (input: I) =>
       withKey(
         input,

@@ -1,82 +1,185 @@
 import * as Effect from "effect/Effect"
-import type { CacheStoreError } from "../CacheError.js"
+import { CacheDefinitionError, type CacheStoreError } from "../CacheError.js"
 import { CacheSettings } from "../CacheSettings.js"
-import { CacheStore, type InvalidateOptions } from "../CacheStore.js"
+import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
+import { scopeOf } from "./keyConstructor.js"
+import { encodeSlice } from "./keyEncoding.js"
 
-/** Forgets the computations under way of one cached value in a namespace (its single-flight detach). */
-type Detach = (namespace: string) => void
+type Constructor = KeyConstructor.KeyConstructor.Any
+
+/** A cached value as `cached()` registers it: its identity, and how it forgets its computations under way. */
+interface Registered {
+  /** `undefined` for the cached value named as its namespace; `#@<name>` for one named apart. */
+  readonly identity: string | undefined
+  /** Forgets the computations under way in a namespace (its single-flight detach). */
+  readonly detach: (namespace: string) => void
+}
 
 /** The cached values built on each key constructor, as `cached()` registers them. */
-const registry = new WeakMap<KeyConstructor.KeyConstructor.Any, Set<Detach>>()
+const registry = new WeakMap<Constructor, Set<Registered>>()
+
+/** The identities of the cached values named apart in each namespace: the namespaces a constructor-wide wipe clears. */
+const identities = new Map<string, Set<string>>()
 
 /** The versions of each namespace that cached values of this process use. */
 const versions = new Map<string, Set<string>>()
+
+/** Which cached value (its owner token) uses each constructor and name on each store. */
+const claims = new WeakMap<Store, WeakMap<Constructor, Map<string, object>>>()
+
+/** The value of a key of a map, made and set when absent. */
+const getOrMake = <K, V>(
+  map: { get(key: K): V | undefined; set(key: K, value: V): unknown },
+  key: K,
+  make: () => V
+): V => {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = make()
+    map.set(key, value)
+  }
+  return value
+}
+
+/**
+ * The identity of a cached value in its constructor's namespace: none for the cached
+ * value named as the namespace (the default), `#@` and its escaped name otherwise. `#@`
+ * starts no version (versions may not start with `#`), so a cached value named apart has
+ * a namespace of its own, `<prefix>:<namespace>:#@<name>`: its own wipes are O(1) and
+ * reach nothing else.
+ *
+ * @internal
+ */
+export const identityOf = (constructor: Constructor, name: string): string | undefined =>
+  name === constructor.namespace ? undefined : "#@" + encodeSlice(name, false)
 
 /**
  * Registers a cached value built on a constructor.
  *
  * @internal
  */
-export const register = (constructor: KeyConstructor.KeyConstructor.Any, detach: Detach): void => {
-  const inUse = versions.get(constructor.namespace)
-  if (inUse === undefined) {
-    versions.set(constructor.namespace, new Set([constructor.version]))
-  } else {
-    inUse.add(constructor.version)
+export const register = (constructor: Constructor, identity: string | undefined, detach: Registered["detach"]): void => {
+  getOrMake(versions, constructor.namespace, () => new Set()).add(constructor.version)
+  if (identity !== undefined) {
+    getOrMake(identities, constructor.namespace, () => new Set()).add(identity)
   }
-  const detachers = registry.get(constructor)
-  if (detachers === undefined) {
-    registry.set(constructor, new Set([detach]))
-  } else {
-    detachers.add(detach)
-  }
+  getOrMake(registry, constructor, () => new Set()).add({ identity, detach })
 }
 
 /**
- * Wipes the namespace of a constructor (one `clear`, soft when asked) and detaches the
- * computations under way of every cached value built on it, so that no caller joins one
- * that began before.
+ * Records that the cached value `owner` (constructor, name) uses a store; gives the
+ * `CacheDefinitionError` to raise when another cached value with the same constructor
+ * and name used it first: the two would share entries, and one would be served the
+ * other's values. The same definition made again (a test, a reloaded module) on another
+ * store is no conflict.
  *
  * @internal
  */
-export const invalidateAll = (
-  constructor: KeyConstructor.KeyConstructor.Any,
+export const claim = (store: Store, constructor: Constructor, name: string, owner: object): CacheDefinitionError | undefined => {
+  const byName = getOrMake(getOrMake(claims, store, () => new WeakMap()), constructor, () => new Map<string, object>())
+  const first = byName.get(name)
+  if (first === undefined) {
+    byName.set(name, owner)
+    return undefined
+  }
+  return first === owner ? undefined : new CacheDefinitionError({
+    subject: `cached "${name}"`,
+    reason: `another cached value on the same key constructor (namespace "${constructor.namespace}") has this name ` +
+      "and uses this store already: the two would share entries, and one would be served the other's values. " +
+      "Give each cached value its own `name`"
+  })
+}
+
+/** The namespaces of a constructor's cached values this process knows: the default one, and one per identity. */
+const scopes = (constructor: Constructor, prefix: string): Array<string> => [
+  scopeOf(constructor, prefix, undefined),
+  ...Array.from(identities.get(constructor.namespace) ?? [], (identity) => scopeOf(constructor, prefix, identity))
+]
+
+/** Wipes namespaces, after `registered` forgot its computations under way in them. */
+const wipe = (
+  store: Store,
+  prefix: string,
+  constructor: Constructor,
+  registered: Iterable<Registered>,
+  namespaces: ReadonlyArray<string>,
+  options: InvalidateOptions | undefined
+) => {
+  for (const { detach, identity } of registered) {
+    detach(scopeOf(constructor, prefix, identity))
+  }
+  return namespaces.length === 1
+    ? store.clear(namespaces[0]!, options)
+    : Effect.forEach(namespaces, (namespace) => store.clear(namespace, options), { concurrency: "unbounded", discard: true })
+}
+
+/**
+ * Wipes the namespace of one cached value (one O(1) `clear`, soft when asked) and
+ * detaches its computations under way, so that no caller joins one that began before.
+ *
+ * @internal
+ */
+export const invalidateOwn = (
+  constructor: Constructor,
+  identity: string | undefined,
   options?: InvalidateOptions
 ): Effect.Effect<void, CacheStoreError, CacheStore> =>
   Effect.flatMap(CacheSettings, (settings) =>
     Effect.flatMap(CacheStore, (store) => {
-      const namespace = settings.keyPrefix + ":" + constructor.namespace
-      for (const detach of registry.get(constructor) ?? []) {
-        detach(namespace)
-      }
-      return store.clear(namespace, options)
+      const own = Array.from(registry.get(constructor) ?? []).filter((registered) => registered.identity === identity)
+      return wipe(store, settings.keyPrefix, constructor, own, [scopeOf(constructor, settings.keyPrefix, identity)], options)
     }))
+
+/**
+ * Wipes the namespaces of every cached value on a constructor's namespace that this
+ * process defines (one O(1) `clear` each, soft when asked), and detaches the
+ * computations under way of every cached value built on the constructor.
+ *
+ * @internal
+ */
+export const invalidateAll = (
+  constructor: Constructor,
+  options?: InvalidateOptions
+): Effect.Effect<void, CacheStoreError, CacheStore> =>
+  Effect.flatMap(CacheSettings, (settings) =>
+    Effect.flatMap(CacheStore, (store) =>
+      wipe(
+        store,
+        settings.keyPrefix,
+        constructor,
+        registry.get(constructor) ?? [],
+        scopes(constructor, settings.keyPrefix),
+        options
+      )))
 
 const whole = /^(0|[1-9][0-9]*)$/
 
 /**
  * Deletes the entries of the versions of a constructor's namespace lower than its own
- * (whole-number versions only), except versions that another cached value of this
- * process uses; gives how many keys the store deleted, or 0 when it cannot.
+ * (whole-number versions only), in the namespace of every cached value of it this
+ * process knows, except versions that another cached value of this process uses; gives
+ * how many keys the store deleted, or 0 when it cannot.
  *
  * @internal
  */
 export const deletePreviousVersions = (
-  constructor: KeyConstructor.KeyConstructor.Any
+  constructor: Constructor
 ): Effect.Effect<number, CacheStoreError, CacheStore> =>
   Effect.flatMap(CacheSettings, (settings) =>
     Effect.flatMap(CacheStore, (store) => {
       if (!whole.test(constructor.version)) {
         return Effect.succeed(0)
       }
-      if (store.deleteVersions === undefined) {
+      const deleteVersions = store.deleteVersions
+      if (deleteVersions === undefined) {
         return Effect.as(Effect.logWarning("cachefx: this store cannot delete previous versions; they expire on their TTL"), 0)
       }
       const current = Number(constructor.version)
       const inUse = versions.get(constructor.namespace)
-      return store.deleteVersions(
-        settings.keyPrefix + ":" + constructor.namespace,
-        (version) => whole.test(version) && Number(version) < current && inUse?.has(version) !== true
+      const previous = (version: string) => whole.test(version) && Number(version) < current && inUse?.has(version) !== true
+      return Effect.map(
+        Effect.forEach(scopes(constructor, settings.keyPrefix), (namespace) => deleteVersions(namespace, previous)),
+        (counts) => counts.reduce((sum, count) => sum + count, 0)
       )
     }))

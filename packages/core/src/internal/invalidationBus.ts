@@ -1,9 +1,32 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as InvalidationBus from "../InvalidationBus.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
+
+/**
+ * Where the engine puts one signal per job of an event a tracked publish made (see
+ * `Invalidation.publishTracked`): true once the job is applied, false once it ran out of
+ * retries. Set around one publish only: a fiber forked inside it does not inherit it.
+ *
+ * @internal
+ */
+export type Receipts = Array<Deferred.Deferred<boolean>>
+
+/** @internal */
+export const currentReceipts: FiberRef.FiberRef<Receipts | undefined> = FiberRef.unsafeMake<Receipts | undefined>(
+  undefined,
+  { fork: () => undefined }
+)
+
+/** A receipt that says "not applied", for an event released without an engine. */
+const notApplied = (receipts: Receipts | undefined) =>
+  receipts === undefined ? Effect.void : Effect.map(Deferred.make<boolean>(), (deferred) => {
+    Deferred.unsafeDone(deferred, Effect.succeed(false))
+    receipts.push(deferred)
+  })
 
 /** What an engine serving a bus runs for each event, in the publisher's fiber. */
 type Handler = (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void>
@@ -21,13 +44,16 @@ export const make: Effect.Effect<InvalidationBus.Service, never, Scope.Scope> = 
           Effect.logWarning("cachefx: an invalidation event was published after the engine stopped").pipe(
             Effect.annotateLogs({ table: delivery.event.table })
           ),
-          Deferred.succeed(delivery.handled, void 0)
+          Effect.zipRight(notApplied(delivery.receipts), Deferred.succeed(delivery.handled, void 0))
         ), { discard: true })).pipe(Effect.zipRight(Queue.shutdown(queue)))
   )
   const handler: { current: Handler | undefined } = { current: undefined }
   const offer = (event: InvalidationEvent.InvalidationEvent) =>
-    Effect.flatMap(Effect.zip(Deferred.make<void>(), Effect.option(Effect.currentParentSpan)), ([handled, parent]) =>
-      Queue.offer(queue, { event, handled, parent }).pipe(Effect.zipRight(Deferred.await(handled))))
+    Effect.flatMap(
+      Effect.all([Deferred.make<void>(), Effect.option(Effect.currentParentSpan), FiberRef.get(currentReceipts)]),
+      ([handled, parent, receipts]) =>
+        Queue.offer(queue, { event, handled, parent, receipts }).pipe(Effect.zipRight(Deferred.await(handled)))
+    )
   const service: InvalidationBus.Service = {
     deliveries: queue,
     publish: (event) => Effect.suspend(() => handler.current === undefined ? offer(event) : handler.current(event))

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
@@ -25,7 +26,9 @@ import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
 import * as registry from "./constructorRegistry.js"
+import * as registration from "./registration.js"
 import * as busInternal from "./invalidationBus.js"
+import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
 import * as tracing from "./tracing.js"
 import { whole } from "./whole.js"
@@ -108,7 +111,10 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
         )
       : (effect: Effect.Effect<void, CacheError, CacheStore>) => effect
   const namespace = instead("wiping the namespace")(
-    Effect.zipRight(registry.invalidateAll(subject.key, options), count(CacheMetrics.namespacesWiped))
+    Effect.zipRight(
+      registry.invalidateOwn(subject.key, registry.identityOf(subject.key, subject.name), options),
+      count(CacheMetrics.namespacesWiped)
+    )
   )
   const partitionsWiped = count(CacheMetrics.partitionsWiped)
   const insteadOfPartition = instead("wiping the partition")
@@ -169,9 +175,20 @@ interface Prepared {
   readonly config: Readonly<Record<string, unknown>>
   /** The job of an event, run once, without retries: what a broker's worker runs. */
   readonly attempt: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void, CacheError>
-  /** The job of an event with its retries; a job that still fails is logged and counted. */
-  readonly retried: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void>
+  /**
+   * The job of an event with its retries. A job that still fails is logged and counted,
+   * and remembered for a replay when the store did not answer. With a `receipt` (a
+   * tracked publish), completes it: true once applied, false once out of retries.
+   */
+  readonly retried: (
+    event: InvalidationEvent.InvalidationEvent,
+    receipt: Deferred.Deferred<boolean> | undefined
+  ) => Effect.Effect<void>
 }
+
+/** Whether a job failed because the store did not answer (a replay may then apply it). */
+const storeFailed = (cause: Cause.Cause<CacheError>) =>
+  Option.exists(Cause.failureOption(cause), (error) => error._tag === "CacheStoreError")
 
 /**
  * `Effect.provide(context)`, for jobs that run in a publisher's fiber whose context is
@@ -210,7 +227,8 @@ const prepare = (
   plan: rules.Plan,
   dispatcher: Dispatcher.Dispatcher,
   context: Context.Context<CacheStore>,
-  retry: Schedule.Schedule<unknown, unknown>
+  retry: Schedule.Schedule<unknown, unknown>,
+  remember: (failed: replay.Failed) => Effect.Effect<void>
 ): Prepared => {
   const { rule, subject } = plan
   const ruleLabels = labels(["cache", subject.name], ["rule", rule.name])
@@ -250,13 +268,26 @@ const prepare = (
     })
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
   const retryThen = retrying(retry)
-  const retried = (event: InvalidationEvent.InvalidationEvent) =>
-    retryThen(attempt(event), (cause) =>
+  const wipe = Effect.provide(apply({ _tag: "Namespace" }), context)
+  // a replay waits for the store; a job that then fails for another reason is dropped, and said so
+  const replayed = (event: InvalidationEvent.InvalidationEvent) =>
+    Effect.catchAllCause(attempt(event), (cause) =>
+      storeFailed(cause) ? Effect.failCause(cause) : Effect.zipRight(
+        failed,
+        Effect.logError("cachefx: a replayed invalidation job failed, not for the store; dropped", cause).pipe(
+          Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
+        )
+      ))
+  const retried = (event: InvalidationEvent.InvalidationEvent, receipt: Deferred.Deferred<boolean> | undefined) =>
+    retryThen(receipt === undefined ? attempt(event) : Effect.zipRight(attempt(event), Deferred.succeed(receipt, true)), (cause) =>
       Effect.zipRight(
         failed,
         Effect.logError("cachefx: invalidation job failed after its retries", cause).pipe(
           Effect.annotateLogs({ cache: subject.name, rule: rule.name, table: event.table })
         )
+      ).pipe(
+        Effect.zipRight(storeFailed(cause) ? remember({ cache: subject.name, attempt: replayed(event), wipe }) : Effect.void),
+        Effect.zipRight(receipt === undefined ? Effect.void : Deferred.succeed(receipt, false))
       ))
   return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }
 }
@@ -274,7 +305,8 @@ interface TableRules {
 const index = (
   caches: ReadonlyArray<Cached.Cached.Any>,
   context: Context.Context<CacheStore>,
-  retry: Schedule.Schedule<unknown, unknown>
+  retry: Schedule.Schedule<unknown, unknown>,
+  remember: (failed: replay.Failed) => Effect.Effect<void>
 ) =>
   Effect.gen(function*() {
     // jobs name cached values by name: one name, one cached value (given twice, it counts once)
@@ -304,7 +336,7 @@ const index = (
         if (Option.isNone(provided) && name !== "inline") {
           return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
         }
-        const prepared = prepare(plan, Option.getOrElse(provided, () => Dispatcher.inline), context, retry)
+        const prepared = prepare(plan, Option.getOrElse(provided, () => Dispatcher.inline), context, retry, remember)
         own.set(rule.name, prepared)
         const table = byTable.get(rule.table) ?? {
           labels: labels(["table", rule.table]),
@@ -323,7 +355,7 @@ const index = (
         plans.set(cached.name, own)
       }
     }
-    return { plans, byTable }
+    return { plans, byTable, caches: [...named.values()] }
   })
 
 const dispatcherKeys = Dispatcher.tag("").key
@@ -349,7 +381,12 @@ export const make = (options: InvalidationEngine.Options) =>
   Effect.gen(function*() {
     const context = forJobs(yield* Effect.context<CacheStore>())
     const bus = yield* InvalidationBus.InvalidationBus
-    const { byTable, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry)
+    const replays = yield* replay.make({
+      capacity: options.replay?.capacity ?? 10_000,
+      interval: options.replay?.interval ?? "500 millis",
+      maxInterval: options.replay?.maxInterval ?? "5 seconds"
+    })
+    const { byTable, caches, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry, replays.remember)
 
     const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
       const prepared = plans.get(job.cache)?.get(job.rule)
@@ -363,26 +400,44 @@ export const make = (options: InvalidationEngine.Options) =>
       return prepared.attempt(job.event)
     }
 
-    const dispatch = (prepared: Prepared, event: InvalidationEvent.InvalidationEvent) =>
-      prepared.dispatcher.dispatch({
-        job: { cache: prepared.plan.subject.name, rule: prepared.plan.rule.name, event },
+    /** Hands a job to its dispatcher; with `receipts` (a tracked publish), adds the signal of its outcome. */
+    const dispatch = (
+      prepared: Prepared,
+      event: InvalidationEvent.InvalidationEvent,
+      receipts: busInternal.Receipts | undefined
+    ) => {
+      const job = { cache: prepared.plan.subject.name, rule: prepared.plan.rule.name, event }
+      if (receipts === undefined) {
+        return prepared.dispatcher.dispatch({ job, config: prepared.config, run: prepared.retried(event, undefined) })
+      }
+      const receipt = Deferred.unsafeMake<boolean>(FiberId.none)
+      receipts.push(receipt)
+      const dispatched = prepared.dispatcher.dispatch({
+        job,
         config: prepared.config,
-        run: prepared.retried(event)
+        run: prepared.retried(event, receipt)
       })
+      // a broker holds the job once it took it (a job it did not take ran in place, and said so first)
+      return prepared.dispatcher.durable === true ? Effect.zipRight(dispatched, Deferred.succeed(receipt, true)) : dispatched
+    }
 
     /** Handles an event in `fiber`, the publisher's (or the engine's, for queued events). */
     const handle = (
       fiber: Fiber.RuntimeFiber<unknown, unknown>,
       event: InvalidationEvent.InvalidationEvent,
-      parent: Option.Option<Tracer.AnySpan>
+      parent: Option.Option<Tracer.AnySpan>,
+      receipts: busInternal.Receipts | undefined
     ): Effect.Effect<void> => {
       const table = byTable.get(event.table)
       const matching = table === undefined ? [] : table.on[event.operation]
       CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
       // one rule's job runs in this fiber; several run side by side
       const jobs = matching.length === 1
-        ? dispatch(matching[0]!, event)
-        : Effect.forEach(matching, (prepared) => dispatch(prepared, event), { concurrency: "unbounded", discard: true })
+        ? dispatch(matching[0]!, event, receipts)
+        : Effect.forEach(matching, (prepared) => dispatch(prepared, event, receipts), {
+          concurrency: "unbounded",
+          discard: true
+        })
       return tracing.isExporting(fiber)
         ? Effect.withSpan(jobs, "cachefx.invalidation.event", {
           captureStackTrace: false,
@@ -394,7 +449,7 @@ export const make = (options: InvalidationEngine.Options) =>
 
     // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>
-      Effect.withFiberRuntime<void>((fiber) => handle(fiber, delivery.event, delivery.parent)).pipe(
+      Effect.withFiberRuntime<void>((fiber) => handle(fiber, delivery.event, delivery.parent, delivery.receipts)).pipe(
         Effect.ensuring(Deferred.succeed(delivery.handled, void 0))
       )
 
@@ -431,9 +486,10 @@ export const make = (options: InvalidationEngine.Options) =>
     yield* busInternal.serve(bus, (event) =>
       Effect.withFiberRuntime((fiber) => {
         underWay++
-        return whole(handle(fiber, event, Option.none()), settle)
+        return whole(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
       }))
-    const service: InvalidationEngine.Service = { run }
+    const service: InvalidationEngine.Service = { run, caches }
+    registration.serve(service, caches)
     return service
   })
 

@@ -19,6 +19,13 @@ const variance = { _I: (_: unknown) => {}, _R: () => undefined as never, _PI: (_
 const construct = (namespace: string, version: string, fields: ReadonlyArray<KeyField.KeyField.Any>) => {
   validateSegment("KeyConstructor namespace", namespace)
   validateSegment(`KeyConstructor "${namespace}" version`, version)
+  if (version.startsWith("#")) {
+    // `<namespace>:#@<name>` is the namespace of a cached value named apart: no version may look like it
+    throw new CacheDefinitionError({
+      subject: `KeyConstructor "${namespace}" version`,
+      reason: `"${version}" starts with "#", which keys reserve; use letters, digits and . _ - / only`
+    })
+  }
   const names = new Set<string>()
   for (const field of fields) {
     if (names.has(field.name)) {
@@ -137,13 +144,23 @@ export const slices = (
     )
   })
 
+/**
+ * The namespace of a cached value on a constructor: `<prefix>:<namespace>`, followed by
+ * the cached value's identity (`#@<name>`) when it is named apart from the namespace.
+ *
+ * @internal
+ */
+export const scopeOf = (self: KeyConstructor.KeyConstructor.Any, prefix: string, identity: string | undefined): string =>
+  identity === undefined ? prefix + ":" + self.namespace : prefix + ":" + self.namespace + ":" + identity
+
 /** The partition of the first `partitionSize` slices, however long. */
 const unbounded = (
   self: KeyConstructor.KeyConstructor.Any,
   prefix: string,
-  slices: ReadonlyArray<string>
+  slices: ReadonlyArray<string>,
+  identity: string | undefined
 ): CacheKey.Partition => {
-  const namespace = prefix + ":" + self.namespace
+  const namespace = scopeOf(self, prefix, identity)
   let partition = namespace + ":" + self.version
   for (let i = 0; i < self.partitionSize; i++) {
     partition += ":" + slices[i]
@@ -152,10 +169,10 @@ const unbounded = (
 }
 
 /**
- * Assembles a key from encoded slices (partition slices first). `extra` slices (the
- * cached value's own name and fingerprint) go between the partition and the suffix. A
- * key longer than the `maxKeyLength` setting is hashed (see `boundKey`); throws a
- * `KeyError` when it does not fit even then.
+ * Assembles a key from encoded slices (partition slices first), in the namespace of the
+ * cached value's `identity` (see `scopeOf`). `extra` (the cached value's fingerprint)
+ * goes between the partition and the suffix. A key longer than the `maxKeyLength`
+ * setting is hashed (see `boundKey`); throws a `KeyError` when it does not fit even then.
  *
  * @internal
  */
@@ -163,9 +180,10 @@ export const assemble = (
   self: KeyConstructor.KeyConstructor.Any,
   settings: Settings,
   slices: ReadonlyArray<string>,
-  extra: string | undefined
+  extra: string | undefined,
+  identity?: string | undefined
 ): CacheKey.CacheKey => {
-  const { namespace, partition } = unbounded(self, settings.keyPrefix, slices)
+  const { namespace, partition } = unbounded(self, settings.keyPrefix, slices, identity)
   let key = extra === undefined ? partition : partition + ":" + extra
   for (let i = self.partitionSize; i < slices.length; i++) {
     key += ":" + slices[i]
@@ -182,16 +200,19 @@ export const assembleEffect = (
   self: KeyConstructor.KeyConstructor.Any,
   settings: Settings,
   slices: ReadonlyArray<string>,
-  extra: string | undefined
+  extra: string | undefined,
+  identity?: string | undefined
 ): Effect.Effect<CacheKey.CacheKey, KeyError> =>
-  Effect.try({ try: () => assemble(self, settings, slices, extra), catch: (error) => error as KeyError })
+  Effect.try({ try: () => assemble(self, settings, slices, extra, identity), catch: (error) => error as KeyError })
 
 /** @internal */
 export const assemblePartition = (
   self: KeyConstructor.KeyConstructor.Any,
   settings: Settings,
-  slices: ReadonlyArray<string>
-): CacheKey.Partition => boundPartition(self, unbounded(self, settings.keyPrefix, slices), settings.maxKeyLength)
+  slices: ReadonlyArray<string>,
+  identity?: string | undefined
+): CacheKey.Partition =>
+  boundPartition(self, unbounded(self, settings.keyPrefix, slices, identity), settings.maxKeyLength)
 
 /** @internal */
 export const keyFor = (

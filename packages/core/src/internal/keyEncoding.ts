@@ -13,9 +13,18 @@
  * @internal
  */
 import { createHash } from "node:crypto"
+import { types } from "node:util"
 
 /** @internal */
 export const maxSliceLength = 128
+
+/**
+ * How deep a key value may nest: the canonical form is written recursively, and no key
+ * needs more.
+ *
+ * @internal
+ */
+export const maxDepth = 64
 
 /** @internal */
 export class UnencodableValue {
@@ -89,6 +98,9 @@ const write = (value: unknown, path: Set<object>): string => {
   if (path.has(object)) {
     throw new UnencodableValue("contains a cycle")
   }
+  if (path.size === maxDepth) {
+    throw new UnencodableValue(`nests deeper than ${maxDepth} levels, which a key does not need`)
+  }
   path.add(object)
   try {
     return writeObject(object, path)
@@ -97,30 +109,60 @@ const write = (value: unknown, path: Set<object>): string => {
   }
 }
 
-const writeObject = (object: object, path: Set<object>): string => {
-  if (Array.isArray(object)) {
-    return "[" + object.map((item) => write(item, path)).join(",") + "]"
+/** Own properties of a built-in value (a `Date`, a `Map`) beside its internal state: they would be left out. */
+const bare = (object: object): boolean => Reflect.ownKeys(object).length === 0
+
+/** A value of a class or a prototype chain of its own: what it holds may be private, so it has no canonical form. */
+const instanceOf = (proto: object | null): UnencodableValue => {
+  const name = typeof proto?.constructor === "function" && proto.constructor.name !== ""
+    ? `a ${proto.constructor.name}`
+    : "an object with a prototype of its own"
+  return new UnencodableValue(
+    `is ${name}, which has no canonical form (its state may be private or inherited); ` +
+      "give the field a `schema` that encodes it, or read a plain value from it"
+  )
+}
+
+/** The typed array classes whose values are encoded by their bytes, by their tag. */
+const typedArrays: Record<string, object> = Object.fromEntries(
+  [
+    Int8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array
+  ].map((type) => [type.name, type.prototype])
+)
+
+const bytes = (view: ArrayBufferView): string =>
+  Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("base64")
+
+const writeArray = (array: ReadonlyArray<unknown>, path: Set<object>): string => {
+  // own keys are the items and `length`: a hole or a named property would be left out
+  if (Reflect.ownKeys(array).length !== array.length + 1) {
+    throw new UnencodableValue("is an array with holes or properties besides its items, which have no canonical form")
   }
-  if (object instanceof Date) {
-    return `D${object.getTime()}`
+  let text = "["
+  for (let i = 0; i < array.length; i++) {
+    text += (i === 0 ? "" : ",") + write(array[i], path)
   }
-  if (object instanceof Uint8Array) {
-    return `B${Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString("base64")}`
+  return text + "]"
+}
+
+const writePlain = (object: object, path: Set<object>): string => {
+  const keys = Object.keys(object)
+  if (Object.getOwnPropertyNames(object).length !== keys.length) {
+    throw new UnencodableValue("has properties that are not enumerable, which have no canonical form")
   }
-  if (object instanceof Map) {
-    const entries = Array.from(object, ([k, v]) => [write(k, path), write(v, path)] as const)
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return "M{" + entries.map(([k, v]) => `${k}:${v}`).join(",") + "}"
+  if (Object.getOwnPropertySymbols(object).length > 0) {
+    throw new UnencodableValue("has properties keyed by symbols, which have no canonical form")
   }
-  if (object instanceof Set) {
-    const items = Array.from(object, (item) => write(item, path)).sort()
-    return "S[" + items.join(",") + "]"
-  }
-  const toJSON = (object as { readonly toJSON?: unknown }).toJSON
-  if (typeof toJSON === "function") {
-    return write(toJSON.call(object), path)
-  }
-  const keys = Object.keys(object).sort()
+  keys.sort()
   const parts: Array<string> = []
   for (const key of keys) {
     const item = (object as Record<string, unknown>)[key]
@@ -129,4 +171,55 @@ const writeObject = (object: object, path: Set<object>): string => {
     }
   }
   return "{" + parts.join(",") + "}"
+}
+
+/**
+ * Plain objects (prototype `Object.prototype` or `null`), arrays, and the built-ins
+ * whose whole state is readable (dates, byte and typed arrays, maps, sets) have a
+ * canonical form; so has a value with a `toJSON` method (its author's canonical form).
+ * Every other object (a class instance, whose `#private` state nothing can read, an
+ * `Error`, a `RegExp`, `URLSearchParams`, an object made by `Object.create`) and any
+ * object with state that enumeration misses has none: it would be encoded as less
+ * than it holds, so two different values would share a key.
+ */
+const writeObject = (object: object, path: Set<object>): string => {
+  if (types.isProxy(object)) {
+    throw new UnencodableValue("is a Proxy, whose content its handler decides at each read; read a plain value from it")
+  }
+  const proto = Object.getPrototypeOf(object)
+  if (Array.isArray(object)) {
+    if (proto !== Array.prototype) {
+      throw instanceOf(proto)
+    }
+    return writeArray(object, path)
+  }
+  if (proto === Date.prototype && bare(object)) {
+    return `D${(object as Date).getTime()}`
+  }
+  if ((proto === Uint8Array.prototype || proto === Buffer.prototype) && ArrayBuffer.isView(object)) {
+    return `B${bytes(object)}`
+  }
+  if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
+    const tag = (object as unknown as { readonly [Symbol.toStringTag]: string })[Symbol.toStringTag]
+    if (typedArrays[tag] === proto) {
+      return `V${tag}:${bytes(object)}`
+    }
+  }
+  if (proto === Map.prototype && bare(object)) {
+    const entries = Array.from(object as Map<unknown, unknown>, ([k, v]) => [write(k, path), write(v, path)] as const)
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return "M{" + entries.map(([k, v]) => `${k}:${v}`).join(",") + "}"
+  }
+  if (proto === Set.prototype && bare(object)) {
+    const items = Array.from(object as Set<unknown>, (item) => write(item, path)).sort()
+    return "S[" + items.join(",") + "]"
+  }
+  const toJSON = (object as { readonly toJSON?: unknown }).toJSON
+  if (typeof toJSON === "function") {
+    return write(toJSON.call(object), path)
+  }
+  if (proto !== Object.prototype && proto !== null) {
+    throw instanceOf(proto)
+  }
+  return writePlain(object, path)
 }

@@ -1,5 +1,8 @@
 import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import { hasProperty } from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import type { KeyError } from "../CacheError.js"
 import type * as KeyField from "../KeyField.js"
 import { UnencodableValue } from "./keyEncoding.js"
@@ -21,12 +24,21 @@ const build = <I, R, P extends boolean>(field: {
   readonly read: KeyField.KeyField.Read
 }): KeyField.KeyField<I, R, P> => ({ [TypeId]: variance, ...field })
 
+/** A field's value as its Schema encodes it: what the key is built from. */
+const encoder = (schema: Schema.Schema<any, any, never>) => {
+  const encode = Schema.encodeEither(schema)
+  return (value: unknown): unknown =>
+    Either.getOrThrowWith(encode(value), (error) =>
+      new UnencodableValue(`does not encode with the field's schema: ${ParseResult.TreeFormatter.formatErrorSync(error)}`))
+}
+
 /** @internal */
 export const arg = <const N extends string, P extends boolean = false>(
   name: N,
   options?: KeyField.KeyField.Options<P>
-): KeyField.KeyField<{ readonly [K in N]: unknown }, never, P> =>
-  build({
+): KeyField.KeyField<{ readonly [K in N]: any }, never, P> => {
+  const encode = options?.schema === undefined ? undefined : encoder(options.schema)
+  return build({
     name,
     partition: (options?.partition ?? false) as P,
     hash: options?.hash ?? false,
@@ -37,10 +49,12 @@ export const arg = <const N extends string, P extends boolean = false>(
         if (typeof input !== "object" || input === null || !(name in input)) {
           throw new UnencodableValue(`reads the input "${name}", which the input does not have`)
         }
-        return (input as Record<string, unknown>)[name]
+        const value = (input as Record<string, unknown>)[name]
+        return encode === undefined ? value : encode(value)
       }
     }
   })
+}
 
 /** @internal */
 export const args = (

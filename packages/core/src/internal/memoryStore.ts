@@ -8,9 +8,13 @@ import type * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
+import { copyJson } from "./codec.js"
 
 interface Slot {
+  /** The entry, with a copy of its own of the value it was given: each read gets a copy of that. */
   readonly entry: CacheEntry.CacheEntry
+  /** Whether the value is an object, which each read copies. */
+  readonly copied: boolean
   readonly partition: string
   readonly namespace: string
   /** The sequence number of the read this entry was filled after. */
@@ -52,7 +56,16 @@ interface Invalidation {
  *   filled before it is stale (O(1) too).
  * - `recent` remembers key deletions and partition wipes, hard or soft, for
  *   `fillWindow`, so that a fill which read before one of them is refused; fills older
- *   than the window are refused anyway.
+ *   than the window are refused anyway. It holds at most `remembered` of them: past
+ *   that, the oldest is forgotten and `forgotten` rises to its sequence number, and a
+ *   fill that read before it is refused whatever its key (a wider answer, never a
+ *   stale one: the cost is a fill skipped, when more than `remembered` invalidations
+ *   land while one value computes).
+ *
+ * - A value that is an object (JSON, as the codec encodes it) is kept as a copy of its
+ *   own, and every read gets a copy of that, as every read of the Redis store parses
+ *   one: no two callers share a mutable value, and a caller that changes the value it
+ *   computed does not change the stored one.
  *
  * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
  * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
@@ -66,12 +79,15 @@ class MemoryStore implements CacheStore.Service {
   private readonly namespaces = new Map<string, number>()
   private readonly softened = new Map<string, number>()
   private readonly recent = new Map<string, Invalidation>()
+  /** The sequence number of the newest invalidation forgotten for the count bound. */
+  private forgotten = -1
   private seq = 0
   /** Entries evicted to stay within capacity so far: read by the store's metrics. */
   evictions = 0
 
   constructor(
     private readonly capacity: number,
+    private readonly remembered: number,
     private readonly fillWindow: number,
     private readonly clock: Clock.Clock
   ) {}
@@ -102,8 +118,10 @@ class MemoryStore implements CacheStore.Service {
       if (previous !== undefined) {
         this.remove(key.key, previous)
       }
+      const copied = typeof entry.value === "object" && entry.value !== null
       this.entries.set(key.key, {
-        entry,
+        entry: copied ? { ...entry, value: copyJson(entry.value) } : entry,
+        copied,
         partition: key.partition,
         namespace: key.namespace,
         filledAt: guard.seq,
@@ -187,7 +205,7 @@ class MemoryStore implements CacheStore.Service {
     }
     this.entries.delete(key.key)
     this.entries.set(key.key, slot)
-    const entry = Option.some(slot.entry)
+    const entry = Option.some(slot.copied ? { ...slot.entry, value: copyJson(slot.entry.value) } : slot.entry)
     return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
   }
 
@@ -208,6 +226,9 @@ class MemoryStore implements CacheStore.Service {
   }
 
   private invalidatedSince(scope: string, guard: Guard): boolean {
+    if (this.forgotten > guard.seq) {
+      return true
+    }
     const invalidation = this.recent.get(scope)
     return invalidation !== undefined && invalidation.seq > guard.seq
   }
@@ -217,6 +238,11 @@ class MemoryStore implements CacheStore.Service {
     this.recent.delete(scope)
     this.recent.set(scope, { seq: ++this.seq, at: now })
     this.prune(now)
+    if (this.recent.size > this.remembered) {
+      const [oldest, invalidation] = this.recent.entries().next().value!
+      this.recent.delete(oldest)
+      this.forgotten = invalidation.seq
+    }
   }
 
   private prune(now: number): void {
@@ -262,19 +288,25 @@ export interface Counts {
   readonly evictions: number
 }
 
-/** @internal */
-export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service & Counts> => {
-  const capacity = options?.capacity ?? 10_000
-  if (!(Number.isInteger(capacity) && capacity > 0)) {
+/** A bound of the store's options, checked: a positive whole number of `what`. */
+const positive = (option: string, value: number, what: string): number => {
+  if (!(Number.isInteger(value) && value > 0)) {
     throw new CacheDefinitionError({
-      subject: "CacheStore memory capacity",
-      reason: `${capacity} is not a positive whole number of entries`
+      subject: `CacheStore memory ${option}`,
+      reason: `${value} is not a positive whole number of ${what}`
     })
   }
+  return value
+}
+
+/** @internal */
+export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service & Counts> => {
+  const capacity = positive("capacity", options?.capacity ?? 10_000, "entries")
+  const remembered = positive("rememberedInvalidations", options?.rememberedInvalidations ?? 10_000, "invalidations")
   return Effect.zipWith(
     Effect.clock,
     CacheSettings,
-    (clock, settings) => new MemoryStore(capacity, Duration.toMillis(settings.fillWindow), clock)
+    (clock, settings) => new MemoryStore(capacity, remembered, Duration.toMillis(settings.fillWindow), clock)
   )
 }
 

@@ -23,6 +23,8 @@ interface Flight<A, E> {
  *   them leads a new computation.
  * - `detach` forgets flights that an invalidation made stale, so that a caller arriving
  *   after the invalidation never joins a computation that began before it.
+ * - Each caller that joins a flight is handed a value of its own (`share`), so callers
+ *   never share a mutable value.
  * - A flight run as a `refresh` (of a value still served stale) is joined by `run`, but
  *   not given by `wait`: a caller reads the store first, and is served the stale value
  *   rather than wait for the refresh.
@@ -31,6 +33,13 @@ interface Flight<A, E> {
  */
 export class SingleFlight<A, E> {
   private readonly flights = new Map<string, Flight<A, E>>()
+
+  /** `share` gives each caller that joins a flight a value of its own (the leader keeps the computed one). */
+  constructor(private readonly share: (value: A) => A = (value) => value) {}
+
+  private shared(exit: Exit.Exit<A, E>): Exit.Exit<A, E> {
+    return Exit.map(exit, this.share)
+  }
 
   /** `joining`, when given, runs before a caller that finds a flight under way waits for it. */
   run<R, R2>(
@@ -44,7 +53,7 @@ export class SingleFlight<A, E> {
       const under = this.flights.get(key.key)
       if (under !== undefined) {
         const waiting = Effect.flatMap(Deferred.await(under.result), (exit): Effect.Effect<A, E, R | R2> =>
-          exit === undefined ? this.run(key, compute, store, refresh, joining) : exit)
+          exit === undefined ? this.run(key, compute, store, refresh, joining) : this.shared(exit))
         return joining === undefined ? waiting : Effect.zipRight(joining, waiting)
       }
       const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none), refresh }
@@ -69,7 +78,9 @@ export class SingleFlight<A, E> {
    */
   wait(key: string): Effect.Effect<Exit.Exit<A, E> | undefined> | undefined {
     const flight = this.flights.get(key)
-    return flight === undefined || flight.refresh ? undefined : Deferred.await(flight.result)
+    return flight === undefined || flight.refresh
+      ? undefined
+      : Effect.map(Deferred.await(flight.result), (exit) => exit === undefined ? undefined : this.shared(exit))
   }
 
   /** Whether a computation of the key is under way. */

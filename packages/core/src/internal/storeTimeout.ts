@@ -2,25 +2,20 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CacheStoreError } from "../CacheError.js"
 import type * as CacheStore from "../CacheStore.js"
+import * as CircuitBreaker from "../CircuitBreaker.js"
+
+/** What wraps each operation of a store, by its name. */
+type Bound = <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) => Effect.Effect<A, CacheStoreError>
 
 /** Acquire and release bounded; `awaitRelease` bounded by its own timeout. */
-const withLeaseTimeout = (
-  leases: CacheStore.Leases,
-  bound: <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) => Effect.Effect<A, CacheStoreError>
-): CacheStore.Leases => ({
+const boundLeases = (leases: CacheStore.Leases, bound: Bound): CacheStore.Leases => ({
   acquire: (key, duration) => bound("acquireLease", leases.acquire(key, duration)),
   release: (key, token) => bound("releaseLease", leases.release(key, token)),
   awaitRelease: leases.awaitRelease
 })
 
-/** @internal */
-export const withTimeout = (store: CacheStore.Service, timeout: Duration.DurationInput): CacheStore.Service => {
-  const duration = Duration.decode(timeout)
-  const bound = <A>(operation: string, effect: Effect.Effect<A, CacheStoreError>) =>
-    Effect.timeoutFail(effect, {
-      duration,
-      onTimeout: () => new CacheStoreError({ operation, reason: "Timeout" })
-    })
+/** Every operation of `store` through `bound`. */
+const boundStore = (store: CacheStore.Service, bound: Bound): CacheStore.Service => {
   const { deleteVersions, getMany, leases } = store
   return {
     get: (key, options) => bound("get", store.get(key, options)),
@@ -29,8 +24,22 @@ export const withTimeout = (store: CacheStore.Service, timeout: Duration.Duratio
     delete: (key, options) => bound("delete", store.delete(key, options)),
     deletePartition: (partition, options) => bound("deletePartition", store.deletePartition(partition, options)),
     clear: (namespace, options) => bound("clear", store.clear(namespace, options)),
-    ...(leases === undefined ? {} : { leases: withLeaseTimeout(leases, bound) }),
+    ...(leases === undefined ? {} : { leases: boundLeases(leases, bound) }),
     // many batches, each a bounded operation of the store's own: not bound as one
     ...(deleteVersions === undefined ? {} : { deleteVersions })
   }
 }
+
+/** @internal */
+export const withTimeout = (store: CacheStore.Service, timeout: Duration.DurationInput): CacheStore.Service => {
+  const duration = Duration.decode(timeout)
+  return boundStore(store, (operation, effect) =>
+    Effect.timeoutFail(effect, {
+      duration,
+      onTimeout: () => new CacheStoreError({ operation, reason: "Timeout" })
+    }))
+}
+
+/** @internal */
+export const withBreaker = (store: CacheStore.Service, breaker: CircuitBreaker.CircuitBreaker): CacheStore.Service =>
+  boundStore(store, (operation, effect) => CircuitBreaker.guard(breaker, operation, effect))

@@ -58,14 +58,18 @@ class TieredStore {
     private readonly clock: Clock.Clock
   ) {}
 
-  /** An L1 hit takes no lease (it needs no computation); a read of L2 asks L2 for one when `options` does. */
+  /**
+   * An L1 hit takes no lease (it needs no computation); a read of L2 asks L2 for one when
+   * `options` does. A `shared` read goes to L2 whatever L1 holds, and replaces L1's copy.
+   */
   get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions): Effect.Effect<CacheStore.Lookup, CacheStoreError> => {
     const l1 = this.l1
     if (l1 === undefined) {
       return Effect.map(this.l2.get(key, options), (lookup) => this.bypassed(lookup))
     }
     return Effect.flatMap(l1.get(key), (first) => {
-      const hit = this.hit(l1, first)
+      // a read of the shared tier still reads L1 first: its guard covers the copy
+      const hit = options?.shared === true ? undefined : this.hit(l1, first)
       return hit === undefined
         ? Effect.flatMap(this.l2.get(key, options), (lookup) => this.through(l1, first.guard, key, lookup))
         : Effect.succeed(hit)
@@ -106,8 +110,13 @@ class TieredStore {
       : Effect.succeed(false)
     return Effect.flatMap(l2, (stored) => {
       const { l1, l1Guard } = token
-      if (!stored || l1 === undefined || l1Guard === undefined || l1 !== this.l1) {
+      if (l1 === undefined || l1Guard === undefined || l1 !== this.l1) {
         return Effect.succeed(stored)
+      }
+      if (!stored) {
+        // L2 no longer holds the entry L1 served (another instance refreshed or invalidated
+        // it): the copy goes, so the next read finds what L2 holds instead of refreshing again
+        return token.served === undefined ? Effect.succeed(false) : Effect.as(this.forgetKey(l1, key), false)
       }
       const copy = this.copyOf(entry)
       return copy === undefined ? Effect.succeed(stored) : Effect.as(l1.set(key, copy, l1Guard), stored)
@@ -140,6 +149,11 @@ class TieredStore {
       const l1 = this.l1
       return l1?.deleteVersions === undefined ? Effect.void : l1.deleteVersions(namespace, previous)
     })
+
+  /** Drops one key's copy from L1; an L1 that fails to starts over empty. */
+  private forgetKey(l1: CacheStore.Service, key: CacheKey.CacheKey): Effect.Effect<void> {
+    return Effect.catchAllCause(l1.delete(key), () => this.reset)
+  }
 
   /** Applies an event of the channel. */
   handle = (event: CacheSync.Event): Effect.Effect<void> => {

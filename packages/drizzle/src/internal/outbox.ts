@@ -1,17 +1,18 @@
-import { Invalidation, type InvalidationBus, InvalidationEvent } from "@cachefx/core"
+import { CacheMetrics, Invalidation, type InvalidationBus, InvalidationEvent } from "@cachefx/core"
 import { is, type SQL, sql } from "drizzle-orm"
 import { PgDatabase } from "drizzle-orm/pg-core"
 import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { andThen, type Maybe } from "./maybe.js"
 
 /**
  * The outbox table of a database: events are inserted in the transaction of their
- * write, deleted once published.
+ * write, deleted once every job they caused has been applied.
  *
  * @internal
  */
@@ -85,36 +86,76 @@ export const ensureTable = (db: unknown, name: string): Effect.Effect<void> =>
     )
   })
 
+/** The age in seconds of the oldest row of the outbox, 0 when it is empty, on either dialect. */
+const oldestAge = (db: unknown, table: SQL): Maybe<number> =>
+  andThen(
+    query(
+      db,
+      is(db, PgDatabase)
+        ? sql`select coalesce(extract(epoch from now() - min(created_at)), 0) as age from ${table}`
+        : sql`select coalesce((julianday('now') - julianday(min(created_at))) * 86400, 0) as age from ${table}`
+    ),
+    (rows) => Math.max(0, Number(rows[0]?.["age"] ?? 0))
+  )
+
+/** What one pass of the relay did: rows whose jobs were all applied (and deleted), and rows left. */
+interface Pass {
+  readonly applied: number
+  readonly left: number
+}
+
+/**
+ * One pass over the outbox, oldest first, `batch` rows at a time: publishes each row's
+ * event, waits until its jobs ran, deletes the rows whose jobs were all applied and
+ * leaves the others for the next pass. Then sets the oldest-row gauge.
+ */
+const pass = (
+  db: unknown,
+  options: { readonly table?: string | undefined; readonly batch?: number | undefined }
+): Effect.Effect<Pass, never, InvalidationBus.InvalidationBus> => {
+  const name = options.table ?? defaultTable
+  const table = identifier(name)
+  const outbox = make(name)
+  const batch = options.batch ?? 100
+  const gauge = Metric.tagged(CacheMetrics.outboxOldestRowAge, "table", name)
+  const loop = (after: unknown, done: Pass): Effect.Effect<Pass, never, InvalidationBus.InvalidationBus> =>
+    Effect.gen(function*() {
+      const rows = yield* Effect.promise(async () =>
+        query(
+          db,
+          after === undefined
+            ? sql`select id, event from ${table} order by id limit ${batch}`
+            : sql`select id, event from ${table} where id > ${after} order by id limit ${batch}`
+        )
+      )
+      const receipts = yield* Effect.forEach(rows, (row) => Invalidation.publishTracked(decode(row["event"])))
+      const outcomes = yield* Effect.forEach(receipts, (receipt) => receipt.applied)
+      const applied = rows.filter((_, i) => outcomes[i])
+      yield* Effect.promise(async () => outbox.remove(db, applied.map((row) => row["id"])))
+      const next = { applied: done.applied + applied.length, left: done.left + rows.length - applied.length }
+      return rows.length < batch ? next : yield* loop(rows[rows.length - 1]!["id"], next)
+    })
+  return loop(undefined, { applied: 0, left: 0 }).pipe(
+    Effect.tap(() => Effect.flatMap(Effect.promise(async () => oldestAge(db, table)), (age) => Metric.set(gauge, age)))
+  )
+}
+
 /**
  * Publishes the events left in the outbox (oldest first, `batch` at a time) and deletes
- * them; gives how many it published. An event published twice (a crash between publish
- * and delete, or two relays) invalidates twice, which is harmless.
+ * each row once every job of its event has been applied; gives how many rows it deleted.
+ * A row whose job ran out of retries stays for the next pass. An event published twice
+ * (a crash between publish and delete, or two relays) invalidates twice, which is harmless.
  *
  * @internal
  */
 export const relayOnce = (
   db: unknown,
   options: { readonly table?: string | undefined; readonly batch?: number | undefined } = {}
-): Effect.Effect<number, never, InvalidationBus.InvalidationBus> => {
-  const table = identifier(options.table ?? defaultTable)
-  const outbox = make(options.table ?? defaultTable)
-  const batch = options.batch ?? 100
-  const loop = (total: number): Effect.Effect<number, never, InvalidationBus.InvalidationBus> =>
-    Effect.gen(function*() {
-      const rows = yield* Effect.promise(async () =>
-        query(db, sql`select id, event from ${table} order by id limit ${batch}`)
-      )
-      for (const row of rows) {
-        yield* Invalidation.publish(decode(row["event"]))
-      }
-      yield* Effect.promise(async () => outbox.remove(db, rows.map((row) => row["id"])))
-      return rows.length < batch ? total + rows.length : yield* loop(total + rows.length)
-    })
-  return loop(0)
-}
+): Effect.Effect<number, never, InvalidationBus.InvalidationBus> => Effect.map(pass(db, options), (done) => done.applied)
 
 /**
- * Relays every `interval` while the layer is alive.
+ * Relays every `interval` while the layer is alive; while rows stay (their jobs were not
+ * applied), the pause doubles, up to `maxInterval`.
  *
  * @internal
  */
@@ -124,12 +165,26 @@ export const layerRelay = (
     readonly table?: string | undefined
     readonly batch?: number | undefined
     readonly interval?: Duration.DurationInput | undefined
+    readonly maxInterval?: Duration.DurationInput | undefined
   } = {}
-): Layer.Layer<never, never, InvalidationBus.InvalidationBus> =>
-  relayOnce(db, options).pipe(
-    Effect.catchAllDefect((defect) => Effect.logWarning("cachefx: the outbox relay failed; retrying", defect)),
-    Effect.zipRight(Effect.sleep(options.interval ?? "1 second")),
-    Effect.forever,
-    Effect.forkScoped,
-    Layer.scopedDiscard
-  )
+): Layer.Layer<never, never, InvalidationBus.InvalidationBus> => {
+  const first = Duration.toMillis(Duration.decode(options.interval ?? "1 second"))
+  const most = Math.max(first, Duration.toMillis(Duration.decode(options.maxInterval ?? "1 minute")))
+  return Effect.suspend(() => {
+    let pause = first
+    return pass(db, options).pipe(
+      Effect.map((done) => {
+        pause = done.left === 0 ? first : Math.min(pause * 2, most)
+      }),
+      Effect.catchAllDefect((defect) =>
+        Effect.logWarning("cachefx: the outbox relay failed; retrying", defect).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            pause = Math.min(pause * 2, most)
+          }))
+        )
+      ),
+      Effect.zipRight(Effect.suspend(() => Effect.sleep(Duration.millis(pause)))),
+      Effect.forever
+    )
+  }).pipe(Effect.forkScoped, Layer.scopedDiscard)
+}

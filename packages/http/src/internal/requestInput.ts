@@ -18,6 +18,8 @@ export const requestName = "$request"
  */
 export interface Live {
   readonly request: HttpServerRequest
+  /** The host of an absolute URL (`HttpServerRequest.fromWeb`), for a request without `Host`. */
+  readonly host: string | null
   /** The path of the original URL (before any router prefix was sliced off). */
   readonly pathname: string
   /** The query parameters, parsed on first use. */
@@ -25,6 +27,8 @@ export interface Live {
   /** The request headers named by the `Vary` of earlier responses, in key order. */
   readonly vary: ReadonlyArray<string>
   readonly app: Effect.Effect<HttpServerResponse, unknown, unknown>
+  /** The request body as text, once read for a key that holds it. */
+  body: string | undefined
   /** Set when this request's own app ran (a caller that joined another's computation did not). */
   computed: boolean
 }
@@ -36,13 +40,13 @@ export interface Live {
  */
 export type Input = Readonly<Record<string, unknown>>
 
-/** The path and query of a URL: servers give them alone, `HttpServerRequest.fromWeb` an absolute URL. */
-const relative = (url: string): string => {
+/** The host, path and query of a URL: servers give the path and query alone, `HttpServerRequest.fromWeb` an absolute URL. */
+const parts = (url: string): { readonly host: string | null; readonly relative: string } => {
   if (url.startsWith("/")) {
-    return url
+    return { host: null, relative: url }
   }
   const parsed = new URL(url)
-  return parsed.pathname + parsed.search
+  return { host: parsed.host, relative: parsed.pathname + parsed.search }
 }
 
 /** @internal */
@@ -52,15 +56,17 @@ export const make = (
   vary: ReadonlyArray<string>,
   app: Effect.Effect<HttpServerResponse, unknown, unknown>
 ): Input => {
-  const url = relative(request.originalUrl)
+  const { host, relative: url } = parts(request.originalUrl)
   const index = url.indexOf("?")
   let query: URLSearchParams | undefined
   const live: Live = {
     request,
+    host,
     pathname: index === -1 ? url : url.slice(0, index),
     query: () => query ??= new URLSearchParams(index === -1 ? "" : url.slice(index + 1)),
     vary,
     app,
+    body: undefined,
     computed: false
   }
   return { ...params, [requestName]: live }

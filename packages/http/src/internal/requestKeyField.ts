@@ -1,4 +1,4 @@
-import { KeyField } from "@cachefx/core"
+import { CacheError, KeyField } from "@cachefx/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Live, liveOf, requestName } from "./requestInput.js"
@@ -55,6 +55,47 @@ export const vary: KeyField.KeyField<unknown, never, false> = fromRequest(
   (live) => live.vary.length === 0 ? "" : live.vary.map((name) => live.request.headers[name] ?? null),
   {}
 )
+
+/**
+ * Where the request came to: its host and scheme as the server sees them, and as the
+ * application may read them (`X-Forwarded-Host`, `X-Forwarded-Proto`, whether or not
+ * `HttpMiddleware.xForwardedHeaders` has rewritten `Host` from them yet).
+ *
+ * @internal
+ */
+export const origin: KeyField.KeyField<unknown, never, false> = fromRequest("$origin", (live) => {
+  const headers = live.request.headers
+  return [headers["host"] ?? live.host, headers["x-forwarded-host"] ?? null, headers["x-forwarded-proto"] ?? null]
+}, {})
+
+/** The fields made by `body`, with the most bytes they read. */
+const bodyFields = new WeakMap<KeyField.KeyField.Any, number>()
+
+/** @internal */
+export const body = (
+  options: { readonly hash?: boolean | undefined; readonly maxBytes?: number | undefined } = {}
+): KeyField.KeyField<unknown, never, false> => {
+  const maxBytes = options.maxBytes ?? 65536
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    throw new CacheError.CacheDefinitionError({
+      subject: "RequestKeyField.body",
+      reason: `maxBytes must be a positive whole number of bytes, not ${maxBytes}`
+    })
+  }
+  const field = fromRequest<false>("$body", (live) => live.body ?? null, { hash: options.hash ?? true })
+  bodyFields.set(field, maxBytes)
+  return field
+}
+
+/**
+ * The most bytes of a request body the key reads: `undefined` when no field reads it.
+ *
+ * @internal
+ */
+export const bodyLimit = (fields: ReadonlyArray<KeyField.KeyField.Any>): number | undefined => {
+  const limits = fields.flatMap((field) => bodyFields.get(field) ?? [])
+  return limits.length === 0 ? undefined : Math.min(...limits)
+}
 
 /** A parameter as text: rows give numbers where the URL gave digits, and both must meet in one key. */
 const text = (value: unknown): string | null => value === undefined || value === null ? null : String(value)

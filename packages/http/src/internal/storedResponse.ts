@@ -14,6 +14,10 @@ export interface Stored {
   readonly contentType: string | null
   readonly body: string
   readonly etag: string
+  /** Its explicit freshness in seconds when it was stored, or `null`: it then has an `Age` when served. */
+  readonly maxAge: number | null
+  /** When it was stored (epoch milliseconds): with its own `Age`, how old it is. */
+  readonly storedAt: number
 }
 
 /**
@@ -38,7 +42,11 @@ const unstored = new Set(["set-cookie", "connection", "keep-alive", "transfer-en
  *
  * @internal
  */
-export const fromResponse = (response: HttpServerResponse.HttpServerResponse): Stored | undefined => {
+export const fromResponse = (
+  response: HttpServerResponse.HttpServerResponse,
+  maxAge: number | undefined,
+  storedAt: number
+): Stored | undefined => {
   const body = response.body
   if (body._tag !== "Uint8Array" && body._tag !== "Empty") {
     return undefined
@@ -58,7 +66,9 @@ export const fromResponse = (response: HttpServerResponse.HttpServerResponse): S
     headers,
     contentType: body._tag === "Uint8Array" ? body.contentType : null,
     body: Buffer.from(bytes).toString("base64"),
-    etag
+    etag,
+    maxAge: maxAge ?? null,
+    storedAt
   }
 }
 
@@ -81,6 +91,37 @@ export const toResponse = (stored: Stored): HttpServerResponse.HttpServerRespons
   }
   return response
 }
+
+/**
+ * How old a stored response is at `now`, in seconds (RFC 9111 §4.2.3): the age it came
+ * with plus the time it has been stored.
+ *
+ * @internal
+ */
+export const ageAt = (stored: Stored, now: number): number =>
+  givenAge(stored.headers) + Math.max(0, (now - stored.storedAt) / 1000)
+
+/**
+ * The age a response came with (its `Age`, in seconds; 0 when absent or not a number).
+ *
+ * @internal
+ */
+export const givenAge = (headers: Readonly<Record<string, string | undefined>>): number => {
+  const given = Number.parseInt(headers["age"] ?? "0", 10)
+  return Number.isNaN(given) || given < 0 ? 0 : given
+}
+
+/**
+ * The response of a stored value at `now`: with an `Age` when it has explicit freshness,
+ * so that a cache after this one does not count that freshness again from the start.
+ *
+ * @internal
+ */
+export const toResponseAt = (stored: Stored, now: number): HttpServerResponse.HttpServerResponse =>
+  // an entry stored before `maxAge` was recorded has none
+  typeof stored.maxAge !== "number"
+    ? toResponse(stored)
+    : HttpServerResponse.setHeader(toResponse(stored), "age", String(Math.floor(ageAt(stored, now))))
 
 const opaque = (tag: string) => tag.trim().replace(/^W\//, "")
 

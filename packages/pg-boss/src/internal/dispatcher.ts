@@ -1,6 +1,5 @@
 import { BrokerJob, CacheError, Dispatcher } from "@cachefx/core"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
@@ -9,44 +8,36 @@ import PgBoss from "pg-boss"
 import type * as PgBossDispatcher from "../PgBossDispatcher.js"
 import { attempt, deadLetterQueue, defaults, ensure, jobOptions } from "./queue.js"
 
-/** What a rule may set in `dispatcherConfig`. */
-const RuleConfig = Schema.Struct({
-  queue: Schema.optional(Schema.String),
-  rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
-})
-
 /** @internal */
 export const checkPolicy = (subject: string, options: PgBossDispatcher.SendOptions) =>
-  BrokerJob.requireWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], retryLimit: [options.retryLimit, 0] })
+  BrokerJob.requireWhole(subject, { rowsPerJob: [options.rowsPerJob, 1], attempts: [options.attempts, 1] })
 
-/** @internal */
-export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatcher.SendOptions = {}) => {
-  checkPolicy("PgBossDispatcher.send", options)
-  const queue = options.queue ?? defaults.queue
+/** Inserts jobs into a queue, creating the queue if needed; gives the pg-boss ids. */
+const insert = (boss: PgBoss, queue: string, jobs: ReadonlyArray<Dispatcher.Job>, options: PgBossDispatcher.SendOptions) => {
   const sendOptions = { ...jobOptions(queue, options), ...(options.db === undefined ? {} : { db: options.db }) }
   return ensure(boss, queue).pipe(
-    Effect.zipRight(Effect.forEach(BrokerJob.fanOut(job, options.rowsPerJob ?? defaults.rowsPerJob), (part) =>
-      attempt(`send to "${queue}"`, () => boss.send(queue, Schema.encodeSync(Dispatcher.Job)(part), sendOptions)))),
+    Effect.zipRight(Effect.forEach(jobs, (job) =>
+      attempt(`send to "${queue}"`, () => boss.send(queue, Schema.encodeSync(Dispatcher.Job)(job), sendOptions)))),
     Effect.map((ids) => ids.filter(Predicate.isNotNull))
   )
 }
 
 /** @internal */
+export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatcher.SendOptions = {}) => {
+  checkPolicy("PgBossDispatcher.send", options)
+  return insert(boss, options.queue ?? defaults.queue, BrokerJob.fanOut(job, options.rowsPerJob ?? defaults.rowsPerJob), options)
+}
+
+/** @internal */
 export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Dispatcher.Dispatcher => {
   checkPolicy("PgBossDispatcher", options)
-  return {
+  return BrokerJob.dispatcher({
     name: options.name ?? "pg-boss",
-    dispatch: ({ config, job, run }) =>
-      Schema.decodeUnknown(RuleConfig)(config).pipe(
-        Effect.flatMap((rule) => send(options.boss, job, { ...options, ...rule })),
-        Effect.catchAllCause((cause) =>
-          Effect.logWarning("cachefx: pg-boss did not take the job; running it in place", cause).pipe(
-            Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
-            Effect.zipRight(run)
-          )
-        )
-      )
-  }
+    rowsPerJob: options.rowsPerJob ?? defaults.rowsPerJob,
+    timeout: options.timeout ?? "2 seconds",
+    send: (queue = options.queue ?? defaults.queue, jobs) =>
+      Effect.runPromise(insert(options.boss, queue, jobs.map(({ job }) => job), options))
+  })
 }
 
 /** @internal */
@@ -94,19 +85,22 @@ export const identifier = (subject: string, name: string) => {
 export const deadLetters = (boss: PgBoss, options: PgBossDispatcher.DeadLetterOptions = {}) => {
   const schema = identifier("PgBossDispatcher.deadLetters", options.schema ?? "pgboss")
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
+  // a dead letter keeps the retry limit of its job, which the last delivery reached
   return attempt(`read "${queue}"`, () =>
     boss.getDb().executeSql(
-      `SELECT id, data, output, created_on FROM ${schema}.job WHERE name = $1 AND state < 'active' ORDER BY created_on, id`,
+      `SELECT id, data, output, retry_limit, created_on FROM ${schema}.job WHERE name = $1 AND state < 'active' ORDER BY created_on, id`,
       [queue]
     )).pipe(
       Effect.map(({ rows }) =>
-        rows.map((row): PgBossDispatcher.DeadLetter => ({
-          id: String(row.id),
-          job: Option.getRight(Schema.decodeUnknownEither(Dispatcher.Job)(row.data)),
-          data: row.data,
-          reason: reasonOf(row.output),
-          createdOn: new Date(row.created_on)
-        }))
+        rows.map((row) =>
+          BrokerJob.deadLetter({
+            id: String(row.id),
+            text: JSON.stringify(row.data),
+            reason: reasonOf(row.output),
+            deliveries: Number(row.retry_limit) + 1,
+            failedAt: new Date(row.created_on)
+          })
+        )
       )
     )
 }

@@ -1,21 +1,25 @@
+import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type PgBoss from "pg-boss"
-import * as PgBossDispatcher from "../PgBossDispatcher.js"
+import type * as PgBossDispatcher from "../PgBossDispatcher.js"
 
 /** @internal */
 export const defaults = {
   queue: "cachefx-invalidation",
   rowsPerJob: 500,
-  retryLimit: 5,
-  retryDelay: "1 second",
-  retryBackoff: true,
+  attempts: 5,
+  backoff: "1 second",
   expireIn: "5 minutes"
 } as const
 
 /** @internal */
-export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, PgBossDispatcher.PgBossError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new PgBossDispatcher.PgBossError({ operation, cause }) })
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
+  Effect.tryPromise({
+    try: f,
+    catch: (cause) =>
+      new BrokerJob.BrokerError({ operation: `pg-boss: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
+  })
 
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}-dead`
@@ -29,9 +33,9 @@ const create = (boss: PgBoss, queue: string) =>
 
 /** pg-boss's options of each job: the policy goes with the job, so it holds whoever created the queue. @internal */
 export const jobOptions = (queue: string, policy: PgBossDispatcher.JobPolicy): PgBoss.SendOptions => ({
-  retryLimit: policy.retryLimit ?? defaults.retryLimit,
-  retryDelay: Math.round(Duration.toSeconds(policy.retryDelay ?? defaults.retryDelay)),
-  retryBackoff: policy.retryBackoff ?? defaults.retryBackoff,
+  retryLimit: (policy.attempts ?? defaults.attempts) - 1,
+  retryDelay: Math.round(Duration.toSeconds(policy.backoff ?? defaults.backoff)),
+  retryBackoff: true,
   expireInSeconds: Math.max(1, Math.round(Duration.toSeconds(policy.expireIn ?? defaults.expireIn))),
   deadLetter: deadLetterQueue(queue)
 })

@@ -1,21 +1,11 @@
-import { BrokerJob, Dispatcher } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/core"
 import * as amqp from "amqplib"
+import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
-import * as Schema from "effect/Schema"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
 import { assertQueues, attempt, deadLetterQueue, defaults, headers, publish } from "./topology.js"
-
-/** What a rule may set in `dispatcherConfig`. */
-const RuleConfig = Schema.Struct({
-  queue: Schema.optional(Schema.String),
-  rowsPerJob: Schema.optional(Schema.Int.pipe(Schema.positive()))
-})
-
-/** A job on the wire: the JSON of the Schema-encoded job. */
-const encode = (job: Dispatcher.Job) => Buffer.from(JSON.stringify(Schema.encodeSync(Dispatcher.Job)(job)))
 
 /** @internal */
 export const check = (options: Omit<RabbitMQDispatcher.Options<string>, "connection">) =>
@@ -41,37 +31,33 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
       return opening
     }
     const current = attempt("open a channel", () => (channel ??= open()))
+    const timeout = options.timeout ?? "2 seconds"
+    // a broker that does not answer must not hold the scope's closing
     yield* Effect.addFinalizer(() =>
-      Effect.ignore(attempt("close the channel", async () => (await channel)?.close()))
+      attempt("close the channel", async () => (await channel)?.close()).pipe(
+        Effect.interruptible,
+        Effect.timeout(timeout),
+        Effect.ignore
+      )
     )
 
-    const send = (queue: string, jobs: ReadonlyArray<Dispatcher.Job>) =>
+    const send = (queue: string, texts: ReadonlyArray<string>) =>
       Effect.flatMap(current, (channel) =>
         (declared.has(queue) ? Effect.void : Effect.tap(assertQueues(channel, queue), () => declared.add(queue))).pipe(
-          Effect.zipRight(Effect.forEach(jobs, (job) => publish(channel, queue, encode(job), {
-            headers: { [headers.attempt]: 1 }
-          }), { discard: true }))
+          Effect.zipRight(Effect.forEach(texts, (text) =>
+            publish(channel, queue, Buffer.from(text), {
+              messageId: randomUUID(),
+              headers: { [headers.attempt]: 1 }
+            }), { discard: true }))
         ))
 
-    const dispatcher: Dispatcher.Dispatcher = {
+    return BrokerJob.dispatcher({
       name: options.name ?? "rabbitmq",
-      dispatch: ({ config, job, run }) =>
-        Schema.decodeUnknown(RuleConfig)(config).pipe(
-          Effect.flatMap((rule) =>
-            send(
-              rule.queue ?? options.queue ?? defaults.queue,
-              BrokerJob.fanOut(job, rule.rowsPerJob ?? options.rowsPerJob ?? defaults.rowsPerJob)
-            )
-          ),
-          Effect.catchAllCause((cause) =>
-            Effect.logWarning("cachefx: RabbitMQ did not take the job; running it in place", cause).pipe(
-              Effect.annotateLogs({ cache: job.cache, rule: job.rule }),
-              Effect.zipRight(run)
-            )
-          )
-        )
-    }
-    return dispatcher
+      rowsPerJob: options.rowsPerJob ?? defaults.rowsPerJob,
+      timeout,
+      send: (queue = options.queue ?? defaults.queue, jobs) =>
+        Effect.runPromise(send(queue, jobs.map(({ text }) => text)))
+    })
   })
 }
 
@@ -101,19 +87,20 @@ export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: 
       Effect.gen(function*() {
         channel.on("error", () => {}) // the failed call reports it; unheard, amqplib would close the connection
         yield* attempt(`declare "${queue}"`, () => channel.assertQueue(queue, { durable: true }))
-        const letters: Array<RabbitMQDispatcher.DeadLetter> = []
+        const letters: Array<BrokerJob.DeadLetter> = []
         while (true) {
           const message = yield* attempt(`read "${queue}"`, () => channel.get(queue))
           if (message === false) return letters
-          const content = message.content.toString()
           const reason = headerOf(message, headers.reason)
-          const attempts = headerOf(message, headers.attempt)
-          letters.push({
-            job: Option.getRight(Schema.decodeUnknownEither(Schema.parseJson(Dispatcher.Job))(content)),
-            content,
+          const deliveries = headerOf(message, headers.attempt)
+          const failedAt = headerOf(message, headers.failedAt)
+          letters.push(BrokerJob.deadLetter({
+            id: message.properties.messageId ?? String(message.fields.deliveryTag),
+            text: message.content.toString(),
             reason: Predicate.isString(reason) ? reason : "unknown",
-            attempts: Predicate.isNumber(attempts) ? attempts : 0
-          })
+            deliveries: Predicate.isNumber(deliveries) ? deliveries : 0,
+            failedAt: new Date(Predicate.isNumber(failedAt) ? failedAt : 0)
+          }))
         }
       }),
     (channel) => Effect.ignore(attempt("close the channel", () => channel.close()))

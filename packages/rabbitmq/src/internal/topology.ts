@@ -1,6 +1,6 @@
 import type * as amqp from "amqplib"
 import * as Effect from "effect/Effect"
-import * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
+import { BrokerJob } from "@cachefx/core"
 
 /** @internal */
 export const defaults = {
@@ -15,9 +15,13 @@ export const headers = {
   failedAt: "x-cachefx-failed-at"
 } as const
 
+/** A RabbitMQ call that failed, as every broker package reports one. */
+const failure = (operation: string, cause: unknown) =>
+  new BrokerJob.BrokerError({ operation: `RabbitMQ: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
+
 /** @internal */
-export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, RabbitMQDispatcher.RabbitMQError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new RabbitMQDispatcher.RabbitMQError({ operation, cause }) })
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => failure(operation, cause) })
 
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}.dead`
@@ -48,9 +52,9 @@ export const assertRetryQueue = (channel: amqp.Channel, queue: string, delay: nu
 
 /** Publishes a persistent message and waits for the broker's confirm. @internal */
 export const publish = (channel: amqp.ConfirmChannel, queue: string, content: Buffer, options: amqp.Options.Publish) =>
-  Effect.async<void, RabbitMQDispatcher.RabbitMQError>((resume) => {
+  Effect.async<void, BrokerJob.BrokerError>((resume) => {
     const fail = (cause: unknown) =>
-      resume(Effect.fail(new RabbitMQDispatcher.RabbitMQError({ operation: `publish to "${queue}"`, cause })))
+      resume(Effect.fail(failure(`publish to "${queue}"`, cause)))
     try {
       channel.sendToQueue(queue, content, { persistent: true, contentType: "application/json", ...options }, (error) =>
         error ? fail(error) : resume(Effect.void))

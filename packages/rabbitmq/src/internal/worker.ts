@@ -26,7 +26,7 @@ const runJob = (engine: InvalidationEngine.Service, received: unknown) =>
 
 /** @internal */
 export const check = (options: Omit<RabbitMQWorker.Options, "connection">) =>
-  BrokerJob.requireWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], retryLimit: [options.retryLimit, 0] })
+  BrokerJob.requireWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], attempts: [options.attempts, 1] })
 
 /** @internal */
 export const make = (options: RabbitMQWorker.Options) => {
@@ -34,14 +34,14 @@ export const make = (options: RabbitMQWorker.Options) => {
   return Effect.gen(function*() {
     const engine = yield* InvalidationEngine.InvalidationEngine
     const queue = options.queue ?? defaults.queue
-    const retryLimit = options.retryLimit ?? 5
-    const retryDelay = Duration.toMillis(options.retryDelay ?? "1 second")
+    const attempts = options.attempts ?? 5
+    const backoff = Duration.toMillis(options.backoff ?? "1 second")
     const delayOf = (attempt: number) =>
-      Math.round(options.retryBackoff === false ? retryDelay : retryDelay * 2 ** (attempt - 1))
+      Math.round(backoff * 2 ** (attempt - 1))
 
     const settle = (channel: amqp.ConfirmChannel, message: amqp.Message, failure: BrokerJob.JobFailure, tries: number) => {
       const annotations = { queue, attempt: tries, final: !failure.retry }
-      if (!failure.retry || tries > retryLimit) {
+      if (!failure.retry || tries >= attempts) {
         return publish(channel, deadLetterQueue(queue), message.content, {
           headers: { [headers.attempt]: tries, [headers.reason]: failure.reason, [headers.failedAt]: Date.now() }
         }).pipe(

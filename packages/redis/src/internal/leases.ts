@@ -8,11 +8,13 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import { attempt } from "./attempt.js"
-import type { Deadlines } from "./deadlines.js"
+import { attempt, type Bounds } from "./attempt.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
 import * as scripts from "./scripts.js"
+
+/** Most releases kept for the client's return (`Leases.later`). */
+const unsentBound = 10_000
 
 /**
  * The channel on which releases are published (by the release script and by a fill
@@ -93,44 +95,92 @@ class Subscriber {
 }
 
 /**
- * The leases of a Redis store: `SET NX PX` on a key in the entry's slot, released by a
- * script that deletes it only while the token holds it and publishes the release.
- * Waiters are woken by the store's subscriber, or find the lease gone (released, or
- * expired because its holder died) by polling it every `poll` milliseconds.
+ * The leases of a Redis store: `SET NX PX` on a key in the entry's slot (a key there
+ * without expiry is taken over), released by a script that deletes it only while the
+ * token holds it and publishes the release. Waiters are woken by the store's
+ * subscriber, or find the lease gone (released, expired because its holder died, or
+ * without expiry: not a lease) by polling it every `poll` milliseconds.
+ *
+ * @internal
  */
-class Leases implements CacheStore.Leases {
-  private readonly releaseScript: ReturnType<typeof scripts.registerRelease>
+export class Leases implements CacheStore.Leases {
+  private readonly scripts: ReturnType<typeof scripts.registerLeases>
   /** What the client's `keyPrefix` makes of a key: the name a release is published under. */
   private readonly prefix: string
+  /** Releases that could not be sent, by lease key: sent once the client is ready again. */
+  private readonly unsent = new Map<string, string>()
 
   constructor(
     private readonly client: Redis | Cluster,
-    private readonly deadlines: Deadlines | undefined,
+    private readonly bounds: Bounds,
     private readonly subscriber: Subscriber,
     private readonly poll: Duration.Duration
   ) {
-    this.releaseScript = scripts.registerRelease(client)
+    this.scripts = scripts.registerLeases(client)
     this.prefix = client.options.keyPrefix ?? ""
   }
 
   acquire = (key: CacheKey.CacheKey, duration: Duration.Duration) =>
     Effect.suspend(() => {
       const token = fresh()
+      const lease = keys.lease(key)
       return Effect.map(
-        attempt("acquireLease", this.deadlines, () =>
-          this.client.set(keys.lease(key), token, "PX", millis(duration), "NX")),
-        (reply) => reply === "OK" ? Option.some(token as CacheStore.LeaseToken) : Option.none()
+        attempt("acquireLease", this.bounds, (call) => {
+          call.undo = () => this.abandon(lease, token)
+          return this.scripts.acquire(lease, token, millis(duration))
+        }),
+        (taken) => taken === 1 ? Option.some(token as CacheStore.LeaseToken) : Option.none()
       )
     })
 
+  /** A release that cannot reach Redis (the connection is down) goes again once the client is ready. */
   release = (key: CacheKey.CacheKey, token: CacheStore.LeaseToken) =>
-    Effect.asVoid(attempt("releaseLease", this.deadlines, () => this.releaseScript(keys.lease(key), token, channel)))
+    Effect.suspend(() => {
+      const lease = keys.lease(key)
+      return Effect.asVoid(attempt("releaseLease", this.bounds, (call) => {
+        call.undo = () => this.later(lease, token)
+        return this.scripts.release(lease, token, channel)
+      }))
+    })
+
+  /**
+   * Gives back in the background a lease that a call which failed or timed out may
+   * have taken (`lease`: its Redis key): sent on the same connection, the release runs
+   * after that call, and deletes the lease only if the call took it. When it cannot be
+   * sent (the connection is down), it goes once the client is ready again.
+   */
+  abandon(lease: string, token: string): void {
+    this.scripts.release(lease, token, channel).catch(() => this.later(lease, token))
+  }
+
+  /**
+   * Keeps a release to send once the client is ready again (at most `unsentBound`; past
+   * it the lease is left to expire), so that a holder cut off by an outage does not
+   * leave its lease to the other instances' waits after the restart (a Redis with
+   * append-only persistence keeps it).
+   */
+  private later(lease: string, token: string): void {
+    if (this.unsent.size >= unsentBound) {
+      return
+    }
+    if (this.unsent.size === 0) {
+      this.client.once("ready", () => {
+        const unsent = [...this.unsent]
+        this.unsent.clear()
+        for (const [key, held] of unsent) {
+          this.scripts.release(key, held, channel).catch(() => undefined)
+        }
+      })
+    }
+    this.unsent.set(lease, token)
+  }
 
   awaitRelease = (key: CacheKey.CacheKey, timeout: Duration.Duration) => {
     const lease = keys.lease(key)
     const name = this.prefix + lease
-    const gone = attempt("awaitRelease", this.deadlines, () => this.client.exists(lease)).pipe(
-      Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (count) => count === 0 })
+    // gone: absent (-2), or without expiry (-1: not a lease, the next read takes it over)
+    const gone = attempt("awaitRelease", this.bounds, () => this.client.pttl(lease)).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(this.poll), until: (ttl) => ttl < 0 })
     )
     return Effect.acquireUseRelease(
       Effect.sync(() => {
@@ -157,10 +207,10 @@ class Leases implements CacheStore.Leases {
  */
 export const make = (
   client: Redis | Cluster,
-  deadlines: Deadlines | undefined,
+  bounds: Bounds,
   poll: Duration.Duration
-): Effect.Effect<CacheStore.Leases, never, Scope.Scope> =>
+): Effect.Effect<Leases, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(Effect.sync(() => new Subscriber(client)), (subscriber) => Effect.sync(() => subscriber.close())),
-    (subscriber) => new Leases(client, deadlines, subscriber, poll)
+    (subscriber) => new Leases(client, bounds, subscriber, poll)
   )

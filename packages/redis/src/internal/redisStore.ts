@@ -1,5 +1,5 @@
 import type { CacheEntry, CacheKey } from "@cachefx/core"
-import { CacheError, CacheSettings, CacheStore } from "@cachefx/core"
+import { CacheError, CacheSettings, CacheStore, CircuitBreaker } from "@cachefx/core"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -7,11 +7,11 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import type * as RedisStore from "../RedisStore.js"
-import { attempt } from "./attempt.js"
+import { attempt, type Bounds } from "./attempt.js"
 import { Deadlines } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
-import { channel, make as makeLeases, millis } from "./leases.js"
+import { channel, type Leases, make as makeLeases, millis } from "./leases.js"
 import * as scripts from "./scripts.js"
 
 /** What a read saw: the guard a fill is checked against, and the token of the lease the read took. */
@@ -84,20 +84,29 @@ class Store implements CacheStore.Service {
   constructor(
     private readonly client: Redis | Cluster,
     private readonly window: number,
-    private readonly deadlines: Deadlines | undefined,
+    private readonly bounds: Bounds,
     private readonly clock: Clock.Clock,
-    readonly leases: CacheStore.Leases
+    readonly leases: Leases,
+    private readonly maxTtl: number
   ) {
     this.commands = scripts.register(client)
     this.cluster = client.isCluster
   }
 
-  /** With `options.lease`, the same script call also takes the key's lease when it holds no entry. */
+  /**
+   * With `options.lease`, the same script call also takes the key's lease when it holds
+   * no entry. A read that times out or fails may have taken it on the server: the lease
+   * is given back in the background (the release follows the read on its connection,
+   * or goes once the client is ready again).
+   */
   get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
-    attempt("get", this.deadlines, () => {
+    attempt("get", this.bounds, (call) => {
       const at = keys.physical(key)
       const stamp = fresh()
       const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
+      if (token !== undefined) {
+        call.undo = () => this.leases.abandon(keys.leaseOf(at.entry), token)
+      }
       // the lease key after the others, its PX and token after the arguments
       const read = (entryKeys: Array<string>) =>
         token === undefined
@@ -127,7 +136,7 @@ class Store implements CacheStore.Service {
    * once: one round trip of latency.
    */
   getMany = (many: ReadonlyArray<CacheKey.CacheKey>) =>
-    many.length === 0 ? Effect.succeed([]) : attempt("getMany", this.deadlines, async () => {
+    many.length === 0 ? Effect.succeed([]) : attempt("getMany", this.bounds, async () => {
       const stamp = fresh()
       const at = many.map(keys.physical)
       // on a single Redis the script reads the namespace stamps too; on a Cluster they are read beside it
@@ -170,9 +179,11 @@ class Store implements CacheStore.Service {
       if (this.expired(entry)) {
         return lease === undefined ? Effect.succeed(false) : Effect.as(this.leases.release(key, lease), false)
       }
-      return attempt("set", this.deadlines, async () => {
+      return attempt("set", this.bounds, async () => {
         const at = keys.physical(key)
-        const px = entry.staleUntil === null ? -1 : Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis())
+        const px = entry.staleUntil === null
+          ? this.maxTtl
+          : Math.min(this.maxTtl, Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis()))
         const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px, encode(entry)]
         // the lease key after the others, its token and channel after the arguments
         const fill = (entryKeys: Array<string>) =>
@@ -209,35 +220,35 @@ class Store implements CacheStore.Service {
       ? this.soft("clear", this.commands.cachefxSoften, keys.namespaceStamp(namespace))
       : this.replace("clear", keys.namespaceStamp(namespace), fresh())
 
+  /**
+   * SCANs every master for the namespace's keys, `scanCount` at a time, and unlinks the
+   * previous versions'. Each round trip is an operation of the store, bounded by its
+   * timeout and its breaker.
+   */
   deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
-    Effect.tryPromise({
-      try: () => this.reclaim(namespace, previous),
-      catch: (cause) => new CacheError.CacheStoreError({ operation: "deleteVersions", reason: "Unavailable", cause })
-    })
-
-  /** SCANs every master for the namespace's keys, `scanCount` at a time, and unlinks the previous versions'. */
-  private async reclaim(namespace: string, previous: (version: string) => boolean): Promise<number> {
-    const nodes = this.cluster ? (this.client as Cluster).nodes("master") : [this.client as Redis]
-    const pattern = keys.namespacePattern(namespace)
-    let deleted = 0
-    for (const node of nodes) {
-      let cursor = "0"
-      do {
-        const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", scanCount)
-        cursor = next
-        const stale = found.filter((key) => {
-          const version = keys.versionOf(key, namespace)
-          return version !== undefined && previous(version)
-        })
-        if (stale.length > 0) {
+    Effect.suspend(() => {
+      const nodes = this.cluster ? (this.client as Cluster).nodes("master") : [this.client as Redis]
+      const pattern = keys.namespacePattern(namespace)
+      const unlink = (node: Redis, stale: ReadonlyArray<string>) =>
+        stale.length === 0 ? Effect.succeed(0) : Effect.map(
           // one key per UNLINK: keys of one batch may be in different Cluster slots
-          const replies = await node.pipeline(stale.map((key) => ["unlink", key])).exec()
-          deleted += (replies ?? []).reduce((sum, [, count]) => sum + (typeof count === "number" ? count : 0), 0)
-        }
-      } while (cursor !== "0")
-    }
-    return deleted
-  }
+          attempt("deleteVersions", this.bounds, () => node.pipeline(stale.map((key) => ["unlink", key])).exec()),
+          (replies) => (replies ?? []).reduce((sum, [, count]) => sum + (typeof count === "number" ? count : 0), 0)
+        )
+      const scan = (node: Redis, cursor: string, deleted: number): Effect.Effect<number, CacheError.CacheStoreError> =>
+        Effect.flatMap(
+          attempt("deleteVersions", this.bounds, () => node.scan(cursor, "MATCH", pattern, "COUNT", scanCount)),
+          ([next, found]) =>
+            Effect.flatMap(
+              unlink(node, found.filter((key) => {
+                const version = keys.versionOf(key, namespace)
+                return version !== undefined && previous(version)
+              })),
+              (count) => next === "0" ? Effect.succeed(deleted + count) : scan(node, next, deleted + count)
+            )
+        )
+      return Effect.reduce(nodes, 0, (deleted, node) => scan(node, "0", deleted))
+    })
 
   /** The indices of keys, by partition. */
   private byPartition(many: ReadonlyArray<CacheKey.CacheKey>): Map<string, Array<number>> {
@@ -255,7 +266,7 @@ class Store implements CacheStore.Service {
 
   /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */
   private replace(operation: string, key: string, value: string) {
-    return Effect.asVoid(attempt(operation, this.deadlines, () => this.client.set(key, value, "PX", this.window)))
+    return Effect.asVoid(attempt(operation, this.bounds, () => this.client.set(key, value, "PX", this.window)))
   }
 
   /** One script over one key (an entry or a stamp) that invalidates it softly. */
@@ -264,7 +275,7 @@ class Store implements CacheStore.Service {
     script: (...args: ReadonlyArray<string | number>) => Promise<number>,
     key: string
   ) {
-    return Effect.asVoid(attempt(operation, this.deadlines, () => script(key, fresh(), this.window)))
+    return Effect.asVoid(attempt(operation, this.bounds, () => script(key, fresh(), this.window)))
   }
 
   /**
@@ -308,15 +319,39 @@ const cappedMillis = (duration: Duration.Duration): number => Math.min(Math.ceil
 /** How often a waiter checks a lease it has heard no release of, by default. */
 const leasePollInterval = Duration.millis(100)
 
+/** The longest an entry lives in Redis, by default. */
+const maxTtl = Duration.days(30)
+
+/** `options.maxTtl` in milliseconds, checked: a positive duration. */
+const maxTtlOf = (options: RedisStore.Options): number => {
+  const duration = options.maxTtl === undefined ? maxTtl : Duration.decode(options.maxTtl)
+  const millis = Duration.toMillis(duration)
+  if (!(millis >= 1 && Duration.isFinite(duration))) {
+    throw new CacheError.CacheDefinitionError({
+      subject: "RedisStore maxTtl",
+      reason: `${Duration.format(duration)} is not a positive, finite duration (the longest an entry lives in Redis)`
+    })
+  }
+  return Math.ceil(millis)
+}
+
 /** @internal */
-export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
+export const make = (options: RedisStore.Options): Effect.Effect<CacheStore.Service, never, Scope.Scope> => {
+  const ttlBound = maxTtlOf(options)
+  return Effect.gen(function*() {
     const clock = yield* Effect.clock
     const settings = yield* CacheSettings.CacheSettings
     const deadlines = Duration.isFinite(settings.operationTimeout)
       ? new Deadlines(cappedMillis(settings.operationTimeout))
       : undefined
+    // on a single Redis, an opening drops the connection (ioredis reconnects at once): the
+    // commands that timed out on it, and their replies' callbacks, are let go
+    const client = options.client
+    const onOpen = client.isCluster ? undefined : () => (client as Redis).disconnect(true)
+    const breaker = CircuitBreaker.unsafeMake({ store: "redis", onOpen, ...options.breaker }, clock, settings)
+    const bounds: Bounds = { deadlines, breaker }
     const poll = options.leasePollInterval === undefined ? leasePollInterval : Duration.decode(options.leasePollInterval)
-    const leases = yield* makeLeases(options.client, deadlines, poll)
-    return new Store(options.client, Math.max(1, cappedMillis(settings.fillWindow)), deadlines, clock, leases)
+    const leases = yield* makeLeases(options.client, bounds, poll)
+    return new Store(options.client, Math.max(1, cappedMillis(settings.fillWindow)), bounds, clock, leases, ttlBound)
   })
+}

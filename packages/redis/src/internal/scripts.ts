@@ -38,12 +38,8 @@ local function stamp(key, fresh, window)
   return fresh
 end
 local function keep(key, px, window)
-  if px < 0 then
-    redis.call('PERSIST', key)
-    return
-  end
   local ttl = redis.call('PTTL', key)
-  if ttl >= 0 and ttl < px + window then redis.call('PEXPIRE', key, px + window) end
+  if ttl < px + window then redis.call('PEXPIRE', key, px + window) end
 end
 local function read(key)
   local v = redis.pcall('GET', key)
@@ -68,6 +64,10 @@ end
  * namespace stamp and JSON when it was filled under the current partition stamp, and
  * then by `1` when under another soft id of its base (the entry is stale).
  * Missing stamps are created, so every reader of a scope sees one stamp.
+ * An entry dead by a hard wipe (its partition stamp, or its namespace stamp when the
+ * script has it, of another base) is deleted: it would never be served again, and
+ * would hold its memory until its expiry. The key then holds nothing (`""`): a fill
+ * that read the dead entry no longer matches it, and it was void anyway.
  */
 const lookup = `
 local function lookup(entry, partition, namespace, fresh, window, now)
@@ -76,6 +76,10 @@ local function lookup(entry, partition, namespace, fresh, window, now)
   if namespace then n = stamp(namespace, fresh, window) end
   local v = read(entry)
   local hold, ep, en, start = inspect(v)
+  if ep and (base(ep) ~= base(p) or (n and base(en) ~= base(n))) then
+    redis.call('DEL', entry)
+    return {'', p, n, now}
+  end
   if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
   -- soft invalidation: the partition (or the key) was invalidated softly since the fill
   if ep and base(ep) == base(p) then return {hold, p, n, now, en, string.sub(v, start), 1} end
@@ -87,11 +91,17 @@ end
  * The lease of a key (distributed single-flight), in the entry's slot: taken by a read
  * that finds no entry (`takeLease`: 1 taken, 0 held by another), given back by the fill
  * or the release script (`giveBack`: only while the token holds it, then published on
- * the channel, the waiters wake; 1 when given back).
+ * the channel, the waiters wake; 1 when given back). A lease key without an expiry was
+ * not set by a lease (every lease has its `PX`): foreign or corrupt, it would hold the
+ * key's misses forever, so it is taken over as if absent.
  */
 const takeLease = `
 local function takeLease(key, token, px)
   if redis.call('SET', key, token, 'PX', px, 'NX') then return 1 end
+  if redis.call('PTTL', key) == -1 then
+    redis.call('SET', key, token, 'PX', px)
+    return 1
+  end
   return 0
 end
 `
@@ -150,8 +160,9 @@ return replies
 
 /**
  * KEYS: entry, partition stamp[, namespace stamp][, lease]. ARGV: hold, partition stamp,
- * namespace stamp, read time, fill window, entry id, PX (-1: none), JSON[, lease token,
- * channel]. Returns 1 when stored. Stamps are kept alive at least as long as the entry.
+ * namespace stamp, read time, fill window, entry id, PX, JSON[, lease token, channel].
+ * Returns 1 when stored. Stamps are kept alive at least as long as the entry (a stamp
+ * without expiry, left by an older version, is given one).
  * The lease the read took is given back, whether the entry is stored or not.
  */
 const fill = prelude + giveBack + leaseKeys(9) + `
@@ -163,11 +174,7 @@ local function fill()
   if inspect(read(KEYS[1])) ~= ARGV[1] then return 0 end
   local px = tonumber(ARGV[7])
   local value = ARGV[6] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[8]
-  if px < 0 then
-    redis.call('SET', KEYS[1], value)
-  else
-    redis.call('SET', KEYS[1], value, 'PX', px)
-  end
+  redis.call('SET', KEYS[1], value, 'PX', px)
   keep(KEYS[2], px, window)
   if namespace then keep(namespace, px, window) end
   return 1
@@ -179,7 +186,7 @@ return stored
 
 /**
  * The namespace stamp on a Cluster, where it lives in a slot of its own.
- * KEYS: namespace stamp. ARGV: fresh stamp, fill window[, PX of a fill (-1: none)].
+ * KEYS: namespace stamp. ARGV: fresh stamp, fill window[, PX of a fill].
  * Returns the stamp, created when missing and kept alive for the fill when given.
  */
 const namespace = prelude + `
@@ -225,6 +232,11 @@ return 1
 /** KEYS: lease. ARGV: token, channel. Returns `giveBack`'s answer. */
 const release = giveBack + `
 return giveBack(KEYS[1], ARGV[1], ARGV[2])
+`
+
+/** KEYS: lease. ARGV: token, PX. Returns `takeLease`'s answer. */
+const acquire = takeLease + `
+return takeLease(KEYS[1], ARGV[1], ARGV[2])
 `
 
 /**
@@ -298,9 +310,16 @@ export const register = (client: Redis | Cluster): Commands => ({
 })
 
 /**
- * The lease release script on a client: `(lease key, token, channel)`, 1 when released.
+ * The lease scripts on a client: `acquire(lease key, token, PX)`, 1 when taken (a lease
+ * key without expiry is taken over); `release(lease key, token, channel)`, 1 when
+ * released.
  *
  * @internal
  */
-export const registerRelease = (client: Redis | Cluster): (...args: ReadonlyArray<string>) => Promise<number> =>
-  define<number>(client, release, 1)
+export const registerLeases = (client: Redis | Cluster): {
+  readonly acquire: (...args: ReadonlyArray<string | number>) => Promise<number>
+  readonly release: (...args: ReadonlyArray<string>) => Promise<number>
+} => ({
+  acquire: define<number>(client, acquire, 1),
+  release: define<number>(client, release, 1)
+})

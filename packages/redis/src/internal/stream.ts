@@ -87,7 +87,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
     const group = options.group ?? "cachefx"
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
     const concurrency = options.concurrency ?? 8
-    const maxDeliveries = options.maxDeliveries ?? 5
+    const attempts = options.attempts ?? 5
     const visibility = Duration.toMillis(options.visibilityTimeout ?? "30 seconds")
     const block = Math.min(Math.max(Math.floor(visibility / 2), 10), 2_000)
 
@@ -117,7 +117,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
         )
 
     const exhausted = (last: string | null) =>
-      `not done after ${maxDeliveries} deliveries; ${last === null ? "its workers stopped or timed out" : `last error: ${last}`}`
+      `not done after ${attempts} deliveries; ${last === null ? "its workers stopped or timed out" : `last error: ${last}`}`
 
     /** Keeps an entry this worker runs from looking abandoned (JUSTID leaves its delivery count alone). */
     const heartbeat = (id: string) =>
@@ -138,7 +138,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
             onFailure: (failure) =>
               !failure.retry
                 ? bury(id, text, failure.reason, deliveries)
-                : deliveries < maxDeliveries
+                : deliveries < attempts
                 // left pending: delivered again once idle for the visibility timeout
                 ? redis("HSET", () => client.hset(errors, id, failure.reason))
                 : bury(id, text, exhausted(failure.reason), deliveries)
@@ -147,7 +147,7 @@ export const makeWorker = (options: StreamWorker.Options) =>
       })
     }
 
-    /** Entries idle past the visibility timeout: failed, or their worker died. Claimed, or buried past `maxDeliveries`. */
+    /** Entries idle past the visibility timeout: failed, or their worker died. Claimed, or buried past `attempts`. */
     const reclaim = Effect.gen(function*() {
       const pending = (yield* redis(
         "XPENDING",
@@ -165,10 +165,10 @@ export const makeWorker = (options: StreamWorker.Options) =>
       const live: Array<readonly [Entry, number]> = []
       for (const [i, entry] of claimed.entries()) {
         const deliveries = counts.get(entry[0]) ?? 1
-        if (deliveries <= maxDeliveries) {
+        if (deliveries <= attempts) {
           live.push([entry, deliveries])
         } else {
-          yield* bury(entry[0], fieldsOf(entry[1])["job"] ?? "", exhausted(reasons[i] ?? null), maxDeliveries)
+          yield* bury(entry[0], fieldsOf(entry[1])["job"] ?? "", exhausted(reasons[i] ?? null), attempts)
         }
       }
       return live

@@ -1,6 +1,7 @@
 /**
- * Redis servers the tests start themselves: a throwaway single node (to stop and
- * restart) and a Cluster of 3 masters, on free loopback ports, in a temporary directory.
+ * Redis servers the tests start themselves: a throwaway single node (to kill, pause and
+ * restart, stopped by its PID) and a Cluster of 3 masters, on free loopback ports, in a
+ * temporary directory.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -46,12 +47,19 @@ const until = async (what: string, done: () => boolean) => {
   throw new Error(`timed out waiting for ${what}`)
 }
 
-/** A running `redis-server`; `stop` kills it (SIGKILL, as a crash would). */
+/**
+ * A running `redis-server`: `stop` kills it (SIGKILL, as a crash would); `pause` and
+ * `resume` freeze and thaw it (SIGSTOP, SIGCONT).
+ */
 export interface Server {
   readonly port: number
+  readonly pid: number
   readonly stop: () => Promise<void>
+  readonly pause: () => void
+  readonly resume: () => void
 }
 
+/** Starts `redis-server` on `port` (no persistence unless `args` ask), and waits until it answers. */
 export const startServer = async (port: number, args: ReadonlyArray<string> = []): Promise<Server> => {
   const child: ChildProcess = spawn(
     "redis-server",
@@ -62,10 +70,13 @@ export const startServer = async (port: number, args: ReadonlyArray<string> = []
   await until(`redis-server on port ${port}`, () => cli(port, "ping") === "PONG")
   return {
     port,
+    pid: child.pid!,
     stop: async () => {
       child.kill("SIGKILL")
       await exited
-    }
+    },
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT")
   }
 }
 

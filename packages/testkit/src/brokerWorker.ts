@@ -3,7 +3,7 @@
  * runs the broker's worker over the contract's engine until it is killed.
  */
 import { Effect, Layer } from "effect"
-import { type Broker, engine } from "./brokerFixture.js"
+import { type Broker, engine } from "./BrokerFixture.js"
 
 const [module, ns] = process.argv.slice(2) as [string, string]
 const { broker } = (await import(module)) as { readonly broker: Broker }

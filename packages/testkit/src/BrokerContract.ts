@@ -1,5 +1,7 @@
 /**
- * One contract suite for the Redis-backed broker dispatchers, run against each: an
+ * One contract suite for the broker dispatchers (`@cachefx/bullmq`, `@cachefx/pg-boss`,
+ * `@cachefx/rabbitmq`, `@cachefx/redis`'s streams), run by each package against its real
+ * broker: an
  * event published through the engine is applied by a worker, an event with many rows
  * fans out, a worker killed mid-job (a child process, SIGKILL) loses nothing, and a
  * job that always fails, or names a rule the worker does not have, is dead-lettered
@@ -10,12 +12,9 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
-import { Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { Redis } from "ioredis"
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-import { type Broker, engine, users } from "./brokerFixture.js"
-import { cleanup } from "./redis.js"
+import { Duration, Effect, Layer, Option, Schedule } from "effect"
+import { type Broker, engine, hangingWorker, users } from "./BrokerFixture.js"
+import { cleanup } from "./SharedRedis.js"
 
 /** The cached value of the fixture, to read the store with. */
 const view = users("none")
@@ -40,41 +39,28 @@ const fill = (...ids: ReadonlyArray<number>) =>
 const deadLetters = (broker: Broker, ns: string) =>
   eventually(broker.deadLetters(ns), (dead) => dead.length > 0).pipe(Effect.tap((dead) => expect(dead).toHaveLength(1)))
 
-const workerScript = fileURLToPath(new URL("./brokerWorker.ts", import.meta.url))
-
-/** Starts a worker process that hangs in the first job it runs; `running` waits for that. */
-const hangingWorker = (module: string, ns: string) =>
-  Effect.gen(function*() {
-    const running = yield* Deferred.make<void>()
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--conditions=@cachefx/source", "--import", "tsx", workerScript, module, ns], {
-          env: { ...process.env, CACHEFX_TEST_HANG: "1" },
-          stdio: ["ignore", "pipe", "inherit"]
-        })
-      ),
-      (child) => Effect.sync(() => child.kill("SIGKILL"))
-    )
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("running")) {
-        Deferred.unsafeDone(running, Effect.void)
-      }
-    })
-    return { child, running: Deferred.await(running) }
-  })
-
 /** Hands a job straight to a fresh instance of the broker's dispatcher. */
 const send = (broker: Broker, ns: string, job: Dispatcher.Job) =>
   Effect.flatMap(Dispatcher.tag(broker.name), (dispatcher) => dispatcher.dispatch({ job, config: {}, run: Effect.void })).pipe(
     Effect.provide(broker.dispatcher(ns))
   )
 
-/** Runs the contract against `broker`, exported as `broker` by the module at `module`. */
+/**
+ * Runs the contract against `broker`, exported as `broker` by the module at `module`
+ * (the child worker imports it from there). The entries go to the shared Redis under
+ * a marker of this run, removed after.
+ */
 export const contract = (broker: Broker, module: string) => {
   const marker = `cachefx-contract-${broker.name}-${process.pid}-${Date.now()}`
-  let n = 0
-  const namespace = () => `${marker}-${++n}`
-  afterAll(() => cleanup(marker))
+  const namespaces: Array<string> = []
+  const namespace = () => {
+    namespaces.push(`${marker}-${namespaces.length + 1}`)
+    return namespaces[namespaces.length - 1]!
+  }
+  afterAll(async () => {
+    await cleanup(marker)
+    if (broker.cleanup !== undefined) await Effect.runPromise(Effect.orDie(broker.cleanup(namespaces)))
+  })
 
   describe(`${broker.name} dispatcher`, () => {
     it.live("an event published is applied by a worker: the key is gone", () => {
@@ -117,8 +103,6 @@ export const contract = (broker: Broker, module: string) => {
 
     it.live("a broker that does not answer: publish waits at most its timeout, and the job runs in place", () => {
       const ns = namespace()
-      // nothing listens on port 1; the client keeps reconnecting and queues its commands meanwhile
-      const dead = new Redis("redis://127.0.0.1:1", { lazyConnect: true }).on("error", () => {})
       return Effect.gen(function*() {
         yield* fill(6)
         const [elapsed] = yield* Effect.timed(
@@ -126,11 +110,7 @@ export const contract = (broker: Broker, module: string) => {
         )
         expect(Duration.toMillis(elapsed)).toBeLessThan(3_000)
         expect(Option.isNone(yield* view.peek({ id: 6 }))).toBe(true)
-      }).pipe(
-        Effect.provide(engine(broker, ns, broker.unreachable(dead, "300 millis"))),
-        Effect.scoped,
-        Effect.ensuring(Effect.sync(() => dead.disconnect()))
-      )
+      }).pipe(Effect.provide(engine(broker, ns, broker.unreachable("300 millis"))), Effect.scoped)
     }, 30_000)
 
     it.live("a job that always fails is dead-lettered with its reason after its retries", () => {
