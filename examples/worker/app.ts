@@ -6,7 +6,7 @@
 import { Cached, CacheSettings, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect, Layer } from "effect"
-import type { Broker } from "./brokers.js"
+import { type Broker, redisUrl } from "./brokers.js"
 
 export const getUser = (broker: string) =>
   Cached.cached({
@@ -21,6 +21,6 @@ export const getUser = (broker: string) =>
 export const layer = (name: string, broker: Broker) =>
   InvalidationEngine.layer({ caches: [getUser(name)] }).pipe(
     Layer.provide(broker.dispatcher),
-    Layer.provideMerge(RedisStore.layerConfig),
+    Layer.provideMerge(RedisStore.layerConfig({ url: redisUrl })),
     Layer.provideMerge(CacheSettings.layer({ keyPrefix: "cachefx-example-worker" }))
   )

@@ -7,7 +7,7 @@
 import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
 import type { Dispatcher, InvalidationEngine } from "@cachefx/core"
 import { StreamDispatcher, StreamWorker } from "@cachefx/redis"
-import type { Layer } from "effect"
+import { Config, type Layer, Redacted } from "effect"
 import { pgBoss } from "./pgboss.js"
 import { rabbitmq } from "./rabbitmq.js"
 
@@ -16,12 +16,18 @@ export interface Broker {
   readonly worker: Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
 }
 
-// every Redis layer here reads REDIS_URL
-process.env["REDIS_URL"] ??= "redis://127.0.0.1:6379"
+/** Where every Redis layer here connects: `REDIS_URL`, by default the local Redis. */
+export const redisUrl = Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379")))
 
-const bullmq: Broker = { dispatcher: BullMQDispatcher.layerConfig(), worker: BullMQWorker.layerConfig() }
+const bullmq: Broker = {
+  dispatcher: BullMQDispatcher.layerConfig({ url: redisUrl }),
+  worker: BullMQWorker.layerConfig({ url: redisUrl })
+}
 
-const redisStream: Broker = { dispatcher: StreamDispatcher.layerConfig(), worker: StreamWorker.layerConfig() }
+const redisStream: Broker = {
+  dispatcher: StreamDispatcher.layerConfig({ url: redisUrl }),
+  worker: StreamWorker.layerConfig({ url: redisUrl })
+}
 
 export const brokers: Record<string, Broker> = {
   bullmq,

@@ -11,9 +11,11 @@
  */
 import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/bullmq.js"
@@ -111,20 +113,43 @@ export const layer = <const N extends string = "bullmq">(options: Options<N>): L
   Layer.scoped(Dispatcher.tag(options.name ?? ("bullmq" as N)), make(options))
 
 /**
- * The dispatcher over a connection to `REDIS_URL` (read from `Config`), opened when the
- * layer is built and closed with its scope.
+ * Options of `layerConfig`, each read from `Config`: the URL of the Redis the queues
+ * connect to, and the options of `make` but the connection and the name.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { BullMQDispatcher } from "@cachefx/bullmq"
+ *
+ * const options: BullMQDispatcher.ConfigOptions = { url: Redacted.make("redis://127.0.0.1:6379"), attempts: 3 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options<string>, "connection" | "name"> {
+  /** A `redis://` or `rediss://` URL. */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The dispatcher over a connection to `url`, opened when the layer is built and closed
+ * with its scope; its options are read from `Config` (`Config.Wrap`), its name is given
+ * in code (rules name it).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { BullMQDispatcher } from "@cachefx/bullmq"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // REDIS_URL=redis://127.0.0.1:6379
  * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
- *   Layer.provide(BullMQDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ *   Layer.provide(BullMQDispatcher.layerConfig({
+ *     url: Config.redacted("REDIS_URL"),
+ *     queue: Config.withDefault(Config.string("CACHE_QUEUE"), "cache-invalidation")
+ *   }))
  * )
  * ```
  *
@@ -132,11 +157,13 @@ export const layer = <const N extends string = "bullmq">(options: Options<N>): L
  * @category layers
  */
 export const layerConfig = <const N extends string = "bullmq">(
-  options: Omit<Options<N>, "connection"> = {}
+  options: Config.Config.Wrap<ConfigOptions>,
+  name?: N
 ): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
   Layer.scoped(
-    Dispatcher.tag(options.name ?? ("bullmq" as N)),
-    Effect.flatMap(internal.connectConfig, (connection) => make({ ...options, connection }))
+    Dispatcher.tag(name ?? ("bullmq" as N)),
+    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
+      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => make({ ...rest, connection, name })))
   )
 
 /**

@@ -10,9 +10,11 @@
  */
 import type { InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as BullMQDispatcher from "./BullMQDispatcher.js"
 import * as internal from "./internal/bullmq.js"
@@ -98,23 +100,43 @@ export const layer = (options: Options): Layer.Layer<never, never, InvalidationE
   Layer.scopedDiscard(make(options))
 
 /**
- * The workers over a connection to `REDIS_URL` (read from `Config`), opened when the
- * layer is built and closed with its scope.
+ * Options of `layerConfig`, each read from `Config`: the URL of the Redis the workers
+ * connect to, and the options of `make` but the connection.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { BullMQWorker } from "@cachefx/bullmq"
+ *
+ * const options: BullMQWorker.ConfigOptions = { url: Redacted.make("redis://127.0.0.1:6379"), concurrency: 16 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "connection"> {
+  /** A `redis://` or `rediss://` URL. */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The workers over a connection to `url`, opened when the layer is built and closed
+ * with its scope; their options are read from `Config` (`Config.Wrap`).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { RedisStore } from "@cachefx/redis"
  * import { BullMQDispatcher, BullMQWorker } from "@cachefx/bullmq"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // REDIS_URL=redis://127.0.0.1:6379
- * const main = Layer.launch(BullMQWorker.layerConfig({ concurrency: 16 }).pipe(
+ * const url = Config.redacted("REDIS_URL")
+ * const main = Layer.launch(BullMQWorker.layerConfig({ url, concurrency: Config.integer("WORKER_CONCURRENCY") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(BullMQDispatcher.layerConfig()),
- *   Layer.provide(RedisStore.layerConfig)
+ *   Layer.provide(BullMQDispatcher.layerConfig({ url })),
+ *   Layer.provide(RedisStore.layerConfig({ url }))
  * ))
  * ```
  *
@@ -122,6 +144,9 @@ export const layer = (options: Options): Layer.Layer<never, never, InvalidationE
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "connection"> = {}
+  options: Config.Config.Wrap<ConfigOptions>
 ): Layer.Layer<never, ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(Effect.flatMap(internal.connectConfig, (connection) => make({ ...options, connection })))
+  Layer.scopedDiscard(
+    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
+      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => make({ ...rest, connection })))
+  )

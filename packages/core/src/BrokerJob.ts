@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import type * as Config from "effect/Config"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CacheDefinitionError } from "./CacheError.js"
 import * as Dispatcher from "./Dispatcher.js"
+import * as config from "./internal/config.js"
 import * as InvalidationEngine from "./InvalidationEngine.js"
 
 /**
@@ -297,7 +299,7 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
  * ```ts
  * import { BrokerJob } from "@cachefx/core"
  *
- * BrokerJob.requireWhole("MyWorker", { concurrency: [8, 1], retryLimit: [0, 0] })
+ * BrokerJob.requireWhole("MyWorker", { concurrency: [8, 1], attempts: [5, 1] })
  * ```
  *
  * @since 0.1.0
@@ -313,3 +315,31 @@ export const requireWhole = (
     }
   }
 }
+
+/**
+ * The options of a broker's `layerConfig`, read from `Config` (`Config.Wrap`: one `Config`
+ * for the whole record or one per field) and checked by `check` (e.g. with
+ * `requireWhole`): an option it refuses makes a `ConfigError` with its reason, where the
+ * layer would otherwise die.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * interface Options { readonly concurrency?: number | undefined }
+ *
+ * const options = BrokerJob.unwrapConfig<Options>(
+ *   { concurrency: Config.integer("WORKER_CONCURRENCY") },
+ *   (options) => BrokerJob.requireWhole("MyWorker", { concurrency: [options.concurrency, 1] })
+ * )
+ * ```
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const unwrapConfig = <A>(options: Config.Config.Wrap<A>, check: (options: A) => void): Config.Config<A> =>
+  config.unwrapWith(options, (unwrapped) => {
+    check(unwrapped)
+    return unwrapped
+  })

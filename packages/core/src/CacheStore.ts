@@ -11,6 +11,8 @@
  * @since 0.1.0
  */
 import type * as Brand from "effect/Brand"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -21,8 +23,10 @@ import type { CacheStoreError } from "./CacheError.js"
 import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
+import * as config from "./internal/config.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/memoryStore.js"
+import * as telemetry from "./internal/storeTelemetry.js"
 import * as timeouts from "./internal/storeTimeout.js"
 import * as tiered from "./internal/tieredStore.js"
 
@@ -298,6 +302,8 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
 export interface MemoryOptions {
   /** Most entries held; the least recently used go first. Default 10,000. */
   readonly capacity?: number | undefined
+  /** The `store` tag of its metrics and the `cachefx.store` attribute of its spans. Default `"memory"`. */
+  readonly name?: string | undefined
   /**
    * Most key deletions and partition wipes remembered (each for the fill window, to
    * refuse a fill that read before it). Past it the oldest is forgotten, and a fill that
@@ -326,7 +332,8 @@ export interface MemoryOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = internal.make
+export const makeMemory = (options?: MemoryOptions): Effect.Effect<Service> =>
+  Effect.map(internal.make(options), (memory) => telemetry.withMemoryTelemetry(memory, options?.name ?? "memory"))
 
 /**
  * The in-memory store as a layer.
@@ -347,7 +354,31 @@ export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = i
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: (options?: MemoryOptions) => Layer.Layer<CacheStore> = internal.layer
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<CacheStore> =>
+  Layer.effect(CacheStore, makeMemory(options))
+
+/**
+ * The in-memory store as a layer, its options read from `Config` (`Config.Wrap`: one
+ * `Config` for the whole record or one per field); a capacity that is not a positive
+ * whole number is a `ConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const StoreLive = CacheStore.layerMemoryConfig({
+ *   capacity: Config.withDefault(Config.integer("CACHE_CAPACITY"), 10_000)
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerMemoryConfig = (
+  options: Config.Config.Wrap<MemoryOptions>
+): Layer.Layer<CacheStore, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(config.unwrapWith(options, layerMemory))
 
 /**
  * Bounds every operation of a store by a timeout: an operation that takes longer fails
@@ -389,6 +420,29 @@ export const withTimeout: (store: Service, timeout: Duration.DurationInput) => S
  * @category combinators
  */
 export const withBreaker: (store: Service, breaker: CircuitBreaker.CircuitBreaker) => Service = timeouts.withBreaker
+
+/**
+ * Observes every operation of a store: a span `cachefx.store.<operation>` (`get`,
+ * `getMany`, `set`, `delete`, `deletePartition`, `clear`, `deleteVersions`) with the
+ * attribute `cachefx.store` = `name`, made only when a tracer that exports spans is
+ * installed, and the operation's duration in `CacheMetrics.storeDuration`, tagged
+ * `store` = `name` and `operation`. The Redis store applies it itself (the memory store
+ * has the spans, untimed); apply it to a store of your own.
+ *
+ * @example
+ * ```ts
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * declare const myStore: CacheStore.Service
+ *
+ * const observed = CacheStore.withTelemetry(myStore, "dynamodb")
+ * const program = observed.clear("cachefx:users")
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withTelemetry: (store: Service, name: string) => Service = telemetry.withTelemetry
 
 /**
  * Options of a tiered store: an in-process L1 in front of a shared L2, kept in step with

@@ -15,11 +15,14 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as config from "./internal/config.js"
 import * as internal from "./internal/dispatcher.js"
 import { InvalidationEvent } from "./InvalidationEvent.js"
 
@@ -233,6 +236,31 @@ export const makePool: <const N extends string = "pool">(
  */
 export const layerPool = <const N extends string = "pool">(options: PoolOptions<N>): Layer.Layer<Named<N>> =>
   Layer.scoped(tag<N>(options.name ?? ("pool" as N)), internal.makePool(options))
+
+/**
+ * The pool dispatcher as a layer, its options read from `Config` (`Config.Wrap`), its
+ * name given in code (rules name it).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
+ * import { Cached, Dispatcher, InvalidationEngine } from "@cachefx/core"
+ *
+ * declare const getUser: Cached.Cached.Any
+ *
+ * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
+ *   Layer.provide(Dispatcher.layerPoolConfig({ concurrency: Config.withDefault(Config.integer("INVALIDATION_CONCURRENCY"), 8) }))
+ * )
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerPoolConfig = <const N extends string = "pool">(
+  options: Config.Config.Wrap<Omit<PoolOptions<N>, "name">>,
+  name?: N
+): Layer.Layer<Named<N>, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(config.unwrapWith(options, (options) => layerPool<N>({ ...options, name })))
 
 /**
  * Makes a background dispatcher in a scope: each job is forked; when the scope closes,

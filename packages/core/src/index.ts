@@ -68,13 +68,27 @@ export * as TestCache from "./TestCache.js"
  */
 export * as Ttl from "./Ttl.js"
 
-/**
- * Wraps a function (or a single effect) in a cache: `Cached.cached`, exported at the
- * top level because it is the entry point of the library.
- *
- * @since 0.1.0
- */
-export { cached } from "./Cached.js"
+export {
+  /**
+   * Wraps a function (or a single effect) in a cache: `Cached.cached`, exported at the
+   * top level because it is the entry point of the library.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { cached, KeyConstructor, KeyField } from "@cachefx/core"
+   *
+   * const getUser = cached({
+   *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] }),
+   *   ttl: "5 minutes"
+   * })((input: { readonly id: number }) => Effect.succeed({ id: input.id }))
+   * ```
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  cached
+} from "./Cached.js"
 
 /**
  * @since 0.1.0

@@ -48,7 +48,7 @@ export interface Options {
 }
 
 /**
- * `layerConfig` could not open its connection to `NATS_URL`.
+ * `layerConfig` could not open its connection to the server at its `url`.
  *
  * @example
  * ```ts
@@ -64,7 +64,7 @@ export interface Options {
 export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{ readonly cause: unknown }> {
   override get message(): string {
     const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Cache sync could not connect to NATS (${cause}): check NATS_URL and that the server is up; ` +
+    return `Cache sync could not connect to NATS (${cause}): check the url given to NatsSync.layerConfig and that the server is up; ` +
       "the channel needs its connection when its layer is built, and reconnects by itself afterwards"
   }
 }
@@ -126,33 +126,55 @@ export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
   Layer.scoped(CacheSync.CacheSync, make(options))
 
 /**
- * The channel on a connection of its own to `NATS_URL` (read from `Config`), on the
- * subject `"cachefx.sync"`. The connection is opened when the layer is built (it fails
- * with `NatsConnectError` when the server cannot be reached), reconnects forever, pings
+ * Options of `layerConfig`, each read from `Config`: the server the channel connects to,
+ * and the options of `make` but the connection.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { NatsSync } from "@cachefx/nats"
+ *
+ * const options: NatsSync.ConfigOptions = { url: Redacted.make("nats://127.0.0.1:4222"), subject: "app.cache" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "connection"> {
+  /** The server, `nats://host:port` or `host:port` (with its credentials, if any: hence redacted). */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The channel on a connection of its own, its options read from `Config`
+ * (`Config.Wrap`). The connection is opened when the layer is built (it fails with
+ * `NatsConnectError` when the server cannot be reached), reconnects forever, pings
  * every second (a connection that hangs is noticed within 2 seconds), and is closed
  * with the layer's scope.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Config, Layer } from "effect"
  * import { CacheStore } from "@cachefx/core"
  * import { NatsSync } from "@cachefx/nats"
  *
- * // NATS_URL=nats://127.0.0.1:4222
  * const TwoTiers = CacheStore.layerTiered({
  *   l1: CacheStore.makeMemory({ capacity: 10_000 }),
  *   l2: CacheStore.makeMemory()
- * }).pipe(Layer.provide(NatsSync.layerConfig))
+ * }).pipe(Layer.provide(NatsSync.layerConfig({ url: Config.redacted("NATS_URL") })))
  * ```
  *
  * @since 0.2.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError | NatsConnectError> = Layer.scoped(
-  CacheSync.CacheSync,
-  Effect.flatMap(Config.redacted("NATS_URL"), (url) =>
-    Effect.flatMap(
-      Effect.mapError(internal.connect(Redacted.value(url)), (cause) => new NatsConnectError({ cause })),
-      (connection) => make({ connection })
-    ))
-)
+export const layerConfig = (
+  options: Config.Config.Wrap<ConfigOptions>
+): Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError | NatsConnectError> =>
+  Layer.scoped(
+    CacheSync.CacheSync,
+    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
+      Effect.flatMap(
+        Effect.mapError(internal.connect(Redacted.value(url)), (cause) => new NatsConnectError({ cause })),
+        (connection) => make({ ...rest, connection })
+      ))
+  )

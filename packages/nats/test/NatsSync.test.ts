@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { CacheError, type CacheKey, CacheStore, CacheSync } from "@cachefx/core"
 import { NatsSync } from "@cachefx/nats"
 import { connect, type NodeConnectionOptions } from "@nats-io/transport-node"
-import { ConfigProvider, Context, Duration, Effect, Layer, Logger, Option, Queue } from "effect"
+import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, Logger, Option, Queue } from "effect"
 import { freePort, startProxy } from "@cachefx/testkit"
 import { startServer } from "./servers.js"
 
@@ -156,19 +156,24 @@ describe("NatsSync", () => {
       }
     }))
 
-  it.scopedLive("layerConfig connects to NATS_URL, and fails with NatsConnectError where nothing answers", () =>
+  it.scopedLive("layerConfig connects to the url it reads from Config, and fails with NatsConnectError where nothing answers", () =>
     Effect.gen(function*() {
-      const withUrl = (url: string) => Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["NATS_URL", url]])))
-      const sync = Context.get(yield* Layer.build(NatsSync.layerConfig.pipe(Layer.provide(withUrl(shared)))), CacheSync.CacheSync)
+      const fromConfig = NatsSync.layerConfig({ url: Config.redacted("NATS_URL"), subject: Config.string("NATS_SUBJECT") })
+      const withUrl = (url: string) =>
+        Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["NATS_URL", url], ["NATS_SUBJECT", "cachefx.config-test"]])))
+      const sync = Context.get(yield* Layer.build(fromConfig.pipe(Layer.provide(withUrl(shared)))), CacheSync.CacheSync)
       const events = yield* sync.subscribe
       expect(yield* next(events)).toEqual(connected)
       yield* sync.publish(message("config"))
       expect(yield* next(events)).toEqual({ _tag: "Received", message: message("config") })
 
       const port = yield* Effect.promise(freePort)
-      const error = yield* Effect.flip(Layer.build(NatsSync.layerConfig.pipe(Layer.provide(withUrl(`127.0.0.1:${port}`)))))
+      const error = yield* Effect.flip(Layer.build(fromConfig.pipe(Layer.provide(withUrl(`127.0.0.1:${port}`)))))
       expect(error).toBeInstanceOf(NatsSync.NatsConnectError)
-      expect((error as NatsSync.NatsConnectError).message).toContain("check NATS_URL")
+      expect((error as NatsSync.NatsConnectError).message).toContain("check the url given to NatsSync.layerConfig")
+
+      const missing = yield* Effect.flip(Layer.build(fromConfig.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))))))
+      expect(ConfigError.isConfigError(missing)).toBe(true)
     }))
 })
 

@@ -12,11 +12,13 @@
  *
  * @since 0.1.0
  */
-import { type BrokerJob, Dispatcher } from "@cachefx/core"
+import { BrokerJob, Dispatcher } from "@cachefx/core"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import * as internal from "./internal/dispatcher.js"
@@ -144,21 +146,43 @@ export const layer = <const N extends string = "pg-boss">(options: Options<N>): 
   Layer.scoped(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), make(options))
 
 /**
- * The dispatcher over a pg-boss client started from `Config` when the layer is built
- * and stopped with it: `PGBOSS_URL` (a connection string) and `PGBOSS_SCHEMA` (default
- * `"pgboss"`).
+ * Options of `layerConfig`, each read from `Config`: the connection string and schema
+ * of the pg-boss client the layer starts, and the options of `make` but the client and
+ * the name.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { PgBossDispatcher } from "@cachefx/pg-boss"
+ *
+ * const options: PgBossDispatcher.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), attempts: 3 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options<string>, "boss" | "name"> {
+  /** A PostgreSQL connection string (with its password, hence redacted). */
+  readonly url: Redacted.Redacted
+  /** pg-boss's schema. Default `"pgboss"`. */
+  readonly schema?: string | undefined
+}
+
+/**
+ * The dispatcher over a pg-boss client started when the layer is built and stopped with
+ * it; its options are read from `Config` (`Config.Wrap`; a `rowsPerJob` or `attempts`
+ * below 1 is a `ConfigError`), its name is given in code (rules name it).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { PgBossDispatcher } from "@cachefx/pg-boss"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // PGBOSS_URL=postgres://postgres@127.0.0.1:5432/app
  * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
- *   Layer.provide(PgBossDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ *   Layer.provide(PgBossDispatcher.layerConfig({ url: Config.redacted("PGBOSS_URL"), queue: Config.succeed("cache-invalidation") }))
  * )
  * ```
  *
@@ -166,14 +190,16 @@ export const layer = <const N extends string = "pg-boss">(options: Options<N>): 
  * @category layers
  */
 export const layerConfig = <const N extends string = "pg-boss">(
-  options: Omit<Options<N>, "boss"> = {}
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> => {
-  internal.checkPolicy("PgBossDispatcher", options)
-  return Layer.scoped(
-    Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)),
-    Effect.map(internal.startConfig, ({ boss }) => internal.make({ ...options, boss }))
+  options: Config.Config.Wrap<ConfigOptions>,
+  name?: N
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
+  Layer.scoped(
+    Dispatcher.tag<N>(name ?? ("pg-boss" as N)),
+    Effect.flatMap(
+      BrokerJob.unwrapConfig(options, (options) => internal.checkPolicy("PgBossDispatcher", options)),
+      ({ schema, url, ...rest }) => Effect.map(internal.startAt(url, schema), (boss) => internal.make({ ...rest, boss, name }))
+    )
   )
-}
 
 /**
  * Inserts a job (split by `rowsPerJob`) into a queue, creating the queue if needed;

@@ -10,14 +10,16 @@
  *
  * @since 0.1.0
  */
-import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
-import { startConfig } from "./internal/dispatcher.js"
+import { startAt } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
 
 /**
@@ -98,22 +100,42 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
   Layer.scopedDiscard(internal.make(options))
 
 /**
- * The worker over a pg-boss client started from `Config` when the layer is built and
- * stopped with it: `PGBOSS_URL` (a connection string) and `PGBOSS_SCHEMA` (default
- * `"pgboss"`).
+ * Options of `layerConfig`, each read from `Config`: the connection string of the
+ * pg-boss client the layer starts (in `schema`), and the options of `make` but the client.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { PgBossWorker } from "@cachefx/pg-boss"
+ *
+ * const options: PgBossWorker.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), batchSize: 20 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "boss"> {
+  /** A PostgreSQL connection string (with its password, hence redacted). */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The worker over a pg-boss client started when the layer is built and stopped with it;
+ * its options are read from `Config` (`Config.Wrap`; a `batchSize` below 1 or a schema
+ * that is not an SQL identifier is a `ConfigError`).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
  * import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // PGBOSS_URL=postgres://postgres@127.0.0.1:5432/app
- * const WorkerLive = PgBossWorker.layerConfig({ queue: "cache-invalidation" }).pipe(
+ * const url = Config.redacted("PGBOSS_URL")
+ * const WorkerLive = PgBossWorker.layerConfig({ url, batchSize: Config.integer("WORKER_BATCH") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(PgBossDispatcher.layerConfig()),
+ *   Layer.provide(PgBossDispatcher.layerConfig({ url })),
  *   Layer.provide(CacheStore.layerMemory())
  * )
  * ```
@@ -122,8 +144,9 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "boss" | "schema"> = {}
-): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> => {
-  internal.check(options)
-  return Layer.scopedDiscard(Effect.flatMap(startConfig, ({ boss, schema }) => internal.make({ ...options, boss, schema })))
-}
+  options: Config.Config.Wrap<ConfigOptions>
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
+      Effect.flatMap(startAt(url, rest.schema), (boss) => internal.make({ ...rest, boss })))
+  )

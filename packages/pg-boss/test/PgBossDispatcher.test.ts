@@ -1,7 +1,7 @@
 import { type Cached, CacheStore, Invalidation, InvalidationEngine, InvalidationEvent } from "@cachefx/core"
 import { PgBossDispatcher, PgBossWorker } from "@cachefx/pg-boss"
 import { describe, expect, layer } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
+import { Config, ConfigError, ConfigProvider, Context, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -85,13 +85,15 @@ describe("PgBossDispatcher", () => {
         expect(yield* jobs("e2e")).toEqual([{ state: "completed", retry_count: 0 }])
       }))
 
-    it.scoped("layerConfig: the dispatcher and the worker start their clients from PGBOSS_URL and PGBOSS_SCHEMA", () =>
+    it.scoped("layerConfig: the dispatcher and the worker start their clients from the url and schema they read from Config", () =>
       Effect.gen(function*() {
         const getUser = users({ queue: "config" })
+        const urlConfig = Config.redacted("PGBOSS_URL")
+        const schemaConfig = Config.string("PGBOSS_SCHEMA")
         const context = yield* Layer.build(
-          PgBossWorker.layerConfig({ queue: "config", pollInterval: "100 millis" }).pipe(
+          PgBossWorker.layerConfig({ url: urlConfig, schema: schemaConfig, queue: Config.succeed("config"), pollInterval: Config.succeed("100 millis") }).pipe(
             Layer.provideMerge(InvalidationEngine.layer({ caches: [getUser] })),
-            Layer.provide(PgBossDispatcher.layerConfig()),
+            Layer.provide(PgBossDispatcher.layerConfig({ url: urlConfig, schema: schemaConfig })),
             Layer.provideMerge(CacheStore.layerMemory())
           )
         ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PGBOSS_URL", url], ["PGBOSS_SCHEMA", schema]]))))
@@ -99,6 +101,18 @@ describe("PgBossDispatcher", () => {
         yield* Effect.provide(Invalidation.publish(updated(1)), context)
         yield* eventually(Effect.provide(getUser.peek({ id: 1 }), context), Option.isNone)
         expect(yield* jobs("config")).toHaveLength(1)
+      }))
+
+    it.effect("layerConfig: an option read from Config that make refuses is a ConfigError with its reason", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Layer.build(
+          PgBossWorker.layerConfig({ url: Config.redacted("PGBOSS_URL"), batchSize: Config.integer("BATCH") }).pipe(
+            Layer.provide(InvalidationEngine.layer({ caches: [] })),
+            Layer.provide(CacheStore.layerMemory())
+          )
+        ).pipe(Effect.scoped, Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PGBOSS_URL", url], ["BATCH", "0"]])))))
+        expect(ConfigError.isConfigError(error)).toBe(true)
+        expect(String(error)).toContain("batchSize must be a whole number of at least 1, got 0")
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>

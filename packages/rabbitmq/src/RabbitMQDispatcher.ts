@@ -10,12 +10,14 @@
  *
  * @since 0.1.0
  */
-import { type BrokerJob, Dispatcher } from "@cachefx/core"
+import { BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as amqp from "amqplib"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/dispatcher.js"
 
@@ -118,20 +120,40 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
   Layer.scoped(Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)), internal.make(options))
 
 /**
- * The dispatcher over a connection to `RABBITMQ_URL` (read from `Config`), opened when
- * the layer is built and closed with it.
+ * Options of `layerConfig`, each read from `Config`: the URL of the RabbitMQ the
+ * dispatcher connects to, and the options of `make` but the connection and the name.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
+ *
+ * const options: RabbitMQDispatcher.ConfigOptions = { url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), rowsPerJob: 50 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options<string>, "connection" | "name"> {
+  /** An `amqp://` or `amqps://` URL (with its credentials, hence redacted). */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The dispatcher over a connection to `url`, opened when the layer is built and closed
+ * with it; its options are read from `Config` (`Config.Wrap`; a `rowsPerJob` below 1 is
+ * a `ConfigError`), its name is given in code (rules name it).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { RabbitMQDispatcher } from "@cachefx/rabbitmq"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672
  * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
- *   Layer.provide(RabbitMQDispatcher.layerConfig({ queue: "cache-invalidation" }))
+ *   Layer.provide(RabbitMQDispatcher.layerConfig({ url: Config.redacted("RABBITMQ_URL"), queue: Config.string("CACHE_QUEUE") }))
  * )
  * ```
  *
@@ -139,14 +161,14 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
  * @category layers
  */
 export const layerConfig = <const N extends string = "rabbitmq">(
-  options: Omit<Options<N>, "connection"> = {}
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> => {
-  internal.check(options)
-  return Layer.scoped(
-    Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)),
-    Effect.flatMap(internal.connectConfig, (connection) => internal.make({ ...options, connection }))
+  options: Config.Config.Wrap<ConfigOptions>,
+  name?: N
+): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
+  Layer.scoped(
+    Dispatcher.tag<N>(name ?? ("rabbitmq" as N)),
+    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
+      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => internal.make({ ...rest, connection, name })))
   )
-}
 
 /**
  * Opens a connection in a scope and closes it when the scope closes. The socket is set

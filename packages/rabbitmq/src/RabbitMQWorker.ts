@@ -15,13 +15,15 @@
  *
  * @since 0.1.0
  */
-import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { connectConfig } from "./internal/dispatcher.js"
+import { connect } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
 import type { Connection } from "./RabbitMQDispatcher.js"
 
@@ -104,21 +106,42 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
   Layer.scopedDiscard(internal.make(options))
 
 /**
- * The worker over a connection to `RABBITMQ_URL` (read from `Config`), opened when the
- * layer is built and closed with it.
+ * Options of `layerConfig`, each read from `Config`: the URL of the RabbitMQ the worker
+ * connects to, and the options of `make` but the connection.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
+ *
+ * const options: RabbitMQWorker.ConfigOptions = { url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), prefetch: 16 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "connection"> {
+  /** An `amqp://` or `amqps://` URL (with its credentials, hence redacted). */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The worker over a connection to `url`, opened when the layer is built and closed with
+ * it; its options are read from `Config` (`Config.Wrap`; a `prefetch` or `attempts`
+ * below 1 is a `ConfigError`).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, CacheStore, InvalidationEngine } from "@cachefx/core"
  * import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672
- * const WorkerLive = RabbitMQWorker.layerConfig({ queue: "cache-invalidation" }).pipe(
+ * const url = Config.redacted("RABBITMQ_URL")
+ * const WorkerLive = RabbitMQWorker.layerConfig({ url, prefetch: Config.integer("WORKER_PREFETCH") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(RabbitMQDispatcher.layerConfig()),
+ *   Layer.provide(RabbitMQDispatcher.layerConfig({ url })),
  *   Layer.provide(CacheStore.layerMemory())
  * )
  * ```
@@ -127,8 +150,9 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "connection"> = {}
-): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> => {
-  internal.check(options)
-  return Layer.scopedDiscard(Effect.flatMap(connectConfig, (connection) => internal.make({ ...options, connection })))
-}
+  options: Config.Config.Wrap<ConfigOptions>
+): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
+      Effect.flatMap(connect(Redacted.value(url)), (connection) => internal.make({ ...rest, connection })))
+  )

@@ -2,7 +2,7 @@ import { type Cached, CacheStore, Dispatcher, Invalidation, InvalidationEngine, 
 import { RabbitMQDispatcher, RabbitMQWorker } from "@cachefx/rabbitmq"
 import { describe, expect, layer } from "@effect/vitest"
 import * as amqp from "amqplib"
-import { ConfigProvider, Context, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
+import { Config, ConfigError, ConfigProvider, Context, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
 import { execSync, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { url, users } from "./fixtures/users.js"
@@ -82,20 +82,30 @@ describe("RabbitMQDispatcher", () => {
         expect(yield* Effect.orDie(ready(queue))).toBe(0)
       }))
 
-    it.scoped("layerConfig: the dispatcher and the worker connect to RABBITMQ_URL", () =>
+    it.scoped("layerConfig: the dispatcher and the worker connect to the url they read from Config", () =>
       Effect.gen(function*() {
         const queue = queueName("config")
         const getUser = users({ queue })
+        const urlConfig = Config.redacted("RABBITMQ_URL")
         const context = yield* Layer.build(
-          RabbitMQWorker.layerConfig({ queue }).pipe(
+          RabbitMQWorker.layerConfig({ url: urlConfig, queue: Config.succeed(queue) }).pipe(
             Layer.provideMerge(InvalidationEngine.layer({ caches: [getUser] })),
-            Layer.provide(RabbitMQDispatcher.layerConfig()),
+            Layer.provide(RabbitMQDispatcher.layerConfig({ url: urlConfig })),
             Layer.provideMerge(CacheStore.layerMemory())
           )
         ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RABBITMQ_URL", url]]))))
         yield* Effect.provide(getUser({ id: 1 }), context)
         yield* Effect.provide(Invalidation.publish(updated(1)), context)
         yield* eventually(Effect.provide(getUser.peek({ id: 1 }), context), Option.isNone)
+      }))
+
+    it.effect("layerConfig: an option read from Config that make refuses is a ConfigError with its reason", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Layer.build(
+          RabbitMQDispatcher.layerConfig({ url: Config.redacted("RABBITMQ_URL"), rowsPerJob: Config.integer("ROWS") })
+        ).pipe(Effect.scoped, Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RABBITMQ_URL", url], ["ROWS", "0"]])))))
+        expect(ConfigError.isConfigError(error)).toBe(true)
+        expect(String(error)).toContain("rowsPerJob must be a whole number of at least 1, got 0")
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>

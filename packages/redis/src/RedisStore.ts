@@ -11,15 +11,15 @@
  * @since 0.1.0
  */
 import { CacheStore, type CircuitBreaker } from "@cachefx/core"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import { connect } from "./internal/connection.js"
+import { connectConfig } from "./internal/connection.js"
 import * as internal from "./internal/redisStore.js"
 import * as RedisSync from "./RedisSync.js"
 
@@ -140,12 +140,13 @@ export interface TieredOptions {
  * @category constructors
  */
 export const make = (options: Options | TieredOptions): Effect.Effect<CacheStore.Service, never, Scope.Scope> => {
-  if (!("l1" in options)) {
-    return internal.make(options)
+  const l2 = Effect.map(internal.make(options), (store) => CacheStore.withTelemetry(store, "redis"))
+  if (!("l1" in options) || options.l1 === undefined) {
+    return l2
   }
-  const l1 = CacheStore.makeMemory({ capacity: options.l1.capacity })
+  const l1 = CacheStore.makeMemory({ capacity: options.l1.capacity, name: "l1" })
   return Effect.flatMap(
-    Effect.zip(internal.make(options), RedisSync.make({ ...options.sync, client: options.client })),
+    Effect.zip(l2, RedisSync.make({ ...options.sync, client: options.client })),
     ([l2, sync]) => CacheStore.makeTiered({ l1, l2, sync, ttl: options.l1.ttl })
   )
 }
@@ -179,25 +180,56 @@ export const layer = (options: Options | TieredOptions): Layer.Layer<CacheStore.
   Layer.scoped(CacheStore.CacheStore, make(options))
 
 /**
- * The store over a connection to `REDIS_URL` (read from `Config`), opened when the
- * layer is built and closed with its scope. The connection answers at once while
- * Redis is down (no offline queue) and reconnects by itself.
+ * Options of `layerConfig`, each read from `Config`: the URL of the Redis the layer
+ * connects to, and the options of `make` but the client (with `l1`, the two-tier store).
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { RedisStore } from "@cachefx/redis"
+ *
+ * const options: RedisStore.ConfigOptions = {
+ *   url: Redacted.make("redis://127.0.0.1:6379"),
+ *   l1: { capacity: 10_000 }
+ * }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions {
+  /** A `redis://` or `rediss://` URL (with its password, hence redacted). */
+  readonly url: Redacted.Redacted
+  readonly leasePollInterval?: Duration.DurationInput | undefined
+  readonly l1?: L1Options | undefined
+  readonly sync?: Omit<RedisSync.Options, "client"> | undefined
+}
+
+/**
+ * The store over a connection to `url`, opened when the layer is built and closed with
+ * its scope; every option is read from `Config` (`Config.Wrap`: give a `Config` for the
+ * whole record or one per field). The connection answers at once while Redis is down
+ * (no offline queue) and reconnects by itself.
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { CacheSettings } from "@cachefx/core"
  * import { RedisStore } from "@cachefx/redis"
  *
- * // REDIS_URL=redis://127.0.0.1:6379, CACHEFX_* settings from the environment
- * const CacheLive = RedisStore.layerConfig.pipe(Layer.provideMerge(CacheSettings.layerConfig))
+ * const CacheLive = RedisStore.layerConfig({
+ *   url: Config.redacted("REDIS_URL"),
+ *   l1: { capacity: Config.integer("CACHE_L1_CAPACITY") }
+ * }).pipe(Layer.provideMerge(CacheSettings.layerConfig))
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<CacheStore.CacheStore, ConfigError.ConfigError> = Layer.scoped(
-  CacheStore.CacheStore,
-  Effect.flatMap(Config.redacted("REDIS_URL"), (url) =>
-    Effect.flatMap(connect(Redacted.value(url)), (client) => make({ client })))
-)
+export const layerConfig = (
+  options: Config.Config.Wrap<ConfigOptions>
+): Layer.Layer<CacheStore.CacheStore, ConfigError.ConfigError> =>
+  Layer.scoped(
+    CacheStore.CacheStore,
+    Effect.flatMap(connectConfig(options), ({ client, options }) => make({ ...options, client }))
+  )

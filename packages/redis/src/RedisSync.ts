@@ -9,11 +9,15 @@
  * @since 0.2.0
  */
 import { CacheSync } from "@cachefx/core"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
+import { connectConfig } from "./internal/connection.js"
 import * as internal from "./internal/redisSync.js"
 
 /**
@@ -99,3 +103,51 @@ export const make: (options: Options) => Effect.Effect<CacheSync.Service, never,
  */
 export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
   Layer.scoped(CacheSync.CacheSync, make(options))
+
+/**
+ * Options of `layerConfig`, each read from `Config`: the Redis the channel connects to,
+ * and the options of `make` but the client.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { RedisSync } from "@cachefx/redis"
+ *
+ * const options: RedisSync.ConfigOptions = { url: Redacted.make("redis://127.0.0.1:6379"), channel: "app:cache" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "client"> {
+  /** A `redis://` or `rediss://` URL. */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The channel on a connection to `url` opened when the layer is built and closed with
+ * its scope (it answers at once while Redis is down, and reconnects by itself); its
+ * options are read from `Config` (`Config.Wrap`).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ * import { RedisSync } from "@cachefx/redis"
+ *
+ * const TwoTiers = CacheStore.layerTiered({
+ *   l1: CacheStore.makeMemory({ capacity: 10_000 }),
+ *   l2: CacheStore.makeMemory()
+ * }).pipe(Layer.provide(RedisSync.layerConfig({ url: Config.redacted("REDIS_URL"), heartbeat: Config.succeed("1 second") })))
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<ConfigOptions>
+): Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError> =>
+  Layer.scoped(
+    CacheSync.CacheSync,
+    Effect.flatMap(connectConfig(options), ({ client, options }) => make({ ...options, client }))
+  )

@@ -13,9 +13,11 @@
  */
 import { type BrokerJob, Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
@@ -92,20 +94,43 @@ export const layer = <const N extends string = "redis-stream">(options: Options<
   Layer.scoped(Dispatcher.tag(options.name ?? ("redis-stream" as N)), make(options))
 
 /**
- * The dispatcher over a connection to `REDIS_URL` (read from `Config`), opened when the
- * layer is built and closed with its scope; while Redis is down, jobs run in place at once.
+ * Options of `layerConfig`, each read from `Config`: the URL of the Redis the dispatcher
+ * connects to, and the options of `make` but the client and the name.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { StreamDispatcher } from "@cachefx/redis"
+ *
+ * const options: StreamDispatcher.ConfigOptions = { url: Redacted.make("redis://127.0.0.1:6379"), rowsPerJob: 50 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options<string>, "client" | "name"> {
+  /** A `redis://` or `rediss://` URL. */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The dispatcher over a connection to `url`, opened when the layer is built and closed
+ * with its scope; its options are read from `Config` (`Config.Wrap`), its name is given
+ * in code (rules name it). While Redis is down, jobs run in place at once.
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { StreamDispatcher } from "@cachefx/redis"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // REDIS_URL=redis://127.0.0.1:6379
  * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
- *   Layer.provide(StreamDispatcher.layerConfig())
+ *   Layer.provide(StreamDispatcher.layerConfig({
+ *     url: Config.redacted("REDIS_URL"),
+ *     stream: Config.withDefault(Config.string("CACHE_STREAM"), "{cachefx}:invalidation")
+ *   }))
  * )
  * ```
  *
@@ -113,11 +138,12 @@ export const layer = <const N extends string = "redis-stream">(options: Options<
  * @category layers
  */
 export const layerConfig = <const N extends string = "redis-stream">(
-  options: Omit<Options<N>, "client"> = {}
+  options: Config.Config.Wrap<ConfigOptions>,
+  name?: N
 ): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
   Layer.scoped(
-    Dispatcher.tag(options.name ?? ("redis-stream" as N)),
-    Effect.flatMap(internal.connectConfig, (client) => make({ ...options, client }))
+    Dispatcher.tag(name ?? ("redis-stream" as N)),
+    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client, name }))
   )
 
 /**

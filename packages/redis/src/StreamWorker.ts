@@ -16,9 +16,11 @@
  */
 import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
@@ -102,22 +104,42 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
   Layer.scopedDiscard(make(options))
 
 /**
- * The worker over a connection to `REDIS_URL` (read from `Config`), opened when the layer
- * is built and closed with its scope.
+ * Options of `layerConfig`, each read from `Config`: the URL of the Redis the worker
+ * connects to, and the options of `make` but the client.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import { Redacted } from "effect"
+ * import type { StreamWorker } from "@cachefx/redis"
+ *
+ * const options: StreamWorker.ConfigOptions = { url: Redacted.make("redis://127.0.0.1:6379"), concurrency: 16 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "client"> {
+  /** A `redis://` or `rediss://` URL. */
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The worker over a connection to `url`, opened when the layer is built and closed with
+ * its scope; its options are read from `Config` (`Config.Wrap`).
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
  * import { Cached, InvalidationEngine } from "@cachefx/core"
  * import { RedisStore, StreamDispatcher, StreamWorker } from "@cachefx/redis"
  *
  * declare const getUser: Cached.Cached.Any
  *
- * // REDIS_URL=redis://127.0.0.1:6379
- * const main = Layer.launch(StreamWorker.layerConfig({ concurrency: 16 }).pipe(
+ * const url = Config.redacted("REDIS_URL")
+ * const main = Layer.launch(StreamWorker.layerConfig({ url, concurrency: Config.integer("WORKER_CONCURRENCY") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
- *   Layer.provide(StreamDispatcher.layerConfig()),
- *   Layer.provide(RedisStore.layerConfig)
+ *   Layer.provide(StreamDispatcher.layerConfig({ url })),
+ *   Layer.provide(RedisStore.layerConfig({ url }))
  * ))
  * ```
  *
@@ -125,6 +147,8 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "client"> = {}
+  options: Config.Config.Wrap<ConfigOptions>
 ): Layer.Layer<never, BrokerJob.BrokerError | ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(Effect.flatMap(internal.connectConfig, (client) => make({ ...options, client })))
+  Layer.scopedDiscard(
+    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client }))
+  )

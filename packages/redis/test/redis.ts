@@ -6,7 +6,7 @@
 import { CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { sharedUrl } from "@cachefx/testkit"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Layer } from "effect"
 import { type Command, Redis } from "ioredis"
 
 export { cleanup, sharedUrl } from "@cachefx/testkit"
@@ -16,7 +16,7 @@ export const TestSettings = CacheSettings.layer({ operationTimeout: "1 second" }
 
 /** `RedisStore.layerConfig` reading `REDIS_URL` = `url`. */
 export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
-  RedisStore.layerConfig.pipe(
+  RedisStore.layerConfig({ url: Config.redacted("REDIS_URL") }).pipe(
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]])))),
     Layer.provide(TestSettings)
   )

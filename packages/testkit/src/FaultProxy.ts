@@ -100,6 +100,8 @@ interface Pair {
  *
  * @example
  * ```ts
+ * import { startProxy } from "@cachefx/testkit"
+ *
  * const proxy = await startProxy(6379)
  * proxy.delay(400, "toClient") // Redis's answers arrive 400 ms late
  * proxy.blackhole()

@@ -1,10 +1,8 @@
 import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
 import * as Cause from "effect/Cause"
-import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import { Queue, UnrecoverableError, Worker } from "bullmq"
 import { Redis } from "ioredis"
@@ -15,21 +13,21 @@ import type * as BullMQWorker from "../BullMQWorker.js"
 export const defaultQueue = "cachefx-invalidation"
 
 /**
- * A connection to `REDIS_URL`, closed with the scope. BullMQ's workers require
+ * A connection to `url`, closed with the scope. BullMQ's workers require
  * `maxRetriesPerRequest: null`; its producers wait for Redis, within `timeout`.
  *
  * @internal
  */
-export const connectConfig = Effect.flatMap(Config.redacted("REDIS_URL"), (url) =>
+export const connect = (url: string) =>
   Effect.acquireRelease(
-    Effect.sync(() => new Redis(Redacted.value(url), { maxRetriesPerRequest: null }).on("error", () => {})),
+    Effect.sync(() => new Redis(url, { maxRetriesPerRequest: null }).on("error", () => {})),
     (client) =>
       Effect.promise(() => client.quit()).pipe(
         Effect.timeout("2 seconds"),
         Effect.ignore,
         Effect.ensuring(Effect.sync(() => client.disconnect()))
       )
-  ))
+  )
 
 /** A queue over the caller's client. Its errors reach callers through the promises of its calls. */
 const openQueue = (options: BullMQDispatcher.Connection, name: string) =>

@@ -82,6 +82,8 @@ class MemoryStore implements CacheStore.Service {
   /** The sequence number of the newest invalidation forgotten for the count bound. */
   private forgotten = -1
   private seq = 0
+  /** Entries evicted to stay within capacity so far: read by the store's metrics. */
+  evictions = 0
 
   constructor(
     private readonly capacity: number,
@@ -270,8 +272,20 @@ class MemoryStore implements CacheStore.Service {
         return
       }
       this.remove(oldest.value, this.entries.get(oldest.value)!)
+      this.evictions++
     }
   }
+
+  /** Entries held (dead ones included until dropped): read by the store's metrics. */
+  get size(): number {
+    return this.entries.size
+  }
+}
+
+/** What the memory store's metrics read. @internal */
+export interface Counts {
+  readonly size: number
+  readonly evictions: number
 }
 
 /** A bound of the store's options, checked: a positive whole number of `what`. */
@@ -286,7 +300,7 @@ const positive = (option: string, value: number, what: string): number => {
 }
 
 /** @internal */
-export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service> => {
+export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheStore.Service & Counts> => {
   const capacity = positive("capacity", options?.capacity ?? 10_000, "entries")
   const remembered = positive("rememberedInvalidations", options?.rememberedInvalidations ?? 10_000, "invalidations")
   return Effect.zipWith(

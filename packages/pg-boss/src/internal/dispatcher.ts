@@ -1,5 +1,4 @@
 import { BrokerJob, CacheError, Dispatcher } from "@cachefx/core"
-import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
@@ -59,15 +58,9 @@ export const start = (options: PgBoss.ConstructorOptions) =>
       (boss) => Effect.ignoreLogged(attempt("stop", () => boss.stop({ graceful: true, wait: true })))
     ))
 
-/** Where `layerConfig` starts its client. */
-const config = Config.all({
-  url: Config.redacted("PGBOSS_URL"),
-  schema: Config.withDefault(Config.string("PGBOSS_SCHEMA"), "pgboss")
-})
-
-/** @internal */
-export const startConfig = Effect.flatMap(config, ({ schema, url }) =>
-  Effect.map(start({ connectionString: Redacted.value(url), schema }), (boss) => ({ boss, schema })))
+/** The client a `layerConfig` starts. @internal */
+export const startAt = (url: Redacted.Redacted, schema: string | undefined) =>
+  start({ connectionString: Redacted.value(url), schema: schema ?? "pgboss" })
 
 const reasonOf = (output: unknown): string =>
   Predicate.hasProperty(output, "reason") && Predicate.isString(output.reason)

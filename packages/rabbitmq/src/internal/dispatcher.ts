@@ -1,10 +1,8 @@
 import { BrokerJob } from "@cachefx/core"
 import * as amqp from "amqplib"
 import { randomUUID } from "node:crypto"
-import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
 import { assertQueues, attempt, deadLetterQueue, defaults, headers, publish } from "./topology.js"
@@ -62,9 +60,6 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
     })
   })
 }
-
-/** @internal */
-export const connectConfig = Effect.flatMap(Config.redacted("RABBITMQ_URL"), (url) => connect(Redacted.value(url)))
 
 /** @internal */
 export const connect = (url: string | amqp.Options.Connect, socketOptions: amqp.SocketOptions = {}) =>

@@ -1,5 +1,8 @@
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 
@@ -51,3 +54,15 @@ const ready = (client: Redis): Effect.Effect<void> =>
     client.on("error", settle)
     return Effect.sync(forget)
   }).pipe(Effect.timeout(connectWait), Effect.ignore)
+
+/**
+ * The options of a `layerConfig`, read from `Config`, and a connection to their `url`
+ * (see `connect`), closed with the scope.
+ *
+ * @internal
+ */
+export const connectConfig = <A extends { readonly url: Redacted.Redacted }>(
+  options: Config.Config.Wrap<A>
+): Effect.Effect<{ readonly client: Redis; readonly options: Omit<A, "url"> }, ConfigError.ConfigError, Scope.Scope> =>
+  Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
+    Effect.map(connect(Redacted.value(url)), (client) => ({ client, options: rest })))

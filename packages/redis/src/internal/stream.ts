@@ -1,13 +1,10 @@
-import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type { Cluster, Redis } from "ioredis"
 import { hostname } from "node:os"
 import { BrokerJob } from "@cachefx/core"
-import { connect } from "./connection.js"
 import type * as StreamDispatcher from "../StreamDispatcher.js"
 import type * as StreamWorker from "../StreamWorker.js"
 
@@ -15,7 +12,7 @@ import type * as StreamWorker from "../StreamWorker.js"
 export const defaultStream = "{cachefx}:invalidation"
 
 /** @internal */
-export const connectConfig = Effect.flatMap(Config.redacted("REDIS_URL"), (url) => connect(Redacted.value(url)))
+export { connectConfig } from "./connection.js"
 
 /** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
 const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Effect, Layer, Metric } from "effect"
+import { recordingTracer } from "./recordingTracer.js"
+
+const getUser = Cached.cached({
+  key: KeyConstructor.make({ namespace: "telemetry-users", fields: [KeyField.arg("id")] }),
+  ttl: "1 minute"
+})((input: { readonly id: number }) => Effect.succeed(input.id))
+
+const timed = (store: string, operation: string) =>
+  Metric.value(CacheMetrics.storeDuration.pipe(Metric.tagged("store", store), Metric.tagged("operation", operation))).pipe(
+    Effect.map((state) => state.count)
+  )
+
+describe("store telemetry", () => {
+  it.effect("a tracer that exports sees a span per store operation, named cachefx.store.<operation>", () =>
+    Effect.gen(function*() {
+      const { started, tracer } = recordingTracer()
+      const store = yield* CacheStore.makeMemory({ name: "traced" })
+      yield* Effect.gen(function*() {
+        yield* getUser({ id: 1 }) // a miss: get, then set
+        yield* getUser({ id: 1 }) // a hit: get
+        yield* getUser.delete({ id: 1 })
+        yield* store.clear("cachefx:telemetry-users")
+      }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.withTracer(tracer))
+      const storeSpans = started.filter((name) => name.startsWith("cachefx.store."))
+      expect(storeSpans).toEqual([
+        "cachefx.store.get",
+        "cachefx.store.set",
+        "cachefx.store.get",
+        "cachefx.store.delete",
+        "cachefx.store.clear"
+      ])
+    }))
+
+  it.effect("withTelemetry times every operation into cachefx_store_operation_duration, tagged with the store and the operation", () =>
+    Effect.gen(function*() {
+      const before = { get: yield* timed("timed", "get"), set: yield* timed("timed", "set"), memory: yield* timed("inner", "get") }
+      const store = CacheStore.withTelemetry(yield* CacheStore.makeMemory({ name: "inner" }), "timed")
+      yield* Effect.forEach([1, 2, 2], (id) => getUser({ id })).pipe(Effect.provideService(CacheStore.CacheStore, store))
+      expect((yield* timed("timed", "get")) - before.get).toBe(3)
+      expect((yield* timed("timed", "set")) - before.set).toBe(2)
+      // the memory store itself is not timed: its operations take well under a microsecond
+      expect((yield* timed("inner", "get")) - before.memory).toBe(0)
+    }))
+
+  it.effect("the memory store reports the entries it holds and the entries it evicted", () =>
+    Effect.gen(function*() {
+      const entries = Metric.value(CacheMetrics.memoryEntries.pipe(Metric.tagged("store", "gauged")))
+      const evictions = Metric.value(CacheMetrics.memoryEvictions.pipe(Metric.tagged("store", "gauged")))
+      const evictedBefore = (yield* evictions).count
+      const store = yield* CacheStore.makeMemory({ capacity: 3, name: "gauged" })
+      const cache = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, CacheStore.CacheStore, store)
+      yield* cache(Effect.forEach([1, 2], (id) => getUser({ id })))
+      expect((yield* entries).value).toBe(2)
+      yield* cache(Effect.forEach([3, 4, 5], (id) => getUser({ id })))
+      expect((yield* entries).value).toBe(3)
+      expect((yield* evictions).count - evictedBefore).toBe(2)
+      yield* cache(getUser.delete({ id: 5 }))
+      expect((yield* entries).value).toBe(2)
+      expect((yield* evictions).count - evictedBefore).toBe(2)
+    }))
+}, { timeout: 20_000 })
+
+// the layers build the same instrumented store
+describe("CacheStore.layerMemory", () => {
+  it.effect("is the instrumented store", () =>
+    Effect.gen(function*() {
+      const { started, tracer } = recordingTracer()
+      yield* getUser({ id: 9 }).pipe(
+        Effect.provide(CacheStore.layerMemory().pipe(Layer.provide(CacheSettings.layer({})))),
+        Effect.withTracer(tracer)
+      )
+      expect(started).toContain("cachefx.store.get")
+    }))
+})
