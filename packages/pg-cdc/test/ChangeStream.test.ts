@@ -275,7 +275,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("change stream", (i
     Effect.gen(function*() {
       const info = yield* Slot.inspect(pool, { slot, publication })
       expect(Option.map(info.slot, (held) => held.active)).toEqual(Option.some(true))
-      expect(info.publication).toEqual(Option.some([`${schema}.posts`, `${schema}.users`]))
+      expect(info.publication).toEqual(Option.some([`${schema}.jobs`, `${schema}.posts`, `${schema}.users`]))
       expect(info.walLevel).toBe("logical")
     }))
 })
