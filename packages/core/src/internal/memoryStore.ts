@@ -1,7 +1,6 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { CacheDefinitionError } from "../CacheError.js"
 import type * as CacheEntry from "../CacheEntry.js"
@@ -309,7 +308,3 @@ export const make = (options?: CacheStore.MemoryOptions): Effect.Effect<CacheSto
     (clock, settings) => new MemoryStore(capacity, remembered, Duration.toMillis(settings.fillWindow), clock)
   )
 }
-
-/** @internal */
-export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStore.CacheStore> =>
-  Layer.effect(CacheStore.CacheStore, make(options))
