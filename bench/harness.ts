@@ -14,6 +14,11 @@
  * comparison, the median and the spread (min–max) of both sides and of the per-round
  * ratio, prints them, records them for the report (./results.ts) and prints whether the
  * target of the bench file is met.
+ *
+ * Every `npm run bench*` script builds the packages first and runs them from `dist/`, as
+ * an application runs them: tsx, which runs the sources, names every closure it makes
+ * (esbuild's `keepNames`), a cost that compiled code does not pay and that lands on
+ * cachefx's side only (its sources are transpiled, the peers' packages are not).
  */
 import { Effect } from "effect"
 import * as os from "node:os"

@@ -26,7 +26,7 @@ const execute = (run: Run, jsonFile: string): Promise<RunOutcome> =>
     const started = Date.now()
     const load = loadAverage()
     console.log(`\n== ${run.id}: ${run.title}`)
-    const child = spawn("npx", ["tsx", "--conditions=@cachefx/source", `bench/${run.script}.ts`], {
+    const child = spawn("npx", ["tsx", `bench/${run.script}.ts`], {
       env: { ...process.env, ...run.env, BENCH_JSON: jsonFile },
       stdio: ["ignore", "inherit", "pipe"],
       detached: true

@@ -239,6 +239,16 @@ export interface Service {
     guard: FillGuard
   ) => Effect.Effect<boolean, CacheStoreError>
   /**
+   * Optional, for a store that holds its entries in this process: the entry of a key
+   * when it holds a live one that was not invalidated softly, read at once, with no
+   * guard and no lease (`undefined` otherwise, whatever the reason). `cached()` answers
+   * a fresh hit with it without a round of the fiber per step; anything else goes
+   * through `get`. An object value is a copy of its own, as `get` gives it. The stores of
+   * this package hold it as a property that a spread does not copy: a wrapper written
+   * `{ ...store, get }` has none, and every read goes through its own `get`.
+   */
+  readonly getSync?: ((key: CacheKey.CacheKey) => CacheEntry.CacheEntry | undefined) | undefined
+  /**
    * Optional: reads many entries in one round trip, in the order of `keys`. A store
    * without it is read key by key, concurrently. It takes no leases.
    */

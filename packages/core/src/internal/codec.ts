@@ -134,7 +134,9 @@ export const fromSchema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> =
 
 /**
  * A deep copy of a JSON value (what `jsonProblem` accepts): new arrays and plain
- * objects, as `JSON.parse` of its text would give, at a fifth of the cost. A
+ * objects, as `JSON.parse` of its text would give. An object is copied by a spread
+ * (which V8 clones by the object's shape, about three times faster than copying key by
+ * key: bench/core.ts) and then its object members are replaced by their copies. A
  * `__proto__` property stays an own property, as with `JSON.parse`.
  *
  * @internal
@@ -146,17 +148,22 @@ export const copyJson = (value: unknown): unknown => {
   if (Array.isArray(value)) {
     const copy = new Array(value.length)
     for (let i = 0; i < value.length; i++) {
-      copy[i] = copyJson(value[i])
+      const item = value[i]
+      copy[i] = typeof item === "object" && item !== null ? copyJson(item) : item
     }
     return copy
   }
-  const copy: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
-    const item = copyJson((value as Record<string, unknown>)[key])
-    if (key === "__proto__") {
-      Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
-    } else {
-      copy[key] = item
+  const copy: Record<string, unknown> = { ...value }
+  const keys = Object.keys(copy)
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const item = copy[key]
+    if (typeof item === "object" && item !== null) {
+      if (key === "__proto__") {
+        Object.defineProperty(copy, key, { value: copyJson(item), enumerable: true, writable: true, configurable: true })
+      } else {
+        copy[key] = copyJson(item)
+      }
     }
   }
   return copy

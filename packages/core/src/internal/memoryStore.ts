@@ -20,6 +20,8 @@ interface Slot {
   readonly filledAt: number
   /** Set by a soft delete of its key or soft wipe of its partition. */
   readonly stale: boolean
+  /** Set by a read since eviction last passed over the entry: it is then spared once (second chance). */
+  used: boolean
 }
 
 /** The segment of a key that starts at `start`: up to the next `:`, or the end. */
@@ -46,7 +48,10 @@ interface Invalidation {
 /**
  * The in-memory store.
  *
- * - `entries` is a Map in least-recently-used order (a hit moves its key to the end).
+ * - `entries` is a Map in insertion order with a second chance (CLOCK): a read marks
+ *   its entry used, and eviction moves a used entry to the end instead of evicting it,
+ *   clearing the mark. A read is a lookup and a flag, not a delete and an insertion of
+ *   the Map, and the order approximates least-recently-used (bench/core.ts).
  * - `partitions` indexes the keys of each partition, so a wipe is O(partition).
  * - `namespaces` holds the sequence number of each namespace's last wipe: an entry
  *   filled before it is dead (a namespace wipe is O(1); dead entries go when read or
@@ -93,6 +98,16 @@ class MemoryStore implements CacheStore.Service {
 
   get = (key: CacheKey.CacheKey) => Effect.sync(() => this.read(key, this.clock.unsafeCurrentTimeMillis()))
 
+  /** A method, not a field: `observed` hands it on as a property that a spread of the store does not copy. */
+  getSync(key: CacheKey.CacheKey): CacheEntry.CacheEntry | undefined {
+    const slot = this.entries.get(key.key)
+    if (slot === undefined || this.isStale(slot) || !this.isLive(slot, this.clock.unsafeCurrentTimeMillis())) {
+      return undefined
+    }
+    slot.used = true
+    return this.copyOf(slot)
+  }
+
   getMany = (keys: ReadonlyArray<CacheKey.CacheKey>) =>
     Effect.sync(() => {
       const now = this.clock.unsafeCurrentTimeMillis()
@@ -124,7 +139,8 @@ class MemoryStore implements CacheStore.Service {
         partition: key.partition,
         namespace: key.namespace,
         filledAt: guard.seq,
-        stale: false
+        stale: false,
+        used: false
       })
       let keys = this.partitions.get(key.partition)
       if (keys === undefined) {
@@ -202,10 +218,17 @@ class MemoryStore implements CacheStore.Service {
       this.remove(key.key, slot)
       return { entry: Option.none(), guard }
     }
-    this.entries.delete(key.key)
-    this.entries.set(key.key, slot)
-    const entry = Option.some(slot.copied ? { ...slot.entry, value: copyJson(slot.entry.value) } : slot.entry)
+    slot.used = true
+    const entry = Option.some(this.copyOf(slot))
     return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
+  }
+
+  /** The entry of a slot as a read gives it: with a copy of its own of an object value. */
+  private copyOf(slot: Slot): CacheEntry.CacheEntry {
+    const entry = slot.entry
+    return slot.copied
+      ? { value: copyJson(entry.value), cachedAt: entry.cachedAt, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil }
+      : entry
   }
 
   private isLive(slot: Slot, now: number): boolean {
@@ -264,14 +287,22 @@ class MemoryStore implements CacheStore.Service {
     }
   }
 
+  /** Evicts the oldest entries not read since eviction last passed them, to stay within capacity. */
   private evict(): void {
     while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next()
+      const oldest = this.entries.entries().next()
       if (oldest.done === true) {
         return
       }
-      this.remove(oldest.value, this.entries.get(oldest.value)!)
-      this.evictions++
+      const [key, slot] = oldest.value
+      if (slot.used) {
+        slot.used = false
+        this.entries.delete(key)
+        this.entries.set(key, slot)
+      } else {
+        this.remove(key, slot)
+        this.evictions++
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as CacheStore from "../CacheStore.js"
+import { withGetSync } from "./getSync.js"
 import type { Counts } from "./memoryStore.js"
 import * as tracing from "./tracing.js"
 
@@ -22,7 +23,8 @@ const observe = (store: string, operation: Operation, timed: boolean) => {
 }
 
 /**
- * A store whose operations are observed (see `observe`): timed or not. The memory store
+ * A store whose operations are observed (see `observe`): timed or not. A timed store
+ * has no `getSync`: each read is timed through `get`. The memory store
  * is not timed: its operations take well under a microsecond, and timing them (two clock
  * reads and a histogram update) tripled the cost of a hit.
  *
@@ -36,7 +38,7 @@ export const observed = (store: CacheStore.Service, name: string, timed: boolean
   const deletePartition = observe(name, "deletePartition", timed)
   const clear = observe(name, "clear", timed)
   const deleteVersions = observe(name, "deleteVersions", timed)
-  return {
+  return withGetSync({
     get: (key, options) => get(store.get(key, options)),
     ...(store.getMany === undefined ? {} : { getMany: (keys) => getMany(store.getMany!(keys)) }),
     set: (key, entry, guard) => set(store.set(key, entry, guard)),
@@ -47,7 +49,7 @@ export const observed = (store: CacheStore.Service, name: string, timed: boolean
     ...(store.deleteVersions === undefined ? {} : {
       deleteVersions: (namespace, previous) => deleteVersions(store.deleteVersions!(namespace, previous))
     })
-  }
+  }, timed ? undefined : store.getSync?.bind(store))
 }
 
 /** @internal */
@@ -73,7 +75,7 @@ export const withMemoryTelemetry = (memory: CacheStore.Service & Counts, name: s
   }
   const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.ensuring(effect, Effect.sync(count))
   const store = observed(memory, name, false)
-  return {
+  return withGetSync({
     ...store,
     set: (key, entry, guard) => counted(store.set(key, entry, guard)),
     delete: (key, options) => counted(store.delete(key, options)),
@@ -81,5 +83,5 @@ export const withMemoryTelemetry = (memory: CacheStore.Service & Counts, name: s
     ...(store.deleteVersions === undefined ? {} : {
       deleteVersions: (namespace, previous) => counted(store.deleteVersions!(namespace, previous))
     })
-  }
+  }, store.getSync)
 }

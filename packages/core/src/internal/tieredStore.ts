@@ -10,6 +10,7 @@ import type * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import type * as CacheStore from "../CacheStore.js"
 import type * as CacheSync from "../CacheSync.js"
+import { withGetSync } from "./getSync.js"
 
 /**
  * What a read saw, on both tiers: the L1 it read (none while the channel was
@@ -74,6 +75,12 @@ class TieredStore {
         ? Effect.flatMap(this.l2.get(key, options), (lookup) => this.through(l1, first.guard, key, lookup))
         : Effect.succeed(hit)
     })
+  }
+
+  /** An L1 hit, read at once: the entry the L1 copy holds. */
+  getSync = (key: CacheKey.CacheKey): CacheEntry.CacheEntry | undefined => {
+    const copy = this.l1?.getSync?.(key)
+    return copy === undefined ? undefined : copy.value as CacheEntry.CacheEntry
   }
 
   getMany = (getMany: NonNullable<CacheStore.Service["getMany"]>) =>
@@ -270,7 +277,7 @@ export const make = (options: CacheStore.TieredOptions): Effect.Effect<CacheStor
     const events = yield* options.sync.subscribe
     yield* Effect.flatMap(Queue.take(events), store.handle)
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), store.handle)))
-    return {
+    return withGetSync({
       get: store.get,
       set: store.set,
       delete: store.delete,
@@ -279,6 +286,6 @@ export const make = (options: CacheStore.TieredOptions): Effect.Effect<CacheStor
       ...(l2.getMany === undefined ? {} : { getMany: store.getMany(l2.getMany) }),
       ...(l2.leases === undefined ? {} : { leases: l2.leases }),
       ...(l2.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions(l2.deleteVersions) })
-    }
+    }, store.getSync)
   })
 }

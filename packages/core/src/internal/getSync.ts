@@ -1,0 +1,18 @@
+import type * as CacheEntry from "../CacheEntry.js"
+import type * as CacheKey from "../CacheKey.js"
+import type * as CacheStore from "../CacheStore.js"
+
+/**
+ * Gives a store its `getSync` as a property that a spread does not copy: a wrapper
+ * written `{ ...store, get }` then has no `getSync`, and `cached()` reads every key,
+ * hits included, through the wrapper's own `get`.
+ *
+ * @internal
+ */
+export const withGetSync = (
+  store: CacheStore.Service,
+  getSync: ((key: CacheKey.CacheKey) => CacheEntry.CacheEntry | undefined) | undefined
+): CacheStore.Service =>
+  getSync === undefined
+    ? store
+    : Object.defineProperty(store, "getSync", { value: getSync, enumerable: false, writable: false, configurable: false })
