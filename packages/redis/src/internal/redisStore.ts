@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import type * as RedisStore from "../RedisStore.js"
-import { attempt, type Bounds } from "./attempt.js"
+import { attempt, type Bounds, type Expiring } from "./attempt.js"
 import { Deadlines } from "./deadlines.js"
 import { fresh } from "./ids.js"
 import * as keys from "./keys.js"
@@ -20,14 +20,23 @@ class Guard {
     readonly hold: string,
     readonly partitionStamp: string,
     readonly namespaceStamp: string,
-    readonly readAt: number,
-    readonly lease: CacheStore.LeaseToken | undefined
+    /** The Redis time of the read: the fill script checks the fill window against it. */
+    readonly readAt: number | undefined,
+    readonly lease: CacheStore.LeaseToken | undefined,
+    /**
+     * The client's time of a read by `MGET`, which has no Redis time: the window is then
+     * checked on this clock before the fill is sent (see `Store.hit`).
+     */
+    readonly clientReadAt?: number
   ) {}
 }
 
 const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
 
 const held: CacheStore.LeaseOutcome = { _tag: "Held" }
+
+/** What a read whose operation failed or timed out before its second round trip gives: no one reads it. */
+const unanswered: CacheStore.Lookup = { entry: Option.none(), guard: seal(new Guard("", "", "", 0, undefined)) }
 
 const isTime = (u: unknown): u is number | null => u === null || typeof u === "number"
 
@@ -94,41 +103,100 @@ class Store implements CacheStore.Service {
   }
 
   /**
-   * With `options.lease`, the same script call also takes the key's lease when it holds
-   * no entry. A read that times out or fails may have taken it on the server: the lease
-   * is given back in the background (the release follows the read on its connection,
-   * or goes once the client is ready again).
+   * On a single Redis, one `MGET` answers a fresh hit (`hit`); anything else is read
+   * again by the script (`read`), in the same operation (one timeout for both round
+   * trips). On a Cluster, where the namespace stamp lives in a slot of its own, the
+   * script reads at once.
    */
   get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
     attempt("get", this.bounds, (call) => {
       const at = keys.physical(key)
-      const stamp = fresh()
-      const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
-      if (token !== undefined) {
-        call.undo = () => this.leases.abandon(keys.leaseOf(at.entry), token)
+      if (this.cluster) {
+        return this.read(call, at, options)
       }
-      // the lease key after the others, its PX and token after the arguments
-      const read = (entryKeys: Array<string>) =>
-        token === undefined
-          ? this.commands.cachefxGet(entryKeys.length, [...entryKeys, stamp, this.window])
-          : this.commands.cachefxGet(entryKeys.length + 1, [
-            ...entryKeys,
-            keys.leaseOf(at.entry),
-            stamp,
-            this.window,
-            millis(options!.lease!),
-            token
-          ])
-      if (!this.cluster) {
-        return read([at.entry, at.partitionStamp, at.namespaceStamp]).then((reply) =>
-          this.lookup(reply, reply[2]!, token)
-        )
-      }
-      return Promise.all([
-        read([at.entry, at.partitionStamp]),
-        this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
-      ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
+      return this.commands.mget(at.entry, at.partitionStamp, at.namespaceStamp).then(([entry, partition, namespace]) =>
+        this.hit(entry, partition, namespace) ?? (call.settled ? unanswered : this.read(call, at, options))
+      )
     })
+
+  /**
+   * A fresh hit of an `MGET` of the entry and its two stamps, checked on the client: the
+   * entry is there, filled under both stamps as they are now (not invalidated since, hard
+   * or soft), and not expired. Anything else is `undefined`, and read again by the
+   * script (`read`), which creates missing stamps, takes the lease, reports foreign
+   * values and deletes dead entries. The guard of such a hit has no Redis time: a fill
+   * under it (a refresh ahead) checks the window on the client's clock, and is refused
+   * by the script if the key or a stamp changed since, as any fill is; ids and stamps
+   * are never reused, so what matched at the read still matches only if nothing
+   * invalidated it.
+   */
+  private hit(
+    value: string | null | undefined,
+    partition: string | null | undefined,
+    namespace: string | null | undefined
+  ): CacheStore.Lookup | undefined {
+    if (value == null || partition == null || namespace == null) {
+      return undefined
+    }
+    const idEnd = value.indexOf(" ")
+    const partitionEnd = value.indexOf(" ", idEnd + 1)
+    const namespaceEnd = value.indexOf(" ", partitionEnd + 1)
+    if (
+      idEnd <= 0 || namespaceEnd === -1 ||
+      value.slice(idEnd + 1, partitionEnd) !== partition ||
+      value.slice(partitionEnd + 1, namespaceEnd) !== namespace
+    ) {
+      return undefined
+    }
+    const entry = decode(value.slice(namespaceEnd + 1))
+    if (entry === undefined || this.expired(entry)) {
+      return undefined
+    }
+    const guard = new Guard(
+      value.slice(0, idEnd),
+      partition,
+      namespace,
+      undefined,
+      undefined,
+      this.clock.unsafeCurrentTimeMillis()
+    )
+    return { entry: Option.some(entry), guard: seal(guard) }
+  }
+
+  /**
+   * The read by script: with `options.lease`, the same call also takes the key's lease
+   * when it holds no entry. A read that times out or fails may have taken it on the
+   * server: the lease is given back in the background (the release follows the read on
+   * its connection, or goes once the client is ready again).
+   */
+  private read(call: Expiring, at: keys.Physical, options: CacheStore.GetOptions | undefined): Promise<CacheStore.Lookup> {
+    const stamp = fresh()
+    const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
+    if (token !== undefined) {
+      call.undo = () => this.leases.abandon(keys.leaseOf(at.entry), token)
+    }
+    // the lease key after the others, its PX and token after the arguments
+    const read = (entryKeys: Array<string>) =>
+      token === undefined
+        ? this.commands.cachefxGet(entryKeys.length, [...entryKeys, stamp, this.window])
+        : this.commands.cachefxGet(entryKeys.length + 1, [
+          ...entryKeys,
+          keys.leaseOf(at.entry),
+          stamp,
+          this.window,
+          millis(options!.lease!),
+          token
+        ])
+    if (!this.cluster) {
+      return read([at.entry, at.partitionStamp, at.namespaceStamp]).then((reply) =>
+        this.lookup(reply, reply[2]!, token)
+      )
+    }
+    return Promise.all([
+      read([at.entry, at.partitionStamp]),
+      this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
+    ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
+  }
 
   /**
    * One script call per `getManyBatch` keys on a single Redis; on a Cluster one per
@@ -176,7 +244,9 @@ class Store implements CacheStore.Service {
         return Effect.succeed(false)
       }
       const lease = token.lease
-      if (this.expired(entry)) {
+      const late = token.clientReadAt !== undefined &&
+        this.clock.unsafeCurrentTimeMillis() - token.clientReadAt > this.window
+      if (late || this.expired(entry)) {
         return lease === undefined ? Effect.succeed(false) : Effect.as(this.leases.release(key, lease), false)
       }
       return attempt("set", this.bounds, async () => {
@@ -184,7 +254,9 @@ class Store implements CacheStore.Service {
         const px = entry.staleUntil === null
           ? this.maxTtl
           : Math.min(this.maxTtl, Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis()))
-        const args = [token.hold, token.partitionStamp, token.namespaceStamp, token.readAt, this.window, fresh(), px, encode(entry)]
+        // a read by `MGET` has no Redis time (`""`): its window was checked above
+        const readAt = token.readAt ?? ""
+        const args = [token.hold, token.partitionStamp, token.namespaceStamp, readAt, this.window, fresh(), px, encode(entry)]
         // the lease key after the others, its token and channel after the arguments
         const fill = (entryKeys: Array<string>) =>
           lease === undefined

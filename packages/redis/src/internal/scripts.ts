@@ -160,7 +160,8 @@ return replies
 
 /**
  * KEYS: entry, partition stamp[, namespace stamp][, lease]. ARGV: hold, partition stamp,
- * namespace stamp, read time, fill window, entry id, PX, JSON[, lease token, channel].
+ * namespace stamp, read time (`""` for a read by `MGET`, whose window the client
+ * checked), fill window, entry id, PX, JSON[, lease token, channel].
  * Returns 1 when stored. Stamps are kept alive at least as long as the entry (a stamp
  * without expiry, left by an older version, is given one).
  * The lease the read took is given back, whether the entry is stored or not.
@@ -168,7 +169,7 @@ return replies
 const fill = prelude + giveBack + leaseKeys(9) + `
 local function fill()
   local window = tonumber(ARGV[5])
-  if clock() - tonumber(ARGV[4]) > window then return 0 end
+  if ARGV[4] ~= '' and clock() - tonumber(ARGV[4]) > window then return 0 end
   if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
   if namespace and redis.call('GET', namespace) ~= ARGV[3] then return 0 end
   if inspect(read(KEYS[1])) ~= ARGV[1] then return 0 end
@@ -260,6 +261,8 @@ export interface Commands {
   cachefxNamespace(...args: ReadonlyArray<string | number>): Promise<string>
   cachefxSoften(...args: ReadonlyArray<string | number>): Promise<number>
   cachefxSoftDelete(...args: ReadonlyArray<string | number>): Promise<number>
+  /** `MGET` of an entry and its two stamps, sent in the same batches as the scripts. */
+  mget(entry: string, partitionStamp: string, namespaceStamp: string): Promise<ReadonlyArray<string | null>>
 }
 
 /**
@@ -272,20 +275,28 @@ export interface Commands {
  */
 const script = <A>(client: Redis | Cluster, lua: string) => {
   const sha = createHash("sha1").update(lua).digest("hex")
+  const send = sendWith<A>(client)
+  return (numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> =>
+    send("evalsha", [sha, numberOfKeys, ...args]).catch((error: unknown) =>
+      error instanceof Error && error.message.startsWith("NOSCRIPT")
+        ? send("eval", [lua, numberOfKeys, ...args])
+        : Promise.reject(error)
+    )
+}
+
+/**
+ * A command sent as the scripts are: built as an ioredis `Command` with the client's
+ * `keyPrefix` and UTF-8 replies, through the client's `sender`.
+ */
+const sendWith = <A>(client: Redis | Cluster) => {
   const prefix = client.options.keyPrefix
   const options = prefix === undefined ? { replyEncoding: "utf8" as const } : { replyEncoding: "utf8" as const, keyPrefix: prefix }
   const sendCommand = sender(client)
-  const send = (name: string, body: string, numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> => {
-    const command = new Command(name, [body, numberOfKeys, ...args], options)
+  return (name: string, args: ReadonlyArray<string | number>): Promise<A> => {
+    const command = new Command(name, [...args], options)
     sendCommand(command)
     return command.promise
   }
-  return (numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> =>
-    send("evalsha", sha, numberOfKeys, args).catch((error: unknown) =>
-      error instanceof Error && error.message.startsWith("NOSCRIPT")
-        ? send("eval", lua, numberOfKeys, args)
-        : Promise.reject(error)
-    )
 }
 
 /** A script of a fixed number of keys, as a function of its keys and arguments. */
@@ -306,7 +317,9 @@ export const register = (client: Redis | Cluster): Commands => ({
   cachefxFill: script<number>(client, fill),
   cachefxNamespace: define<string>(client, namespace, 1),
   cachefxSoften: define<number>(client, soften, 1),
-  cachefxSoftDelete: define<number>(client, softDelete, 1)
+  cachefxSoftDelete: define<number>(client, softDelete, 1),
+  mget: ((send) => (entry: string, partitionStamp: string, namespaceStamp: string) =>
+    send("mget", [entry, partitionStamp, namespaceStamp]))(sendWith<ReadonlyArray<string | null>>(client))
 })
 
 /**
