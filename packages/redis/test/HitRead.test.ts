@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { Effect, Option } from "effect"
+import { type Duration, Effect, Option } from "effect"
 import { type Command, Redis } from "ioredis"
 import { keyIn } from "../../core/test/CacheStoreContract.js"
 import { cleanup, sharedUrl } from "./redis.js"
@@ -24,7 +24,7 @@ const entry = (value: string) => {
 }
 
 /** A store on a client that records the commands it sends. */
-const storeWith = (fillWindow = "5 seconds") =>
+const storeWith = (fillWindow: Duration.DurationInput = "5 seconds") =>
   Effect.gen(function*() {
     const counted = new Redis(sharedUrl)
     yield* Effect.addFinalizer(() => Effect.promise(() => counted.quit()))
