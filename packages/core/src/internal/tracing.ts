@@ -1,9 +1,11 @@
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 
 /** The tracer of a runtime no one gave one: Effect's own, whose spans nothing exports. */
-const builtIn = Effect.runSync(Effect.tracer)
+const builtIn = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * `Effect.withSpan`, when a tracer that exports spans is installed (`@effect/opentelemetry`,
