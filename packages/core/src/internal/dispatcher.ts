@@ -7,7 +7,6 @@ import * as Queue from "effect/Queue"
 import { CacheDefinitionError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as Dispatcher from "../Dispatcher.js"
-import { whole } from "./whole.js"
 
 /**
  * The pending-jobs gauge of a dispatcher (`CacheMetrics.invalidationJobsPending`), moved
@@ -45,7 +44,7 @@ export const inline: Dispatcher.Dispatcher = {
   dispatch: ({ run }) =>
     Effect.suspend(() => {
       inlineGauge.add()
-      return whole(run, inlineGauge.done)
+      return Effect.uninterruptible(Effect.ensuring(run, inlineGauge.done))
     })
 }
 

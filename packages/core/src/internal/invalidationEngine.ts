@@ -6,7 +6,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
@@ -31,7 +30,6 @@ import * as busInternal from "./invalidationBus.js"
 import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
 import * as tracing from "./tracing.js"
-import { whole } from "./whole.js"
 
 const defaultRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
 
@@ -190,39 +188,6 @@ interface Prepared {
 const storeFailed = (cause: Cause.Cause<CacheError>) =>
   Option.exists(Cause.failureOption(cause), (error) => error._tag === "CacheStoreError")
 
-/**
- * `Effect.provide(context)`, for jobs that run in a publisher's fiber whose context is
- * `current`. The context a job runs in is worked out once per publisher context (a
- * publisher on one runtime has one): the publisher's own when it already holds every
- * service of `context` (see `forJobs`), the two merged otherwise, which is then set for
- * the job and given back after it, without merging again. A job runs uninterruptibly
- * either way (a publisher that stops waiting does not stop its invalidation), so the
- * context is set and given back without `Effect.locally`'s mask.
- */
-const provideMissing = (context: Context.Context<CacheStore>) => {
-  const services = [...context.unsafeMap]
-  const contexts = new WeakMap<Context.Context<never>, Context.Context<never>>()
-  const contextFor = (current: Context.Context<never>): Context.Context<never> => {
-    let found = contexts.get(current)
-    if (found === undefined) {
-      found = services.every(([key, service]) => current.unsafeMap.get(key) === service)
-        ? current
-        : Context.merge(current, context)
-      contexts.set(current, found)
-    }
-    return found
-  }
-  return <A, E>(current: Context.Context<never>, effect: Effect.Effect<A, E, CacheStore>): Effect.Effect<A, E> => {
-    const jobs = contextFor(current)
-    return jobs === current
-      ? effect as Effect.Effect<A, E>
-      : Effect.flatMap(
-        FiberRef.getAndSet(FiberRef.currentContext, jobs),
-        (previous) => whole(effect, FiberRef.set(FiberRef.currentContext, previous))
-      ) as Effect.Effect<A, E>
-  }
-}
-
 const prepare = (
   plan: rules.Plan,
   dispatcher: Dispatcher.Dispatcher,
@@ -251,21 +216,14 @@ const prepare = (
     }
   })
   const counted = Effect.sync(() => CacheMetrics.invalidationJobs.unsafeUpdate(1, ruleLabels))
-  const provide = provideMissing(context)
-  // the publisher's tracer and context, read in one step
   const attempt = (event: InvalidationEvent.InvalidationEvent) =>
-    Effect.withFiberRuntime<void, CacheError>((fiber) => {
-      const job = Effect.zipRight(work(event), counted)
-      return provide(
-        fiber.currentContext,
-        tracing.isExporting(fiber)
-          ? Effect.withSpan(job, "cachefx.invalidation.job", {
-            captureStackTrace: false,
-            attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
-          })
-          : job
-      )
-    })
+    Effect.provide(
+      tracing.withSpan("cachefx.invalidation.job", {
+        captureStackTrace: false,
+        attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
+      })(Effect.zipRight(work(event), counted)),
+      context
+    )
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
   const retryThen = retrying(retry)
   const wipe = Effect.provide(apply({ _tag: "Namespace" }), context)
@@ -363,9 +321,7 @@ const dispatcherKeys = Dispatcher.tag("").key
 /**
  * What jobs get of the engine's context: the services its layer was given, without the
  * machinery that builds and runs the engine (its layer's scope and memo map, the
- * dispatchers), which no job uses. A publisher whose fiber holds the same services (one
- * on the application's runtime does) then runs each job in its own context, with nothing
- * to set and give back per job.
+ * dispatchers), which no job uses and which must not reach the publisher's fiber.
  */
 const forJobs = (context: Context.Context<CacheStore>): Context.Context<CacheStore> =>
   Context.unsafeMake(
@@ -486,7 +442,9 @@ export const make = (options: InvalidationEngine.Options) =>
     yield* busInternal.serve(bus, (event) =>
       Effect.withFiberRuntime((fiber) => {
         underWay++
-        return whole(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
+        return Effect.uninterruptible(
+          Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
+        )
       }))
     const service: InvalidationEngine.Service = { run, caches }
     registration.serve(service, caches)
