@@ -4,7 +4,11 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import * as Metric from "effect/Metric"
+import type * as MetricKeyType from "effect/MetricKeyType"
+import type * as MetricState from "effect/MetricState"
+import * as storeDurationMetric from "./internal/storeDuration.js"
 
 /**
  * Calls answered from a fresh entry.
@@ -364,11 +368,8 @@ export const invalidationJobsPending = Metric.gauge("cachefx_invalidation_jobs_p
  * @since 0.3.0
  * @category metrics
  */
-export const storeDuration = Metric.timerWithBoundaries(
-  "cachefx_store_operation_duration",
-  [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
-  "how long a store operation took"
-)
+export const storeDuration: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, Duration.Duration, MetricState.MetricState.Histogram> =
+  storeDurationMetric.timer
 
 /**
  * Entries a memory store holds, tagged with the store (`store`): set after each fill and

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheError, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
 import { Effect, Layer, Metric } from "effect"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -43,6 +43,28 @@ describe("store telemetry", () => {
       expect((yield* timed("timed", "set")) - before.set).toBe(2)
       // the memory store itself is not timed: its operations take well under a microsecond
       expect((yield* timed("inner", "get")) - before.memory).toBe(0)
+    }))
+
+  it.effect("a failed operation is timed too, and the fiber's own metric labels reach the timing", () =>
+    Effect.gen(function*() {
+      const memory = yield* CacheStore.makeMemory()
+      const failing = CacheStore.withTelemetry(
+        { ...memory, clear: () => Effect.fail(new CacheError.CacheStoreError({ operation: "clear", reason: "Unavailable" })) },
+        "failing"
+      )
+      const before = yield* timed("failing", "clear")
+      expect((yield* Effect.flip(failing.clear("cachefx:telemetry-users")))._tag).toBe("CacheStoreError")
+      expect((yield* timed("failing", "clear")) - before).toBe(1)
+      const tagged = Metric.value(
+        CacheMetrics.storeDuration.pipe(
+          Metric.tagged("store", "failing"),
+          Metric.tagged("operation", "clear"),
+          Metric.tagged("tenant", "a")
+        )
+      ).pipe(Effect.map((state) => state.count))
+      const taggedBefore = yield* tagged
+      yield* Effect.ignore(failing.clear("cachefx:telemetry-users")).pipe(Effect.tagMetrics("tenant", "a"))
+      expect((yield* tagged) - taggedBefore).toBe(1)
     }))
 
   it.effect("the memory store reports the entries it holds and the entries it evicted", () =>

@@ -1,14 +1,14 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as CacheStore from "../CacheStore.js"
 import { withGetSync } from "./getSync.js"
 import type { Counts } from "./memoryStore.js"
+import * as storeDuration from "./storeDuration.js"
 import * as tracing from "./tracing.js"
 
 type Operation = "get" | "getMany" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
@@ -23,16 +23,14 @@ const observe = (store: string, operation: Operation, timed: boolean) => {
   if (!timed) {
     return span
   }
-  const labels = [MetricLabel.make("store", store), MetricLabel.make("operation", operation)]
+  const labels = storeDuration.labels(store, operation)
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => span(trackDuration(effect, labels))
 }
 
 /**
- * `Metric.trackDuration` into `CacheMetrics.storeDuration` under `labels`, given as one
- * array for the life of the store: Effect caches a metric's hook by the identity of its
- * labels array, while a metric made with `Metric.tagged` builds a new array per update
- * and so a new metric key, hashed and looked up each time (about 3 µs of client CPU
- * per Redis operation: `npm run bench:profile -- redis`). The fiber's own metric labels
+ * What `Metric.trackDuration` into `CacheMetrics.storeDuration` tagged with the store and
+ * the operation does, through one labels array per store and operation (see
+ * `storeDuration.histogram`), for failed operations too. The fiber's own metric labels
  * (`Effect.tagMetrics`) are added when it has any.
  */
 const trackDuration = <A, E, R>(
@@ -42,12 +40,13 @@ const trackDuration = <A, E, R>(
   Effect.withFiberRuntime((fiber) => {
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const start = clock.unsafeCurrentTimeNanos()
-    return Effect.tap(effect, () => {
+    return Effect.onExit(effect, () => {
       const own = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      CacheMetrics.storeDuration.unsafeUpdate(
-        Duration.nanos(clock.unsafeCurrentTimeNanos() - start),
+      storeDuration.histogram.unsafeUpdate(
+        Number(clock.unsafeCurrentTimeNanos() - start) / 1e6,
         own.length === 0 ? labels : [...labels, ...own]
       )
+      return Effect.void
     })
   })
 
