@@ -199,8 +199,7 @@ export const instrumentWrite = <B>(
   }
   Reflect.set(builder, "_prepare", (...args: ReadonlyArray<unknown>) => instrumentedPrepared(write, args))
   // `await` and `execute()` run the marked statement themselves, without the prepared query
-  // `_prepare` gives a caller: one object fewer per write. On SQLite, `await` waits for the
-  // invalidation even on a synchronous driver.
+  // `_prepare` gives a caller: one object fewer per write. The dialect says how `execute` is called.
   const runNow = (args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
     const shape = shapeOf(write)
     return run(write, shape, () => prepareMarked(builder, write.prepare, plan, [], undefined, shape.readsOld), args, method, async)

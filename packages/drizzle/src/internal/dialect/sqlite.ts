@@ -108,6 +108,7 @@ export const sqlite: Dialect = {
   completePrepared: (prepared, callerReturns) => {
     prepared["executeMethod"] = callerReturns ? "all" : "run"
   },
+  // `await` waits for the invalidation, even on a synchronous driver.
   execute: (builder, runNow) => async () => runNow([], builder.config.returning === undefined ? "run" : "all", true),
   runMarked,
   query: (db, statement) => (db as Database).all<Row>(statement) as Maybe<ReadonlyArray<Row>>,
