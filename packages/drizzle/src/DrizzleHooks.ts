@@ -17,6 +17,9 @@
  *   their write, and a row is deleted only once every job its event caused has been
  *   applied (a `pool` job once it ran, a broker's once the broker took it). `layerRelay`
  *   publishes what a crash, or a job that ran out of retries, left there.
+ * - The hooks rely on members of Drizzle's builders that drizzle-orm does not declare;
+ *   `instrument` checks them once and fails with `DrizzleError.UnsupportedDrizzleError`
+ *   when a database is neither PostgreSQL nor SQLite, or its drizzle-orm changed one.
  *
  * @since 0.1.0
  */
@@ -26,6 +29,7 @@ import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type { UnsupportedDrizzleError } from "./DrizzleError.js"
 import * as internal from "./internal/hooks.js"
 import * as outbox from "./internal/outbox.js"
 
@@ -116,6 +120,12 @@ export interface RelayOptions {
  * its `run()`, `all()`, `get()`, `values()` and `transaction()` return with the events
  * on the bus, and the engine handles them right after.
  *
+ * It first picks the adapter of the database's dialect (PostgreSQL or SQLite) and checks,
+ * on builders of a table of its own that it never runs, the members of Drizzle's
+ * builders the hooks rely on: a database of neither dialect, or of a drizzle-orm that
+ * changed one of them, fails with `DrizzleError.UnsupportedDrizzleError` (since 0.2.0),
+ * which names the member and drizzle-orm's version.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -145,11 +155,11 @@ export const instrument: {
   <DB extends Database>(
     db: DB,
     options: Options & { readonly caches: ReadonlyArray<Cached.Cached.Any> }
-  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus>
+  ): Effect.Effect<DB, UnsupportedDrizzleError, InvalidationBus.InvalidationBus>
   <DB extends Database>(
     db: DB,
     options?: Options
-  ): Effect.Effect<DB, never, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
+  ): Effect.Effect<DB, UnsupportedDrizzleError, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
 } = internal.instrument
 
 /**
@@ -184,7 +194,7 @@ export const invalidateTables: (
  * deleted. A row whose job ran out of retries stays for the next pass. Sets
  * `CacheMetrics.outboxOldestRowAge`. Delivery is at least once: an event published twice
  * (a crash between publish and delete, two relays at once) invalidates twice, which is
- * harmless.
+ * harmless. A database of neither dialect fails with `DrizzleError.UnsupportedDrizzleError`.
  *
  * @example
  * ```ts
@@ -203,12 +213,13 @@ export const invalidateTables: (
 export const relayOnce: (
   db: Database,
   options?: Pick<RelayOptions, "table" | "batch">
-) => Effect.Effect<number, never, InvalidationBus.InvalidationBus> = outbox.relayOnce
+) => Effect.Effect<number, UnsupportedDrizzleError, InvalidationBus.InvalidationBus> = outbox.relayOnce
 
 /**
  * The outbox relay as a layer: relays every `interval` while the layer is alive; while a
  * pass leaves rows, the pause doubles up to `maxInterval`, and
- * `CacheMetrics.outboxOldestRowAge` says how old the oldest one is.
+ * `CacheMetrics.outboxOldestRowAge` says how old the oldest one is. Building it fails with
+ * `DrizzleError.UnsupportedDrizzleError` for a database of neither dialect.
  *
  * @example
  * ```ts
@@ -229,4 +240,4 @@ export const relayOnce: (
 export const layerRelay: (
   db: Database,
   options?: RelayOptions
-) => Layer.Layer<never, never, InvalidationBus.InvalidationBus> = outbox.layerRelay
+) => Layer.Layer<never, UnsupportedDrizzleError, InvalidationBus.InvalidationBus> = outbox.layerRelay

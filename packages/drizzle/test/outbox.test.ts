@@ -37,7 +37,7 @@ const outboxRows = Effect.promise(() => raw.execute(sql.raw(`select event from $
   Effect.map((result) => result.rows.length)
 )
 
-const scenario = <A>(f: () => Effect.Effect<A, never, Layer.Layer.Success<typeof layer>>) =>
+const scenario = <A, E>(f: () => Effect.Effect<A, E, Layer.Layer.Success<typeof layer>>) =>
   Effect.gen(function*() {
     yield* Effect.promise(async () => {
       await raw.execute(sql.raw(`truncate ${schemaName}.posts`))

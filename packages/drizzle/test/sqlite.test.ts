@@ -28,7 +28,7 @@ const { byAuthor, caches, layer } = makeCaches(posts, (authorId) =>
 
 type Db = typeof raw
 
-const scenario = <A>(f: (db: Db) => Effect.Effect<A, never, Layer.Layer.Success<typeof layer>>) =>
+const scenario = <A, E>(f: (db: Db) => Effect.Effect<A, E, Layer.Layer.Success<typeof layer>>) =>
   Effect.gen(function*() {
     raw.delete(posts).run()
     raw.insert(posts).values([

@@ -1,7 +1,6 @@
 import type { InvalidationEvent } from "@cachefx/core"
-import { is } from "drizzle-orm"
-import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
 import { randomUUID } from "node:crypto"
+import type { Dialect } from "./dialect.js"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import type { Outbox } from "./outbox.js"
 import { coalesce } from "./rows.js"
@@ -9,12 +8,13 @@ import type { Planner } from "./tables.js"
 import { instrumentWrite, type WriteContext } from "./writes.js"
 
 /**
- * What an instrumented database needs: the plans of the tables, and how to publish the
- * events of a write that is not inside a transaction.
+ * What an instrumented database needs: its dialect's adapter, the plans of the tables,
+ * and how to publish the events of a write that is not inside a transaction.
  *
  * @internal
  */
 export interface Hooks {
+  readonly dialect: Dialect
   readonly planner: Planner
   /** Publishes events after their commit, then runs `after`; waits unless `sync`. */
   readonly publish: (
@@ -77,16 +77,15 @@ const writers = (target: object, hooks: Hooks, context: WriteContext) =>
  * @internal
  */
 export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | undefined): DB => {
-  const { outbox } = hooks
-  const sqlite = is(db, BaseSQLiteDatabase)
+  const { dialect, outbox } = hooks
   /** After the outermost commit: publish, then delete what the outbox kept for a crash. */
   const deliver = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) =>
     hooks.publish(events, sync, outbox === undefined ? undefined : () => outbox.remove(db, persisted))
   const context: WriteContext = buffer === undefined
-    ? { source: db, sqlite, transactionId: undefined, persist: outbox?.write, emit: deliver }
+    ? { source: db, dialect, transactionId: undefined, persist: outbox?.write, emit: deliver }
     : {
       source: db,
-      sqlite,
+      dialect,
       transactionId: buffer.id,
       persist: undefined,
       emit: (events) => {

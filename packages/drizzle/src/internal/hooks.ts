@@ -6,8 +6,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import type { UnsupportedDrizzleError } from "../DrizzleError.js"
 import { wrap } from "./database.js"
+import { dialectOf } from "./dialect.js"
 import * as outbox from "./outbox.js"
+import * as surface from "./surface.js"
 import { planner } from "./tables.js"
 
 /** The cached values the hooks serve: those given, else those of the engine in context. */
@@ -37,39 +40,46 @@ interface Options {
 }
 
 /**
- * Given its caches, `instrument` needs no engine; given none, it reads the engine's.
+ * Given its caches, `instrument` needs no engine; given none, it reads the engine's. It
+ * picks the adapter of the database's dialect and checks the builder members the hooks
+ * rely on first, so an unsupported database fails here, before a write.
  *
  * @internal
  */
 export function instrument<DB extends object>(
   db: DB,
   options: Options & { readonly caches: ReadonlyArray<Cached.Cached.Any> }
-): Effect.Effect<DB, never, InvalidationBus.InvalidationBus>
+): Effect.Effect<DB, UnsupportedDrizzleError, InvalidationBus.InvalidationBus>
 export function instrument<DB extends object>(
   db: DB,
   options?: Options
-): Effect.Effect<DB, never, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
+): Effect.Effect<DB, UnsupportedDrizzleError, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine>
 export function instrument<DB extends object>(
   db: DB,
   options: Options = {}
-): Effect.Effect<DB, never, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine> {
+): Effect.Effect<DB, UnsupportedDrizzleError, InvalidationBus.InvalidationBus | InvalidationEngine.InvalidationEngine> {
   const table = options.outbox === undefined || options.outbox === false
     ? undefined
     : options.outbox === true
     ? outbox.defaultTable
     : options.outbox.table ?? outbox.defaultTable
-  return Effect.zipRight(
-    table === undefined ? Effect.void : outbox.ensureTable(db, table),
-    Effect.flatMap(cachesOf(options.caches), (caches) =>
-      Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) => {
-        const publish = publisher(runtime)
-        return wrap(db, {
-          outbox: table === undefined ? undefined : outbox.make(table),
-          planner: planner(caches),
-          publish: (events, sync, after) => events.length === 0 ? undefined : publish(events, sync, after)
-        }, undefined)
-      }))
-  )
+  return Effect.flatMap(dialectOf(db), (dialect) =>
+    Effect.zipRight(
+      surface.check(db, dialect),
+      Effect.zipRight(
+        table === undefined ? Effect.void : outbox.ensureTable(db, dialect, table),
+        Effect.flatMap(cachesOf(options.caches), (caches) =>
+          Effect.map(Effect.runtime<InvalidationBus.InvalidationBus>(), (runtime) => {
+            const publish = publisher(runtime)
+            return wrap(db, {
+              dialect,
+              outbox: table === undefined ? undefined : outbox.make(table, dialect),
+              planner: planner(caches),
+              publish: (events, sync, after) => events.length === 0 ? undefined : publish(events, sync, after)
+            }, undefined)
+          }))
+      )
+    ))
 }
 
 /**

@@ -1,13 +1,12 @@
 import { CacheMetrics, Invalidation, type InvalidationBus, InvalidationEvent } from "@cachefx/core"
-import { is, type SQL, sql } from "drizzle-orm"
-import { PgDatabase } from "drizzle-orm/pg-core"
-import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
+import { type SQL, sql } from "drizzle-orm"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { UnsupportedDrizzleError } from "../DrizzleError.js"
+import { type Dialect, dialectOf } from "./dialect.js"
 import { andThen, type Maybe } from "./maybe.js"
 
 /**
@@ -32,32 +31,15 @@ const decode = Schema.decodeUnknownSync(codec)
 
 const identifier = (name: string): SQL => sql.join(name.split(".").map((part) => sql.identifier(part)), sql`.`)
 
-/** The rows a statement gives, on either dialect. */
-const query = (db: unknown, statement: SQL): Maybe<ReadonlyArray<Record<string, unknown>>> => {
-  if (is(db, PgDatabase)) {
-    return db.execute(statement).then((result: unknown) =>
-      hasProperty(result, "rows") && Array.isArray(result.rows) ? result.rows : []
-    )
-  }
-  if (is(db, BaseSQLiteDatabase)) {
-    return db.all<Record<string, unknown>>(statement) as Maybe<ReadonlyArray<Record<string, unknown>>>
-  }
-  throw new TypeError("cachefx: the outbox needs a Drizzle PostgreSQL or SQLite database")
-}
-
-/** Runs a statement that gives no rows, on either dialect. */
-const run = (db: unknown, statement: SQL): Maybe<unknown> =>
-  is(db, BaseSQLiteDatabase) ? db.run(statement) : query(db, statement)
-
 const isIds = (u: unknown): u is ReadonlyArray<unknown> => Array.isArray(u)
 
 /** @internal */
-export const make = (name: string): Outbox => {
+export const make = (name: string, dialect: Dialect): Outbox => {
   const table = identifier(name)
   return {
     write: (tx, events) =>
       events.length === 0 ? [] : andThen(
-        query(
+        dialect.query(
           tx,
           sql`insert into ${table} (event) values ${sql.join(events.map((event) => sql`(${encode(event)})`), sql`, `)} returning id`
         ),
@@ -65,7 +47,7 @@ export const make = (name: string): Outbox => {
       ),
     remove: (db, ids) =>
       isIds(ids) && ids.length > 0
-        ? andThen(run(db, sql`delete from ${table} where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`), () => {})
+        ? andThen(dialect.run(db, sql`delete from ${table} where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`), () => {})
         : undefined
   }
 }
@@ -75,28 +57,14 @@ export const make = (name: string): Outbox => {
  *
  * @internal
  */
-export const ensureTable = (db: unknown, name: string): Effect.Effect<void> =>
+export const ensureTable = (db: unknown, dialect: Dialect, name: string): Effect.Effect<void> =>
   Effect.promise(async () => {
-    const table = identifier(name)
-    await run(
-      db,
-      is(db, PgDatabase)
-        ? sql`create table if not exists ${table} (id bigserial primary key, event text not null, created_at timestamptz not null default now())`
-        : sql`create table if not exists ${table} (id integer primary key autoincrement, event text not null, created_at text not null default current_timestamp)`
-    )
+    await dialect.run(db, dialect.createOutbox(identifier(name)))
   })
 
-/** The age in seconds of the oldest row of the outbox, 0 when it is empty, on either dialect. */
-const oldestAge = (db: unknown, table: SQL): Maybe<number> =>
-  andThen(
-    query(
-      db,
-      is(db, PgDatabase)
-        ? sql`select coalesce(extract(epoch from now() - min(created_at)), 0) as age from ${table}`
-        : sql`select coalesce((julianday('now') - julianday(min(created_at))) * 86400, 0) as age from ${table}`
-    ),
-    (rows) => Math.max(0, Number(rows[0]?.["age"] ?? 0))
-  )
+/** The age in seconds of the oldest row of the outbox, 0 when it is empty. */
+const oldestAge = (db: unknown, dialect: Dialect, table: SQL): Maybe<number> =>
+  andThen(dialect.query(db, dialect.oldestAge(table)), (rows) => Math.max(0, Number(rows[0]?.["age"] ?? 0)))
 
 /** What one pass of the relay did: rows whose jobs were all applied (and deleted), and rows left. */
 interface Pass {
@@ -111,17 +79,18 @@ interface Pass {
  */
 const pass = (
   db: unknown,
+  dialect: Dialect,
   options: { readonly table?: string | undefined; readonly batch?: number | undefined }
 ): Effect.Effect<Pass, never, InvalidationBus.InvalidationBus> => {
   const name = options.table ?? defaultTable
   const table = identifier(name)
-  const outbox = make(name)
+  const outbox = make(name, dialect)
   const batch = options.batch ?? 100
   const gauge = Metric.tagged(CacheMetrics.outboxOldestRowAge, "table", name)
   const loop = (after: unknown, done: Pass): Effect.Effect<Pass, never, InvalidationBus.InvalidationBus> =>
     Effect.gen(function*() {
       const rows = yield* Effect.promise(async () =>
-        query(
+        dialect.query(
           db,
           after === undefined
             ? sql`select id, event from ${table} order by id limit ${batch}`
@@ -136,7 +105,7 @@ const pass = (
       return rows.length < batch ? next : yield* loop(rows[rows.length - 1]!["id"], next)
     })
   return loop(undefined, { applied: 0, left: 0 }).pipe(
-    Effect.tap(() => Effect.flatMap(Effect.promise(async () => oldestAge(db, table)), (age) => Metric.set(gauge, age)))
+    Effect.tap(() => Effect.flatMap(Effect.promise(async () => oldestAge(db, dialect, table)), (age) => Metric.set(gauge, age)))
   )
 }
 
@@ -151,7 +120,8 @@ const pass = (
 export const relayOnce = (
   db: unknown,
   options: { readonly table?: string | undefined; readonly batch?: number | undefined } = {}
-): Effect.Effect<number, never, InvalidationBus.InvalidationBus> => Effect.map(pass(db, options), (done) => done.applied)
+): Effect.Effect<number, UnsupportedDrizzleError, InvalidationBus.InvalidationBus> =>
+  Effect.flatMap(dialectOf(db), (dialect) => Effect.map(pass(db, dialect, options), (done) => done.applied))
 
 /**
  * Relays every `interval` while the layer is alive; while rows stay (their jobs were not
@@ -167,24 +137,27 @@ export const layerRelay = (
     readonly interval?: Duration.DurationInput | undefined
     readonly maxInterval?: Duration.DurationInput | undefined
   } = {}
-): Layer.Layer<never, never, InvalidationBus.InvalidationBus> => {
+): Layer.Layer<never, UnsupportedDrizzleError, InvalidationBus.InvalidationBus> => {
   const first = Duration.toMillis(Duration.decode(options.interval ?? "1 second"))
   const most = Math.max(first, Duration.toMillis(Duration.decode(options.maxInterval ?? "1 minute")))
-  return Effect.suspend(() => {
-    let pause = first
-    return pass(db, options).pipe(
-      Effect.map((done) => {
-        pause = done.left === 0 ? first : Math.min(pause * 2, most)
-      }),
-      Effect.catchAllDefect((defect) =>
-        Effect.logWarning("cachefx: the outbox relay failed; retrying", defect).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            pause = Math.min(pause * 2, most)
-          }))
-        )
-      ),
-      Effect.zipRight(Effect.suspend(() => Effect.sleep(Duration.millis(pause)))),
-      Effect.forever
-    )
-  }).pipe(Effect.forkScoped, Layer.scopedDiscard)
+  const loop = (dialect: Dialect) =>
+    Effect.suspend(() => {
+      let pause = first
+      return pass(db, dialect, options).pipe(
+        Effect.map((done) => {
+          pause = done.left === 0 ? first : Math.min(pause * 2, most)
+        }),
+        Effect.catchAllDefect((defect) =>
+          Effect.logWarning("cachefx: the outbox relay failed; retrying", defect).pipe(
+            Effect.zipRight(Effect.sync(() => {
+              pause = Math.min(pause * 2, most)
+            }))
+          )
+        ),
+        Effect.zipRight(Effect.suspend(() => Effect.sleep(Duration.millis(pause)))),
+        Effect.forever
+      )
+    })
+  // The dialect is picked when the layer is built: a database of neither fails it.
+  return Layer.scopedDiscard(Effect.flatMap(dialectOf(db), (dialect) => Effect.forkScoped(loop(dialect))))
 }

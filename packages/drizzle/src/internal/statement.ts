@@ -1,7 +1,5 @@
-import { type Column, is, type SQL, sql } from "drizzle-orm"
-import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core"
+import { type Column, type SQL, sql } from "drizzle-orm"
 import { hasProperty } from "effect/Predicate"
-import { andThen, type Maybe } from "./maybe.js"
 import type { OldRows, TablePlan } from "./tables.js"
 
 /*
@@ -9,7 +7,9 @@ import type { OldRows, TablePlan } from "./tables.js"
  * statement in `_prepare`, which every way of running them (await, execute, run, all,
  * get, values, prepare) goes through. The hooks prepare the statement with a
  * `returning` that adds the columns the rules need under marked names, and take those
- * columns out of what the caller gets.
+ * columns out of what the caller gets. Running the statement and reading what it gives
+ * is the dialect adapter's (`dialect/pg.ts`, `dialect/sqlite.ts`); `surface.ts` checks,
+ * once per instrumented database, that its builders still work this way.
  */
 
 interface Selected {
@@ -129,8 +129,12 @@ export const prepareMarked = (
 const decode = (column: Column, value: unknown): unknown =>
   value === null || value === undefined ? null : column.mapFromDriverValue(value)
 
-/** Takes the marked columns out of a row the caller gets (Drizzle decoded them). */
-const takeMarked = (plan: TablePlan, row: Row): Row => {
+/**
+ * Takes the marked columns out of a row the caller gets (Drizzle decoded them).
+ *
+ * @internal
+ */
+export const takeMarked = (plan: TablePlan, row: Row): Row => {
   const captured: Row = {}
   for (const column of plan.capture) {
     captured[column.name] = row[MARK + column.name]
@@ -139,9 +143,12 @@ const takeMarked = (plan: TablePlan, row: Row): Row => {
   return captured
 }
 
-
-/** A raw row (keyed by column name, driver values), as the driver gave it. */
-const fromRaw = (plan: TablePlan, row: Row): Row => {
+/**
+ * A raw row (keyed by column name, driver values), as the driver gave it.
+ *
+ * @internal
+ */
+export const fromRaw = (plan: TablePlan, row: Row): Row => {
   const captured: Row = {}
   for (const column of plan.capture) {
     captured[column.name] = decode(column, row[column.name])
@@ -149,8 +156,12 @@ const fromRaw = (plan: TablePlan, row: Row): Row => {
   return captured
 }
 
-/** The old values of a raw row. */
-const oldFromRaw = (old: OldRows, row: Row): Row => {
+/**
+ * The old values of a raw row.
+ *
+ * @internal
+ */
+export const oldFromRaw = (old: OldRows, row: Row): Row => {
   const captured: Row = {}
   for (const { column, name } of old.returning) {
     captured[column.name] = decode(column, row[name])
@@ -158,8 +169,12 @@ const oldFromRaw = (old: OldRows, row: Row): Row => {
   return captured
 }
 
-/** Takes the old values out of a row the caller gets (Drizzle leaves them as the driver gave them). */
-const takeOld = (old: OldRows, row: Row): Row => {
+/**
+ * Takes the old values out of a row the caller gets (Drizzle leaves them as the driver gave them).
+ *
+ * @internal
+ */
+export const takeOld = (old: OldRows, row: Row): Row => {
   const captured = oldFromRaw(old, row)
   for (const { name } of old.returning) {
     delete row[name]
@@ -167,8 +182,12 @@ const takeOld = (old: OldRows, row: Row): Row => {
   return captured
 }
 
-/** A raw array row, whose last columns are the captured ones. */
-const fromTail = (plan: TablePlan, row: ReadonlyArray<unknown>): Row => {
+/**
+ * A raw array row, whose last columns are the captured ones.
+ *
+ * @internal
+ */
+export const fromTail = (plan: TablePlan, row: ReadonlyArray<unknown>): Row => {
   const start = row.length - plan.capture.length
   const captured: Row = {}
   plan.capture.forEach((column, i) => {
@@ -189,8 +208,12 @@ export interface Outcome {
   readonly before?: ReadonlyArray<Row> | undefined
 }
 
-/** Calls a method of the driver's prepared query (never the instrumented one's). */
-const call = (prepared: unknown, method: Method, args: ReadonlyArray<unknown>): unknown => {
+/**
+ * Calls a method of the driver's prepared query (never the instrumented one's).
+ *
+ * @internal
+ */
+export const call = (prepared: unknown, method: Method, args: ReadonlyArray<unknown>): unknown => {
   const f: unknown = hasProperty(prepared, method) ? prepared[method] : undefined
   if (typeof f !== "function") {
     throw new TypeError(`cachefx: this Drizzle prepared query has no method ${method}`)
@@ -198,81 +221,5 @@ const call = (prepared: unknown, method: Method, args: ReadonlyArray<unknown>): 
   return Reflect.apply(f, prepared, args)
 }
 
-const rowsOf = (result: unknown): Array<Row> => Array.isArray(result) ? result : []
-
-const sqliteRunResult = (source: unknown): Maybe<unknown> => {
-  if (!is(source, BaseSQLiteDatabase)) {
-    throw new TypeError("cachefx: run() is a SQLite method")
-  }
-  return source.get(sql`select changes() as changes, last_insert_rowid() as lastInsertRowid`)
-}
-
-/**
- * Runs a marked statement by `method`, and splits what it gives into what the caller
- * asked for (as plain Drizzle gives it) and the captured rows (and old values, when
- * prepared with `readsOld`). `source` is the database or transaction it runs on.
- *
- * @internal
- */
-export const runMarked = (
-  plan: TablePlan,
-  source: unknown,
-  prepared: unknown,
-  method: Method,
-  args: ReadonlyArray<unknown>,
-  callerReturns: boolean,
-  readsOld: boolean
-): Maybe<Outcome> => {
-  const old = readsOld ? plan.old : undefined
-  switch (method) {
-    case "execute": {
-      if (callerReturns) {
-        return andThen(call(prepared, "execute", args), (result) => {
-          const all = rowsOf(result)
-          return {
-            result,
-            rows: all.map((row) => takeMarked(plan, row)),
-            before: old === undefined ? undefined : all.map((row) => takeOld(old, row))
-          }
-        })
-      }
-      // Without fields, a PostgreSQL prepared query gives the driver's own result.
-      Reflect.set(prepared as object, "fields", undefined)
-      return andThen(call(prepared, "execute", args), (result) => {
-        if (!hasProperty(result, "rows")) {
-          return { result, rows: [], before: old === undefined ? undefined : [] }
-        }
-        const raw = rowsOf(result.rows)
-        const rows = raw.map((row) => fromRaw(plan, row))
-        const before = old === undefined ? undefined : raw.map((row) => oldFromRaw(old, row))
-        Reflect.set(result, "rows", [])
-        Reflect.set(result, "fields", [])
-        return { result, rows, before }
-      })
-    }
-    case "values":
-    case "run":
-      // Raw arrays: the last columns are the captured ones.
-      return andThen(call(prepared, "values", args), (result) => {
-        const arrays = Array.isArray(result) ? result.filter(Array.isArray) : []
-        const rows = arrays.map((row) => fromTail(plan, row))
-        return method === "values"
-          ? { result: arrays.map((row) => row.slice(0, row.length - plan.capture.length)), rows }
-          : andThen(sqliteRunResult(source), (info) => ({ result: info, rows }))
-      })
-    case "all":
-    case "get":
-      if (!callerReturns) {
-        // `all` and `get` of a statement without `returning`: no rows for the caller.
-        return andThen(runMarked(plan, source, prepared, "values", args, false, false), ({ rows }) => ({
-          result: method === "get" ? undefined : [],
-          rows
-        }))
-      }
-      return andThen(call(prepared, "all", args), (result) => {
-        const all = rowsOf(result)
-        const rows = all.map((row) => takeMarked(plan, row))
-        return { result: method === "get" ? all[0] : all, rows }
-      })
-  }
-}
+/** @internal */
+export const rowsOf = (result: unknown): Array<Row> => Array.isArray(result) ? result : []

@@ -124,3 +124,20 @@ export const planner = (caches: ReadonlyArray<Cached.Cached.Any>): Planner => {
     return plan
   }
 }
+
+/**
+ * The captured columns of a plan by database name, for a select of the old rows on a
+ * database of the dialect whose tables `fits` says the plan's is one of.
+ *
+ * @internal
+ */
+export const captured = <C extends Column>(
+  plan: TablePlan,
+  fits: (table: Table) => boolean,
+  kind: abstract new(...args: Array<any>) => C
+): Record<string, C> => {
+  if (!fits(plan.table)) {
+    throw new TypeError(`cachefx: cannot read the rows of table "${plan.name}" through this database`)
+  }
+  return Object.fromEntries(plan.capture.filter((column): column is C => column instanceof kind).map((column) => [column.name, column]))
+}

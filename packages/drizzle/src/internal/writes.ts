@@ -1,20 +1,12 @@
 import { InvalidationEvent } from "@cachefx/core"
-import { is, type SQL } from "drizzle-orm"
-import { PgColumn, PgDatabase, PgTable } from "drizzle-orm/pg-core"
-import { BaseSQLiteDatabase, SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core"
 import { hasProperty } from "effect/Predicate"
+import { UnsupportedDrizzleError } from "../DrizzleError.js"
+import type { Dialect } from "./dialect.js"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import { pair } from "./rows.js"
-import {
-  isWriteBuilder,
-  type Method,
-  type Outcome,
-  prepareMarked,
-  type Row,
-  runMarked,
-  type WriteBuilder
-} from "./statement.js"
+import { isWriteBuilder, type Method, type Outcome, prepareMarked, type Row, type WriteBuilder } from "./statement.js"
 import type { TablePlan } from "./tables.js"
+import { drizzleVersion } from "./version.js"
 
 /**
  * Where a write runs and where its events go.
@@ -24,7 +16,8 @@ import type { TablePlan } from "./tables.js"
 export interface WriteContext {
   /** The database or transaction the builder came from (not instrumented). */
   readonly source: unknown
-  readonly sqlite: boolean
+  /** The adapter of the database's dialect, picked when it was instrumented. */
+  readonly dialect: Dialect
   /** The id of the transaction whose buffer `emit` fills; undefined outside one. */
   readonly transactionId: string | undefined
   /**
@@ -35,31 +28,6 @@ export interface WriteContext {
   readonly persist: ((tx: unknown, events: ReadonlyArray<InvalidationEvent.InvalidationEvent>) => Maybe<unknown>) | undefined
   /** After the commit: publishes events, or buffers them in the enclosing transaction. */
   readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) => Maybe<void>
-}
-
-/** Reads the rows an update will change, locking them on PostgreSQL (when the update cannot read them itself). */
-const readBefore = (plan: TablePlan, source: unknown, where: SQL | undefined, args: ReadonlyArray<unknown>) => {
-  const placeholders = args[0] as Record<string, unknown> | undefined
-  const selection = <C extends PgColumn | SQLiteColumn>(kind: abstract new(...args: Array<never>) => C) =>
-    Object.fromEntries(plan.capture.filter((column): column is C => column instanceof kind).map((column) => [column.name, column]))
-  if (is(source, PgDatabase) && is(plan.table, PgTable)) {
-    return source.select(selection(PgColumn)).from(plan.table).where(where).for("update").execute(placeholders)
-  }
-  if (is(source, BaseSQLiteDatabase) && is(plan.table, SQLiteTable)) {
-    return source.select(selection(SQLiteColumn)).from(plan.table).where(where).all(placeholders) as Maybe<Array<Row>>
-  }
-  throw new TypeError(`cachefx: cannot read the rows of table "${plan.name}" through this database`)
-}
-
-/** Runs `f` in a transaction of its own (immediate on SQLite, so the read takes the write lock). */
-const inTransaction = <A>(source: unknown, f: (tx: unknown) => Maybe<A>): Maybe<A> => {
-  if (is(source, PgDatabase)) {
-    return source.transaction((tx) => Promise.resolve(f(tx)))
-  }
-  if (is(source, BaseSQLiteDatabase)) {
-    return source.transaction((tx) => f(tx) as A | Promise<A>, { behavior: "immediate" })
-  }
-  throw new TypeError("cachefx: expected a Drizzle PostgreSQL or SQLite database")
 }
 
 const sessionOf = (tx: unknown): unknown => hasProperty(tx, "session") ? tx.session : undefined
@@ -97,7 +65,7 @@ const shapeOf = (write: Write): Shape => {
   const { builder, context, operation, plan } = write
   const changed = operation === "update" ? setColumns(plan, builder.config.set) : []
   const tracked = builder.config.from === undefined && changed.some((column) => plan.tracked.has(column))
-  return { changed, tracked, readsOld: tracked && !context.sqlite && plan.old !== undefined }
+  return { changed, tracked, readsOld: tracked && context.dialect.readsOldInStatement && plan.old !== undefined }
 }
 
 /**
@@ -155,10 +123,11 @@ const run = (
   async: boolean
 ) => {
   const { builder, context, plan } = write
+  const { dialect } = context
   const { changed, readsOld } = shape
   const callerReturns = builder.config.returning !== undefined
   const reads = shape.tracked && !readsOld
-  const before = (source: unknown) => reads ? readBefore(plan, source, builder.config.where, args) : undefined
+  const before = (source: unknown) => reads ? dialect.readRows(source, plan, builder.config.where, args[0]) : undefined
   const done = (outcome: Outcome, old: ReadonlyArray<Row> | undefined): Done => ({
     result: outcome.result,
     events: eventsOf(write, changed, outcome, old)
@@ -169,15 +138,15 @@ const run = (
   if (context.transactionId !== undefined || (!reads && persist === undefined)) {
     const read = before(context.source)
     return andThen(read, (old) => {
-      const ran = runMarked(plan, context.source, base(), method, args, callerReturns, readsOld)
+      const ran = dialect.runMarked(plan, context.source, base(), method, args, callerReturns, readsOld)
       const sync = !async && !isThenable(read) && !isThenable(ran)
       return andThen(ran, (outcome) => emit(done(outcome, old), sync))
     })
   }
-  const committed: Maybe<Done> = inTransaction(context.source, (tx) =>
+  const committed: Maybe<Done> = dialect.transaction(context.source, (tx) =>
     andThen(before(tx), (old) => {
       const prepared = prepareMarked(builder, write.prepare, plan, [], sessionOf(tx), readsOld)
-      return andThen(runMarked(plan, tx, prepared, method, args, callerReturns, readsOld), (outcome) => {
+      return andThen(dialect.runMarked(plan, tx, prepared, method, args, callerReturns, readsOld), (outcome) => {
         const ran = done(outcome, old)
         return andThen(persist?.(tx, ran.events), (persisted) => ({ ...ran, persisted }))
       })
@@ -189,15 +158,12 @@ const run = (
 const instrumentedPrepared = (write: Write, args: ReadonlyArray<unknown>): unknown => {
   const shape = shapeOf(write)
   const base = prepareMarked(write.builder, write.prepare, write.plan, args, undefined, shape.readsOld)
-  const methods: ReadonlyArray<Method> = write.context.sqlite ? ["run", "all", "get", "values"] : ["execute"]
+  const { dialect } = write.context
   const prepared = Object.create(base as object)
-  for (const method of methods) {
+  for (const method of dialect.runners) {
     prepared[method] = (...call: ReadonlyArray<unknown>) => run(write, shape, () => base, call, method, false)
   }
-  if (write.context.sqlite) {
-    // A SQLite prepared query's `execute` calls its `executeMethod`, which the caller's `returning` decides.
-    prepared.executeMethod = write.builder.config.returning === undefined ? "run" : "all"
-  }
+  dialect.completePrepared(prepared, write.builder.config.returning !== undefined)
   return prepared
 }
 
@@ -214,7 +180,14 @@ export const instrumentWrite = <B>(
   context: WriteContext
 ): B => {
   if (!isWriteBuilder(builder)) {
-    return builder
+    // `instrument` checked the builders of this database: one that still differs is a builder it did not probe.
+    throw new UnsupportedDrizzleError({
+      dialect: context.dialect.name,
+      subject: `a ${operation} builder`,
+      member: "_prepare",
+      reason: "is not a function, or `config` not an object",
+      version: drizzleVersion()
+    })
   }
   const write: Write = { builder, prepare: builder._prepare, operation, plan, context, upsert: undefined }
   const onConflictDoUpdate: unknown = hasProperty(builder, "onConflictDoUpdate") ? builder.onConflictDoUpdate : undefined
@@ -226,18 +199,11 @@ export const instrumentWrite = <B>(
   }
   Reflect.set(builder, "_prepare", (...args: ReadonlyArray<unknown>) => instrumentedPrepared(write, args))
   // `await` and `execute()` run the marked statement themselves, without the prepared query
-  // `_prepare` gives a caller: one object fewer per write. On SQLite, `await` waits for the
-  // invalidation even on a synchronous driver.
+  // `_prepare` gives a caller: one object fewer per write. The dialect says how `execute` is called.
   const runNow = (args: ReadonlyArray<unknown>, method: Method, async: boolean) => {
     const shape = shapeOf(write)
     return run(write, shape, () => prepareMarked(builder, write.prepare, plan, [], undefined, shape.readsOld), args, method, async)
   }
-  Reflect.set(
-    builder,
-    "execute",
-    context.sqlite
-      ? async () => runNow([], builder.config.returning === undefined ? "run" : "all", true)
-      : (placeholders?: unknown) => runNow([placeholders, Reflect.get(builder, "authToken")], "execute", false)
-  )
+  Reflect.set(builder, "execute", context.dialect.execute(builder, runNow))
   return builder
 }
