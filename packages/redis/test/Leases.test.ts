@@ -125,9 +125,8 @@ describe("leases in one process", () => {
 
   it.live("a caller interrupted while its read takes the lease leaves no lease behind in Redis", () =>
     Effect.gen(function*() {
-      // Redis's answers reach this client 400 ms late: the read's script (sent once the
-      // MGET that missed has answered, at 400 ms) has taken the lease on the server long
-      // before the caller, interrupted meanwhile, hears of it (at 800 ms)
+      // Redis's answers reach this client 400 ms late: the read's script has taken the
+      // lease on the server long before the caller, interrupted meanwhile, hears of it
       const proxy = yield* slowAnswers(400)
       const slow = new Redis(proxy.port, "127.0.0.1")
       yield* Effect.addFinalizer(() => Effect.sync(() => slow.disconnect()))
@@ -135,7 +134,7 @@ describe("leases in one process", () => {
       const store = yield* storeOf("left", { client: slow })
       const { calls, fn } = instance(Effect.succeed("computed"))
       const caller = yield* Effect.fork(Effect.provide(fn(sku), store))
-      yield* Effect.sleep("600 millis")
+      yield* Effect.sleep("100 millis")
       const leases = Effect.promise(() => client.keys(`*${run}-left*#!l`))
       expect(yield* leases).toHaveLength(1) // taken on the server, the answer still on its way
       yield* Fiber.interrupt(caller)
@@ -168,7 +167,7 @@ describe("leases in one process", () => {
       expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
     }).pipe(Effect.scoped), 20_000)
 
-  it.live("a miss with leases costs 3 commands (an MGET that misses, a read that takes the lease, a fill that gives it back), a hit 1 MGET", () =>
+  it.live("a miss with leases costs 2 commands (a read that takes the lease, a fill that gives it back), a hit 1", () =>
     Effect.gen(function*() {
       const { client: counted, sent } = yield* countingClient
       const store = yield* storeOf("trips", { client: counted })
@@ -176,12 +175,12 @@ describe("leases in one process", () => {
       yield* Effect.provide(fn({ sku: 0 }), store) // loads the scripts, should Redis not know them yet
       sent.length = 0
       expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Miss", value: "computed" })
-      // the MGET of the entry and its stamps, then each script over them and the lease
-      expect(sent).toEqual(["mget", "evalsha 4", "evalsha 4"])
+      // each script over the entry, its partition and namespace stamps, and the lease
+      expect(sent).toEqual(["evalsha 4", "evalsha 4"])
       expect(yield* Effect.promise(() => client.keys(`*${run}-trips*#!l`))).toEqual([])
       sent.length = 0
       expect(yield* Effect.provide(fn.withStatus(sku), store)).toMatchObject({ status: "Hit", value: "computed" })
-      expect(sent).toEqual(["mget"])
+      expect(sent).toEqual(["evalsha 4"])
       expect(calls()).toBe(2)
     }).pipe(Effect.scoped), 20_000)
 

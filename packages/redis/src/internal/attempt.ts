@@ -45,8 +45,6 @@ export const attempt = <A>(operation: string, bounds: Bounds, run: (call: Expiri
  */
 export interface Expiring {
   undo: (() => void) | undefined
-  /** Whether the call has been answered or has failed already: a `run` of two round trips sends no second one then. */
-  readonly settled: boolean
 }
 
 /**

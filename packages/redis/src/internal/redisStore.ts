@@ -24,8 +24,13 @@ class Guard {
     readonly readAt: number | undefined,
     readonly lease: CacheStore.LeaseToken | undefined,
     /**
-     * The client's time of a read by `MGET`, which has no Redis time: the window is then
-     * checked on this clock before the fill is sent (see `Store.hit`).
+     * The client's time of a read that found an entry, which the script answers without
+     * reading Redis's clock: the window is then checked on this clock before the fill is
+     * sent. Safe for such a read alone: the key held an entry id, so any invalidation
+     * since left the key or a stamp holding something else for good (ids and stamps are
+     * never reused), whenever the fill arrives. A read that found no entry has the Redis
+     * time: after an exact-key delete's tombstone expires the key holds nothing again, and
+     * only the window on Redis's clock refuses a fill that read before that delete.
      */
     readonly clientReadAt?: number
   ) {}
@@ -34,9 +39,6 @@ class Guard {
 const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
 
 const held: CacheStore.LeaseOutcome = { _tag: "Held" }
-
-/** What a read whose operation failed or timed out before its second round trip gives: no one reads it. */
-const unanswered: CacheStore.Lookup = { entry: Option.none(), guard: seal(new Guard("", "", "", 0, undefined)) }
 
 const isTime = (u: unknown): u is number | null => u === null || typeof u === "number"
 
@@ -103,72 +105,15 @@ class Store implements CacheStore.Service {
   }
 
   /**
-   * On a single Redis, one `MGET` answers a fresh hit (`hit`); anything else is read
-   * again by the script (`read`), in the same operation (one timeout for both round
-   * trips). On a Cluster, where the namespace stamp lives in a slot of its own, the
-   * script reads at once.
+   * One script call on a single Redis; on a Cluster, where the namespace stamp lives in a
+   * slot of its own, one beside it. With `options.lease`, the same call also takes the
+   * key's lease when it holds no entry. A read that times out or fails may have taken it
+   * on the server: the lease is given back in the background (the release follows the
+   * read on its connection, or goes once the client is ready again).
    */
   get = (key: CacheKey.CacheKey, options?: CacheStore.GetOptions) =>
-    attempt("get", this.bounds, (call) => {
-      const at = keys.physical(key)
-      if (this.cluster) {
-        return this.read(call, at, options)
-      }
-      return this.commands.mget(at.entry, at.partitionStamp, at.namespaceStamp).then(([entry, partition, namespace]) =>
-        this.hit(entry, partition, namespace) ?? (call.settled ? unanswered : this.read(call, at, options))
-      )
-    })
+    attempt("get", this.bounds, (call) => this.read(call, keys.physical(key), options))
 
-  /**
-   * A fresh hit of an `MGET` of the entry and its two stamps, checked on the client: the
-   * entry is there, filled under both stamps as they are now (not invalidated since, hard
-   * or soft), and not expired. Anything else is `undefined`, and read again by the
-   * script (`read`), which creates missing stamps, takes the lease, reports foreign
-   * values and deletes dead entries. The guard of such a hit has no Redis time: a fill
-   * under it (a refresh ahead) checks the window on the client's clock, and is refused
-   * by the script if the key or a stamp changed since, as any fill is; ids and stamps
-   * are never reused, so what matched at the read still matches only if nothing
-   * invalidated it.
-   */
-  private hit(
-    value: string | null | undefined,
-    partition: string | null | undefined,
-    namespace: string | null | undefined
-  ): CacheStore.Lookup | undefined {
-    if (value == null || partition == null || namespace == null) {
-      return undefined
-    }
-    const idEnd = value.indexOf(" ")
-    const partitionEnd = value.indexOf(" ", idEnd + 1)
-    const namespaceEnd = value.indexOf(" ", partitionEnd + 1)
-    if (
-      idEnd <= 0 || namespaceEnd === -1 ||
-      value.slice(idEnd + 1, partitionEnd) !== partition ||
-      value.slice(partitionEnd + 1, namespaceEnd) !== namespace
-    ) {
-      return undefined
-    }
-    const entry = decode(value.slice(namespaceEnd + 1))
-    if (entry === undefined || this.expired(entry)) {
-      return undefined
-    }
-    const guard = new Guard(
-      value.slice(0, idEnd),
-      partition,
-      namespace,
-      undefined,
-      undefined,
-      this.clock.unsafeCurrentTimeMillis()
-    )
-    return { entry: Option.some(entry), guard: seal(guard) }
-  }
-
-  /**
-   * The read by script: with `options.lease`, the same call also takes the key's lease
-   * when it holds no entry. A read that times out or fails may have taken it on the
-   * server: the lease is given back in the background (the release follows the read on
-   * its connection, or goes once the client is ready again).
-   */
   private read(call: Expiring, at: keys.Physical, options: CacheStore.GetOptions | undefined): Promise<CacheStore.Lookup> {
     const stamp = fresh()
     const token = options?.lease === undefined ? undefined : fresh() as CacheStore.LeaseToken
@@ -368,7 +313,12 @@ class Store implements CacheStore.Service {
     return {
       entry: entry === undefined || this.expired(entry) ? Option.none() : Option.some(entry),
       stale: entry !== undefined && (softened === 1 || entryNamespace !== namespaceStamp),
-      guard: seal(new Guard(hold, partitionStamp, namespaceStamp, readAt, taken)),
+      // a read that found an entry answers without Redis's time: its window is on this clock
+      guard: seal(
+        readAt === null
+          ? new Guard(hold, partitionStamp, namespaceStamp, undefined, taken, this.clock.unsafeCurrentTimeMillis())
+          : new Guard(hold, partitionStamp, namespaceStamp, readAt, taken)
+      ),
       lease: leased === undefined ? undefined : taken === undefined ? held : { _tag: "Taken", token: taken },
       foreign: hold === "?"
         ? "the key holds a value that is not a cachefx entry (another program's bytes, or another Redis type)"

@@ -60,7 +60,8 @@ end
 
 /**
  * The read of one key, shared by `get` and `getMany`: `{hold, partition stamp,
- * namespace stamp (false without its key), Redis time}`, followed by the entry's
+ * namespace stamp (false without its key), Redis time (false when the key holds an
+ * entry: `now` is the function that reads it, called only otherwise)}`, followed by the entry's
  * namespace stamp and JSON when it was filled under the current partition stamp, and
  * then by `1` when under another soft id of its base (the entry is stale).
  * Missing stamps are created, so every reader of a scope sees one stamp.
@@ -78,12 +79,13 @@ local function lookup(entry, partition, namespace, fresh, window, now)
   local hold, ep, en, start = inspect(v)
   if ep and (base(ep) ~= base(p) or (n and base(en) ~= base(n))) then
     redis.call('DEL', entry)
-    return {'', p, n, now}
+    return {'', p, n, now()}
   end
-  if ep == p then return {hold, p, n, now, en, string.sub(v, start)} end
+  -- an entry: no time (its guard's window is checked on the client, see redisStore.ts)
+  if ep == p then return {hold, p, n, false, en, string.sub(v, start)} end
   -- soft invalidation: the partition (or the key) was invalidated softly since the fill
-  if ep and base(ep) == base(p) then return {hold, p, n, now, en, string.sub(v, start), 1} end
-  return {hold, p, n, now}
+  if ep and base(ep) == base(p) then return {hold, p, n, false, en, string.sub(v, start), 1} end
+  return {hold, p, n, now()}
 end
 `
 
@@ -132,10 +134,10 @@ local namespace = KEYS[3] ~= lease and KEYS[3]
  * A fresh or stale entry takes no lease: a hit costs the same with or without one.
  */
 const get = prelude + lookup + takeLease + leaseKeys(3) + `
-local reply = lookup(KEYS[1], KEYS[2], namespace, ARGV[1], tonumber(ARGV[2]), clock())
+local reply = lookup(KEYS[1], KEYS[2], namespace, ARGV[1], tonumber(ARGV[2]), clock)
 local en, n = reply[5], reply[3]
 if lease and (not en or (n and en ~= n and base(en) ~= base(n))) then
-  return {reply[1], reply[2], n, reply[4], false, false, false, takeLease(lease, ARGV[4], ARGV[3])}
+  return {reply[1], reply[2], n, reply[4] or clock(), false, false, false, takeLease(lease, ARGV[4], ARGV[3])}
 end
 return reply
 `
@@ -148,7 +150,8 @@ return reply
 const getMany = prelude + lookup + `
 local window = tonumber(ARGV[2])
 local stride = tonumber(ARGV[3])
-local now = clock()
+local time = clock()
+local now = function() return time end
 local replies = {}
 for i = 1, #KEYS, stride do
   local namespace = false
@@ -242,13 +245,13 @@ return takeLease(KEYS[1], ARGV[1], ARGV[2])
 
 /**
  * The reply of `cachefxGet`: hold, partition stamp, namespace stamp (null on a
- * Cluster), Redis time, then the entry's namespace stamp and JSON when present, then
+ * Cluster), Redis time (null when the key holds an entry: a hit reads no clock), then the entry's namespace stamp and JSON when present, then
  * `1` when the entry was invalidated softly by its partition or key; with a lease and
  * no entry, nulls and then whether the read took the lease (1) or found it held (0).
  *
  * @internal
  */
-export type GetReply = [string, string, string | null, number, (string | null)?, (string | null)?, (1 | null)?, (0 | 1)?]
+export type GetReply = [string, string, string | null, number | null, (string | null)?, (string | null)?, (1 | null)?, (0 | 1)?]
 
 /** @internal */
 export interface Commands {
@@ -261,8 +264,6 @@ export interface Commands {
   cachefxNamespace(...args: ReadonlyArray<string | number>): Promise<string>
   cachefxSoften(...args: ReadonlyArray<string | number>): Promise<number>
   cachefxSoftDelete(...args: ReadonlyArray<string | number>): Promise<number>
-  /** `MGET` of an entry and its two stamps, sent in the same batches as the scripts. */
-  mget(entry: string, partitionStamp: string, namespaceStamp: string): Promise<ReadonlyArray<string | null>>
 }
 
 /**
@@ -317,9 +318,7 @@ export const register = (client: Redis | Cluster): Commands => ({
   cachefxFill: script<number>(client, fill),
   cachefxNamespace: define<string>(client, namespace, 1),
   cachefxSoften: define<number>(client, soften, 1),
-  cachefxSoftDelete: define<number>(client, softDelete, 1),
-  mget: ((send) => (entry: string, partitionStamp: string, namespaceStamp: string) =>
-    send("mget", [entry, partitionStamp, namespaceStamp]))(sendWith<ReadonlyArray<string | null>>(client))
+  cachefxSoftDelete: define<number>(client, softDelete, 1)
 })
 
 /**
