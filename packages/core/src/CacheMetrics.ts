@@ -392,7 +392,7 @@ export const memoryEntries = Metric.gauge("cachefx_memory_entries", {
 })
 
 /**
- * Entries a memory store evicted to stay within its capacity (least recently used
+ * Entries a memory store evicted to stay within its capacity (not read lately
  * first), tagged with the store (`store`). Entries dropped because they expired or were
  * invalidated are not evictions.
  *

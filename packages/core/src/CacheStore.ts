@@ -310,7 +310,11 @@ export class CacheStore extends Context.Tag("@cachefx/core/CacheStore")<CacheSto
  * @category models
  */
 export interface MemoryOptions {
-  /** Most entries held; the least recently used go first. Default 10,000. */
+  /**
+   * Most entries held. Past it, the oldest entry not read since eviction last passed it
+   * goes first (second chance, close to least recently used: a read sets a flag rather
+   * than moving the entry). Default 10,000.
+   */
   readonly capacity?: number | undefined
   /** The `store` tag of its metrics and the `cachefx.store` attribute of its spans. Default `"memory"`. */
   readonly name?: string | undefined
@@ -324,7 +328,7 @@ export interface MemoryOptions {
 }
 
 /**
- * Makes an in-memory store: bounded (least recently used entries are evicted), expiry
+ * Makes an in-memory store: bounded (an entry not read lately is evicted first), expiry
  * honoured on read, a partition wiped in O(partition) and a namespace in O(1). Time comes
  * from the `Clock` of the fiber that makes it.
  *
