@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheKey, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
 import { Effect, Layer, Metric } from "effect"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -22,15 +22,15 @@ describe("store telemetry", () => {
         yield* getUser({ id: 1 }) // a miss: get, then set
         yield* getUser({ id: 1 }) // a hit: get
         yield* getUser.delete({ id: 1 })
-        yield* store.clear("cachefx:telemetry-users")
+        yield* store.invalidate(CacheKey.namespace("cachefx:telemetry-users"))
       }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.withTracer(tracer))
       const storeSpans = started.filter((name) => name.startsWith("cachefx.store."))
       expect(storeSpans).toEqual([
         "cachefx.store.get",
         "cachefx.store.set",
         "cachefx.store.get",
-        "cachefx.store.delete",
-        "cachefx.store.clear"
+        "cachefx.store.invalidate",
+        "cachefx.store.invalidate"
       ])
     }))
 

@@ -754,14 +754,14 @@ const make = <I, A, E, R>(
       withContext((context) =>
         resolveKey<void, KeyError | CacheStoreError>(input, Context.get(context, CacheSettings), (key) => {
           flights.detach((flight) => flight.key === key.key)
-          return Context.unsafeGet(context, CacheStore).delete(key, options)
+          return Context.unsafeGet(context, CacheStore).invalidate({ ...key, _tag: "Key" }, options)
         }, Effect.fail)
       ),
     deletePartition: (input: unknown, options?: InvalidateOptions) =>
       withContext((context) =>
         Effect.flatMap(partitionOf(input, Context.get(context, CacheSettings)), (scope) => {
           flights.detach((flight) => flight.partition === scope.partition)
-          return Context.unsafeGet(context, CacheStore).deletePartition(scope, options)
+          return Context.unsafeGet(context, CacheStore).invalidate({ ...scope, _tag: "Partition" }, options)
         })
       ),
     invalidateAll: registry.invalidateOwn(constructor, identity),
