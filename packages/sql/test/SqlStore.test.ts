@@ -172,6 +172,39 @@ describe("cached() over the store", () => {
     }))
 })
 
+describe("round trips on PostgreSQL", () => {
+  it.scopedLive("a miss with leases is 2 statements (the read that takes the lease, the fill that gives it back), a hit 1, a wipe 1", () =>
+    Effect.gen(function*() {
+      // a pool that records the name of each statement it runs
+      const sent: Array<string> = []
+      const counted: SqlStore.PgPool = {
+        connect: () =>
+          pool.connect().then((client) => ({
+            query: (config) => {
+              sent.push(config.name?.replace(/^cachefx_(\w+?)_sql_store.*$/, "$1") ?? "unnamed")
+              return client.query(config)
+            },
+            release: (error) => client.release(error)
+          }))
+      }
+      const layer = SqlStore.layerPg({ pool: counted, schema, table: freshTable() }).pipe(Layer.provideMerge(Settings))
+      const context = yield* Layer.build(layer)
+      const item = Cached.cached({ key: Items, ttl: "1 minute" })((input: { readonly shop: number; readonly id: number }) =>
+        Effect.succeed(input)
+      )
+      sent.length = 0
+      expect(yield* Effect.provide(item.withStatus({ shop: 1, id: 1 }), context)).toMatchObject({ status: "Miss" })
+      yield* Effect.sleep("100 millis") // the fill runs in the background
+      expect(sent).toEqual(["read_leasing", "fill_releasing"])
+      sent.length = 0
+      expect(yield* Effect.provide(item.withStatus({ shop: 1, id: 1 }), context)).toMatchObject({ status: "Hit" })
+      expect(sent).toEqual(["read_leasing"])
+      sent.length = 0
+      yield* Effect.provide(item.deletePartition({ shop: 1 }), context)
+      expect(sent).toEqual(["scope"])
+    }))
+})
+
 describe("two instances on one table (two pools, or two SQLite connections to one file)", () => {
   /** A cached value whose computations take 200 ms and are counted, over each of two stores. */
   const stampede = (stores: ReadonlyArray<Layer.Layer<CacheStore.CacheStore, unknown>>) =>

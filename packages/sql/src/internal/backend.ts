@@ -57,8 +57,23 @@ export interface Backend {
   readonly name: string
   /** Reads the rows and stamps of `keys`, in order (one statement). */
   readonly read: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<Row>, unknown>
-  /** Writes a fill when the stamps and the key's row are still what its read saw; whether it did. */
-  readonly fill: (fill: Fill) => Effect.Effect<boolean, unknown>
+  /**
+   * Optional: reads one key and, in the same round trip, takes its lease for `token`
+   * until `until` when the key holds no entry it can serve at `now`. `asked`: the key
+   * held none (the lease was asked for); `taken`: this read holds it. A backend without
+   * it has the lease taken by `CacheStore.make`, in a statement of its own.
+   */
+  readonly readLeasing?: (
+    key: CacheKey.CacheKey,
+    token: string,
+    until: number,
+    now: number
+  ) => Effect.Effect<{ readonly row: Row; readonly asked: boolean; readonly taken: boolean }, unknown>
+  /**
+   * Writes a fill when the stamps and the key's row are still what its read saw; whether
+   * it did. With `release`, gives back the lease that token holds, in the same round trip.
+   */
+  readonly fill: (fill: Fill, release: string | undefined) => Effect.Effect<boolean, unknown>
   /** Gives a key, a partition or a namespace a new stamp (softly: the soft stamp only); a key's entry goes when hard. */
   readonly invalidate: (
     target: CacheKey.Target,

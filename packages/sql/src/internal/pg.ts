@@ -171,7 +171,23 @@ export const backend = (pool: PgPool, schema: string, table: string, timeout: nu
   const readMany = select(
     `unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(key, partition, namespace, i)`
   ) + " ORDER BY q.i"
-  const fill = `
+  // the read, and the lease when the row serves no entry (the test of `sqlStore.ts`'s lookupOf, in SQL)
+  const readLeasing = `
+    WITH r AS (${readOne}),
+    serving AS (
+      SELECT r.value IS NOT NULL AND r.gone_at > $6::bigint AND (r.stale_until IS NULL OR r.stale_until > $6::bigint)
+        AND (r.p = coalesce(r.p_soft, 0) OR (r.p >= coalesce(r.p_hard, 0) AND r.p < coalesce(r.p_soft, 0)))
+        AND (r.n = coalesce(r.n_soft, 0) OR (r.n >= coalesce(r.n_hard, 0) AND r.n < coalesce(r.n_soft, 0))) AS serves
+      FROM r
+    ),
+    leased AS (
+      INSERT INTO ${leases} AS l (key, token, until)
+      SELECT $1::text, $4::text, $5::bigint FROM serving WHERE NOT serving.serves
+      ON CONFLICT (key) DO UPDATE SET token = excluded.token, until = excluded.until WHERE l.until <= $6::bigint
+      RETURNING 1
+    )
+    SELECT r.*, NOT serving.serves AS asked, EXISTS (SELECT 1 FROM leased) AS taken FROM r, serving`
+  const fillBody = `
     INSERT INTO ${entries} AS t (key, value, cached_at, expires_at, stale_until, gone_at, k, p, n, stale)
     SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, false
     WHERE coalesce((SELECT soft FROM ${stamps} WHERE kind = 'p' AND scope = $10::text), 0) = $8::bigint
@@ -180,6 +196,9 @@ export const backend = (pool: PgPool, schema: string, table: string, timeout: nu
       expires_at = excluded.expires_at, stale_until = excluded.stale_until, gone_at = excluded.gone_at,
       p = excluded.p, n = excluded.n, stale = false
     WHERE t.k = excluded.k`
+  const fill = fillBody
+  // the fill, and the lease its read took given back
+  const fillReleasing = `WITH released AS (DELETE FROM ${leases} WHERE key = $1::text AND token = $12::text) ${fillBody}`
   // a key: its row gets a new stamp; hard, the entry goes (a tombstone until $2); soft, it stays, stale
   const invalidateKey = (soft: boolean) => `
     INSERT INTO ${entries} AS t (key, value, cached_at, expires_at, stale_until, gone_at, k, p, n, stale)
@@ -222,9 +241,17 @@ export const backend = (pool: PgPool, schema: string, table: string, timeout: nu
           ]),
         (result) => (result.rows as Array<ReadRow>).map(rowOf)
       ),
-    fill: (row: Fill) =>
+    readLeasing: (key, token, until, now) =>
       Effect.map(
-        exec("fill", fill, [
+        exec("read_leasing", readLeasing, [key.key, key.partition, key.namespace, token, until, now]),
+        (result) => {
+          const row = result.rows[0] as ReadRow & { readonly asked: boolean; readonly taken: boolean }
+          return { row: rowOf(row), asked: row.asked, taken: row.taken }
+        }
+      ),
+    fill: (row: Fill, release) =>
+      Effect.map(
+        exec(release === undefined ? "fill" : "fill_releasing", release === undefined ? fill : fillReleasing, [
           row.key.key,
           row.value,
           row.cachedAt,
@@ -235,7 +262,8 @@ export const backend = (pool: PgPool, schema: string, table: string, timeout: nu
           row.p,
           row.n,
           row.key.partition,
-          row.key.namespace
+          row.key.namespace,
+          ...(release === undefined ? [] : [release])
         ]),
         (result) => result.rowCount === 1
       ),

@@ -9,9 +9,18 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type Backend, type Row, TimedOut } from "./backend.js"
 
-/** What a read saw: the key's stamp, the soft stamps of its partition and namespace, and when. */
+/**
+ * What a read saw: the key's stamp, the soft stamps of its partition and namespace, and
+ * when; and the token of the lease it took, which the fill under it gives back.
+ */
 class Guard {
-  constructor(readonly k: number, readonly p: number, readonly n: number, readonly readAt: number) {}
+  constructor(
+    readonly k: number,
+    readonly p: number,
+    readonly n: number,
+    readonly readAt: number,
+    readonly lease: CacheStore.LeaseToken | undefined
+  ) {}
 }
 
 const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
@@ -51,8 +60,10 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
           ? new CacheError.CacheStoreError({ operation, reason: "Timeout" })
           : new CacheError.CacheStoreError({ operation, reason: "Unavailable", cause }))
 
-    const lookupOf = (row: Row, at: number): CacheStore.Lookup => {
-      const guard = seal(new Guard(row.k, row.pSoft, row.nSoft, at))
+    const { leases, wake } = yield* makeLeases(backend, attempt, now, options.leasePollInterval)
+
+    const lookupOf = (row: Row, at: number, lease?: CacheStore.LeaseToken): CacheStore.Lookup => {
+      const guard = seal(new Guard(row.k, row.pSoft, row.nSoft, at, lease))
       if (row.value === null || row.goneAt <= at || (row.staleUntil !== null && row.staleUntil <= at)) {
         return { entry: Option.none(), guard }
       }
@@ -79,15 +90,39 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
           return rows.map((row) => lookupOf(row, at))
         })
 
-    const get = (key: CacheKey.CacheKey) => Effect.map(attempt("get", backend.read([key])), (rows) => lookupOf(rows[0]!, now()))
+    const read = (key: CacheKey.CacheKey) => Effect.map(attempt("get", backend.read([key])), (rows) => lookupOf(rows[0]!, now()))
+
+    /** A read that takes the lease when the key serves no entry, in the read's round trip. */
+    const readLeasing = (readLeasing: NonNullable<Backend["readLeasing"]>) =>
+    (key: CacheKey.CacheKey, duration: Duration.Duration) =>
+      Effect.suspend(() => {
+        const at = now()
+        const token = crypto.randomUUID() as CacheStore.LeaseToken
+        const until = at + Math.max(1, Duration.toMillis(duration))
+        return Effect.map(attempt("get", readLeasing(key, token, until, at)), ({ asked, row, taken }) => {
+          const lookup = lookupOf(row, at, taken ? token : undefined)
+          return asked ? { ...lookup, lease: taken ? { _tag: "Taken" as const, token } : { _tag: "Held" as const } } : lookup
+        })
+      })
+    const leasing = backend.readLeasing === undefined ? undefined : readLeasing(backend.readLeasing)
+
+    // without a read that takes leases, `CacheStore.make` takes them in a statement of their own
+    const get = (key: CacheKey.CacheKey, getOptions?: CacheStore.GetOptions) =>
+      getOptions?.lease === undefined || leasing === undefined ? read(key) : leasing(key, getOptions.lease)
 
     const set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
       Effect.suspend(() => {
-        const at = now()
-        if (!(token instanceof Guard) || at - token.readAt > window || (entry.staleUntil !== null && entry.staleUntil <= at)) {
+        if (!(token instanceof Guard)) {
           return Effect.succeed(false)
         }
-        return attempt(
+        const at = now()
+        if (at - token.readAt > window || (entry.staleUntil !== null && entry.staleUntil <= at)) {
+          // nothing to store: the lease the read took goes back alone
+          return token.lease === undefined
+            ? Effect.succeed(false)
+            : Effect.as(leases.release(key, token.lease), false)
+        }
+        const stored = attempt(
           "set",
           backend.fill({
             key,
@@ -100,8 +135,10 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
             k: token.k,
             p: token.p,
             n: token.n
-          })
+          }, token.lease)
         )
+        // the fill gave the lease back: this process's waiters for it read the key again at once
+        return token.lease === undefined ? stored : Effect.tap(stored, () => wake(key.key))
       })
 
     const invalidate = (target: CacheKey.Target, invalidateOptions?: CacheStore.InvalidateOptions) =>
@@ -111,7 +148,7 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
         return attempt("invalidate", backend.invalidate(target, invalidateOptions?.soft === true, at, at + 2 * window))
       })
 
-    const leases = yield* makeLeases(backend, attempt, now, options.leasePollInterval)
+
     // each statement is bounded by the backend itself (see `Backend`), not by `CacheStore.withTimeout`
     const store = CacheStore.make({ get, getMany, set, invalidate, leases })
     const breaker = yield* CircuitBreaker.make({ store: backend.name })
@@ -142,7 +179,7 @@ const makeLeases = (
   attempt: <A>(operation: string, effect: Effect.Effect<A, unknown>) => Effect.Effect<A, CacheError.CacheStoreError>,
   now: () => number,
   poll: Duration.Duration
-): Effect.Effect<CacheStore.Leases> =>
+): Effect.Effect<{ readonly leases: CacheStore.Leases; readonly wake: (key: string) => Effect.Effect<void> }> =>
   Effect.sync(() => {
     /** The callers of this process waiting for each key's lease. */
     const waiting = new Map<string, Set<Deferred.Deferred<void>>>()
@@ -171,7 +208,7 @@ const makeLeases = (
         )
       })
     const free = (key: string) => Effect.map(attempt("awaitRelease", backend.held(key, now())), (held) => !held)
-    return {
+    const leases: CacheStore.Leases = {
       acquire: (key, duration) =>
         Effect.suspend(() => {
           const token = crypto.randomUUID() as CacheStore.LeaseToken
@@ -188,4 +225,5 @@ const makeLeases = (
           Effect.repeat(free(key.key), { until: (isFree) => isFree, schedule: Schedule.spaced(poll) })
         ).pipe(Effect.timeout(timeout), Effect.catchTag("TimeoutException", () => Effect.void), Effect.asVoid)
     }
+    return { leases, wake }
   })

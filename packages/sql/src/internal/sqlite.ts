@@ -138,6 +138,14 @@ export const backend = (database: Database, table: string): Backend => {
     ON CONFLICT (key) DO UPDATE SET token = excluded.token, until = excluded.until WHERE l.until <= ?`)
   const release = database.prepare(`DELETE FROM ${leases} WHERE key = ? AND token = ?`)
   const held = database.prepare(`SELECT 1 FROM ${leases} WHERE key = ? AND until > ?`)
+  /** The fill, and the lease its read took given back, in one transaction. */
+  const filling = database.transaction((row: Record<string, unknown>, token: string | undefined) => {
+    const stored = fill.run(row).changes === 1
+    if (token !== undefined) {
+      release.run(row["key"], token)
+    }
+    return stored
+  })
   const sweepEntries = database.prepare(
     `DELETE FROM ${entries} WHERE key IN (SELECT key FROM ${entries} WHERE gone_at <= ? LIMIT ?)`
   )
@@ -155,9 +163,9 @@ export const backend = (database: Database, table: string): Backend => {
   return {
     name: "sqlite",
     read: (keys) => Effect.try(() => keys.map((key) => rowOf(read.get(key.key, key.partition, key.namespace) as ReadRow))),
-    fill: (row) =>
+    fill: (row, token) =>
       Effect.try(() =>
-        fill.run({
+        filling.immediate({
           key: row.key.key,
           value: row.value,
           cachedAt: row.cachedAt,
@@ -169,7 +177,7 @@ export const backend = (database: Database, table: string): Backend => {
           n: row.n,
           partition: row.key.partition,
           namespace: row.key.namespace
-        }).changes === 1
+        }, token)
       ),
     invalidate: (target, soft, now, tombstoneUntil) =>
       Effect.try(() => invalidate.immediate(target, soft, now, tombstoneUntil)),
