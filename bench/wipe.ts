@@ -1,12 +1,13 @@
 /**
  * Partition wipe on the Redis store with `BENCH_KEYS` keys loaded (default 1,000,000; the
- * partition holds 1,000 of them): a stamp replacement (`deletePartition`) against
+ * partition holds 1,000 of them): a stamp replacement (a partition `invalidate`) against
  * `SCAN MATCH` over the whole keyspace + `DEL`, as Restflow wipes (target ≥ 1000× faster
  * at 1M keys). The partition is loaded again, untimed, before each `SCAN` sample. Redis is
  * a redis-server of the benchmark's own.
  *
  * Run: npm run bench:redis (after ./redis.ts)
  */
+import { CacheKey } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect } from "effect"
 import { compare, fiberLoop, main, measure } from "./harness.js"
@@ -56,7 +57,7 @@ const program = Effect.gen(function*() {
     }
   })
   const samples = yield* measure([
-    { name: "stamp", run: fiberLoop(() => store.deletePartition(scope)) },
+    { name: "stamp", run: fiberLoop(() => store.invalidate(CacheKey.partition(scope))) },
     { name: "SCAN MATCH + DEL", run: fiberLoop(() => scanAndDelete), ops: 1, prepare: () => fillPartition }
   ])
   const gone = yield* store.get(keyOf(0))

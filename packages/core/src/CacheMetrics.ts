@@ -350,8 +350,7 @@ export const invalidationJobsPending = Metric.gauge("cachefx_invalidation_jobs_p
 /**
  * How long each store operation took, in milliseconds, tagged with the store
  * (`store`: `"redis"`, or the name given to `CacheStore.withTelemetry`) and the operation
- * (`operation`: `get`, `getMany`, `set`, `delete`, `deletePartition`, `clear`,
- * `deleteVersions`). Failed and timed-out operations count too. The memory store (and
+ * (`operation`: `get`, `getMany`, `set`, `invalidate`, `deleteVersions`). Failed and timed-out operations count too. The memory store (and
  * the in-memory tier of the Redis store) is not timed: its operations take well under a
  * microsecond, and timing them tripled the cost of a hit (`npm run bench`).
  *

@@ -1,12 +1,36 @@
 /**
  * The `CacheStore` service: where encoded entries live. Cached values talk to whichever
  * store the application provides: `layerMemory` here, the Redis store in
- * `@cachefx/redis`, `TestCache.layer` in tests.
+ * `@cachefx/redis`, the SQL store in `@cachefx/sql`, `TestCache.layer` in tests.
  *
- * Every store keeps one guarantee (the guarded fill): a value whose computation began
- * before an invalidation of its key, partition or namespace is never stored after it.
- * `get` hands out a `FillGuard`; `set` stores only when nothing that guard covers was
- * invalidated since, and only within the `fillWindow` setting.
+ * A store is three operations (`get`, `set`, `invalidate`) and a protocol between them,
+ * the guarded fill: a value whose computation began before an invalidation of its key,
+ * partition or namespace is never stored after it.
+ *
+ * 1. `get(key)` answers the entry, if a live one is stored, and a `FillGuard`: the
+ *    store's record of what the reader saw (a sequence number, stamps, a read time).
+ * 2. The caller computes, then calls `set(key, entry, guard)`. The store stores only
+ *    when nothing the guard covers (the key, its partition, its namespace) was
+ *    invalidated since the `get`, and only within the `fillWindow` setting of it; it
+ *    answers whether it stored. An invalidation is remembered for the fill window at
+ *    least (a tombstone, a stamp, a sequence number), and no longer need be.
+ * 3. `invalidate(target)` reaches a key, a partition or a namespace (`CacheKey.Target`)
+ *    and voids every fill in flight under it. Hard (the default), the entries are gone;
+ *    soft (`{ soft: true }`), they stay and read back with `stale: true`, to be served
+ *    while one refresh runs. A store that cannot keep stale entries invalidates hard.
+ * 4. Leases (optional): a `get` asked for the key's lease (`GetOptions.lease`) takes it
+ *    when the key holds no entry, and the `set` under that read's guard gives it back,
+ *    stored or not, so that a miss is computed once across processes.
+ * 5. Every operation ends within the `operationTimeout` setting, failing with a
+ *    `CacheStoreError` (reason `"Timeout"`) past it, and fails with a `CacheStoreError`
+ *    when the store cannot answer: callers compute through both (fail-open). A read that
+ *    takes a lease runs uninterruptibly in `cached()` (so that the lease it took is
+ *    always given back): a store with leases bounds its calls with timers of its own,
+ *    since `withTimeout`, which interrupts, waits for an uninterruptible operation.
+ *
+ * `make` builds a full `Service` from those operations and derives the rest (`getMany`
+ * from `get`; a read that takes a lease from `get` and `Leases.acquire`). The suite
+ * `@cachefx/testkit/StoreContract` checks a store against the protocol.
  *
  * @since 0.1.0
  */
@@ -24,6 +48,7 @@ import type * as CacheEntry from "./CacheEntry.js"
 import type * as CacheKey from "./CacheKey.js"
 import * as CacheSync from "./CacheSync.js"
 import * as config from "./internal/config.js"
+import * as derived from "./internal/storeMake.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/memoryStore.js"
 import * as telemetry from "./internal/storeTelemetry.js"
@@ -145,10 +170,10 @@ export type LeaseOutcome =
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { CacheStore, type CacheKey } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  *
  * const soften = (partition: CacheKey.Partition) =>
- *   Effect.flatMap(CacheStore.CacheStore, (store) => store.deletePartition(partition, { soft: true }))
+ *   Effect.flatMap(CacheStore.CacheStore, (store) => store.invalidate(CacheKey.partition(partition), { soft: true }))
  * ```
  *
  * @since 0.2.0
@@ -207,6 +232,9 @@ export interface Leases {
 }
 
 /**
+ * A store as cached values use it: every operation present (`make` derives the ones a
+ * store leaves out), leases and version cleanup where the store has them.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -229,16 +257,6 @@ export interface Service {
    */
   readonly get: (key: CacheKey.CacheKey, options?: GetOptions) => Effect.Effect<Lookup, CacheStoreError>
   /**
-   * Stores an entry unless its key, partition or namespace was invalidated after the
-   * `get` that gave `guard`, or the fill window has passed. Returns whether it stored.
-   * When that `get` took the key's lease, gives it back in the same round trip, either way.
-   */
-  readonly set: (
-    key: CacheKey.CacheKey,
-    entry: CacheEntry.CacheEntry,
-    guard: FillGuard
-  ) => Effect.Effect<boolean, CacheStoreError>
-  /**
    * Optional, for a store that holds its entries in this process: the entry of a key
    * when it holds a live one that was not invalidated softly, read at once, with no
    * guard and no lease (`undefined` otherwise, whatever the reason). `cached()` answers
@@ -249,19 +267,26 @@ export interface Service {
    */
   readonly getSync?: ((key: CacheKey.CacheKey) => CacheEntry.CacheEntry | undefined) | undefined
   /**
-   * Optional: reads many entries in one round trip, in the order of `keys`. A store
-   * without it is read key by key, concurrently. It takes no leases.
+   * Reads many entries, in the order of `keys`, each with the guard `get` would give;
+   * one round trip on a store that reads them together. It takes no leases.
    */
-  readonly getMany?: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<Lookup>, CacheStoreError>
-  /** Deletes one key, and voids every fill of it in flight (softly: marks it stale). */
-  readonly delete: (key: CacheKey.CacheKey, options?: InvalidateOptions) => Effect.Effect<void, CacheStoreError>
-  /** Wipes every key of a partition, and voids every fill in it in flight (softly: marks them stale). */
-  readonly deletePartition: (
-    partition: CacheKey.Partition,
-    options?: InvalidateOptions
-  ) => Effect.Effect<void, CacheStoreError>
-  /** Wipes every key of a namespace (`<prefix>:<namespace>`, all versions; softly: marks them stale). */
-  readonly clear: (namespace: string, options?: InvalidateOptions) => Effect.Effect<void, CacheStoreError>
+  readonly getMany: (keys: ReadonlyArray<CacheKey.CacheKey>) => Effect.Effect<ReadonlyArray<Lookup>, CacheStoreError>
+  /**
+   * Stores an entry unless its key, partition or namespace was invalidated after the
+   * `get` that gave `guard`, or the fill window has passed. Returns whether it stored.
+   * When that `get` took the key's lease, gives it back, either way.
+   */
+  readonly set: (
+    key: CacheKey.CacheKey,
+    entry: CacheEntry.CacheEntry,
+    guard: FillGuard
+  ) => Effect.Effect<boolean, CacheStoreError>
+  /**
+   * Invalidates a key, a partition or a namespace (`CacheKey.key`, `CacheKey.partition`,
+   * `CacheKey.namespace`; a namespace is every version of it) and voids every fill in
+   * flight under it. Softly: its entries stay, marked stale.
+   */
+  readonly invalidate: (target: CacheKey.Target, options?: InvalidateOptions) => Effect.Effect<void, CacheStoreError>
   /**
    * Optional: leases shared by every process that uses the store, so that a miss of one
    * key is computed once across them. A store without them (one process) relies on
@@ -281,14 +306,72 @@ export interface Service {
 }
 
 /**
+ * What a store implements for `make`: `get`, `set` and `invalidate`, under the protocol
+ * of this module; `getMany` when the store reads many keys in fewer round trips than
+ * one each; `leases` when it has them (its `get` may then take a lease itself, in the
+ * read's round trip, or leave it to `make`); `deleteVersions` when it can find a
+ * namespace's keys.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import type { CacheStore } from "@cachefx/core"
+ *
+ * // the smallest store: it keeps nothing, and every read is a miss
+ * const nothing: CacheStore.Operations = {
+ *   get: () => Effect.succeed({ entry: Option.none(), guard: undefined as unknown as CacheStore.FillGuard }),
+ *   set: () => Effect.succeed(false),
+ *   invalidate: () => Effect.void
+ * }
+ * ```
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Operations {
+  readonly get: Service["get"]
+  readonly set: Service["set"]
+  readonly invalidate: Service["invalidate"]
+  readonly getMany?: Service["getMany"] | undefined
+  readonly getSync?: Service["getSync"] | undefined
+  readonly leases?: Leases | undefined
+  readonly deleteVersions?: Service["deleteVersions"] | undefined
+}
+
+/**
+ * Makes a store of its operations, deriving what it leaves out: `getMany` reads key by
+ * key, concurrently, with `get`; with `leases`, a `get` asked for the lease of a key
+ * it found without an entry, and that took none itself, takes it with `Leases.acquire`,
+ * and the `set` under its guard gives it back with `Leases.release`, stored or not
+ * (a release that fails leaves the lease to expire).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { CacheStore } from "@cachefx/core"
+ *
+ * const store = CacheStore.make({
+ *   get: () => Effect.succeed({ entry: Option.none(), guard: undefined as unknown as CacheStore.FillGuard }),
+ *   set: () => Effect.succeed(false),
+ *   invalidate: () => Effect.void
+ * })
+ * const program = store.getMany([]) // derived from get
+ * ```
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const make: (operations: Operations) => Service = derived.make
+
+/**
  * The store service.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  *
- * const wipeUsers = Effect.flatMap(CacheStore.CacheStore, (store) => store.clear("cachefx:users"))
+ * const wipeUsers = Effect.flatMap(CacheStore.CacheStore, (store) => store.invalidate(CacheKey.namespace("cachefx:users")))
  * ```
  *
  * @since 0.1.0
@@ -335,11 +418,11 @@ export interface MemoryOptions {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  *
  * const program = Effect.gen(function*() {
  *   const store = yield* CacheStore.makeMemory({ capacity: 1_000 })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * })
  * ```
  *
@@ -397,7 +480,9 @@ export const layerMemoryConfig = (
 /**
  * Bounds every operation of a store by a timeout: an operation that takes longer fails
  * with a `CacheStoreError` of reason `"Timeout"`. Stores that do I/O apply it with the
- * `operationTimeout` setting.
+ * `operationTimeout` setting. It interrupts the operation, so it does not bound one run
+ * in an uninterruptible region (a read that takes a lease, in `cached()`): a store with
+ * leases bounds its calls itself (see the protocol above).
  *
  * @example
  * ```ts
@@ -437,20 +522,21 @@ export const withBreaker: (store: Service, breaker: CircuitBreaker.CircuitBreake
 
 /**
  * Observes every operation of a store: a span `cachefx.store.<operation>` (`get`,
- * `getMany`, `set`, `delete`, `deletePartition`, `clear`, `deleteVersions`) with the
- * attribute `cachefx.store` = `name`, made only when a tracer that exports spans is
+ * `getMany`, `set`, `invalidate`, `deleteVersions`) with the
+ * attribute `cachefx.store` = `name` (and on `invalidate`, `cachefx.target` = `Key`,
+ * `Partition` or `Namespace`), made only when a tracer that exports spans is
  * installed, and the operation's duration in `CacheMetrics.storeDuration`, tagged
  * `store` = `name` and `operation`. The Redis store applies it itself (the memory store
  * has the spans, untimed); apply it to a store of your own.
  *
  * @example
  * ```ts
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  *
  * declare const myStore: CacheStore.Service
  *
  * const observed = CacheStore.withTelemetry(myStore, "dynamodb")
- * const program = observed.clear("cachefx:users")
+ * const program = observed.invalidate(CacheKey.namespace("cachefx:users"))
  * ```
  *
  * @since 0.3.0
@@ -497,13 +583,13 @@ export interface TieredOptions {
  * into L1; a fill goes to L2 (guarded), then L1; an invalidation goes to L2, then L1,
  * then the channel, and every other instance drops it from its L1. While the channel
  * is disconnected the store reads and fills L2 only, and it starts from an empty L1
- * when it reconnects. `getMany`, `leases` and `deleteVersions` are L2's, when L2 has
- * them. The store listens to the channel for the life of the scope.
+ * when it reconnects. A `getMany` reads L1, then L2 once for what L1 missed; `leases`
+ * and `deleteVersions` are L2's, when L2 has them. The store listens to the channel for the life of the scope.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { CacheStore, CacheSync } from "@cachefx/core"
+ * import { CacheKey, CacheStore, CacheSync } from "@cachefx/core"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const store = yield* CacheStore.makeTiered({
@@ -511,7 +597,7 @@ export interface TieredOptions {
  *     l2: yield* CacheStore.makeMemory(),
  *     sync: yield* CacheSync.makeMemory
  *   })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * }))
  * ```
  *

@@ -120,7 +120,7 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
    */
   readonly deletePartition: (input: PI, options?: InvalidateOptions) => Effect.Effect<void, CacheError, KR | CacheStore>
   /**
-   * Wipes every entry of this cached value, all versions: one O(1) `clear` of its
+   * Wipes every entry of this cached value, all versions: one O(1) invalidation of its
    * namespace. Other cached values on the constructor keep theirs; the constructor-wide
    * wipe is `KeyConstructor.invalidateAll(cached.key)`.
    */

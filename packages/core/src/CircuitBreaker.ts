@@ -151,12 +151,12 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker> =>
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { CacheStore, CircuitBreaker } from "@cachefx/core"
+ * import { CacheKey, CacheStore, CircuitBreaker } from "@cachefx/core"
  *
  * const program = Effect.gen(function*() {
  *   const store = yield* CacheStore.makeMemory()
  *   const breaker = yield* CircuitBreaker.make()
- *   yield* CircuitBreaker.guard(breaker, "clear", store.clear("cachefx:users"))
+ *   yield* CircuitBreaker.guard(breaker, "invalidate", store.invalidate(CacheKey.namespace("cachefx:users")))
  * })
  * ```
  *

@@ -243,7 +243,7 @@ export const partitionFor: <I, R, PI>(
 
 /**
  * Wipes every cached value built on a key constructor (Restflow's `wipe()`): one O(1)
- * `clear` per namespace, the constructor's own and one per cached value named apart
+ * namespace invalidation per namespace, the constructor's own and one per cached value named apart
  * that this process defines on it; each cached value forgets its computations under
  * way, so no caller after the wipe joins one that began before it. Constructors that
  * share a namespace share its entries: the wipe covers all of them and every version.

@@ -10,30 +10,35 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as CacheKey from "./CacheKey.js"
 import type { CacheStore, MemoryOptions } from "./CacheStore.js"
 import * as internal from "./internal/testCache.js"
 
 /**
  * One store operation as the log records it. `target` is the key, partition or
- * namespace the operation addressed. A soft invalidation carries `soft: true`; a read
- * of an entry invalidated softly has the outcome `"stale"`. A `getMany` is logged as one
- * entry per key it read, in order, all written when it completes.
+ * namespace the operation addressed; an `invalidate` says which in `scope`, and a soft
+ * one carries `soft: true`. A read of an entry invalidated softly has the outcome
+ * `"stale"`. A `getMany` is logged as one entry per key it read, in order, all written
+ * when it completes.
  *
  * @example
  * ```ts
  * import type { TestCache } from "@cachefx/core"
  *
- * const deleted = (log: ReadonlyArray<TestCache.Operation>) => log.filter((op) => op.op === "delete").map((op) => op.target)
+ * const deleted = (log: ReadonlyArray<TestCache.Operation>) =>
+ *   log.filter((op) => op.op === "invalidate" && op.scope === "Key").map((op) => op.target)
  * ```
  *
  * @since 0.1.0
  * @category models
  */
 export interface Operation {
-  readonly op: "get" | "getMany" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
+  readonly op: "get" | "getMany" | "set" | "invalidate" | "deleteVersions"
   readonly target: string
   readonly outcome: "hit" | "stale" | "miss" | "stored" | "refused" | "done" | "failed"
-  /** Present on a soft `delete`, `deletePartition` or `clear` (since 0.2.0). */
+  /** On an `invalidate`: what `target` is (since 0.4.0). */
+  readonly scope?: CacheKey.Target["_tag"] | undefined
+  /** Present on a soft `invalidate` (since 0.2.0). */
   readonly soft?: true | undefined
 }
 

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CacheError, CacheSettings, CacheStore } from "@cachefx/core"
+import { CacheError, CacheKey, CacheSettings, CacheStore, TestCache } from "@cachefx/core"
 import { Effect, Layer, Option, TestClock } from "effect"
-import { contractSuite, keyIn } from "./CacheStoreContract.js"
+import { contract, keyIn } from "@cachefx/testkit/StoreContract"
 
-contractSuite("memory", CacheStore.layerMemory())
+contract("memory", CacheStore.layerMemory(), { soft: true })
+contract("TestCache", TestCache.layer(), { soft: true })
+// a store of the essential operations: getMany derived by CacheStore.make
+contract(
+  "CacheStore.make over the memory store's get, set and invalidate",
+  Layer.effect(CacheStore.CacheStore, Effect.map(CacheStore.makeMemory(), ({ get, invalidate, set }) => CacheStore.make({ get, set, invalidate }))),
+  { soft: true }
+)
 
 describe("CacheStore.layerMemory", () => {
   const entry = (value: unknown) => ({ value, cachedAt: 0, expiresAt: null, staleUntil: null })
@@ -43,7 +50,7 @@ describe("CacheStore.layerMemory", () => {
       const key = keyIn("remember", "p", "a")
       const early = yield* store.get(key)
       yield* TestClock.adjust("5 seconds")
-      yield* store.delete(key)
+      yield* store.invalidate(CacheKey.key(key))
       yield* TestClock.adjust("4 seconds")
       expect(yield* store.set(key, entry("raced"), early.guard)).toBe(false)
     }))
@@ -56,9 +63,9 @@ describe("CacheStore.layerMemory", () => {
   it.effect("withTimeout fails an operation that takes too long", () =>
     Effect.gen(function*() {
       const store = yield* CacheStore.makeMemory()
-      const slow: CacheStore.Service = { ...store, clear: () => Effect.sleep("1 second") }
+      const slow: CacheStore.Service = { ...store, invalidate: () => Effect.sleep("1 second") }
       const bounded = CacheStore.withTimeout(slow, "100 millis")
-      const fiber = yield* Effect.fork(Effect.flip(bounded.clear("x")))
+      const fiber = yield* Effect.fork(Effect.flip(bounded.invalidate(CacheKey.namespace("x"))))
       yield* TestClock.adjust("100 millis")
       const { reason } = yield* fiber.await.pipe(Effect.flatten)
       expect(reason).toBe("Timeout")

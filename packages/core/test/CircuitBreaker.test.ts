@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { CacheError, CacheMetrics, CacheSettings, CacheStore, CircuitBreaker } from "@cachefx/core"
 import { Duration, Effect, Metric } from "effect"
-import { keyIn } from "./CacheStoreContract.js"
+import { keyIn } from "@cachefx/testkit/StoreContract"
 
 describe("CircuitBreaker", () => {
   /** A memory store whose reads take 200 ms while `slow.on`, bounded at 50 ms, behind a breaker. */

@@ -25,7 +25,7 @@ const renamed = (id: number) =>
 
 /** Keys deleted so far (deletes that completed). */
 const deleted = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
-  Effect.map((log) => log.filter((op) => op.op === "delete" && op.outcome === "done").map((op) => op.target))
+  Effect.map((log) => log.filter((op) => op.op === "invalidate" && op.scope === "Key" && op.outcome === "done").map((op) => op.target))
 )
 
 /** Every store operation from now on takes 200 ms of the test clock (within the operation timeout). */

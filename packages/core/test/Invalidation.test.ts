@@ -87,43 +87,43 @@ const decisions: ReadonlyArray<
     "a row that gives the partition inputs only wipes the partition (database column name)",
     { table: posts, fieldMapping: { author: "author_id" } },
     [insert(row(1, 3))],
-    ["deletePartition cachefx:posts:1:#1"]
+    ["invalidate partition cachefx:posts:1:#1"]
   ],
   [
     "a column may be named by its Drizzle property name",
     { table: posts, fieldMapping: { author: "authorId" } },
     [insert(row(2, 3))],
-    ["deletePartition cachefx:posts:1:#2"]
+    ["invalidate partition cachefx:posts:1:#2"]
   ],
   [
     "a row that does not give the partition inputs wipes the namespace",
     { table: posts, fieldMapping: { post: posts.id } },
     [insert(row(1, 3))],
-    ["clear cachefx:posts"]
+    ["invalidate namespace cachefx:posts"]
   ],
   [
     "a row without a mapped column (a partial row) does not resolve that input",
     byKey,
     [insert({ author_id: 5 })],
-    ["deletePartition cachefx:posts:1:#5"]
+    ["invalidate partition cachefx:posts:1:#5"]
   ],
   [
     "an event that does not know its rows (a bulk write) wipes the namespace",
     byKey,
     [update([])],
-    ["clear cachefx:posts"]
+    ["invalidate namespace cachefx:posts"]
   ],
   [
     "one event with many rows invalidates each once; a partition wipe covers the keys in it",
     byKey,
     [insert(row(1, 3), row(1, 3), row(2, 4), { author_id: 2 })],
-    ["deletePartition cachefx:posts:1:#2", "delete cachefx:posts:1:#1:#3"]
+    ["invalidate partition cachefx:posts:1:#2", "invalidate key cachefx:posts:1:#1:#3"]
   ],
   [
     "update: a row that moved invalidates the key before and the key after",
     byKey,
     [update([row(2, 3)], { before: [row(1, 3)] })],
-    ["delete cachefx:posts:1:#2:#3", "delete cachefx:posts:1:#1:#3"]
+    ["invalidate key cachefx:posts:1:#2:#3", "invalidate key cachefx:posts:1:#1:#3"]
   ],
   [
     "update: a row whose mapped columns did not change invalidates its key once",
@@ -132,13 +132,13 @@ const decisions: ReadonlyArray<
       update([row(1, 3, { title: "b" })], { before: [row(1, 3, { title: "a" })] }),
       update([row(1, 4, { title: "b" })], { changed: ["title"] })
     ],
-    ["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"]
+    ["invalidate key cachefx:posts:1:#1:#3", "invalidate key cachefx:posts:1:#1:#4"]
   ],
   [
     "update: one that may have moved the row, with the old row unknown, wipes the namespace",
     byKey,
     [update([row(2, 3)], { changed: ["author_id"] })],
-    ["clear cachefx:posts"]
+    ["invalidate namespace cachefx:posts"]
   ],
   [
     "watchFields: an update that changes none of them does nothing",
@@ -149,13 +149,13 @@ const decisions: ReadonlyArray<
       update([row(1, 5, { status: "published" })], { before: [row(1, 5, { status: "draft" })] }),
       insert(row(1, 4))
     ],
-    ["delete cachefx:posts:1:#1:#5", "delete cachefx:posts:1:#1:#4"]
+    ["invalidate key cachefx:posts:1:#1:#5", "invalidate key cachefx:posts:1:#1:#4"]
   ],
   [
     "on: only the listed operations",
     { table: posts, fieldMapping: { author: posts.authorId }, on: ["delete"] },
     [insert(row(1, 3)), InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(2, 3)] })],
-    ["deletePartition cachefx:posts:1:#2"]
+    ["invalidate partition cachefx:posts:1:#2"]
   ],
   [
     "when: an Effect predicate over the change, which sees the row before and after (unpublishing counts)",
@@ -165,7 +165,7 @@ const decisions: ReadonlyArray<
       update([row(1, 4, { status: "draft" })], { before: [row(1, 4, { status: "published" })] }),
       update([row(1, 5, { status: "published" })], { before: [row(1, 5, { status: "draft" })] })
     ],
-    ["delete cachefx:posts:1:#1:#4", "delete cachefx:posts:1:#1:#5"]
+    ["invalidate key cachefx:posts:1:#1:#4", "invalidate key cachefx:posts:1:#1:#5"]
   ]
 ]
 
@@ -192,7 +192,7 @@ describe("InvalidationRule decisions", () => {
     return Effect.gen(function*() {
       yield* fill(fn, { author: 1, post: 3 }, { author: 1, post: 4 })
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#3"])
       expect((yield* fn.withStatus({ author: 1, post: 3 })).status).toBe("Miss")
       expect((yield* fn.withStatus({ author: 1, post: 4 })).status).toBe("Hit")
       expect(calls).toHaveLength(3)
@@ -210,7 +210,7 @@ describe("InvalidationRule decisions", () => {
         InvalidationEvent.make({ table: "accounts", operation: "delete", rows: [{ account_id: "a:1" }] })
       )
       yield* Invalidation.publish(InvalidationEvent.make({ table: "other", operation: "delete", rows: [{ id: 1 }] }))
-      expect(yield* wipes).toEqual(["delete cachefx:accounts:1:a%3A1"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:accounts:1:a%3A1"])
     }).pipe(Effect.provide(engine([fn])))
   })
 
@@ -221,7 +221,7 @@ describe("InvalidationRule decisions", () => {
     })((input: { readonly author: number; readonly q: string }) => Effect.succeed(input.q))
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["clear cachefx:search"])
+      expect(yield* wipes).toEqual(["invalidate namespace cachefx:search"])
     }).pipe(Effect.provide(engine([fn])))
   })
 
@@ -239,19 +239,19 @@ describe("InvalidationRule decisions", () => {
     it.effect("are unresolved when the service is absent during invalidation: the namespace is wiped", () =>
       Effect.gen(function*() {
         yield* Invalidation.publish(insert(row(1, 3)))
-        expect(yield* wipes).toEqual(["clear cachefx:tenantPosts"])
+        expect(yield* wipes).toEqual(["invalidate namespace cachefx:tenantPosts"])
       }).pipe(Effect.provide(engine([fn]))))
 
     it.effect("resolve when the engine has the service", () =>
       Effect.gen(function*() {
         yield* Invalidation.publish(insert(row(1, 3)))
-        expect(yield* wipes).toEqual(["delete cachefx:tenantPosts:1:acme:#3"])
+        expect(yield* wipes).toEqual(["invalidate key cachefx:tenantPosts:1:acme:#3"])
       }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
 
     it.effect("read the engine's service, not one of the same tag the publisher has", () =>
       Effect.gen(function*() {
         yield* Invalidation.publish(insert(row(1, 3))).pipe(Effect.provideService(Tenant, "other"))
-        expect(yield* wipes).toEqual(["delete cachefx:tenantPosts:1:acme:#3"])
+        expect(yield* wipes).toEqual(["invalidate key cachefx:tenantPosts:1:acme:#3"])
       }).pipe(Effect.provide(engine([fn], Layer.succeed(Tenant, "acme")))))
   })
 
@@ -272,7 +272,7 @@ describe("InvalidationRule rewarm", () => {
       )
       yield* Invalidation.publish(insert(row(1, 3)))
       const log = yield* Effect.flatMap(TestCache.TestCache, (cache) => cache.log)
-      expect(log.map((op) => `${op.op} ${op.outcome}`)).toEqual(["delete done", "get miss", "set stored"])
+      expect(log.map((op) => `${op.op} ${op.outcome}`)).toEqual(["invalidate done", "get miss", "set stored"])
       expect(calls).toEqual([{ author: 1, post: 3 }, { author: 1, post: 3 }])
       expect(yield* fn.withStatus({ author: 1, post: 3 })).toMatchObject({ status: "Hit", value: "1/3#2" })
       const after = yield* Metric.value(
@@ -289,7 +289,7 @@ describe("InvalidationRule rewarm", () => {
     const logs = capture()
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+      expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1"])
       expect(calls).toEqual([])
       expect(logs.lines).toContainEqual(expect.stringContaining("cannot rewarm"))
     }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
@@ -305,7 +305,7 @@ describe("InvalidationRule rewarm", () => {
     const logs = capture()
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#3"])
       expect(logs.lines).toContainEqual(expect.stringContaining("rewarm failed"))
     }).pipe(Effect.provide(engine([fn])), Effect.provide(logs.layer))
   })
@@ -316,7 +316,7 @@ describe("InvalidationRule rewarm", () => {
     ])
     return Effect.gen(function*() {
       yield* Invalidation.publish(InvalidationEvent.make({ table: posts, operation: "delete", rows: [row(1, 3)] }))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#3"])
       expect(calls).toEqual([])
     }).pipe(Effect.provide(engine([fn])))
   })
@@ -330,7 +330,7 @@ describe("InvalidationEngine", () => {
     return Effect.gen(function*() {
       yield* Invalidation.publish(insert(row(1, 3)))
       // each rule wipes its own cached value's namespace or partition (`#@<name>`: the value's own namespace)
-      expect([...(yield* wipes)].sort()).toEqual(["clear cachefx:posts:#@b", "deletePartition cachefx:posts:#@a:1:#1"])
+      expect([...(yield* wipes)].sort()).toEqual(["invalidate namespace cachefx:posts:#@b", "invalidate partition cachefx:posts:#@a:1:#1"])
     }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
   })
 
@@ -414,7 +414,7 @@ describe("InvalidationEngine", () => {
       yield* Deferred.succeed(gate, void 0)
       yield* Fiber.join(interrupting)
       yield* Fiber.join(closing)
-      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* Effect.provide(wipes, context)).toEqual(["invalidate key cachefx:posts:1:#1:#3"])
     })
   })
 
@@ -429,7 +429,7 @@ describe("InvalidationEngine", () => {
         Effect.forEach([3, 4], (post) => Effect.zipRight(bus.publish(insert(row(1, post))), CacheStore.CacheStore)),
         other
       )
-      expect(yield* Effect.provide(wipes, context)).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
+      expect(yield* Effect.provide(wipes, context)).toEqual(["invalidate key cachefx:posts:1:#1:#3", "invalidate key cachefx:posts:1:#1:#4"])
       expect(yield* Effect.provide(wipes, other)).toEqual([])
       // after each publish the publisher's own context is back
       expect(seen).toEqual([Context.get(other, CacheStore.CacheStore), Context.get(other, CacheStore.CacheStore)])
@@ -445,9 +445,9 @@ describe("InvalidationEngine", () => {
       expect(Option.isNone(yield* Fiber.poll(publishing))).toBe(true)
       yield* Effect.provideService(InvalidationEngine.make({ caches: [fn] }), InvalidationBus.InvalidationBus, bus)
       yield* Fiber.join(publishing)
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#3"])
       yield* bus.publish(insert(row(1, 4)))
-      expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#3", "delete cachefx:posts:1:#1:#4"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#3", "invalidate key cachefx:posts:1:#1:#4"])
     }).pipe(Effect.scoped, Effect.provide(TestCache.layer()))
   })
 
@@ -458,7 +458,7 @@ describe("InvalidationEngine", () => {
       yield* cache.failNext(2)
       const publishing = yield* Effect.fork(Invalidation.publish(insert(row(1, 3))))
       yield* TestClock.adjust("100 millis")
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#1"])
+      expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1", "invalidate partition cachefx:posts:1:#1"])
       yield* TestClock.adjust("200 millis")
       yield* Fiber.join(publishing)
       const log = yield* cache.log
@@ -529,10 +529,10 @@ describe("InvalidationEngine", () => {
         yield* cache.clearLog
         yield* TestClock.adjust("10 seconds")
         // the third job overflowed: one namespace wipe stands in for the three (the two kept are dropped)
-        expect(yield* wipes).toEqual(["clear cachefx:posts"])
+        expect(yield* wipes).toEqual(["invalidate namespace cachefx:posts"])
         expect(yield* toReplay).toBe(0)
         yield* TestClock.adjust("1 minute")
-        expect(yield* wipes).toEqual(["clear cachefx:posts"])
+        expect(yield* wipes).toEqual(["invalidate namespace cachefx:posts"])
       }).pipe(Effect.provide(layer))
     })
 
@@ -580,7 +580,7 @@ describe("InvalidationEngine", () => {
     return Effect.gen(function*() {
       const event = insert(row(1, 3))
       yield* InvalidationEngine.run({ cache: "posts", rule: "posts(author=author_id)", event })
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1"])
+      expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1"])
       const error = yield* Effect.flip(InvalidationEngine.run({ cache: "posts", rule: "posts(x=y)", event }))
       expect(error._tag).toBe("InvalidationRuleError")
       expect(error.message).toContain(`"posts(x=y)"`)

@@ -41,7 +41,7 @@ describe("InvalidationRule.custom", () => {
     return Effect.gen(function*() {
       expect(rule.name).toBe("posts(custom)")
       yield* Invalidation.publish(moved)
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#2"])
+      expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1", "invalidate partition cachefx:posts:1:#2"])
       expect(seen.map((change) => Option.getOrNull(change.changed))).toEqual([["author_id"]])
     }).pipe(Effect.provide(engine([postsCache([rule])])))
   })
@@ -57,7 +57,7 @@ describe("InvalidationRule.custom", () => {
       expect(rule.name).toBe("posts(custom)[delete]")
       yield* Invalidation.publish(moved)
       yield* Invalidation.publish(InvalidationEvent.make({ table: "posts", operation: "delete", rows: [{ author_id: 4 }] }))
-      expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#4"])
+      expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#4"])
     }).pipe(Effect.provide(engine([postsCache([rule])])))
   })
 
@@ -86,7 +86,7 @@ describe("InvalidationRule.custom", () => {
       const job = Schema.decodeUnknownSync(Dispatcher.Job)(JSON.parse(wire!.slice("slow ".length)))
       yield* Effect.gen(function*() {
         yield* InvalidationEngine.run(job)
-        expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1", "deletePartition cachefx:posts:1:#2"])
+        expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1", "invalidate partition cachefx:posts:1:#2"])
       }).pipe(Effect.provide(engine([postsCache([rule])], queue)))
     })
   })
@@ -105,7 +105,7 @@ describe("InvalidationRule requireInputs", () => {
 
   it.effect(`"wipe" (the default): a row without a mapped column wipes the widest scope it still addresses`, () =>
     Effect.gen(function*() {
-      const expected = [["deletePartition cachefx:posts:1:#5"], ["clear cachefx:posts"]]
+      const expected = [["invalidate partition cachefx:posts:1:#5"], ["invalidate namespace cachefx:posts"]]
       expect(yield* wiped(undefined, [insert({ author_id: 5 }), insert({ id: 6 })])).toEqual(expected)
       expect(yield* wiped("wipe", [insert({ author_id: 5 }), insert({ id: 6 })])).toEqual(expected)
     }))
@@ -113,7 +113,7 @@ describe("InvalidationRule requireInputs", () => {
   it.effect(`"skip" ignores such rows; an event that does not know its rows still wipes the namespace`, () =>
     Effect.map(
       wiped("skip", [insert({ author_id: 5 }), insert({ id: 6 }), insert({ author_id: 5, id: 6 }), bulk]),
-      (all) => expect(all).toEqual([[], [], ["delete cachefx:posts:1:#5:#6"], ["clear cachefx:posts"]])
+      (all) => expect(all).toEqual([[], [], ["invalidate key cachefx:posts:1:#5:#6"], ["invalidate namespace cachefx:posts"]])
     ))
 })
 
@@ -144,7 +144,7 @@ describe("InvalidationEngine identity", () => {
     const ran = (caches: ReadonlyArray<Cached.Cached.Any>) =>
       Effect.zipRight(InvalidationEngine.run(job), wipes).pipe(Effect.provide(engine(caches)))
     return Effect.gen(function*() {
-      const expected = ["deletePartition cachefx:posts:1:#2", "deletePartition cachefx:posts:1:#1"]
+      const expected = ["invalidate partition cachefx:posts:1:#2", "invalidate partition cachefx:posts:1:#1"]
       expect(yield* ran([plain("feed"), postsCache([rules[0], rules[1]])])).toEqual(expected)
       expect(yield* ran([postsCache([rules[1], rules[0]]), plain("feed")])).toEqual(expected)
     })

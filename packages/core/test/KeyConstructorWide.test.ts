@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cached, KeyConstructor, KeyField, TestCache } from "@cachefx/core"
 import { Deferred, Effect, Fiber, Option } from "effect"
+import { describeOp } from "./posts.js"
 
 const Users = KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id", { partition: true })] })
 
@@ -21,7 +22,7 @@ const gated = (name: string) =>
   })
 
 describe("KeyConstructor.invalidateAll", () => {
-  it.effect("wipes the entries of every cached value on the constructor: one clear per cached value's namespace", () =>
+  it.effect("wipes the entries of every cached value on the constructor: one namespace invalidation per cached value", () =>
     Effect.gen(function*() {
       const cache = yield* TestCache.TestCache
       const user = Cached.cached({ key: Users })((input: { readonly id: number }) => Effect.succeed(input.id))
@@ -29,9 +30,9 @@ describe("KeyConstructor.invalidateAll", () => {
       yield* Effect.all([user({ id: 1 }), user({ id: 2 }), profile({ id: 1 })])
       yield* cache.clearLog
       yield* KeyConstructor.invalidateAll(Users)
-      expect((yield* cache.log).map((op) => `${op.op} ${op.target}`).sort()).toEqual([
-        "clear cachefx:users",
-        "clear cachefx:users:#@profile"
+      expect((yield* cache.log).map(describeOp).sort()).toEqual([
+        "invalidate namespace cachefx:users",
+        "invalidate namespace cachefx:users:#@profile"
       ])
       const left: ReadonlyArray<Option.Option<unknown>> = yield* Effect.all([user.peek({ id: 1 }), user.peek({ id: 2 }), profile.peek({ id: 1 })])
       expect(left.every(Option.isNone)).toBe(true)

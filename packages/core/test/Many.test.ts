@@ -144,16 +144,17 @@ describe("Cached.many", () => {
       expect((yield* Metric.value(errors)).count).toBe(1)
     }).pipe(Effect.provide(TestCache.layer())))
 
-  it.effect("a store without getMany is read key by key", () =>
+  it.effect("a store made without getMany is read key by key (CacheStore.make derives it from get)", () =>
     Effect.gen(function*() {
       let gets = 0
       const { computed, fn } = recording("many-fallback")
       const WithoutGetMany = Layer.effect(
         CacheStore.CacheStore,
-        Effect.map(CacheStore.makeMemory(), ({ getMany: _, ...store }): CacheStore.Service => ({
-          ...store,
-          get: (key) => Effect.zipRight(Effect.sync(() => gets++), store.get(key))
-        }))
+        Effect.map(CacheStore.makeMemory(), ({ getMany: _, ...store }) =>
+          CacheStore.make({
+            ...store,
+            get: (key) => Effect.zipRight(Effect.sync(() => gets++), store.get(key))
+          }))
       )
       const values = yield* fn.many([page(1), page(2), page(1)]).pipe(
         Effect.zipRight(fn.many([page(2), page(1)])),

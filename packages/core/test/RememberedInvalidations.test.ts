@@ -4,10 +4,10 @@
  * of invalidations, and a fill that read before a forgotten one is still refused.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { CacheStore } from "@cachefx/core"
+import { CacheKey, CacheStore } from "@cachefx/core"
 import { heapUsed } from "@cachefx/testkit"
 import { Effect, Option } from "effect"
-import { keyIn } from "./CacheStoreContract.js"
+import { keyIn } from "@cachefx/testkit/StoreContract"
 
 const entry = (value: unknown) => ({ value, cachedAt: 0, expiresAt: null, staleUntil: null })
 
@@ -17,7 +17,7 @@ describe("CacheStore.layerMemory: remembered invalidations", () => {
       const store = yield* CacheStore.makeMemory()
       const before = heapUsed()
       let i = 0
-      const next = Effect.suspend(() => store.delete(keyIn("churn", `p${i % 1000}`, `k${i++}`)))
+      const next = Effect.suspend(() => store.invalidate(CacheKey.key(keyIn("churn", `p${i % 1000}`, `k${i++}`))))
       yield* Effect.repeatN(next, 999_999)
       const grown = heapUsed() - before
       process.stdout.write(`[memory] 1,000,000 deletions: heap +${(grown / 2 ** 20).toFixed(1)} MiB\n`)
@@ -29,10 +29,10 @@ describe("CacheStore.layerMemory: remembered invalidations", () => {
       const store = yield* CacheStore.makeMemory({ rememberedInvalidations: 100 })
       const key = keyIn("bound", "p", "target")
       const early = yield* store.get(key)
-      yield* store.delete(key)
+      yield* store.invalidate(CacheKey.key(key))
       // 200 later deletions push the target's record out of the 100 remembered
       for (let i = 0; i < 200; i++) {
-        yield* store.delete(keyIn("bound", "q", `other${i}`))
+        yield* store.invalidate(CacheKey.key(keyIn("bound", "q", `other${i}`)))
       }
       expect(yield* store.set(key, entry("stale"), early.guard)).toBe(false)
       expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
@@ -46,9 +46,9 @@ describe("CacheStore.layerMemory: remembered invalidations", () => {
       const store = yield* CacheStore.makeMemory({ rememberedInvalidations: 10 })
       const key = keyIn("bound", "wiped", "a")
       const early = yield* store.get(key)
-      yield* store.deletePartition(key)
+      yield* store.invalidate(CacheKey.partition(key))
       for (let i = 0; i < 20; i++) {
-        yield* store.deletePartition(keyIn("bound", `other${i}`, "a"))
+        yield* store.invalidate(CacheKey.partition(keyIn("bound", `other${i}`, "a")))
       }
       expect(yield* store.set(key, entry("stale"), early.guard)).toBe(false)
     }))

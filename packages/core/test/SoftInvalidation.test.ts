@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cached,
+  CacheKey,
   CacheStore,
   Invalidation,
   InvalidationEngine,
@@ -11,7 +12,7 @@ import {
   Ttl
 } from "@cachefx/core"
 import { Deferred, Duration, Effect, Layer, Option, TestClock } from "effect"
-import { Posts, type PostInput } from "./posts.js"
+import { describeOp, Posts, type PostInput } from "./posts.js"
 
 const input: PostInput = { author: 1, post: 1 }
 
@@ -152,12 +153,12 @@ describe("soft invalidation rules", () => {
   const engine = (caches: ReadonlyArray<Cached.Cached.Any>) =>
     InvalidationEngine.layer({ caches }).pipe(Layer.provideMerge(TestCache.layer()))
 
-  /** The invalidations the store saw, as `op target` with ` soft` when soft. */
+  /** The invalidations the store saw, as `describeOp` gives them with ` soft` when soft. */
   const wipes = Effect.map(
     Effect.flatMap(TestCache.TestCache, (cache) => cache.log),
     (log) =>
       log.filter((op) => op.op !== "get" && op.op !== "set").map((op) =>
-        `${op.op} ${op.target}${op.soft === true ? " soft" : ""}`
+        `${describeOp(op)}${op.soft === true ? " soft" : ""}`
       )
   )
 
@@ -171,7 +172,7 @@ describe("soft invalidation rules", () => {
       return yield* Effect.gen(function*() {
         yield* fn(input)
         yield* Invalidation.publish(update(1, 1))
-        expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#1 soft"])
+        expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#1 soft"])
         expect(statusOf(yield* fn.withStatus(input))).toEqual(["Stale", "1/1#1"])
         yield* Deferred.succeed(gate, void 0)
         yield* settle
@@ -189,7 +190,7 @@ describe("soft invalidation rules", () => {
       return yield* Effect.gen(function*() {
         yield* Invalidation.publish(update(1, 1))
         yield* Invalidation.publish(InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id: 1 }] }))
-        expect(yield* wipes).toEqual(["deletePartition cachefx:posts:1:#1 soft", "clear cachefx:posts soft"])
+        expect(yield* wipes).toEqual(["invalidate partition cachefx:posts:1:#1 soft", "invalidate namespace cachefx:posts soft"])
       }).pipe(Effect.provide(engine([fn])))
     })
   })
@@ -207,7 +208,7 @@ describe("soft invalidation rules", () => {
       return yield* Effect.gen(function*() {
         yield* fn(input)
         yield* Invalidation.publish(update(1, 1))
-        expect(yield* wipes).toEqual(["delete cachefx:posts:1:#1:#1"])
+        expect(yield* wipes).toEqual(["invalidate key cachefx:posts:1:#1:#1"])
         expect(statusOf(yield* fn.withStatus(input))).toEqual(["Hit", "1/1#2"])
       }).pipe(Effect.provide(engine([fn])))
     })
@@ -229,21 +230,21 @@ describe("the store combinators and soft invalidation", () => {
       const store = yield* CacheStore.CacheStore
       const cache = yield* TestCache.TestCache
       yield* store.set(key, entry, (yield* store.get(key)).guard)
-      yield* store.delete(key, { soft: true })
+      yield* store.invalidate(CacheKey.key(key), { soft: true })
       yield* store.get(key)
-      yield* store.deletePartition(key, { soft: true })
-      yield* store.clear(key.namespace, { soft: true })
-      yield* store.clear(key.namespace)
+      yield* store.invalidate(CacheKey.partition(key), { soft: true })
+      yield* store.invalidate(CacheKey.namespace(key.namespace), { soft: true })
+      yield* store.invalidate(CacheKey.namespace(key.namespace))
       expect((yield* cache.log).slice(2)).toEqual([
-        { op: "delete", target: key.key, outcome: "done", soft: true },
+        { op: "invalidate", scope: "Key", target: key.key, outcome: "done", soft: true },
         { op: "get", target: key.key, outcome: "stale" },
-        { op: "deletePartition", target: key.partition, outcome: "done", soft: true },
-        { op: "clear", target: key.namespace, outcome: "done", soft: true },
-        { op: "clear", target: key.namespace, outcome: "done" }
+        { op: "invalidate", scope: "Partition", target: key.partition, outcome: "done", soft: true },
+        { op: "invalidate", scope: "Namespace", target: key.namespace, outcome: "done", soft: true },
+        { op: "invalidate", scope: "Namespace", target: key.namespace, outcome: "done" }
       ])
     }).pipe(Effect.provide(TestCache.layer())))
 
-  it.effect("withTimeout passes the options on, and keeps getMany and leases", () =>
+  it.effect("withTimeout passes the options on, and keeps getMany and leases; a store without leases has none", () =>
     Effect.gen(function*() {
       const memory = yield* CacheStore.makeMemory()
       const asked: Array<string> = []
@@ -258,15 +259,15 @@ describe("the store combinators and soft invalidation", () => {
         leases
       }, "1 second")
       yield* store.set(key, entry, (yield* store.get(key)).guard)
-      yield* store.delete(key, { soft: true })
+      yield* store.invalidate(CacheKey.key(key), { soft: true })
       expect((yield* store.get(key)).stale).toBe(true)
-      expect((yield* store.getMany!([key])).map((lookup) => lookup.stale)).toEqual([true])
+      expect((yield* store.getMany([key])).map((lookup) => lookup.stale)).toEqual([true])
       yield* store.leases!.acquire(key, Duration.seconds(1))
       yield* store.leases!.release(key, "token" as CacheStore.LeaseToken)
       yield* store.leases!.awaitRelease(key, Duration.seconds(1))
       expect(asked).toEqual(["acquire", "release", "awaitRelease"])
-      const { clear, delete: remove, deletePartition, get, set } = memory
-      const bare = CacheStore.withTimeout({ get, set, delete: remove, deletePartition, clear }, "1 second")
-      expect([bare.getMany, bare.leases]).toEqual([undefined, undefined])
+      const { get, getMany, invalidate, set } = memory
+      const bare = CacheStore.withTimeout({ get, getMany, set, invalidate }, "1 second")
+      expect([bare.leases, bare.deleteVersions]).toEqual([undefined, undefined])
     }))
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, CacheError, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
+import { Cached, CacheError, CacheKey, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
 import { Effect, Layer, Metric } from "effect"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -22,15 +22,15 @@ describe("store telemetry", () => {
         yield* getUser({ id: 1 }) // a miss: get, then set
         yield* getUser({ id: 1 }) // a hit: get
         yield* getUser.delete({ id: 1 })
-        yield* store.clear("cachefx:telemetry-users")
+        yield* store.invalidate(CacheKey.namespace("cachefx:telemetry-users"))
       }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.withTracer(tracer))
       const storeSpans = started.filter((name) => name.startsWith("cachefx.store."))
       expect(storeSpans).toEqual([
         "cachefx.store.get",
         "cachefx.store.set",
         "cachefx.store.get",
-        "cachefx.store.delete",
-        "cachefx.store.clear"
+        "cachefx.store.invalidate",
+        "cachefx.store.invalidate"
       ])
     }))
 
@@ -48,22 +48,21 @@ describe("store telemetry", () => {
   it.effect("a failed operation is timed too, and the fiber's own metric labels reach the timing", () =>
     Effect.gen(function*() {
       const memory = yield* CacheStore.makeMemory()
-      const failing = CacheStore.withTelemetry(
-        { ...memory, clear: () => Effect.fail(new CacheError.CacheStoreError({ operation: "clear", reason: "Unavailable" })) },
-        "failing"
-      )
-      const before = yield* timed("failing", "clear")
-      expect((yield* Effect.flip(failing.clear("cachefx:telemetry-users")))._tag).toBe("CacheStoreError")
-      expect((yield* timed("failing", "clear")) - before).toBe(1)
+      const unavailable = new CacheError.CacheStoreError({ operation: "invalidate", reason: "Unavailable" })
+      const failing = CacheStore.withTelemetry({ ...memory, invalidate: () => Effect.fail(unavailable) }, "failing")
+      const wipe = failing.invalidate(CacheKey.namespace("cachefx:telemetry-users"))
+      const before = yield* timed("failing", "invalidate")
+      expect((yield* Effect.flip(wipe))._tag).toBe("CacheStoreError")
+      expect((yield* timed("failing", "invalidate")) - before).toBe(1)
       const tagged = Metric.value(
         CacheMetrics.storeDuration.pipe(
           Metric.tagged("store", "failing"),
-          Metric.tagged("operation", "clear"),
+          Metric.tagged("operation", "invalidate"),
           Metric.tagged("tenant", "a")
         )
       ).pipe(Effect.map((state) => state.count))
       const taggedBefore = yield* tagged
-      yield* Effect.ignore(failing.clear("cachefx:telemetry-users")).pipe(Effect.tagMetrics("tenant", "a"))
+      yield* Effect.ignore(wipe).pipe(Effect.tagMetrics("tenant", "a"))
       expect((yield* tagged) - taggedBefore).toBe(1)
     }))
 

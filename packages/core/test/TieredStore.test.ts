@@ -1,13 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cached, type CacheEntry, CacheError, type CacheKey, CacheStore, CacheSync, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { Cached, type CacheEntry, CacheError, CacheKey, CacheStore, CacheSync, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { Deferred, type Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
-import { contractSuite, keyIn } from "./CacheStoreContract.js"
+import { contract, keyIn } from "@cachefx/testkit/StoreContract"
 
-contractSuite(
+contract(
   "tiered (memory over memory, in-process channel)",
   CacheStore.layerTiered({ l1: CacheStore.makeMemory({ capacity: 100 }), l2: CacheStore.makeMemory() }).pipe(
     Layer.provide(CacheSync.layerMemory)
-  )
+  ),
+  { soft: true }
 )
 
 const entry = (value: unknown, expiresAt: number | null = null): CacheEntry.CacheEntry => ({
@@ -107,10 +108,10 @@ describe("CacheStore.makeTiered", () => {
     }))
 
   const invalidations: Record<string, (store: CacheStore.Service, key: CacheKey.CacheKey) => Effect.Effect<void, unknown>> = {
-    "an exact delete": (store, key) => store.delete(key),
-    "a partition wipe": (store, key) => store.deletePartition(key),
-    "a namespace wipe": (store, key) => store.clear(key.namespace),
-    "a soft partition wipe": (store, key) => store.deletePartition(key, { soft: true })
+    "an exact delete": (store, key) => store.invalidate(CacheKey.key(key)),
+    "a partition wipe": (store, key) => store.invalidate(CacheKey.partition(key)),
+    "a namespace wipe": (store, key) => store.invalidate(CacheKey.namespace(key.namespace)),
+    "a soft partition wipe": (store, key) => store.invalidate(CacheKey.partition(key), { soft: true })
   }
 
   for (const [name, invalidate] of Object.entries(invalidations)) {
@@ -135,7 +136,7 @@ describe("CacheStore.makeTiered", () => {
       // B misses L1 and reads the old value from L2, then waits before filling L1
       const { fiber, release } = yield* heldRead(b, key)
       // A invalidates in L2 and publishes; B receives it and cleans its L1
-      yield* a.store.delete(key)
+      yield* a.store.invalidate(CacheKey.key(key))
       yield* settle
       // B's fill of L1 with the old value comes now: refused
       yield* release
@@ -153,7 +154,7 @@ describe("CacheStore.makeTiered", () => {
       yield* read(b.store, key)
       yield* sync.disconnect
       yield* settle
-      yield* a.store.delete(key) // the message is lost
+      yield* a.store.invalidate(CacheKey.key(key)) // the message is lost
       yield* fill(a.store, key, "new")
       const before = b.probe.gets
       expect(yield* read(b.store, key)).toEqual(Option.some("new"))
@@ -168,7 +169,7 @@ describe("CacheStore.makeTiered", () => {
       yield* fill(a.store, key, "old")
       yield* read(b.store, key)
       yield* sync.disconnect
-      yield* a.store.delete(key) // lost
+      yield* a.store.invalidate(CacheKey.key(key)) // lost
       yield* fill(a.store, key, "new")
       yield* sync.reconnect
       yield* settle
@@ -185,7 +186,7 @@ describe("CacheStore.makeTiered", () => {
       yield* fill(a.store, key, "old")
       const { fiber, release } = yield* heldRead(b, key)
       yield* sync.disconnect
-      yield* a.store.delete(key) // lost
+      yield* a.store.invalidate(CacheKey.key(key)) // lost
       yield* sync.reconnect
       yield* settle
       yield* release
@@ -275,7 +276,7 @@ describe("CacheStore.makeTiered", () => {
       const store = yield* CacheStore.makeTiered({ l1: CacheStore.makeMemory(), l2, sync: relay })
       const key = keyIn("unpublished", "p", "a")
       yield* fill(store, key, "old")
-      const error = yield* Effect.flip(store.delete(key))
+      const error = yield* Effect.flip(store.invalidate(CacheKey.key(key)))
       expect(error).toBeInstanceOf(CacheError.CacheStoreError)
       expect(error.message).toContain("retry it")
       expect(yield* read(l2, key)).toEqual(Option.none())

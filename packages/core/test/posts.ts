@@ -16,7 +16,11 @@ export interface PostInput {
 export const engine = (caches: ReadonlyArray<Cached.Cached.Any>, extra: Layer.Layer<never> = Layer.empty) =>
   InvalidationEngine.layer({ caches }).pipe(Layer.provide(extra), Layer.provideMerge(TestCache.layer()))
 
-/** The invalidations the store saw, as `op target`. */
+/** An operation of the log as `op target`; an invalidation as `invalidate <key|partition|namespace> target`. */
+export const describeOp = (op: TestCache.Operation): string =>
+  op.scope === undefined ? `${op.op} ${op.target}` : `${op.op} ${op.scope.toLowerCase()} ${op.target}`
+
+/** The invalidations the store saw, as `describeOp` gives them. */
 export const wipes = Effect.flatMap(TestCache.TestCache, (cache) => cache.log).pipe(
-  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`))
+  Effect.map((log) => log.filter((op) => op.op !== "get" && op.op !== "set").map(describeOp))
 )

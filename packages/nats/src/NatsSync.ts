@@ -80,7 +80,7 @@ export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{ rea
  * ```ts
  * import { Effect } from "effect"
  * import { connect } from "@nats-io/transport-node"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  * import { NatsSync } from "@cachefx/nats"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -90,7 +90,7 @@ export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{ rea
  *     l2: yield* CacheStore.makeMemory(),
  *     sync: yield* NatsSync.make({ connection })
  *   })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * }))
  * ```
  *
@@ -108,7 +108,7 @@ export const make: (options: Options) => Effect.Effect<CacheSync.Service, never,
  * import { Layer } from "effect"
  * import { connect } from "@nats-io/transport-node"
  * import { Redis } from "ioredis"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  * import { NatsSync } from "@cachefx/nats"
  * import { RedisStore } from "@cachefx/redis"
  *
@@ -155,7 +155,7 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  * @example
  * ```ts
  * import { Config, Layer } from "effect"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  * import { NatsSync } from "@cachefx/nats"
  *
  * const TwoTiers = CacheStore.layerTiered({

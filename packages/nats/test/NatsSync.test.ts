@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CacheError, type CacheKey, CacheStore, CacheSync } from "@cachefx/core"
+import { CacheError, CacheKey, CacheStore, CacheSync } from "@cachefx/core"
 import { NatsSync } from "@cachefx/nats"
 import { connect, type NodeConnectionOptions } from "@nats-io/transport-node"
 import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, Logger, Option, Queue } from "effect"
@@ -205,9 +205,9 @@ describe("a tiered store synced through NATS", () => {
     Effect.map(store.get(key), (lookup) => Option.getOrUndefined(Option.map(lookup.entry, (entry) => entry.value)))
 
   const invalidations: Record<string, (store: CacheStore.Service, key: CacheKey.CacheKey) => Effect.Effect<void, unknown>> = {
-    "an exact delete": (store, key) => store.delete(key),
-    "a partition wipe": (store, key) => store.deletePartition(key),
-    "a namespace wipe": (store, key) => store.clear(key.namespace)
+    "an exact delete": (store, key) => store.invalidate(CacheKey.key(key)),
+    "a partition wipe": (store, key) => store.invalidate(CacheKey.partition(key)),
+    "a namespace wipe": (store, key) => store.invalidate(CacheKey.namespace(key.namespace))
   }
 
   for (const [name, invalidate] of Object.entries(invalidations)) {

@@ -324,10 +324,8 @@ const mortal = (inner: CacheStore.Service, generation: { dead: boolean }, at: (l
   return {
     get: (key, options) => guard("get", () => inner.get(key, options)),
     set: (key, entry, fill) => guard("set", () => inner.set(key, entry, fill)),
-    delete: (key, options) => guard("delete", () => inner.delete(key, options)),
-    deletePartition: (partition, options) => guard("deletePartition", () => inner.deletePartition(partition, options)),
-    clear: (namespace, options) => guard("clear", () => inner.clear(namespace, options)),
-    ...(getMany === undefined ? {} : { getMany: (keys) => guard("getMany", () => getMany(keys)) }),
+    invalidate: (target, options) => guard("invalidate", () => inner.invalidate(target, options)),
+    getMany: (keys) => guard("getMany", () => getMany(keys)),
     ...(deleteVersions === undefined
       ? {}
       : { deleteVersions: (namespace, previous) => guard("deleteVersions", () => deleteVersions(namespace, previous)) }),

@@ -123,16 +123,17 @@ export interface TieredOptions {
  * ```ts
  * import { Effect } from "effect"
  * import { Redis } from "ioredis"
+ * import { CacheKey } from "@cachefx/core"
  * import { RedisStore } from "@cachefx/redis"
  *
  * const client = new Redis("redis://127.0.0.1:6379")
  * const program = Effect.gen(function*() {
  *   const store = yield* RedisStore.make({ client })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * }).pipe(Effect.scoped)
  * const twoTiers = Effect.scoped(Effect.gen(function*() {
  *   const store = yield* RedisStore.make({ client, l1: { capacity: 10_000 } })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * }))
  * ```
  *

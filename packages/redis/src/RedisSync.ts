@@ -62,7 +62,7 @@ export interface Options {
  * ```ts
  * import { Effect } from "effect"
  * import { Redis } from "ioredis"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  * import { RedisStore, RedisSync } from "@cachefx/redis"
  *
  * const client = new Redis("redis://127.0.0.1:6379")
@@ -72,7 +72,7 @@ export interface Options {
  *     l2: yield* RedisStore.make({ client }),
  *     sync: yield* RedisSync.make({ client })
  *   })
- *   yield* store.clear("cachefx:users")
+ *   yield* store.invalidate(CacheKey.namespace("cachefx:users"))
  * }))
  * ```
  *
@@ -88,7 +88,7 @@ export const make: (options: Options) => Effect.Effect<CacheSync.Service, never,
  * ```ts
  * import { Layer } from "effect"
  * import { Redis } from "ioredis"
- * import { CacheStore } from "@cachefx/core"
+ * import { CacheKey, CacheStore } from "@cachefx/core"
  * import { RedisStore, RedisSync } from "@cachefx/redis"
  *
  * const client = new Redis("redis://127.0.0.1:6379")

@@ -8,7 +8,7 @@ import { type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
-import { keyIn } from "../../core/test/CacheStoreContract.js"
+import { keyIn } from "@cachefx/testkit/StoreContract"
 import { TestSettings } from "./redis.js"
 import { freePort, type Server, startServer, unavailable } from "@cachefx/testkit"
 

@@ -4,7 +4,7 @@
  * (`@cachefx/testkit`) that delays, black-holes and drops the connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { Cached, CacheKey, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { type FaultProxy, freePort, heapUsed, type Server, startProxy, startServer, unavailable } from "@cachefx/testkit"
 import { Deferred, Duration, Effect, Either, Fiber, Layer, Metric, Option, Schedule } from "effect"
@@ -202,7 +202,7 @@ describe.skipIf(unavailable !== undefined)("dead entries (issue 18, finding 9)",
       })
       expect(yield* entriesIn("dead")).toHaveLength(count)
       const filled = yield* usedMemory
-      yield* store.clear(keys[0]!.namespace) // every entry is dead
+      yield* store.invalidate(CacheKey.namespace(keys[0]!.namespace)) // every entry is dead
       // half read one by one, half in batches
       yield* Effect.forEach(keys.slice(0, count / 2), (key) => store.get(key), { concurrency: 50 })
       yield* store.getMany!(keys.slice(count / 2))
@@ -216,7 +216,7 @@ describe.skipIf(unavailable !== undefined)("dead entries (issue 18, finding 9)",
       // a wiped partition's entry too
       const key = keys[0]!
       yield* Effect.flatMap(store.get(key), (lookup) => store.set(key, entryOf(value, 60_000), lookup.guard))
-      yield* store.deletePartition(key)
+      yield* store.invalidate(CacheKey.partition(key))
       yield* store.get(key)
       expect(yield* entriesIn("dead")).toEqual([])
     }).pipe(Effect.scoped), 60_000)

@@ -7,11 +7,11 @@
  * keeps Redis's time, which alone refuses a fill once a delete's tombstone has expired.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { CacheSettings, type CacheStore } from "@cachefx/core"
+import { CacheKey, CacheSettings, type CacheStore } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { type Duration, Effect, Option } from "effect"
 import { type Command, Redis } from "ioredis"
-import { keyIn } from "../../core/test/CacheStoreContract.js"
+import { keyIn } from "@cachefx/testkit/StoreContract"
 import { cleanup, sharedUrl } from "./redis.js"
 
 const run = `hitread-${process.pid}`
@@ -52,14 +52,14 @@ const hitOf = (store: CacheStore.Service, sent: Array<string>, key: ReturnType<t
   })
 
 const invalidations: ReadonlyArray<
-  readonly [string, (store: CacheStore.Service, key: ReturnType<typeof keyIn>) => Effect.Effect<void, unknown>]
+  readonly [string, (store: CacheStore.Service, key: ReturnType<typeof keyIn>) => Effect.Effect<void, unknown, never>]
 > = [
-  ["a hard delete of the key", (store, key) => store.delete(key)],
-  ["a soft delete of the key", (store, key) => store.delete(key, { soft: true })],
-  ["a hard wipe of its partition", (store, key) => store.deletePartition(key)],
-  ["a soft wipe of its partition", (store, key) => store.deletePartition(key, { soft: true })],
-  ["a hard wipe of its namespace", (store, key) => store.clear(key.namespace)],
-  ["a soft wipe of its namespace", (store, key) => store.clear(key.namespace, { soft: true })]
+  ["a hard delete of the key", (store, key) => store.invalidate(CacheKey.key(key))],
+  ["a soft delete of the key", (store, key) => store.invalidate(CacheKey.key(key), { soft: true })],
+  ["a hard wipe of its partition", (store, key) => store.invalidate(CacheKey.partition(key))],
+  ["a soft wipe of its partition", (store, key) => store.invalidate(CacheKey.partition(key), { soft: true })],
+  ["a hard wipe of its namespace", (store, key) => store.invalidate(CacheKey.namespace(key.namespace))],
+  ["a soft wipe of its namespace", (store, key) => store.invalidate(CacheKey.namespace(key.namespace), { soft: true })]
 ]
 
 describe("RedisStore: the guard of a hit, read with no Redis time", () => {
@@ -110,7 +110,7 @@ describe("RedisStore: the guard of a hit, read with no Redis time", () => {
       const key = keyIn(`${run}-tombstone`, "p", "k")
       const miss = yield* store.get(key)
       expect(Option.isNone(miss.entry)).toBe(true)
-      yield* store.delete(key) // a tombstone for the fill window
+      yield* store.invalidate(CacheKey.key(key)) // a tombstone for the fill window
       yield* Effect.sleep("400 millis") // the tombstone has expired: the key holds nothing, as at the read
       expect(yield* store.set(key, entry("computed before the delete"), miss.guard)).toBe(false)
       expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
+import { Cached, CacheKey, CacheSettings, CacheStore, KeyConstructor, KeyField, Ttl } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Redis } from "ioredis"
@@ -198,7 +198,7 @@ describe("leases in one process", () => {
       expect((yield* store.get(key, lease)).lease).toEqual({ _tag: "Held" })
       expect((yield* store.get(key)).lease).toBeUndefined()
       expect(yield* held).toHaveLength(1)
-      yield* store.delete(key) // voids the fill
+      yield* store.invalidate(CacheKey.key(key)) // voids the fill
       expect(yield* store.set(key, entry, absent.guard)).toBe(false)
       expect(yield* held).toEqual([])
 
@@ -208,12 +208,12 @@ describe("leases in one process", () => {
       expect(yield* held).toEqual([])
       const hit = yield* store.get(key, lease)
       expect([Option.isSome(hit.entry), hit.lease]).toEqual([true, undefined])
-      yield* store.delete(key, { soft: true })
+      yield* store.invalidate(CacheKey.key(key), { soft: true })
       const stale = yield* store.get(key, lease)
       expect([stale.stale, stale.lease]).toEqual([true, undefined])
       expect(yield* held).toEqual([])
 
-      yield* store.clear(key.namespace) // the entry is under an old namespace stamp: none
+      yield* store.invalidate(CacheKey.namespace(key.namespace)) // the entry is under an old namespace stamp: none
       const cleared = yield* store.get(key, lease)
       expect([Option.isNone(cleared.entry), cleared.lease?._tag]).toEqual([true, "Taken"])
     }).pipe(Effect.scoped), 20_000)

@@ -1,17 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { CacheSettings, CacheStore } from "@cachefx/core"
+import { CacheKey, CacheSettings, CacheStore } from "@cachefx/core"
 import { RedisStore, RedisSync } from "@cachefx/redis"
 import { Duration, Effect, Layer, Option, Schedule } from "effect"
 import { Cluster, Redis } from "ioredis"
-import { contractSuite, keyIn } from "../../core/test/CacheStoreContract.js"
+import { contract, keyIn } from "@cachefx/testkit/StoreContract"
 import { previousVersionsSuite } from "../../core/test/PreviousVersionsSuite.js"
 import * as keys from "../src/internal/keys.js"
-import { cleanup, layerAt, sharedUrl, TestSettings } from "./redis.js"
+import { cleanup, layerConfigAt, sharedUrl, TestSettings } from "./redis.js"
 import { type RedisCluster, sharedAddress, startCluster, startProxy, unavailable } from "@cachefx/testkit"
 
+/** The marker of this file's keys on the shared Redis. */
+const prefix = `redis-store-${process.pid}`
+
 describe("single Redis", () => {
-  afterAll(() => cleanup(`contract-${process.pid}-`))
-  contractSuite(`redis (${sharedUrl})`, layerAt(sharedUrl))
+  afterAll(() => cleanup(prefix))
+  // the contract provides its settings (its fill window) to the layer
+  contract(`redis (${sharedUrl})`, layerConfigAt(sharedUrl), { soft: true, leases: true, prefix })
 })
 
 if (unavailable !== undefined) {
@@ -31,7 +35,7 @@ describe.skipIf(unavailable !== undefined)("Redis Cluster of 3 masters (started 
     await cluster?.stop()
   })
 
-  contractSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)))
+  contract("redis cluster", Layer.suspend(() => RedisStore.layer({ client })), { soft: true, leases: true })
   // every master is scanned
   previousVersionsSuite("redis cluster", Layer.suspend(() => RedisStore.layer({ client })).pipe(Layer.provide(TestSettings)), "versions")
 
@@ -61,7 +65,7 @@ describe.skipIf(unavailable !== undefined)("Redis Cluster of 3 masters (started 
       const before = readsOfB
       expect(Option.isSome((yield* b.get(key)).entry)).toBe(true)
       expect(readsOfB).toBe(before) // served by B's L1
-      yield* a.delete(key)
+      yield* a.invalidate(CacheKey.key(key))
       // one pub/sub delivery, across the Cluster's nodes
       yield* b.get(key).pipe(
         Effect.flatMap((lookup) => Option.isNone(lookup.entry) ? Effect.void : Effect.fail("still served by B's L1")),
@@ -158,7 +162,7 @@ describe("RedisStore on a single Redis", () => {
       )
       const key = keyIn(run, "p", "infinite")
       expect(yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)).toBe(true)
-      yield* store.delete(key)
+      yield* store.invalidate(CacheKey.key(key))
       expect(Option.isNone((yield* store.get(key)).entry)).toBe(true)
     }).pipe(Effect.scoped))
 
@@ -204,13 +208,13 @@ describe("RedisStore on a single Redis", () => {
       Effect.gen(function*() {
         const key = keyIn(run, "p", "deleted")
         yield* store.set(key, entry(60_000), (yield* store.get(key)).guard)
-        yield* store.delete(key)
+        yield* store.invalidate(CacheKey.key(key))
         const tombstone = yield* Effect.promise(() => client.pttl(keys.physical(key).entry))
         expect(tombstone).toBeGreaterThan(0)
         expect(tombstone).toBeLessThanOrEqual(200)
         const stamp = keys.partitionStamp(key.partition)
         const before = yield* Effect.promise(() => client.get(stamp))
-        yield* store.deletePartition(key)
+        yield* store.invalidate(CacheKey.partition(key))
         const [after, ttl] = yield* Effect.promise(() => Promise.all([client.get(stamp), client.pttl(stamp)]))
         expect(after).not.toBe(before)
         expect(ttl).toBeLessThanOrEqual(200)
@@ -233,7 +237,7 @@ describe("RedisStore over a Redis that never answers", () => {
       expect(error.reason).toBe("Timeout")
       expect(error.operation).toBe("get")
       expect(Duration.toMillis(elapsed)).toBeLessThan(500)
-      expect((yield* Effect.flip(store.clear("cachefx:silent"))).reason).toBe("Timeout")
+      expect((yield* Effect.flip(store.invalidate(CacheKey.namespace("cachefx:silent")))).reason).toBe("Timeout")
     }).pipe(Effect.scoped))
 })
 

@@ -14,12 +14,15 @@ export { cleanup, sharedUrl } from "@cachefx/testkit"
 /** Settings of the tests: a timeout loose enough for a busy 2-core machine. */
 export const TestSettings = CacheSettings.layer({ operationTimeout: "1 second" })
 
-/** `RedisStore.layerConfig` reading `REDIS_URL` = `url`. */
-export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
+/** `RedisStore.layerConfig` reading `REDIS_URL` = `url`, under the settings of its context. */
+export const layerConfigAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
   RedisStore.layerConfig({ url: Config.redacted("REDIS_URL") }).pipe(
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]])))),
-    Layer.provide(TestSettings)
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]]))))
   )
+
+/** `RedisStore.layerConfig` reading `REDIS_URL` = `url`, under `TestSettings`. */
+export const layerAt = (url: string): Layer.Layer<CacheStore.CacheStore, unknown> =>
+  layerConfigAt(url).pipe(Layer.provide(TestSettings))
 
 /**
  * A client of the shared Redis that records each command it sends, as its name and

@@ -187,14 +187,14 @@ const make = <I, A, E, R, KR>(
     delete: (input: I, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
       Effect.flatMap(CacheSettings, (settings) =>
         Effect.flatMap(keyOf<KR>(def, input, settings), (key) => {
-          def.flights.detach((flight) => flight.key === key.key)
-          return Effect.flatMap(CacheStore, (store) => store.delete(key, options))
+          def.flights.detach((computing) => computing.key === key.key)
+          return Effect.flatMap(CacheStore, (store) => store.invalidate({ ...key, _tag: "Key" }, options))
         })),
     deletePartition: (input: unknown, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
       Effect.flatMap(CacheSettings, (settings) =>
         Effect.flatMap(partitionOf<KR>(def, input, settings), (scope) => {
-          def.flights.detach((flight) => flight.partition === scope.partition)
-          return Effect.flatMap(CacheStore, (store) => store.deletePartition(scope, options))
+          def.flights.detach((computing) => computing.partition === scope.partition)
+          return Effect.flatMap(CacheStore, (store) => store.invalidate({ ...scope, _tag: "Partition" }, options))
         })),
     invalidateAll: registry.invalidateOwn(constructor, identity),
     peek: (input: I) => withKey(peeking, input),

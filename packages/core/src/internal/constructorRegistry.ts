@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import { CacheDefinitionError, type CacheStoreError } from "../CacheError.js"
+import * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
@@ -109,13 +110,14 @@ const wipe = (
   for (const { detach, identity } of registered) {
     detach(scopeOf(constructor, prefix, identity))
   }
+  const wipeOne = (namespace: string) => store.invalidate(CacheKey.namespace(namespace), options)
   return namespaces.length === 1
-    ? store.clear(namespaces[0]!, options)
-    : Effect.forEach(namespaces, (namespace) => store.clear(namespace, options), { concurrency: "unbounded", discard: true })
+    ? wipeOne(namespaces[0]!)
+    : Effect.forEach(namespaces, wipeOne, { concurrency: "unbounded", discard: true })
 }
 
 /**
- * Wipes the namespace of one cached value (one O(1) `clear`, soft when asked) and
+ * Wipes the namespace of one cached value (one O(1) namespace `invalidate`, soft when asked) and
  * detaches its computations under way, so that no caller joins one that began before.
  *
  * @internal
@@ -133,7 +135,7 @@ export const invalidateOwn = (
 
 /**
  * Wipes the namespaces of every cached value on a constructor's namespace that this
- * process defines (one O(1) `clear` each, soft when asked), and detaches the
+ * process defines (one O(1) namespace `invalidate` each, soft when asked), and detaches the
  * computations under way of every cached value built on the constructor.
  *
  * @internal

@@ -46,7 +46,7 @@ interface Invalidation {
 }
 
 /**
- * The in-memory store.
+ * The in-memory store: it implements every operation of a `CacheStore.Service` itself.
  *
  * - `entries` is a Map in insertion order with a second chance (CLOCK): a read marks
  *   its entry used, and eviction moves a used entry to the end instead of evicting it,
@@ -152,41 +152,18 @@ class MemoryStore implements CacheStore.Service {
       return true
     })
 
-  delete = (key: CacheKey.CacheKey, options?: CacheStore.InvalidateOptions) =>
+  invalidate = (target: CacheKey.Target, options?: CacheStore.InvalidateOptions) =>
     Effect.sync(() => {
-      const slot = this.entries.get(key.key)
-      if (slot !== undefined) {
-        if (options?.soft === true) {
-          this.soften(key.key, slot)
-        } else {
-          this.remove(key.key, slot)
-        }
+      const soft = options?.soft === true
+      switch (target._tag) {
+        case "Key":
+          return this.invalidateKey(target.key, soft)
+        case "Partition":
+          return this.invalidatePartition(target.partition, soft)
+        case "Namespace":
+          // O(1): entries filled before it are dead (or stale) when read
+          return void (soft ? this.softened : this.namespaces).set(target.namespace, ++this.seq)
       }
-      this.remember(key.key)
-    })
-
-  deletePartition = (scope: CacheKey.Partition, options?: CacheStore.InvalidateOptions) =>
-    Effect.sync(() => {
-      const keys = this.partitions.get(scope.partition)
-      if (keys !== undefined) {
-        if (options?.soft === true) {
-          for (const key of keys) {
-            this.soften(key, this.entries.get(key)!)
-          }
-        } else {
-          for (const key of keys) {
-            this.entries.delete(key)
-          }
-          this.partitions.delete(scope.partition)
-        }
-      }
-      this.remember(scope.partition)
-    })
-
-  clear = (namespace: string, options?: CacheStore.InvalidateOptions) =>
-    Effect.sync(() => {
-      const wipes = options?.soft === true ? this.softened : this.namespaces
-      wipes.set(namespace, ++this.seq)
     })
 
   deleteVersions = (namespace: string, previous: (version: string) => boolean) =>
@@ -207,6 +184,35 @@ class MemoryStore implements CacheStore.Service {
         })
       return batch(0)
     })
+
+  private invalidateKey(key: string, soft: boolean): void {
+    const slot = this.entries.get(key)
+    if (slot !== undefined) {
+      if (soft) {
+        this.soften(key, slot)
+      } else {
+        this.remove(key, slot)
+      }
+    }
+    this.remember(key)
+  }
+
+  private invalidatePartition(partition: string, soft: boolean): void {
+    const keys = this.partitions.get(partition)
+    if (keys !== undefined) {
+      if (soft) {
+        for (const key of keys) {
+          this.soften(key, this.entries.get(key)!)
+        }
+      } else {
+        for (const key of keys) {
+          this.entries.delete(key)
+        }
+        this.partitions.delete(partition)
+      }
+    }
+    this.remember(partition)
+  }
 
   private read(key: CacheKey.CacheKey, now: number): CacheStore.Lookup {
     const guard = { seq: this.seq, at: now } as Guard as unknown as CacheStore.FillGuard

@@ -11,15 +11,18 @@ import type { Counts } from "./memoryStore.js"
 import * as storeDuration from "./storeDuration.js"
 import * as tracing from "./tracing.js"
 
-type Operation = "get" | "getMany" | "set" | "delete" | "deletePartition" | "clear" | "deleteVersions"
+type Operation = "get" | "getMany" | "set" | "invalidate" | "deleteVersions"
 
 /**
  * Runs an operation of a store in a span `cachefx.store.<operation>` when a tracer
  * exports spans, and, when `timed`, times it into `CacheMetrics.storeDuration`. Tagged
  * metrics are made once per store and operation, not per call.
  */
-const observe = (store: string, operation: Operation, timed: boolean) => {
-  const span = tracing.withSpan(`cachefx.store.${operation}`, { kind: "client", attributes: { "cachefx.store": store } })
+const observe = (store: string, operation: Operation, timed: boolean, attributes?: Record<string, string>) => {
+  const span = tracing.withSpan(`cachefx.store.${operation}`, {
+    kind: "client",
+    attributes: { "cachefx.store": store, ...attributes }
+  })
   if (!timed) {
     return span
   }
@@ -62,18 +65,19 @@ export const observed = (store: CacheStore.Service, name: string, timed: boolean
   const get = observe(name, "get", timed)
   const getMany = observe(name, "getMany", timed)
   const set = observe(name, "set", timed)
-  const del = observe(name, "delete", timed)
-  const deletePartition = observe(name, "deletePartition", timed)
-  const clear = observe(name, "clear", timed)
+  // one span per target kind, its kind an attribute: `cachefx.target` = Key, Partition or Namespace
+  const invalidate = {
+    Key: observe(name, "invalidate", timed, { "cachefx.target": "Key" }),
+    Partition: observe(name, "invalidate", timed, { "cachefx.target": "Partition" }),
+    Namespace: observe(name, "invalidate", timed, { "cachefx.target": "Namespace" })
+  }
   const deleteVersions = observe(name, "deleteVersions", timed)
   return withGetSync({
     get: (key, options) => get(store.get(key, options)),
-    ...(store.getMany === undefined ? {} : { getMany: (keys) => getMany(store.getMany!(keys)) }),
+    getMany: (keys) => getMany(store.getMany(keys)),
     set: (key, entry, guard) => set(store.set(key, entry, guard)),
-    delete: (key, options) => del(store.delete(key, options)),
-    deletePartition: (partition, options) => deletePartition(store.deletePartition(partition, options)),
-    clear: (namespace, options) => clear(store.clear(namespace, options)),
-    leases: store.leases,
+    invalidate: (target, options) => invalidate[target._tag](store.invalidate(target, options)),
+    ...(store.leases === undefined ? {} : { leases: store.leases }),
     ...(store.deleteVersions === undefined ? {} : {
       deleteVersions: (namespace, previous) => deleteVersions(store.deleteVersions!(namespace, previous))
     })
@@ -106,8 +110,7 @@ export const withMemoryTelemetry = (memory: CacheStore.Service & Counts, name: s
   return withGetSync({
     ...store,
     set: (key, entry, guard) => counted(store.set(key, entry, guard)),
-    delete: (key, options) => counted(store.delete(key, options)),
-    deletePartition: (partition, options) => counted(store.deletePartition(partition, options)),
+    invalidate: (target, options) => counted(store.invalidate(target, options)),
     ...(store.deleteVersions === undefined ? {} : {
       deleteVersions: (namespace, previous) => counted(store.deleteVersions!(namespace, previous))
     })

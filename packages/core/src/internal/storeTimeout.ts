@@ -16,14 +16,12 @@ const boundLeases = (leases: CacheStore.Leases, bound: Bound): CacheStore.Leases
 
 /** Every operation of `store` through `bound`. */
 const boundStore = (store: CacheStore.Service, bound: Bound): CacheStore.Service => {
-  const { deleteVersions, getMany, leases } = store
+  const { deleteVersions, leases } = store
   return {
     get: (key, options) => bound("get", store.get(key, options)),
-    ...(getMany === undefined ? {} : { getMany: (keys) => bound("getMany", getMany(keys)) }),
+    getMany: (keys) => bound("getMany", store.getMany(keys)),
     set: (key, entry, guard) => bound("set", store.set(key, entry, guard)),
-    delete: (key, options) => bound("delete", store.delete(key, options)),
-    deletePartition: (partition, options) => bound("deletePartition", store.deletePartition(partition, options)),
-    clear: (namespace, options) => bound("clear", store.clear(namespace, options)),
+    invalidate: (target, options) => bound("invalidate", store.invalidate(target, options)),
     ...(leases === undefined ? {} : { leases: boundLeases(leases, bound) }),
     // many batches, each a bounded operation of the store's own: not bound as one
     ...(deleteVersions === undefined ? {} : { deleteVersions })

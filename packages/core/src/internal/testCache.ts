@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { CacheStoreError } from "../CacheError.js"
-import type * as CacheKey from "../CacheKey.js"
+import * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
 import * as TestCache from "../TestCache.js"
@@ -28,9 +28,8 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       targets: ReadonlyArray<string>,
       effect: Effect.Effect<A, CacheStoreError>,
       outcomes: (a: A) => ReadonlyArray<TestCache.Operation["outcome"]>,
-      options?: CacheStore.InvalidateOptions
+      extra: Partial<TestCache.Operation> = {}
     ): Effect.Effect<A, CacheStoreError> => {
-      const soft = options?.soft === true ? { soft: true as const } : {}
       const fault = faults[0]
       let attempt = effect
       if (fault !== undefined) {
@@ -40,9 +39,9 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       return attempt.pipe(
         Effect.tapBoth({
           onFailure: () =>
-            Effect.sync(() => targets.forEach((target) => log.push({ op, target, outcome: "failed", ...soft }))),
+            Effect.sync(() => targets.forEach((target) => log.push({ op, target, outcome: "failed", ...extra }))),
           onSuccess: (a) =>
-            Effect.sync(() => outcomes(a).forEach((outcome, i) => log.push({ op, target: targets[i]!, outcome, ...soft })))
+            Effect.sync(() => outcomes(a).forEach((outcome, i) => log.push({ op, target: targets[i]!, outcome, ...extra })))
         })
       )
     }
@@ -52,25 +51,24 @@ export const layer = (options?: CacheStore.MemoryOptions): Layer.Layer<CacheStor
       target: string,
       effect: Effect.Effect<A, CacheStoreError>,
       outcome: (a: A) => TestCache.Operation["outcome"],
-      options?: CacheStore.InvalidateOptions
-    ): Effect.Effect<A, CacheStoreError> => runMany(op, [target], effect, (a) => [outcome(a)], options)
+      extra?: Partial<TestCache.Operation>
+    ): Effect.Effect<A, CacheStoreError> => runMany(op, [target], effect, (a) => [outcome(a)], extra)
 
     const found = (lookup: CacheStore.Lookup): TestCache.Operation["outcome"] =>
       Option.isNone(lookup.entry) ? "miss" : lookup.stale === true ? "stale" : "hit"
 
-    const { deleteVersions, getMany } = inner
+    const { deleteVersions } = inner
     const store: CacheStore.Service = CacheStore.withTimeout({
       get: (key) => run("get", key.key, inner.get(key), found),
-      ...(getMany === undefined ? {} : {
-        getMany: (keys: ReadonlyArray<CacheKey.CacheKey>) =>
-          runMany("getMany", keys.map((key) => key.key), getMany(keys), (lookups) => lookups.map(found))
-      }),
+      getMany: (keys: ReadonlyArray<CacheKey.CacheKey>) =>
+        runMany("getMany", keys.map((key) => key.key), inner.getMany(keys), (lookups) => lookups.map(found)),
       set: (key, entry, guard) =>
         run("set", key.key, inner.set(key, entry, guard), (stored) => stored ? "stored" : "refused"),
-      delete: (key, options) => run("delete", key.key, inner.delete(key, options), () => "done", options),
-      deletePartition: (scope, options) =>
-        run("deletePartition", scope.partition, inner.deletePartition(scope, options), () => "done", options),
-      clear: (namespace, options) => run("clear", namespace, inner.clear(namespace, options), () => "done", options),
+      invalidate: (target, options) =>
+        run("invalidate", CacheKey.scopeOf(target), inner.invalidate(target, options), () => "done", {
+          scope: target._tag,
+          ...(options?.soft === true ? { soft: true } : {})
+        }),
       ...(deleteVersions === undefined ? {} : {
         deleteVersions: (namespace: string, previous: (version: string) => boolean) =>
           run("deleteVersions", namespace, deleteVersions(namespace, previous), () => "done")

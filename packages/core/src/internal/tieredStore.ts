@@ -7,7 +7,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { CacheDefinitionError, CacheStoreError } from "../CacheError.js"
 import type * as CacheEntry from "../CacheEntry.js"
-import type * as CacheKey from "../CacheKey.js"
+import * as CacheKey from "../CacheKey.js"
 import type * as CacheStore from "../CacheStore.js"
 import type * as CacheSync from "../CacheSync.js"
 import { withGetSync } from "./getSync.js"
@@ -83,8 +83,8 @@ class TieredStore {
     return copy === undefined ? undefined : copy.value as CacheEntry.CacheEntry
   }
 
-  getMany = (getMany: NonNullable<CacheStore.Service["getMany"]>) =>
-  (keys: ReadonlyArray<CacheKey.CacheKey>): Effect.Effect<ReadonlyArray<CacheStore.Lookup>, CacheStoreError> => {
+  getMany = (keys: ReadonlyArray<CacheKey.CacheKey>): Effect.Effect<ReadonlyArray<CacheStore.Lookup>, CacheStoreError> => {
+    const getMany = this.l2.getMany
     const l1 = this.l1
     if (l1 === undefined) {
       return Effect.map(getMany(keys), (lookups) => lookups.map((lookup) => this.bypassed(lookup)))
@@ -130,25 +130,8 @@ class TieredStore {
     })
   }
 
-  delete = (key: CacheKey.CacheKey, options?: CacheStore.InvalidateOptions) =>
-    this.invalidate("delete", this.l2.delete(key, options), {
-      _tag: "Key",
-      origin: this.origin,
-      namespace: key.namespace,
-      partition: key.partition,
-      key: key.key
-    })
-
-  deletePartition = (scope: CacheKey.Partition, options?: CacheStore.InvalidateOptions) =>
-    this.invalidate("deletePartition", this.l2.deletePartition(scope, options), {
-      _tag: "Partition",
-      origin: this.origin,
-      namespace: scope.namespace,
-      partition: scope.partition
-    })
-
-  clear = (namespace: string, options?: CacheStore.InvalidateOptions) =>
-    this.invalidate("clear", this.l2.clear(namespace, options), { _tag: "Namespace", origin: this.origin, namespace })
+  invalidate = (target: CacheKey.Target, options?: CacheStore.InvalidateOptions) =>
+    this.spread(this.l2.invalidate(target, options), { ...target, origin: this.origin })
 
   deleteVersions = (deleteVersions: NonNullable<CacheStore.Service["deleteVersions"]>) =>
   (namespace: string, previous: (version: string) => boolean) =>
@@ -159,7 +142,7 @@ class TieredStore {
 
   /** Drops one key's copy from L1; an L1 that fails to starts over empty. */
   private forgetKey(l1: CacheStore.Service, key: CacheKey.CacheKey): Effect.Effect<void> {
-    return Effect.catchAllCause(l1.delete(key), () => this.reset)
+    return Effect.catchAllCause(l1.invalidate(CacheKey.key(key)), () => this.reset)
   }
 
   /** Applies an event of the channel. */
@@ -187,25 +170,21 @@ class TieredStore {
     if (l1 === undefined) {
       return Effect.void
     }
-    const drop = message._tag === "Key"
-      ? l1.delete(message)
-      : message._tag === "Partition"
-      ? l1.deletePartition(message)
-      : l1.clear(message.namespace)
-    return Effect.catchAllCause(drop, () => this.reset)
+    // a message is a target: its tag says what it reaches
+    return Effect.catchAllCause(l1.invalidate(message), () => this.reset)
   }
 
   /**
    * L2 first (so that no read of this instance can copy the old value into L1 after L1
    * is cleaned), then L1, even when L2 failed, then the message, once L2 is done.
    */
-  private invalidate(operation: string, l2: Effect.Effect<void, CacheStoreError>, message: CacheSync.Message) {
+  private spread(l2: Effect.Effect<void, CacheStoreError>, message: CacheSync.Message) {
     return Effect.flatMap(Effect.exit(l2), (exit) =>
       Effect.zipRight(
         this.forget(message),
         Exit.isFailure(exit) ? exit : Effect.mapError(
           this.sync.publish(message),
-          (cause) => new CacheStoreError({ operation, reason: "Unavailable", cause })
+          (cause) => new CacheStoreError({ operation: "invalidate", reason: "Unavailable", cause })
         )
       ))
   }
@@ -279,11 +258,9 @@ export const make = (options: CacheStore.TieredOptions): Effect.Effect<CacheStor
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), store.handle)))
     return withGetSync({
       get: store.get,
+      getMany: store.getMany,
       set: store.set,
-      delete: store.delete,
-      deletePartition: store.deletePartition,
-      clear: store.clear,
-      ...(l2.getMany === undefined ? {} : { getMany: store.getMany(l2.getMany) }),
+      invalidate: store.invalidate,
       ...(l2.leases === undefined ? {} : { leases: l2.leases }),
       ...(l2.deleteVersions === undefined ? {} : { deleteVersions: store.deleteVersions(l2.deleteVersions) })
     }, store.getSync)

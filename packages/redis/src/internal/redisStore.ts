@@ -219,23 +219,29 @@ class Store implements CacheStore.Service {
     })
 
   /**
-   * Leaves a tombstone for the fill window: a fill that read before it no longer matches
-   * the key. Softly: rewrites the entry as stale, under a new id (see `scripts.ts`).
+   * One command whatever the target reaches. A key: leaves a tombstone for the fill
+   * window, so that a fill that read before it no longer matches the key; softly,
+   * rewrites the entry as stale, under a new id (see `scripts.ts`). A partition or a
+   * namespace: replaces its stamp (O(1)); softly, keeps the stamp's base and gives it a
+   * new soft id.
    */
-  delete = (key: CacheKey.CacheKey, options?: CacheStore.InvalidateOptions) =>
-    options?.soft === true
-      ? this.soft("delete", this.commands.cachefxSoftDelete, keys.physical(key).entry)
-      : this.replace("delete", keys.physical(key).entry, "~" + fresh())
-
-  deletePartition = (scope: CacheKey.Partition, options?: CacheStore.InvalidateOptions) =>
-    options?.soft === true
-      ? this.soft("deletePartition", this.commands.cachefxSoften, keys.partitionStamp(scope.partition))
-      : this.replace("deletePartition", keys.partitionStamp(scope.partition), fresh())
-
-  clear = (namespace: string, options?: CacheStore.InvalidateOptions) =>
-    options?.soft === true
-      ? this.soft("clear", this.commands.cachefxSoften, keys.namespaceStamp(namespace))
-      : this.replace("clear", keys.namespaceStamp(namespace), fresh())
+  invalidate = (target: CacheKey.Target, options?: CacheStore.InvalidateOptions) => {
+    const soft = options?.soft === true
+    switch (target._tag) {
+      case "Key": {
+        const entry = keys.physical(target).entry
+        return soft ? this.soft(this.commands.cachefxSoftDelete, entry) : this.replace(entry, "~" + fresh())
+      }
+      case "Partition": {
+        const stamp = keys.partitionStamp(target.partition)
+        return soft ? this.soft(this.commands.cachefxSoften, stamp) : this.replace(stamp, fresh())
+      }
+      case "Namespace": {
+        const stamp = keys.namespaceStamp(target.namespace)
+        return soft ? this.soft(this.commands.cachefxSoften, stamp) : this.replace(stamp, fresh())
+      }
+    }
+  }
 
   /**
    * SCANs every master for the namespace's keys, `scanCount` at a time, and unlinks the
@@ -282,17 +288,13 @@ class Store implements CacheStore.Service {
   }
 
   /** One `SET ... PX <fill window>`: whatever the key held, and whatever recorded it, is void. */
-  private replace(operation: string, key: string, value: string) {
-    return Effect.asVoid(attempt(operation, this.bounds, () => this.client.set(key, value, "PX", this.window)))
+  private replace(key: string, value: string) {
+    return Effect.asVoid(attempt("invalidate", this.bounds, () => this.client.set(key, value, "PX", this.window)))
   }
 
   /** One script over one key (an entry or a stamp) that invalidates it softly. */
-  private soft(
-    operation: string,
-    script: (...args: ReadonlyArray<string | number>) => Promise<number>,
-    key: string
-  ) {
-    return Effect.asVoid(attempt(operation, this.bounds, () => script(key, fresh(), this.window)))
+  private soft(script: (...args: ReadonlyArray<string | number>) => Promise<number>, key: string) {
+    return Effect.asVoid(attempt("invalidate", this.bounds, () => script(key, fresh(), this.window)))
   }
 
   /**
