@@ -417,6 +417,57 @@ export const contract = (
       }
     })
 
+    describe("getSync, on a store that has it", () => {
+      /** What `getSync` gives of a key, as `get` gives it: the value, or none. */
+      const sync = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
+        Option.map(Option.fromNullable(store.getSync?.(key)), (entry) => entry.value)
+      const withSync = <A, E>(f: (store: CacheStore.Service, id: string) => Effect.Effect<A, E>) =>
+        withStore((store, id) => store.getSync === undefined ? Effect.void : f(store, id))
+
+      it.live("gives what get gives of a fresh entry, a copy of its own of an object value", () =>
+        withSync((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "p", "a")
+            expect(sync(store, key)).toEqual(Option.none())
+            yield* fill(store, key, { tags: ["x"] })
+            const first = store.getSync!(key)!
+            expect(first).toEqual(Option.getOrThrow((yield* store.get(key)).entry))
+            ;(first.value as { tags: Array<string> }).tags.push("changed by a caller")
+            expect(sync(store, key)).toEqual(Option.some({ tags: ["x"] }))
+          })
+        ))
+
+      it.live("gives nothing once the key, its partition or its namespace is invalidated, hard or soft", () =>
+        withSync((store, id) =>
+          Effect.gen(function*() {
+            const targets = [
+              (key: CacheKey.CacheKey) => CacheKey.key(key),
+              (key: CacheKey.CacheKey) => CacheKey.partition(key),
+              (key: CacheKey.CacheKey) => CacheKey.namespace(key.namespace)
+            ]
+            for (const [i, target] of targets.entries()) {
+              for (const soft of [false, true]) {
+                const key = keyIn(`${id}-${i}-${soft}`, "p", "a")
+                yield* fill(store, key, 1)
+                expect(sync(store, key)).toEqual(Option.some(1))
+                yield* store.invalidate(target(key), { soft })
+                expect(sync(store, key)).toEqual(Option.none())
+              }
+            }
+          })
+        ))
+
+      it.live("gives nothing past staleUntil", () =>
+        withSync((store, id) =>
+          Effect.gen(function*() {
+            const key = keyIn(id, "p", "a")
+            yield* fill(store, key, 1, 50)
+            yield* Effect.sleep("100 millis")
+            expect(sync(store, key)).toEqual(Option.none())
+          })
+        ))
+    })
+
     describe("getMany", () => {
       it.live("reads keys of several partitions and namespaces, in order, duplicates included", () =>
         withStore((store, id) =>
