@@ -28,7 +28,7 @@ import { InvalidationEvent } from "./InvalidationEvent.js"
 
 /**
  * One rule's work for one event: the cached value's `name`, the rule's `name` and the
- * event. No closures, so any broker can carry it.
+ * event (and, batched, the other rules it matched). No closures, so any broker can carry it.
  *
  * @example
  * ```ts
@@ -49,7 +49,12 @@ import { InvalidationEvent } from "./InvalidationEvent.js"
 export const Job = Schema.Struct({
   cache: Schema.String,
   rule: Schema.String,
-  event: InvalidationEvent
+  event: InvalidationEvent,
+  /**
+   * With `InvalidationEngine`'s `batch`: the other rules the event matched that share
+   * this job's dispatcher, applied after this one by the same job (since 0.4.0).
+   */
+  batch: Schema.optional(Schema.Array(Schema.Struct({ cache: Schema.String, rule: Schema.String })))
 })
 
 /**

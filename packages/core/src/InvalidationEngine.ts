@@ -112,6 +112,20 @@ export interface Options {
     readonly interval?: Duration.DurationInput | undefined
     readonly maxInterval?: Duration.DurationInput | undefined
   } | undefined
+  /**
+   * The dispatcher of every rule that names none (Restflow's default dispatcher
+   * setting): `"inline"` by default; any name a provided layer serves
+   * (`Dispatcher.layerPool`, `Dispatcher.layerBackground`, a broker's), checked when the
+   * engine is built (since 0.4.0).
+   */
+  readonly dispatcher?: string | undefined
+  /**
+   * One dispatch for all of a write's rules (Restflow's batch): the rules one event
+   * matches that share a dispatcher and its config go to it as one job, which applies
+   * them one after the other (a broker carries one message instead of one per rule). Off
+   * by default: each rule is a job of its own, retried and counted alone (since 0.4.0).
+   */
+  readonly batch?: boolean | undefined
 }
 
 /**

@@ -171,6 +171,8 @@ interface Prepared {
   readonly plan: rules.Plan
   readonly dispatcher: Dispatcher.Dispatcher
   readonly config: Readonly<Record<string, unknown>>
+  /** `config` as text: rules whose configs read the same share a batched job. */
+  readonly configKey: string
   /** The job of an event, run once, without retries: what a broker's worker runs. */
   readonly attempt: (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void, CacheError>
   /**
@@ -247,7 +249,8 @@ const prepare = (
         Effect.zipRight(storeFailed(cause) ? remember({ cache: subject.name, attempt: replayed(event), wipe }) : Effect.void),
         Effect.zipRight(receipt === undefined ? Effect.void : Deferred.succeed(receipt, false))
       ))
-  return { plan, dispatcher, config: rule.options.dispatcherConfig ?? {}, attempt, retried }
+  const config = rule.options.dispatcherConfig ?? {}
+  return { plan, dispatcher, config, configKey: JSON.stringify(config), attempt, retried }
 }
 
 /** The rules of one table, by operation, and the labels of its event metric. */
@@ -264,7 +267,8 @@ const index = (
   caches: ReadonlyArray<Cached.Cached.Any>,
   context: Context.Context<CacheStore>,
   retry: Schedule.Schedule<unknown, unknown>,
-  remember: (failed: replay.Failed) => Effect.Effect<void>
+  remember: (failed: replay.Failed) => Effect.Effect<void>,
+  defaultDispatcher: string
 ) =>
   Effect.gen(function*() {
     // jobs name cached values by name: one name, one cached value (given twice, it counts once)
@@ -289,7 +293,7 @@ const index = (
           return yield* fail("two rules of this cached value have this name; give one a name of its own (option name)")
         }
         const plan = yield* rules.plan(cached, rule)
-        const name = rule.options.dispatcher ?? "inline"
+        const name = rule.options.dispatcher ?? defaultDispatcher
         const provided = yield* Effect.serviceOption(Dispatcher.tag(name))
         if (Option.isNone(provided) && name !== "inline") {
           return yield* fail(`no layer provides the dispatcher "${name}" (provide Dispatcher.layerPool, Dispatcher.layerBackground or a broker's layer to the engine layer)`)
@@ -342,39 +346,90 @@ export const make = (options: InvalidationEngine.Options) =>
       interval: options.replay?.interval ?? "500 millis",
       maxInterval: options.replay?.maxInterval ?? "5 seconds"
     })
-    const { byTable, caches, plans } = yield* index(options.caches, context, options.retry ?? defaultRetry, replays.remember)
+    const { byTable, caches, plans } = yield* index(
+      options.caches,
+      context,
+      options.retry ?? defaultRetry,
+      replays.remember,
+      options.dispatcher ?? "inline"
+    )
 
-    const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> => {
-      const prepared = plans.get(job.cache)?.get(job.rule)
+    /** Runs one rule of a job, once, without retries. */
+    const runRule = (
+      cache: string,
+      rule: string,
+      event: InvalidationEvent.InvalidationEvent
+    ): Effect.Effect<void, InvalidationRuleError | CacheError> => {
+      const prepared = plans.get(cache)?.get(rule)
       if (prepared === undefined) {
         return Effect.fail(new InvalidationRuleError({
-          cache: job.cache,
-          rule: job.rule,
+          cache,
+          rule,
           reason: "this engine has no such rule (does this process run the code that made the job?)"
         }))
       }
-      return prepared.attempt(job.event)
+      return prepared.attempt(event)
     }
 
-    /** Hands a job to its dispatcher; with `receipts` (a tracked publish), adds the signal of its outcome. */
+    /** A job's rule, then the rules batched with it, one after the other. */
+    const run = (job: Dispatcher.Job): Effect.Effect<void, InvalidationRuleError | CacheError> =>
+      job.batch === undefined || job.batch.length === 0
+        ? runRule(job.cache, job.rule, job.event)
+        : Effect.forEach([job, ...job.batch], (part) => runRule(part.cache, part.rule, job.event), { discard: true })
+
+    /**
+     * Hands one job to the dispatcher of `group` (rules of one event that share it and
+     * its config: one rule, or several with `batch`); run in place, it applies each rule
+     * with its own retries. With `receipts` (a tracked publish), adds the signal of each
+     * rule's outcome.
+     */
     const dispatch = (
-      prepared: Prepared,
+      group: ReadonlyArray<Prepared>,
       event: InvalidationEvent.InvalidationEvent,
       receipts: busInternal.Receipts | undefined
     ) => {
-      const job = { cache: prepared.plan.subject.name, rule: prepared.plan.rule.name, event }
-      if (receipts === undefined) {
-        return prepared.dispatcher.dispatch({ job, config: prepared.config, run: prepared.retried(event, undefined) })
+      const [first, ...rest] = group as readonly [Prepared, ...Array<Prepared>]
+      const job: Dispatcher.Job = {
+        cache: first.plan.subject.name,
+        rule: first.plan.rule.name,
+        event,
+        ...(rest.length === 0 ? {} : {
+          batch: rest.map((prepared) => ({ cache: prepared.plan.subject.name, rule: prepared.plan.rule.name }))
+        })
       }
-      const receipt = Deferred.unsafeMake<boolean>(FiberId.none)
-      receipts.push(receipt)
-      const dispatched = prepared.dispatcher.dispatch({
-        job,
-        config: prepared.config,
-        run: prepared.retried(event, receipt)
+      const signals = group.map((): Deferred.Deferred<boolean> | undefined => {
+        if (receipts === undefined) {
+          return undefined
+        }
+        const receipt = Deferred.unsafeMake<boolean>(FiberId.none)
+        receipts.push(receipt)
+        return receipt
       })
+      const runs = group.length === 1
+        ? first.retried(event, signals[0])
+        : Effect.forEach(group, (prepared, i) => prepared.retried(event, signals[i]), { discard: true })
+      const dispatched = first.dispatcher.dispatch({ job, config: first.config, run: runs })
       // a broker holds the job once it took it (a job it did not take ran in place, and said so first)
-      return prepared.dispatcher.durable === true ? Effect.zipRight(dispatched, Deferred.succeed(receipt, true)) : dispatched
+      return receipts !== undefined && first.dispatcher.durable === true
+        ? Effect.zipRight(dispatched, Effect.forEach(signals, (receipt) => Deferred.succeed(receipt!, true), { discard: true }))
+        : dispatched
+    }
+
+    /** The jobs of an event's rules: one per rule, or with `batch` one per dispatcher and config. */
+    const groupsOf = (matching: ReadonlyArray<Prepared>): ReadonlyArray<ReadonlyArray<Prepared>> => {
+      if (options.batch !== true || matching.length < 2) {
+        return matching.map((prepared) => [prepared])
+      }
+      const groups: Array<Array<Prepared>> = []
+      for (const prepared of matching) {
+        const group = groups.find(([other]) => other!.dispatcher === prepared.dispatcher && other!.configKey === prepared.configKey)
+        if (group === undefined) {
+          groups.push([prepared])
+        } else {
+          group.push(prepared)
+        }
+      }
+      return groups
     }
 
     /** Handles an event in `fiber`, the publisher's (or the engine's, for queued events). */
@@ -387,10 +442,11 @@ export const make = (options: InvalidationEngine.Options) =>
       const table = byTable.get(event.table)
       const matching = table === undefined ? [] : table.on[event.operation]
       CacheMetrics.invalidationEvents.unsafeUpdate(1, table === undefined ? labels(["table", event.table]) : table.labels)
-      // one rule's job runs in this fiber; several run side by side
-      const jobs = matching.length === 1
-        ? dispatch(matching[0]!, event, receipts)
-        : Effect.forEach(matching, (prepared) => dispatch(prepared, event, receipts), {
+      // one job runs in this fiber; several run side by side
+      const groups = groupsOf(matching)
+      const jobs = groups.length === 1
+        ? dispatch(groups[0]!, event, receipts)
+        : Effect.forEach(groups, (group) => dispatch(group, event, receipts), {
           concurrency: "unbounded",
           discard: true
         })
