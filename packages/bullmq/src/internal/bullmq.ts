@@ -1,10 +1,8 @@
-import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
-import * as Cause from "effect/Cause"
+import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
-import { Queue, UnrecoverableError, Worker } from "bullmq"
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Redis } from "ioredis"
 import type * as BullMQDispatcher from "../BullMQDispatcher.js"
 import type * as BullMQWorker from "../BullMQWorker.js"
@@ -87,23 +85,31 @@ export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
   )
 
 /** @internal */
-export const makeWorker = (options: BullMQWorker.Options) =>
-  Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<InvalidationEngine.InvalidationEngine>()
-    const runExit = Runtime.runPromiseExit(runtime)
-    const processJob = async (job: { readonly data: unknown }) => {
-      const exit = await runExit(BrokerJob.run(job.data))
-      if (Exit.isFailure(exit)) {
-        const failure = Cause.squash(exit.cause)
-        // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
-        throw failure instanceof BrokerJob.JobFailure && !failure.retry
-          ? new UnrecoverableError(failure.reason)
-          : new Error(failure instanceof Error ? failure.message : String(failure))
-      }
+export const checkWorker = (options: Omit<BullMQWorker.Options, "connection">) =>
+  BrokerJob.requireWhole("BullMQWorker", { concurrency: [options.concurrency, 1], maxStalledCount: [options.maxStalledCount, 0] })
+
+/** @internal */
+export const makeWorker = (options: BullMQWorker.Options) => {
+  checkWorker(options)
+  return Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<never>()
+    // BullMQ counts the attempts (the job's own `attempts`) and records the outcome: the processor only says which
+    const outcomeOf = yield* BrokerJob.runner<Job>({
+      broker: "BullMQ",
+      job: (job) => job.data,
+      delivery: (job) => job.attemptsMade + 1,
+      attempts: (job) => job.opts.attempts ?? 1,
+      annotations: (job) => ({ queue: job.queueName, job: job.id })
+    })
+    const processJob = async (job: Job) => {
+      const outcome = await Runtime.runPromise(runtime)(outcomeOf(job))
+      // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
+      if (outcome._tag === "Retry") throw new Error(outcome.reason)
+      if (outcome._tag === "Dead") throw new UnrecoverableError(outcome.reason)
     }
     const settings = {
       connection: options.connection,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? BrokerJob.defaults.concurrency,
       lockDuration: Duration.toMillis(options.lockDuration ?? "30 seconds"),
       stalledInterval: Duration.toMillis(options.stalledInterval ?? "30 seconds"),
       maxStalledCount: options.maxStalledCount ?? 1,
@@ -120,3 +126,4 @@ export const makeWorker = (options: BullMQWorker.Options) =>
         close
       ), { discard: true })
   })
+}
