@@ -25,7 +25,7 @@ export const bench = Effect.gen(function*() {
   yield* measureBroker(
     "rabbitmq",
     RabbitMQDispatcher.layer({ connection, queue }),
-    RabbitMQWorker.layer({ connection, queue, prefetch: 64 })
+    RabbitMQWorker.layer({ connection, queue, concurrency: 64 })
   )
 })
 

@@ -559,6 +559,75 @@ export const dispatcher = (options: DispatcherOptions): Dispatcher.Dispatcher =>
 })
 
 /**
+ * How a broker retries a job, in the words every broker package uses. Where they go
+ * depends on who counts the deliveries: the dispatcher's options with BullMQ and
+ * pg-boss (the policy travels with each job), the worker's with RabbitMQ and Redis
+ * Streams (which retries a job once its visibility timeout passes, so it has no
+ * `backoff`).
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * const retries: BrokerJob.RetryOptions = { attempts: 8, backoff: "500 millis" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** How many times a job is tried in all before it is dead-lettered. Default 5. */
+  readonly attempts?: number | undefined
+  /** The first retry delay, doubled at each retry. Default 1 second. */
+  readonly backoff?: Duration.DurationInput | undefined
+}
+
+/**
+ * What every broker package's dispatcher takes besides its client and its queue: the
+ * name rules use, the fan-out threshold, and how long it waits for the broker.
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * const options: BrokerJob.ProducerOptions<"audit"> = { name: "audit", rowsPerJob: 50, timeout: "1 second" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ProducerOptions<N extends string = string> {
+  /** The name rules use. Default: the broker's (`"bullmq"`, `"pg-boss"`, `"rabbitmq"`, `"redis-stream"`). */
+  readonly name?: N | undefined
+  /**
+   * An event with more rows than this becomes several jobs of at most this many rows (a
+   * rule's `dispatcherConfig.rowsPerJob` overrides it). Default 100 (BullMQ, Redis
+   * Streams) or 500 (pg-boss, RabbitMQ).
+   */
+  readonly rowsPerJob?: number | undefined
+  /** How long `dispatch` waits for the broker to take a job before running it in place. Default 2 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What every broker package's worker takes besides its client and its queue.
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * const options: BrokerJob.ConsumerOptions = { concurrency: 16 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConsumerOptions {
+  /** How many jobs the worker takes and runs at once (BullMQ's concurrency, RabbitMQ's prefetch, pg-boss's batch). Default 8. */
+  readonly concurrency?: number | undefined
+}
+
+/**
  * The defaults every broker package shares: a job is tried `attempts` times in all,
  * retried after `backoff` (doubled at each retry), a dispatcher waits `timeout` for its
  * broker before it runs a job in place, jobs go to `queue` unless a rule names another,
@@ -700,17 +769,41 @@ export interface WorkerLayerConfig<ConfigOptions, E = BrokerError> {
 }
 
 /**
- * How a `layerConfig` turns what it read into the options of `make`: `check` refuses
- * what `make` would (it throws a `CacheDefinitionError`), `connect` opens a client to
- * `url`, closed with the scope, and gives the options with it.
+ * The options of every broker package's `layerConfig`: those of `make` but its client
+ * (`Client`) and its name (given in code, since rules name it), and the `url` of the
+ * broker (with its credentials, hence redacted), to which the layer opens a client of
+ * its own and closes it with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * interface Options { readonly client: unknown; readonly queue?: string | undefined }
+ * const options: BrokerJob.ConfigOptions<Options, "client"> = { url: Redacted.make("amqp://127.0.0.1"), queue: "users" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ConfigOptions<Options, Client extends keyof Options> = Omit<Options, Client | "name"> & {
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * How a `layerConfig` makes what `make` makes from the options it read: `check` refuses
+ * what `make` would (it throws a `CacheDefinitionError`, which becomes a `ConfigError`),
+ * `connect` opens a client to `url`, closed with the scope, and gives the options of
+ * `make` with it.
  *
  * @example
  * ```ts
  * import { Effect, Redacted } from "effect"
  * import { BrokerJob } from "@cachefx/core"
  *
- * interface Client { readonly url: string }
- * const fromConfig: BrokerJob.FromConfig<{ readonly url: Redacted.Redacted; readonly concurrency?: number }, { readonly client: Client }> = {
+ * interface Options { readonly client: { readonly url: string }; readonly concurrency?: number | undefined }
+ * const fromConfig: BrokerJob.FromConfig<BrokerJob.ConfigOptions<Options, "client">, Options, void> = {
+ *   make: (options) => Effect.log(`serving ${options.client.url}`),
  *   check: (options) => BrokerJob.requireWhole("MyWorker", { concurrency: [options.concurrency, 1] }),
  *   connect: (url, options) => Effect.succeed({ ...options, client: { url: Redacted.value(url) } })
  * }
@@ -719,19 +812,20 @@ export interface WorkerLayerConfig<ConfigOptions, E = BrokerError> {
  * @since 0.3.0
  * @category models
  */
-export interface FromConfig<ConfigOptions extends { readonly url: Redacted.Redacted }, Options, E = never> {
+export interface FromConfig<ConfigOptions extends { readonly url: Redacted.Redacted }, Options, A, E = never, R = never> {
+  readonly make: (options: Options) => Effect.Effect<A, E, R>
   readonly check: (options: Omit<ConfigOptions, "url">) => void
   readonly connect: (url: Redacted.Redacted, options: Omit<ConfigOptions, "url">) => Effect.Effect<Options, E, Scope.Scope>
 }
 
-/** The options `fromConfig` reads, checked and with a client of their url. */
-const fromConfig = <C extends { readonly url: Redacted.Redacted }, Options, E>(
+/** Reads the options, checks them, connects to their url and makes what `make` makes with the client. */
+const fromConfig = <C extends { readonly url: Redacted.Redacted }, Options, A, E, R>(
   options: Config.Config.Wrap<C>,
-  from: FromConfig<C, Options, E>
-): Effect.Effect<Options, E | ConfigError.ConfigError, Scope.Scope> =>
+  from: FromConfig<C, Options, A, E, R>
+): Effect.Effect<A, E | ConfigError.ConfigError, Scope.Scope | R> =>
   Effect.flatMap(
     unwrapConfig(options, ({ url: _, ...rest }: C) => from.check(rest)),
-    ({ url, ...rest }: C) => from.connect(url, rest)
+    ({ url, ...rest }: C) => Effect.flatMap(from.connect(url, rest), from.make)
   )
 
 /**
@@ -760,21 +854,21 @@ export const workerLayer = <Options, E>(make: MakeWorker<Options, E>): WorkerLay
  * import { Effect, Redacted } from "effect"
  * import { BrokerJob } from "@cachefx/core"
  *
- * const make: BrokerJob.MakeWorker<{ readonly url: string }> = (options) => Effect.log(`serving ${options.url}`)
- * const layerConfig = BrokerJob.workerLayerConfig(make, {
+ * interface Options { readonly url: string }
+ * const layerConfig = BrokerJob.workerLayerConfig<BrokerJob.ConfigOptions<Options, "url">, Options>({
+ *   make: (options) => Effect.log(`serving ${options.url}`),
  *   check: () => {},
- *   connect: (url: Redacted.Redacted) => Effect.succeed({ url: Redacted.value(url) })
+ *   connect: (url) => Effect.succeed({ url: Redacted.value(url) })
  * })
  * ```
  *
  * @since 0.3.0
  * @category layers
  */
-export const workerLayerConfig = <C extends { readonly url: Redacted.Redacted }, Options, E, E2>(
-  make: MakeWorker<Options, E>,
-  from: FromConfig<C, Options, E2>
-): WorkerLayerConfig<C, E | E2> =>
-(options) => Layer.scopedDiscard(Effect.flatMap(fromConfig(options, from), make))
+export const workerLayerConfig = <C extends { readonly url: Redacted.Redacted }, Options, E = never>(
+  from: FromConfig<C, Options, void, E, InvalidationEngine.InvalidationEngine | Scope.Scope>
+): WorkerLayerConfig<C, E> =>
+(options) => Layer.scopedDiscard(fromConfig(options, from))
 
 /**
  * The `make` of every broker package's dispatcher module: the dispatcher in a scope
@@ -875,11 +969,12 @@ export const dispatcherLayer = <Options extends { readonly name?: string | undef
  * import { Effect, Redacted } from "effect"
  * import { BrokerJob } from "@cachefx/core"
  *
- * const make = (options: { readonly url: string; readonly name?: string | undefined }) =>
- *   Effect.succeed(BrokerJob.dispatcher({ name: options.name ?? "log", rowsPerJob: 100, timeout: "2 seconds", send: async () => {} }))
- * const layerConfig = BrokerJob.dispatcherLayerConfig("log", make, {
+ * interface Options { readonly url: string; readonly name?: string | undefined }
+ * const layerConfig = BrokerJob.dispatcherLayerConfig<BrokerJob.ConfigOptions<Options, "url">, Options, "log">("log", {
+ *   make: (options) =>
+ *     Effect.succeed(BrokerJob.dispatcher({ name: options.name ?? "log", rowsPerJob: 100, timeout: "2 seconds", send: async () => {} })),
  *   check: () => {},
- *   connect: (url: Redacted.Redacted) => Effect.succeed({ url: Redacted.value(url) })
+ *   connect: (url, options) => Effect.succeed({ ...options, url: Redacted.value(url) })
  * })
  * ```
  *
@@ -890,14 +985,13 @@ export const dispatcherLayerConfig = <
   C extends { readonly url: Redacted.Redacted },
   Options extends { readonly name?: string | undefined },
   const Name extends string,
-  E
+  E = never
 >(
   name: Name,
-  make: MakeDispatcher<Options>,
-  from: FromConfig<C, Options, E>
+  from: FromConfig<C, Options, Dispatcher.Dispatcher, E, Scope.Scope>
 ): DispatcherLayerConfig<C, Name, E> =>
 <N extends string>(options: Config.Config.Wrap<C>, named?: N) =>
   Layer.scoped(
     Dispatcher.tag((named ?? name) as N),
-    Effect.flatMap(fromConfig(options, from), (options) => make({ ...options, name: named ?? name }))
+    fromConfig(options, { ...from, make: (options: Options) => from.make({ ...options, name: named ?? name }) })
   )

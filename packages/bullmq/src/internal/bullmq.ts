@@ -1,6 +1,7 @@
 import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Redis } from "ioredis"
@@ -8,7 +9,7 @@ import type * as BullMQDispatcher from "../BullMQDispatcher.js"
 import type * as BullMQWorker from "../BullMQWorker.js"
 
 /** @internal */
-export const defaultQueue = "cachefx-invalidation"
+export const defaultQueue = BrokerJob.defaults.queue
 
 /**
  * A connection to `url`, closed with the scope. BullMQ's workers require
@@ -38,20 +39,25 @@ const close = (closeable: { readonly close: () => Promise<unknown> }) => Effect.
 const closeQueue = (queue: Queue) => close(queue).pipe(Effect.timeout("2 seconds"), Effect.ignore)
 
 /** @internal */
-export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
-  Effect.gen(function*() {
+export const checkDispatcher = (options: Omit<BullMQDispatcher.Options, "connection">) =>
+  BrokerJob.requireWhole("BullMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1], attempts: [options.attempts, 1] })
+
+/** @internal */
+export const makeDispatcher = (options: BullMQDispatcher.Options) => {
+  checkDispatcher(options)
+  return Effect.gen(function*() {
     const queues = new Map<string, Queue>()
     yield* Effect.addFinalizer(() => Effect.forEach(queues.values(), closeQueue, { concurrency: "unbounded", discard: true }))
     const jobOptions = {
-      attempts: options.attempts ?? 5,
-      backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? "1 second") },
+      attempts: options.attempts ?? BrokerJob.defaults.attempts,
+      backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? BrokerJob.defaults.backoff) },
       removeOnComplete: true,
       removeOnFail: false
     }
     return BrokerJob.dispatcher({
       name: options.name ?? "bullmq",
       rowsPerJob: options.rowsPerJob ?? 100,
-      timeout: options.timeout ?? "2 seconds",
+      timeout: options.timeout ?? BrokerJob.defaults.timeout,
       send: (name = options.queue ?? defaultQueue, jobs) => {
         const queue = queues.get(name) ?? openQueue(options, name)
         queues.set(name, queue)
@@ -59,6 +65,7 @@ export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
       }
     })
   })
+}
 
 /** @internal */
 export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
@@ -127,3 +134,21 @@ export const makeWorker = (options: BullMQWorker.Options) => {
       ), { discard: true })
   })
 }
+
+/** A connection to the `url` a `layerConfig` reads, with the options of `make`. */
+const withConnection = <A>(url: Redacted.Redacted, options: A) =>
+  Effect.map(connect(Redacted.value(url)), (connection) => ({ ...options, connection }))
+
+/** @internal */
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<
+  BullMQDispatcher.ConfigOptions,
+  BullMQDispatcher.Options,
+  "bullmq"
+>("bullmq", { make: makeDispatcher, check: checkDispatcher, connect: withConnection })
+
+/** @internal */
+export const workerLayerConfig = BrokerJob.workerLayerConfig<BullMQWorker.ConfigOptions, BullMQWorker.Options>({
+  make: makeWorker,
+  check: checkWorker,
+  connect: withConnection
+})

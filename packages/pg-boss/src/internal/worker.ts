@@ -2,14 +2,14 @@ import { BrokerJob } from "@cachefx/core"
 import * as Effect from "effect/Effect"
 import type PgBoss from "pg-boss"
 import type * as PgBossWorker from "../PgBossWorker.js"
-import { identifier } from "./dispatcher.js"
+import { identifier, withBoss } from "./dispatcher.js"
 import { attempt, defaults, ensure } from "./queue.js"
 
 type Job = PgBoss.JobWithMetadata<unknown>
 
 /** @internal */
 export const check = (options: Omit<PgBossWorker.Options, "boss">) => {
-  BrokerJob.requireWhole("PgBossWorker", { batchSize: [options.batchSize, 1] })
+  BrokerJob.requireWhole("PgBossWorker", { concurrency: [options.concurrency, 1] })
   return identifier("PgBossWorker", options.schema ?? "pgboss")
 }
 
@@ -40,10 +40,17 @@ export const make = (options: PgBossWorker.Options) => {
     // a fetched batch is always finished, so closing the worker never leaves a job active until it expires
     yield* worker.poll({
       receive: attempt(`fetch from "${queue}"`, () =>
-        boss.fetch<unknown>(queue, { batchSize: options.batchSize ?? 8, includeMetadata: true })),
+        boss.fetch<unknown>(queue, { batchSize: options.concurrency ?? defaults.concurrency, includeMetadata: true })),
       acknowledge: "batch",
       idle: pollInterval,
       retryAfter: pollInterval
     })
   })
 }
+
+/** @internal */
+export const layerConfig = BrokerJob.workerLayerConfig<PgBossWorker.ConfigOptions, PgBossWorker.Options, BrokerJob.BrokerError>({
+  make,
+  check,
+  connect: (url, options) => withBoss(url, options.schema, options)
+})

@@ -19,6 +19,7 @@ import {
   publish,
   retryQueue
 } from "./topology.js"
+import { withConnection } from "./dispatcher.js"
 
 /** A delivery, with the channel that must acknowledge it. */
 interface Delivery {
@@ -28,7 +29,7 @@ interface Delivery {
 
 /** @internal */
 export const check = (options: Omit<RabbitMQWorker.Options, "connection">) =>
-  BrokerJob.requireWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], attempts: [options.attempts, 1] })
+  BrokerJob.requireWhole("RabbitMQWorker", { concurrency: [options.concurrency, 1], attempts: [options.attempts, 1] })
 
 /** Acknowledges a delivery; a closed channel throws, and RabbitMQ then delivers it again. */
 const ack = ({ channel, message }: Delivery) =>
@@ -50,8 +51,8 @@ export const make = (options: RabbitMQWorker.Options) => {
         const tries = message.properties.headers?.[headers.attempt] as unknown
         return Predicate.isNumber(tries) ? tries : 1
       },
-      attempts: () => options.attempts ?? BrokerJob.defaults.attempts,
-      backoff: options.backoff ?? BrokerJob.defaults.backoff,
+      attempts: () => options.attempts ?? defaults.attempts,
+      backoff: options.backoff ?? defaults.backoff,
       annotations: () => ({ queue }),
       ack: (deliveries) => Effect.forEach(deliveries, ack, { discard: true }),
       retry: (delivery, { delay, delivery: tries }) => {
@@ -79,7 +80,7 @@ export const make = (options: RabbitMQWorker.Options) => {
       // a channel error closes the channel, and its unacknowledged messages go back to the queue
       channel.on("error", () => {})
       channel.on("close", () => Deferred.unsafeDone(stopped, Exit.void))
-      yield* attempt("set the prefetch", () => channel.prefetch(options.prefetch ?? 8))
+      yield* attempt("set the prefetch", () => channel.prefetch(options.concurrency ?? defaults.concurrency))
       yield* assertQueues(channel, queue)
       const handle = yield* worker.consumer
       const { consumerTag } = yield* attempt(`consume "${queue}"`, () =>
@@ -113,3 +114,10 @@ export const make = (options: RabbitMQWorker.Options) => {
     )
   })
 }
+
+/** @internal */
+export const layerConfig = BrokerJob.workerLayerConfig<RabbitMQWorker.ConfigOptions, RabbitMQWorker.Options, BrokerJob.BrokerError>({
+  make,
+  check,
+  connect: withConnection
+})

@@ -1,17 +1,17 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type { Cluster, Redis } from "ioredis"
 import { hostname } from "node:os"
 import { BrokerJob } from "@cachefx/core"
 import type * as StreamDispatcher from "../StreamDispatcher.js"
 import type * as StreamWorker from "../StreamWorker.js"
+import { connect } from "./connection.js"
 
 /** @internal */
 export const defaultStream = "{cachefx}:invalidation"
 
-/** @internal */
-export { connectConfig } from "./connection.js"
 
 /** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
 const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })
@@ -34,11 +34,17 @@ const redis = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, Br
   })
 
 /** @internal */
-export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
-  BrokerJob.dispatcher({
+export const checkDispatcher = (options: Omit<StreamDispatcher.Options, "client">) =>
+  BrokerJob.requireWhole("StreamDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
+
+/** @internal */
+export const makeDispatcher = (options: StreamDispatcher.Options) => {
+  checkDispatcher(options)
+  // nothing to release: the client is the caller's
+  return Effect.succeed(BrokerJob.dispatcher({
     name: options.name ?? "redis-stream",
     rowsPerJob: options.rowsPerJob ?? 100,
-    timeout: options.timeout ?? "2 seconds",
+    timeout: options.timeout ?? BrokerJob.defaults.timeout,
     send: (queue, jobs) => {
       const multi = options.client.multi()
       for (const { text } of jobs) {
@@ -46,7 +52,8 @@ export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
       }
       return multi.exec()
     }
-  })
+  }))
+}
 
 /** @internal */
 export const deadLetters = (options: StreamDispatcher.DeadLetterOptions) => {
@@ -196,3 +203,21 @@ export const makeWorker = (options: StreamWorker.Options) => {
     })
   })
 }
+
+/** A connection to the `url` a `layerConfig` reads (see `connect`), with the options of `make`. */
+const withClient = <A>(url: Redacted.Redacted, options: A) =>
+  Effect.map(connect(Redacted.value(url)), (client) => ({ ...options, client }))
+
+/** @internal */
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<
+  StreamDispatcher.ConfigOptions,
+  StreamDispatcher.Options,
+  "redis-stream"
+>("redis-stream", { make: makeDispatcher, check: checkDispatcher, connect: withClient })
+
+/** @internal */
+export const workerLayerConfig = BrokerJob.workerLayerConfig<StreamWorker.ConfigOptions, StreamWorker.Options, BrokerJob.BrokerError>({
+  make: makeWorker,
+  check,
+  connect: withClient
+})
