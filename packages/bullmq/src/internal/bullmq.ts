@@ -108,8 +108,9 @@ export const makeWorker = (options: BullMQWorker.Options) => {
       attempts: (job) => job.opts.attempts ?? 1,
       annotations: (job) => ({ queue: job.queueName, job: job.id })
     })
+    const runPromise = Runtime.runPromise(runtime)
     const processJob = async (job: Job) => {
-      const outcome = await Runtime.runPromise(runtime)(outcomeOf(job))
+      const outcome = await runPromise(outcomeOf(job))
       // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
       if (outcome._tag === "Retry") throw new Error(outcome.reason)
       if (outcome._tag === "Dead") throw new UnrecoverableError(outcome.reason)
