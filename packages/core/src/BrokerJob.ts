@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { CacheDefinitionError } from "./CacheError.js"
@@ -817,6 +817,25 @@ export interface FromConfig<ConfigOptions extends { readonly url: Redacted.Redac
   readonly check: (options: Omit<ConfigOptions, "url">) => void
   readonly connect: (url: Redacted.Redacted, options: Omit<ConfigOptions, "url">) => Effect.Effect<Options, E, Scope.Scope>
 }
+
+/**
+ * The `connect` of a `FromConfig` whose client `open(url)` opens (in the scope of the
+ * layer): it gives the options read with the client under `key`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * const connect = BrokerJob.connectAs("client", (url: string) => Effect.succeed({ url }))
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const connectAs = <K extends string, Client, E>(key: K, open: (url: string) => Effect.Effect<Client, E, Scope.Scope>) =>
+<A>(url: Redacted.Redacted, options: A): Effect.Effect<A & { readonly [_ in K]: Client }, E, Scope.Scope> =>
+  Effect.map(open(Redacted.value(url)), (client) => ({ ...options, [key]: client }) as A & { readonly [_ in K]: Client })
 
 /** Reads the options, checks them, connects to their url and makes what `make` makes with the client. */
 const fromConfig = <C extends { readonly url: Redacted.Redacted }, Options, A, E, R>(

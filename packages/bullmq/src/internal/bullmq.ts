@@ -1,7 +1,6 @@
 import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Redis } from "ioredis"
@@ -136,20 +135,16 @@ export const makeWorker = (options: BullMQWorker.Options) => {
   })
 }
 
-/** A connection to the `url` a `layerConfig` reads, with the options of `make`. */
-const withConnection = <A>(url: Redacted.Redacted, options: A) =>
-  Effect.map(connect(Redacted.value(url)), (connection) => ({ ...options, connection }))
+/** The queues and workers of a `layerConfig` share one kind of connection (see `connect`). */
+const connectTo = BrokerJob.connectAs("connection", connect)
 
 /** @internal */
-export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<
-  BullMQDispatcher.ConfigOptions,
-  BullMQDispatcher.Options,
-  "bullmq"
->("bullmq", { make: makeDispatcher, check: checkDispatcher, connect: withConnection })
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<BullMQDispatcher.ConfigOptions, BullMQDispatcher.Options, "bullmq">(
+  "bullmq",
+  { make: makeDispatcher, check: checkDispatcher, connect: connectTo }
+)
 
 /** @internal */
-export const workerLayerConfig = BrokerJob.workerLayerConfig<BullMQWorker.ConfigOptions, BullMQWorker.Options>({
-  make: makeWorker,
-  check: checkWorker,
-  connect: withConnection
-})
+export const workerLayerConfig = BrokerJob.workerLayerConfig<BullMQWorker.ConfigOptions, BullMQWorker.Options>(
+  { make: makeWorker, check: checkWorker, connect: connectTo }
+)

@@ -3,7 +3,6 @@ import * as amqp from "amqplib"
 import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
 import { assertQueues, attempt, deadLetterQueue, defaults, headers, publish } from "./topology.js"
@@ -108,9 +107,8 @@ export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: 
   )
 }
 
-/** A connection to the `url` a `layerConfig` reads, with the options of `make`. @internal */
-export const withConnection = <A>(url: Redacted.Redacted, options: A) =>
-  Effect.map(connect(Redacted.value(url)), (connection) => ({ ...options, connection }))
+/** The connection a `layerConfig` opens to the `url` it reads (see `connect`). @internal */
+export const connectTo = BrokerJob.connectAs("connection", (url: string) => connect(url))
 
 /** @internal */
 export const layerConfig = BrokerJob.dispatcherLayerConfig<
@@ -118,4 +116,4 @@ export const layerConfig = BrokerJob.dispatcherLayerConfig<
   RabbitMQDispatcher.Options,
   "rabbitmq",
   BrokerJob.BrokerError
->("rabbitmq", { make, check, connect: withConnection })
+>("rabbitmq", { make, check, connect: connectTo })

@@ -19,7 +19,7 @@ import {
   publish,
   retryQueue
 } from "./topology.js"
-import { withConnection } from "./dispatcher.js"
+import { connectTo } from "./dispatcher.js"
 
 /** A delivery, with the channel that must acknowledge it. */
 interface Delivery {
@@ -119,5 +119,5 @@ export const make = (options: RabbitMQWorker.Options) => {
 export const layerConfig = BrokerJob.workerLayerConfig<RabbitMQWorker.ConfigOptions, RabbitMQWorker.Options, BrokerJob.BrokerError>({
   make,
   check,
-  connect: withConnection
+  connect: connectTo
 })

@@ -1,6 +1,5 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type { Cluster, Redis } from "ioredis"
 import { hostname } from "node:os"
@@ -204,20 +203,13 @@ export const makeWorker = (options: StreamWorker.Options) => {
   })
 }
 
-/** A connection to the `url` a `layerConfig` reads (see `connect`), with the options of `make`. */
-const withClient = <A>(url: Redacted.Redacted, options: A) =>
-  Effect.map(connect(Redacted.value(url)), (client) => ({ ...options, client }))
+/** @internal */
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<StreamDispatcher.ConfigOptions, StreamDispatcher.Options, "redis-stream">(
+  "redis-stream",
+  { make: makeDispatcher, check: checkDispatcher, connect: BrokerJob.connectAs("client", connect) }
+)
 
 /** @internal */
-export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<
-  StreamDispatcher.ConfigOptions,
-  StreamDispatcher.Options,
-  "redis-stream"
->("redis-stream", { make: makeDispatcher, check: checkDispatcher, connect: withClient })
-
-/** @internal */
-export const workerLayerConfig = BrokerJob.workerLayerConfig<StreamWorker.ConfigOptions, StreamWorker.Options, BrokerJob.BrokerError>({
-  make: makeWorker,
-  check,
-  connect: withClient
-})
+export const workerLayerConfig = BrokerJob.workerLayerConfig<StreamWorker.ConfigOptions, StreamWorker.Options, BrokerJob.BrokerError>(
+  { make: makeWorker, check, connect: BrokerJob.connectAs("client", connect) }
+)
