@@ -27,7 +27,7 @@ export const bench = Effect.gen(function*() {
   yield* measureBroker(
     "pg-boss",
     PgBossDispatcher.layer({ boss, queue }),
-    PgBossWorker.layer({ boss, queue, schema, batchSize: 32, pollInterval: "50 millis" })
+    PgBossWorker.layer({ boss, queue, schema, concurrency: 32, pollInterval: "50 millis" })
   )
 })
 

@@ -1,7 +1,7 @@
 /**
  * The RabbitMQ dispatcher against the inline one (see ./measure.ts), on the broker of
  * RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672), on a queue of its own that
- * is deleted afterwards. The worker's prefetch is 64.
+ * is deleted afterwards. The worker's concurrency (its prefetch) is 64.
  *
  * Run: npm run bench:dispatch -- rabbitmq
  */
@@ -25,7 +25,7 @@ export const bench = Effect.gen(function*() {
   yield* measureBroker(
     "rabbitmq",
     RabbitMQDispatcher.layer({ connection, queue }),
-    RabbitMQWorker.layer({ connection, queue, prefetch: 64 })
+    RabbitMQWorker.layer({ connection, queue, concurrency: 64 })
   )
 })
 

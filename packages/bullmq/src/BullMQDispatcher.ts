@@ -9,14 +9,8 @@
  *
  * @since 0.1.0
  */
-import { type BrokerJob, Dispatcher } from "@cachefx/core"
-import type * as Duration from "effect/Duration"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
+import { BrokerJob } from "@cachefx/core"
+import type * as Effect from "effect/Effect"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/bullmq.js"
 
@@ -41,7 +35,11 @@ export interface Connection {
 }
 
 /**
- * Options of the dispatcher.
+ * Options of the dispatcher: where the queues live, the queue of rules that name none
+ * (default `"cachefx-invalidation"`), the retries every job is added with
+ * (`BrokerJob.RetryOptions`: BullMQ counts the attempts and waits the backoff), and
+ * what every broker dispatcher takes (`BrokerJob.ProducerOptions`: default name
+ * `"bullmq"`, `rowsPerJob` 100).
  *
  * @example
  * ```ts
@@ -54,19 +52,8 @@ export interface Connection {
  * @since 0.1.0
  * @category models
  */
-export interface Options<N extends string> extends Connection {
-  /** The queue of rules that name none. Default `"cachefx-invalidation"`. */
+export interface Options<N extends string = string> extends Connection, BrokerJob.RetryOptions, BrokerJob.ProducerOptions<N> {
   readonly queue?: string | undefined
-  /** How many times a job is tried before it is dead-lettered. Default 5. */
-  readonly attempts?: number | undefined
-  /** The first retry delay, doubled at each retry. Default 1 second. */
-  readonly backoff?: Duration.DurationInput | undefined
-  /** An event with more rows than this becomes several jobs of this many rows. Default 100. */
-  readonly rowsPerJob?: number | undefined
-  /** How long `dispatch` waits for Redis before running the job in place. Default 2 seconds. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** The name rules use. Default `"bullmq"`. */
-  readonly name?: N | undefined
 }
 
 /**
@@ -85,9 +72,7 @@ export interface Options<N extends string> extends Connection {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const N extends string = "bullmq">(
-  options: Options<N>
-) => Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> = internal.makeDispatcher
+export const make: BrokerJob.MakeDispatcher<Options> = internal.makeDispatcher
 
 /**
  * The dispatcher as a layer, for the engine layer.
@@ -109,11 +94,10 @@ export const make: <const N extends string = "bullmq">(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const N extends string = "bullmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.scoped(Dispatcher.tag(options.name ?? ("bullmq" as N)), make(options))
+export const layer: BrokerJob.DispatcherLayer<Options, "bullmq"> = BrokerJob.dispatcherLayer("bullmq", make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the Redis the queues
+ * Options of `layerConfig`, each read from `Config`: the `redis://` or `rediss://` URL of the Redis the queues
  * connect to, and the options of `make` but the connection and the name.
  *
  * @example
@@ -127,10 +111,7 @@ export const layer = <const N extends string = "bullmq">(options: Options<N>): L
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options<string>, "connection" | "name"> {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "connection"> {}
 
 /**
  * The dispatcher over a connection to `url`, opened when the layer is built and closed
@@ -156,15 +137,7 @@ export interface ConfigOptions extends Omit<Options<string>, "connection" | "nam
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = <const N extends string = "bullmq">(
-  options: Config.Config.Wrap<ConfigOptions>,
-  name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
-  Layer.scoped(
-    Dispatcher.tag(name ?? ("bullmq" as N)),
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => make({ ...rest, connection, name })))
-  )
+export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "bullmq"> = internal.dispatcherLayerConfig
 
 /**
  * Options of `deadLetters`.

@@ -8,19 +8,15 @@
  *
  * @since 0.1.0
  */
-import type { InvalidationEngine } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import type * as BullMQDispatcher from "./BullMQDispatcher.js"
 import * as internal from "./internal/bullmq.js"
 
 /**
- * Options of the worker. BullMQ requires its client to have `maxRetriesPerRequest: null`.
+ * Options of the worker: where the queues live (BullMQ requires its client to have
+ * `maxRetriesPerRequest: null`), how many jobs each queue runs at once
+ * (`BrokerJob.ConsumerOptions`), and how a dead worker's jobs are found again.
  *
  * @example
  * ```ts
@@ -37,11 +33,9 @@ import * as internal from "./internal/bullmq.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options extends BullMQDispatcher.Connection {
+export interface Options extends BullMQDispatcher.Connection, BrokerJob.ConsumerOptions {
   /** The queues to serve, one BullMQ `Worker` each. Default `["cachefx-invalidation"]`. */
   readonly queues?: ReadonlyArray<string> | undefined
-  /** How many jobs each queue runs at once. Default 8. */
-  readonly concurrency?: number | undefined
   /** How long a job's lock lasts without renewal: a dead worker's job runs again after it. Default 30 seconds. */
   readonly lockDuration?: Duration.DurationInput | undefined
   /** How often expired locks are looked for. Default 30 seconds. */
@@ -67,9 +61,7 @@ export interface Options extends BullMQDispatcher.Connection {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
-  options: Options
-) => Effect.Effect<void, never, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.makeWorker
+export const make: BrokerJob.MakeWorker<Options, never> = internal.makeWorker
 
 /**
  * The workers as a layer: provide it the engine (built over the same cached values as
@@ -96,11 +88,10 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, never, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(make(options))
+export const layer: BrokerJob.WorkerLayer<Options, never> = BrokerJob.workerLayer(make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the Redis the workers
+ * Options of `layerConfig`, each read from `Config`: the `redis://` or `rediss://` URL of the Redis the workers
  * connect to, and the options of `make` but the connection.
  *
  * @example
@@ -114,10 +105,7 @@ export const layer = (options: Options): Layer.Layer<never, never, InvalidationE
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "connection"> {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "connection"> {}
 
 /**
  * The workers over a connection to `url`, opened when the layer is built and closed
@@ -143,10 +131,4 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => make({ ...rest, connection })))
-  )
+export const layerConfig: BrokerJob.WorkerLayerConfig<ConfigOptions, never> = internal.workerLayerConfig

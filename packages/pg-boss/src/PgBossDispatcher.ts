@@ -12,21 +12,20 @@
  *
  * @since 0.1.0
  */
-import { BrokerJob, Dispatcher } from "@cachefx/core"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import { BrokerJob, type Dispatcher } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
+import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
 import * as internal from "./internal/dispatcher.js"
 
 /**
  * How pg-boss retries and expires a job, given to each job as it is sent, in the words
- * every broker package uses (`attempts`, `backoff`). A job that fails `attempts` times,
- * or names a rule the worker does not know, goes to the dead-letter queue `<queue>-dead`.
+ * every broker package uses (`BrokerJob.RetryOptions`: pg-boss rounds `backoff` to whole
+ * seconds and adds jitter), and how long a job may stay active before it counts as
+ * failed and is retried (`expireIn`, default 5 minutes). A job that fails `attempts`
+ * times, or names a rule the worker does not know, goes to the dead-letter queue
+ * `<queue>-dead`.
  *
  * @example
  * ```ts
@@ -38,12 +37,7 @@ import * as internal from "./internal/dispatcher.js"
  * @since 0.1.0
  * @category models
  */
-export interface JobPolicy {
-  /** How many times a job is tried before it is dead-lettered. Default 5. */
-  readonly attempts?: number | undefined
-  /** The first retry delay (whole seconds), doubled at each retry, with jitter. Default 1 second. */
-  readonly backoff?: Duration.DurationInput | undefined
-  /** How long a job may stay active before it counts as failed and is retried. Default 5 minutes. */
+export interface JobPolicy extends BrokerJob.RetryOptions {
   readonly expireIn?: Duration.DurationInput | undefined
 }
 
@@ -70,9 +64,10 @@ export interface SendOptions extends JobPolicy {
 }
 
 /**
- * Options of `make` and `layer`: a started pg-boss client (see `start`), the name
- * rules use (default `"pg-boss"`), and the defaults of `send`. A rule's
- * `dispatcherConfig` may set `queue` and `rowsPerJob` for its own jobs.
+ * Options of `make` and `layer`: a started pg-boss client (see `start`), the defaults
+ * of `send`, and what every broker dispatcher takes (`BrokerJob.ProducerOptions`: default
+ * name `"pg-boss"`, `rowsPerJob` 500). A rule's `dispatcherConfig` may set `queue` and
+ * `rowsPerJob` for its own jobs.
  *
  * @example
  * ```ts
@@ -86,11 +81,8 @@ export interface SendOptions extends JobPolicy {
  * @since 0.1.0
  * @category models
  */
-export interface Options<N extends string> extends Omit<SendOptions, "db"> {
+export interface Options<N extends string = string> extends Omit<SendOptions, "db">, BrokerJob.ProducerOptions<N> {
   readonly boss: PgBoss
-  readonly name?: N | undefined
-  /** How long `dispatch` waits for PostgreSQL to take the job before running it in place. Default 2 seconds. */
-  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -113,9 +105,7 @@ export interface Options<N extends string> extends Omit<SendOptions, "db"> {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <const N extends string = "pg-boss">(
-  options: Options<N>
-): Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> => Effect.succeed(internal.make(options))
+export const make: BrokerJob.MakeDispatcher<Options> = internal.make
 
 /**
  * The dispatcher as a layer, under `Dispatcher.tag(name)`.
@@ -142,8 +132,7 @@ export const make = <const N extends string = "pg-boss">(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const N extends string = "pg-boss">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.scoped(Dispatcher.tag<N>(options.name ?? ("pg-boss" as N)), make(options))
+export const layer: BrokerJob.DispatcherLayer<Options, "pg-boss"> = BrokerJob.dispatcherLayer("pg-boss", make)
 
 /**
  * Options of `layerConfig`, each read from `Config`: the connection string and schema
@@ -161,9 +150,7 @@ export const layer = <const N extends string = "pg-boss">(options: Options<N>): 
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options<string>, "boss" | "name"> {
-  /** A PostgreSQL connection string (with its password, hence redacted). */
-  readonly url: Redacted.Redacted
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "boss"> {
   /** pg-boss's schema. Default `"pgboss"`. */
   readonly schema?: string | undefined
 }
@@ -189,17 +176,7 @@ export interface ConfigOptions extends Omit<Options<string>, "boss" | "name"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = <const N extends string = "pg-boss">(
-  options: Config.Config.Wrap<ConfigOptions>,
-  name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
-  Layer.scoped(
-    Dispatcher.tag<N>(name ?? ("pg-boss" as N)),
-    Effect.flatMap(
-      BrokerJob.unwrapConfig(options, (options) => internal.checkPolicy("PgBossDispatcher", options)),
-      ({ schema, url, ...rest }) => Effect.map(internal.startAt(url, schema), (boss) => internal.make({ ...rest, boss, name }))
-    )
-  )
+export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "pg-boss", BrokerJob.BrokerError> = internal.layerConfig
 
 /**
  * Inserts a job (split by `rowsPerJob`) into a queue, creating the queue if needed;

@@ -10,23 +10,17 @@
  *
  * @since 0.1.0
  */
-import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import { BrokerJob } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import type PgBoss from "pg-boss"
-import { startAt } from "./internal/dispatcher.js"
 import * as internal from "./internal/worker.js"
 
 /**
  * Options of the worker: a started pg-boss client, the queue (default
- * `"cachefx-invalidation"`), how many jobs it takes and runs at once (default 8), how
- * long it waits when the queue is empty (default 500 ms) and pg-boss's schema (default
- * `"pgboss"`). Retries, backoff and expiry go with each job (`PgBossDispatcher.JobPolicy`).
+ * `"cachefx-invalidation"`), how many jobs it fetches and runs at once
+ * (`BrokerJob.ConsumerOptions`, default 8), how long it waits when the queue is empty
+ * (default 500 ms) and pg-boss's schema (default `"pgboss"`). Retries, backoff and
+ * expiry go with each job (`PgBossDispatcher.JobPolicy`).
  *
  * @example
  * ```ts
@@ -34,23 +28,22 @@ import * as internal from "./internal/worker.js"
  * import type { PgBossWorker } from "@cachefx/pg-boss"
  *
  * declare const boss: PgBoss
- * const options: PgBossWorker.Options = { boss, queue: "users", batchSize: 16, pollInterval: "200 millis" }
+ * const options: PgBossWorker.Options = { boss, queue: "users", concurrency: 16, pollInterval: "200 millis" }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends BrokerJob.ConsumerOptions {
   readonly boss: PgBoss
   readonly queue?: string | undefined
-  readonly batchSize?: number | undefined
   readonly pollInterval?: Duration.DurationInput | undefined
   readonly schema?: string | undefined
 }
 
 /**
  * Starts a worker in a scope. When the scope closes it finishes the jobs it holds and
- * stops taking more. Throws a `CacheDefinitionError` for a `batchSize` below 1 or a
+ * stops taking more. Throws a `CacheDefinitionError` for a `concurrency` below 1 or a
  * `schema` that is not a plain PostgreSQL name.
  *
  * @example
@@ -66,9 +59,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
-  options: Options
-) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+export const make: BrokerJob.MakeWorker<Options> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -96,8 +87,7 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(internal.make(options))
+export const layer: BrokerJob.WorkerLayer<Options> = BrokerJob.workerLayer(make)
 
 /**
  * Options of `layerConfig`, each read from `Config`: the connection string of the
@@ -108,20 +98,17 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * import { Redacted } from "effect"
  * import type { PgBossWorker } from "@cachefx/pg-boss"
  *
- * const options: PgBossWorker.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), batchSize: 20 }
+ * const options: PgBossWorker.ConfigOptions = { url: Redacted.make("postgres://postgres@127.0.0.1:5432/app"), concurrency: 20 }
  * ```
  *
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "boss"> {
-  /** A PostgreSQL connection string (with its password, hence redacted). */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "boss"> {}
 
 /**
  * The worker over a pg-boss client started when the layer is built and stopped with it;
- * its options are read from `Config` (`Config.Wrap`; a `batchSize` below 1 or a schema
+ * its options are read from `Config` (`Config.Wrap`; a `concurrency` below 1 or a schema
  * that is not an SQL identifier is a `ConfigError`).
  *
  * @example
@@ -133,7 +120,7 @@ export interface ConfigOptions extends Omit<Options, "boss"> {
  * declare const getUser: Cached.Cached.Any
  *
  * const url = Config.redacted("PGBOSS_URL")
- * const WorkerLive = PgBossWorker.layerConfig({ url, batchSize: Config.integer("WORKER_BATCH") }).pipe(
+ * const WorkerLive = PgBossWorker.layerConfig({ url, concurrency: Config.integer("WORKER_CONCURRENCY") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
  *   Layer.provide(PgBossDispatcher.layerConfig({ url })),
  *   Layer.provide(CacheStore.layerMemory())
@@ -143,10 +130,4 @@ export interface ConfigOptions extends Omit<Options, "boss"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(
-    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
-      Effect.flatMap(startAt(url, rest.schema), (boss) => internal.make({ ...rest, boss })))
-  )
+export const layerConfig: BrokerJob.WorkerLayerConfig<ConfigOptions> = internal.layerConfig

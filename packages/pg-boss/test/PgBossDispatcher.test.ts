@@ -106,13 +106,13 @@ describe("PgBossDispatcher", () => {
     it.effect("layerConfig: an option read from Config that make refuses is a ConfigError with its reason", () =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(Layer.build(
-          PgBossWorker.layerConfig({ url: Config.redacted("PGBOSS_URL"), batchSize: Config.integer("BATCH") }).pipe(
+          PgBossWorker.layerConfig({ url: Config.redacted("PGBOSS_URL"), concurrency: Config.integer("CONCURRENCY") }).pipe(
             Layer.provide(InvalidationEngine.layer({ caches: [] })),
             Layer.provide(CacheStore.layerMemory())
           )
-        ).pipe(Effect.scoped, Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PGBOSS_URL", url], ["BATCH", "0"]])))))
+        ).pipe(Effect.scoped, Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PGBOSS_URL", url], ["CONCURRENCY", "0"]])))))
         expect(ConfigError.isConfigError(error)).toBe(true)
-        expect(String(error)).toContain("batchSize must be a whole number of at least 1, got 0")
+        expect(String(error)).toContain("concurrency must be a whole number of at least 1, got 0")
       }))
 
     it.scoped("an event over more rows than rowsPerJob is split into several jobs", () =>
@@ -235,7 +235,7 @@ describe("PgBossDispatcher", () => {
 
     it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
       Effect.map(Boss, (boss) => {
-        expect(() => PgBossWorker.layer({ boss, batchSize: 0 })).toThrow("batchSize must be a whole number of at least 1, got 0")
+        expect(() => PgBossWorker.layer({ boss, concurrency: 0 })).toThrow("concurrency must be a whole number of at least 1, got 0")
         expect(() => PgBossWorker.layer({ boss, schema: "pgboss; DROP TABLE users" })).toThrow("schema must be a plain PostgreSQL name")
         expect(() => PgBossDispatcher.layer({ boss, rowsPerJob: 2.5 })).toThrow("rowsPerJob must be a whole number")
       }))

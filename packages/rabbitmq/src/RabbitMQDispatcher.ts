@@ -10,14 +10,9 @@
  *
  * @since 0.1.0
  */
-import { BrokerJob, Dispatcher } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/core"
 import type * as amqp from "amqplib"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/dispatcher.js"
 
@@ -42,10 +37,11 @@ export type Connection = Pick<amqp.ChannelModel, "createChannel" | "createConfir
 
 /**
  * Options of `make` and `layer`: a connection the application already has (see
- * `connect`), the name rules use (default `"rabbitmq"`), the queue (default
- * `"cachefx-invalidation"`) and how many rows one job carries at most (default 500: an
- * event over more rows is split into several jobs). A rule's `dispatcherConfig` may set
- * `queue` and `rowsPerJob` for its own jobs.
+ * `connect`), the queue (default `"cachefx-invalidation"`), and what every broker
+ * dispatcher takes (`BrokerJob.ProducerOptions`: default name `"rabbitmq"`, `rowsPerJob`
+ * 500, and `timeout`, here the wait for RabbitMQ's confirm). A rule's `dispatcherConfig`
+ * may set `queue` and `rowsPerJob` for its own jobs. Retries are the worker's
+ * (`RabbitMQWorker.Options`).
  *
  * @example
  * ```ts
@@ -59,13 +55,9 @@ export type Connection = Pick<amqp.ChannelModel, "createChannel" | "createConfir
  * @since 0.1.0
  * @category models
  */
-export interface Options<N extends string> {
+export interface Options<N extends string = string> extends BrokerJob.ProducerOptions<N> {
   readonly connection: Connection
-  readonly name?: N | undefined
   readonly queue?: string | undefined
-  readonly rowsPerJob?: number | undefined
-  /** How long `dispatch` waits for RabbitMQ's confirm before running the job in place. Default 2 seconds. */
-  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -87,9 +79,7 @@ export interface Options<N extends string> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <const N extends string = "rabbitmq">(
-  options: Options<N>
-) => Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> = internal.make
+export const make: BrokerJob.MakeDispatcher<Options> = internal.make
 
 /**
  * The dispatcher as a layer, under `Dispatcher.tag(name)`.
@@ -116,11 +106,10 @@ export const make: <const N extends string = "rabbitmq">(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const N extends string = "rabbitmq">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.scoped(Dispatcher.tag<N>(options.name ?? ("rabbitmq" as N)), internal.make(options))
+export const layer: BrokerJob.DispatcherLayer<Options, "rabbitmq"> = BrokerJob.dispatcherLayer("rabbitmq", make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the RabbitMQ the
+ * Options of `layerConfig`, each read from `Config`: the `amqp://` or `amqps://` URL (with its credentials) of the RabbitMQ the
  * dispatcher connects to, and the options of `make` but the connection and the name.
  *
  * @example
@@ -134,10 +123,7 @@ export const layer = <const N extends string = "rabbitmq">(options: Options<N>):
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options<string>, "connection" | "name"> {
-  /** An `amqp://` or `amqps://` URL (with its credentials, hence redacted). */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "connection"> {}
 
 /**
  * The dispatcher over a connection to `url`, opened when the layer is built and closed
@@ -160,15 +146,7 @@ export interface ConfigOptions extends Omit<Options<string>, "connection" | "nam
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = <const N extends string = "rabbitmq">(
-  options: Config.Config.Wrap<ConfigOptions>,
-  name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError | BrokerJob.BrokerError> =>
-  Layer.scoped(
-    Dispatcher.tag<N>(name ?? ("rabbitmq" as N)),
-    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
-      Effect.flatMap(internal.connect(Redacted.value(url)), (connection) => internal.make({ ...rest, connection, name })))
-  )
+export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "rabbitmq", BrokerJob.BrokerError> = internal.layerConfig
 
 /**
  * Opens a connection in a scope and closes it when the scope closes. The socket is set

@@ -1,6 +1,6 @@
 /**
  * The consumer side of `RabbitMQDispatcher`: consumes a durable queue with manual
- * acknowledgement and a prefetch, decodes each `Dispatcher.Job` and runs it with the
+ * acknowledgement and a prefetch (`concurrency`), decodes each `Dispatcher.Job` and runs it with the
  * `InvalidationEngine` of this process (so against the store of the cached values the
  * engine was given). A job that fails is published to a delay queue
  * (`<queue>.retry.<ms>`, whose messages expire back onto the queue) with its attempt
@@ -15,24 +15,16 @@
  *
  * @since 0.1.0
  */
-import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
-import { connect } from "./internal/dispatcher.js"
+import { BrokerJob } from "@cachefx/core"
 import * as internal from "./internal/worker.js"
 import type { Connection } from "./RabbitMQDispatcher.js"
 
 /**
  * Options of the worker: a connection, the queue (default `"cachefx-invalidation"`),
- * how many unacknowledged messages it holds at once (default 8), and its retries:
- * in the words every broker package uses, `attempts` (default 5: how many times a job is
- * tried before it is dead-lettered) and `backoff` (default 1 second: the first retry
- * delay, doubled at each retry).
+ * how many unacknowledged messages it holds and runs at once
+ * (`BrokerJob.ConsumerOptions`: `concurrency` is the channel's prefetch, default 8), and
+ * its retries, in the words every broker package uses (`BrokerJob.RetryOptions`:
+ * `attempts` default 5, `backoff` default 1 second, doubled at each retry).
  *
  * @example
  * ```ts
@@ -40,24 +32,21 @@ import type { Connection } from "./RabbitMQDispatcher.js"
  * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
  *
  * declare const connection: ChannelModel
- * const options: RabbitMQWorker.Options = { connection, queue: "users", prefetch: 32, attempts: 8, backoff: "500 millis" }
+ * const options: RabbitMQWorker.Options = { connection, queue: "users", concurrency: 32, attempts: 8, backoff: "500 millis" }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends BrokerJob.ConsumerOptions, BrokerJob.RetryOptions {
   readonly connection: Connection
   readonly queue?: string | undefined
-  readonly prefetch?: number | undefined
-  readonly attempts?: number | undefined
-  readonly backoff?: Duration.DurationInput | undefined
 }
 
 /**
  * Starts a worker in a scope. When the scope closes it stops taking messages, finishes
  * the jobs in hand and closes its channel. Throws a `CacheDefinitionError` for a
- * `prefetch` or `attempts` below 1.
+ * `concurrency` or `attempts` below 1.
  *
  * @example
  * ```ts
@@ -72,9 +61,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
-  options: Options
-) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> = internal.make
+export const make: BrokerJob.MakeWorker<Options> = internal.make
 
 /**
  * The worker as a layer: provide it the `InvalidationEngine` (built from the same cached
@@ -102,11 +89,10 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(internal.make(options))
+export const layer: BrokerJob.WorkerLayer<Options> = BrokerJob.workerLayer(make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the RabbitMQ the worker
+ * Options of `layerConfig`, each read from `Config`: the `amqp://` or `amqps://` URL (with its credentials) of the RabbitMQ the worker
  * connects to, and the options of `make` but the connection.
  *
  * @example
@@ -114,20 +100,17 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * import { Redacted } from "effect"
  * import type { RabbitMQWorker } from "@cachefx/rabbitmq"
  *
- * const options: RabbitMQWorker.ConfigOptions = { url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), prefetch: 16 }
+ * const options: RabbitMQWorker.ConfigOptions = { url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), concurrency: 16 }
  * ```
  *
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "connection"> {
-  /** An `amqp://` or `amqps://` URL (with its credentials, hence redacted). */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "connection"> {}
 
 /**
  * The worker over a connection to `url`, opened when the layer is built and closed with
- * it; its options are read from `Config` (`Config.Wrap`; a `prefetch` or `attempts`
+ * it; its options are read from `Config` (`Config.Wrap`; a `concurrency` or `attempts`
  * below 1 is a `ConfigError`).
  *
  * @example
@@ -139,7 +122,7 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  * declare const getUser: Cached.Cached.Any
  *
  * const url = Config.redacted("RABBITMQ_URL")
- * const WorkerLive = RabbitMQWorker.layerConfig({ url, prefetch: Config.integer("WORKER_PREFETCH") }).pipe(
+ * const WorkerLive = RabbitMQWorker.layerConfig({ url, concurrency: Config.integer("WORKER_CONCURRENCY") }).pipe(
  *   Layer.provide(InvalidationEngine.layer({ caches: [getUser] })),
  *   Layer.provide(RabbitMQDispatcher.layerConfig({ url })),
  *   Layer.provide(CacheStore.layerMemory())
@@ -149,10 +132,4 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, ConfigError.ConfigError | BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(
-    Effect.flatMap(BrokerJob.unwrapConfig(options, internal.check), ({ url, ...rest }) =>
-      Effect.flatMap(connect(Redacted.value(url)), (connection) => internal.make({ ...rest, connection })))
-  )
+export const layerConfig: BrokerJob.WorkerLayerConfig<ConfigOptions> = internal.layerConfig

@@ -271,7 +271,7 @@ describe("RabbitMQDispatcher", () => {
 
     it.effect("options that cannot work are definition errors, raised when the layer is made", () =>
       Effect.map(Connection, (connection) => {
-        expect(() => RabbitMQWorker.layer({ connection, prefetch: 0 })).toThrow("prefetch must be a whole number of at least 1, got 0")
+        expect(() => RabbitMQWorker.layer({ connection, concurrency: 0 })).toThrow("concurrency must be a whole number of at least 1, got 0")
         expect(() => RabbitMQWorker.layer({ connection, attempts: 0 })).toThrow("attempts must be a whole number")
         expect(() => RabbitMQDispatcher.layer({ connection, rowsPerJob: 0 })).toThrow("rowsPerJob must be a whole number")
       }))

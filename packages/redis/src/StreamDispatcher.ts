@@ -11,19 +11,16 @@
  *
  * @since 0.1.0
  */
-import { type BrokerJob, Dispatcher } from "@cachefx/core"
-import type * as Duration from "effect/Duration"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
+import { BrokerJob } from "@cachefx/core"
+import type * as Effect from "effect/Effect"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
 /**
- * Options of the dispatcher.
+ * Options of the dispatcher: a client the application already has (the dispatcher never
+ * closes it), the stream of rules that name none (default `{cachefx}:invalidation`),
+ * and what every broker dispatcher takes (`BrokerJob.ProducerOptions`: default name
+ * `"redis-stream"`, `rowsPerJob` 100). Retries are the worker's (`StreamWorker.Options`).
  *
  * @example
  * ```ts
@@ -36,17 +33,9 @@ import * as internal from "./internal/stream.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options<N extends string> {
-  /** A client the application already has; the dispatcher never closes it. */
+export interface Options<N extends string = string> extends BrokerJob.ProducerOptions<N> {
   readonly client: Redis | Cluster
-  /** The stream of rules that name none. Default `{cachefx}:invalidation`. */
   readonly stream?: string | undefined
-  /** An event with more rows than this becomes several jobs of this many rows. Default 100. */
-  readonly rowsPerJob?: number | undefined
-  /** How long `dispatch` waits for Redis before running the job in place. Default 2 seconds. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** The name rules use. Default `"redis-stream"`. */
-  readonly name?: N | undefined
 }
 
 /**
@@ -66,9 +55,7 @@ export interface Options<N extends string> {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <const N extends string = "redis-stream">(
-  options: Options<N>
-): Effect.Effect<Dispatcher.Dispatcher, never, Scope.Scope> => Effect.succeed(internal.makeDispatcher(options))
+export const make: BrokerJob.MakeDispatcher<Options> = internal.makeDispatcher
 
 /**
  * The dispatcher as a layer, for the engine layer.
@@ -90,11 +77,10 @@ export const make = <const N extends string = "redis-stream">(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const N extends string = "redis-stream">(options: Options<N>): Layer.Layer<Dispatcher.Named<N>> =>
-  Layer.scoped(Dispatcher.tag(options.name ?? ("redis-stream" as N)), make(options))
+export const layer: BrokerJob.DispatcherLayer<Options, "redis-stream"> = BrokerJob.dispatcherLayer("redis-stream", make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the Redis the dispatcher
+ * Options of `layerConfig`, each read from `Config`: the `redis://` or `rediss://` URL of the Redis the dispatcher
  * connects to, and the options of `make` but the client and the name.
  *
  * @example
@@ -108,10 +94,7 @@ export const layer = <const N extends string = "redis-stream">(options: Options<
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options<string>, "client" | "name"> {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "client"> {}
 
 /**
  * The dispatcher over a connection to `url`, opened when the layer is built and closed
@@ -137,14 +120,7 @@ export interface ConfigOptions extends Omit<Options<string>, "client" | "name"> 
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = <const N extends string = "redis-stream">(
-  options: Config.Config.Wrap<ConfigOptions>,
-  name?: N
-): Layer.Layer<Dispatcher.Named<N>, ConfigError.ConfigError> =>
-  Layer.scoped(
-    Dispatcher.tag(name ?? ("redis-stream" as N)),
-    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client, name }))
-  )
+export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "redis-stream"> = internal.dispatcherLayerConfig
 
 /**
  * Options of `deadLetters`.

@@ -14,19 +14,16 @@
  *
  * @since 0.1.0
  */
-import type { BrokerJob, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
 /**
- * Options of the worker.
+ * Options of the worker: its client, stream, group and name, how many jobs it runs at
+ * once (`BrokerJob.ConsumerOptions`, default 8), how many deliveries a job may have
+ * (`attempts` of `BrokerJob.RetryOptions`, default 5; a failed job is delivered again once
+ * `visibilityTimeout` has passed, so there is no `backoff`), and the visibility timeout.
  *
  * @example
  * ```ts
@@ -39,7 +36,7 @@ import * as internal from "./internal/stream.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends BrokerJob.ConsumerOptions, Pick<BrokerJob.RetryOptions, "attempts"> {
   /** A client the application already has; the worker duplicates it for its blocking reads and never closes it. */
   readonly client: Redis | Cluster
   /** The stream to consume. Default `{cachefx}:invalidation`. */
@@ -48,12 +45,8 @@ export interface Options {
   readonly group?: string | undefined
   /** This worker's name in the group. Default: host, process id and a random suffix. */
   readonly consumer?: string | undefined
-  /** How many jobs run at once. Default 8. */
-  readonly concurrency?: number | undefined
-  /** How long a delivered job may go without progress before it is delivered again. Default 30 seconds. */
+  /** How long a delivered job may go without progress before it is delivered again (a failed job too). Default 30 seconds. */
   readonly visibilityTimeout?: Duration.DurationInput | undefined
-  /** How many times a job is tried (delivered) before it is dead-lettered, as in every broker package. Default 5. */
-  readonly attempts?: number | undefined
 }
 
 /**
@@ -71,10 +64,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
-  options: Options
-) => Effect.Effect<void, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine | Scope.Scope> =
-  internal.makeWorker
+export const make: BrokerJob.MakeWorker<Options> = internal.makeWorker
 
 /**
  * The worker as a layer: provide it the engine (built over the same cached values as
@@ -100,11 +90,10 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(make(options))
+export const layer: BrokerJob.WorkerLayer<Options> = BrokerJob.workerLayer(make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the URL of the Redis the worker
+ * Options of `layerConfig`, each read from `Config`: the `redis://` or `rediss://` URL of the Redis the worker
  * connects to, and the options of `make` but the client.
  *
  * @example
@@ -118,10 +107,7 @@ export const layer = (options: Options): Layer.Layer<never, BrokerJob.BrokerErro
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "client"> {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "client"> {}
 
 /**
  * The worker over a connection to `url`, opened when the layer is built and closed with
@@ -146,9 +132,4 @@ export interface ConfigOptions extends Omit<Options, "client"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<never, BrokerJob.BrokerError | ConfigError.ConfigError, InvalidationEngine.InvalidationEngine> =>
-  Layer.scopedDiscard(
-    Effect.flatMap(internal.connectConfig(options), ({ client, options }) => make({ ...options, client }))
-  )
+export const layerConfig: BrokerJob.WorkerLayerConfig<ConfigOptions> = internal.workerLayerConfig

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Cached, CacheSettings, CacheStore, CacheSync, Dispatcher, KeyConstructor, KeyField } from "@cachefx/core"
-import { RedisStore, RedisSync, StreamDispatcher } from "@cachefx/redis"
+import { Cached, CacheSettings, CacheStore, CacheSync, Dispatcher, InvalidationEngine, KeyConstructor, KeyField } from "@cachefx/core"
+import { RedisStore, RedisSync, StreamDispatcher, StreamWorker } from "@cachefx/redis"
 import { Config, ConfigError, ConfigProvider, Context, Effect, Layer, Option, Queue } from "effect"
 import { Redis } from "ioredis"
 import { cleanup, sharedUrl } from "./redis.js"
@@ -77,4 +77,23 @@ describe("layerConfig of the Redis layers, read with ConfigProvider.fromMap", ()
       expect(Context.get(context, Dispatcher.tag("jobs")).name).toBe("jobs")
       expect(Context.getOption(context, CacheStore.CacheStore)).toEqual(Option.none())
     }))
+
+  it.scopedLive("StreamWorker.layerConfig: an option read from Config that make refuses is a ConfigError with its reason", () =>
+    Effect.gen(function*() {
+      const worker = StreamWorker.layerConfig({ url, stream: Config.succeed(`{${run}}:jobs`), attempts: Config.integer("ATTEMPTS") }).pipe(
+        Layer.provide(InvalidationEngine.layer({ caches: [] })),
+        Layer.provide(CacheStore.layerMemory())
+      )
+      const error = yield* Effect.flip(Layer.build(worker).pipe(withConfig([["ATTEMPTS", "0"]])))
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("attempts must be a whole number of at least 1, got 0")
+      yield* Layer.build(worker).pipe(withConfig([["ATTEMPTS", "2"]]))
+    }))
+
+  it("options that cannot work are definition errors, raised when the layer is made", () => {
+    const client = new Redis(sharedUrl, { lazyConnect: true })
+    expect(() => StreamDispatcher.layer({ client, rowsPerJob: 0 })).toThrow("rowsPerJob must be a whole number of at least 1, got 0")
+    expect(() => StreamWorker.layer({ client, attempts: 0 })).toThrow("attempts must be a whole number of at least 1, got 0")
+    expect(() => StreamWorker.layer({ client, concurrency: 1.5 })).toThrow("concurrency must be a whole number of at least 1, got 1.5")
+  })
 })

@@ -1,16 +1,14 @@
-import { BrokerJob, type InvalidationEngine } from "@cachefx/core"
-import * as Cause from "effect/Cause"
+import { BrokerJob } from "@cachefx/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
-import { Queue, UnrecoverableError, Worker } from "bullmq"
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import { Redis } from "ioredis"
 import type * as BullMQDispatcher from "../BullMQDispatcher.js"
 import type * as BullMQWorker from "../BullMQWorker.js"
 
 /** @internal */
-export const defaultQueue = "cachefx-invalidation"
+export const defaultQueue = BrokerJob.defaults.queue
 
 /**
  * A connection to `url`, closed with the scope. BullMQ's workers require
@@ -40,20 +38,25 @@ const close = (closeable: { readonly close: () => Promise<unknown> }) => Effect.
 const closeQueue = (queue: Queue) => close(queue).pipe(Effect.timeout("2 seconds"), Effect.ignore)
 
 /** @internal */
-export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
-  Effect.gen(function*() {
+export const checkDispatcher = (options: Omit<BullMQDispatcher.Options, "connection">) =>
+  BrokerJob.requireWhole("BullMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1], attempts: [options.attempts, 1] })
+
+/** @internal */
+export const makeDispatcher = (options: BullMQDispatcher.Options) => {
+  checkDispatcher(options)
+  return Effect.gen(function*() {
     const queues = new Map<string, Queue>()
     yield* Effect.addFinalizer(() => Effect.forEach(queues.values(), closeQueue, { concurrency: "unbounded", discard: true }))
     const jobOptions = {
-      attempts: options.attempts ?? 5,
-      backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? "1 second") },
+      attempts: options.attempts ?? BrokerJob.defaults.attempts,
+      backoff: { type: "exponential", delay: Duration.toMillis(options.backoff ?? BrokerJob.defaults.backoff) },
       removeOnComplete: true,
       removeOnFail: false
     }
     return BrokerJob.dispatcher({
       name: options.name ?? "bullmq",
       rowsPerJob: options.rowsPerJob ?? 100,
-      timeout: options.timeout ?? "2 seconds",
+      timeout: options.timeout ?? BrokerJob.defaults.timeout,
       send: (name = options.queue ?? defaultQueue, jobs) => {
         const queue = queues.get(name) ?? openQueue(options, name)
         queues.set(name, queue)
@@ -61,6 +64,7 @@ export const makeDispatcher = (options: BullMQDispatcher.Options<string>) =>
       }
     })
   })
+}
 
 /** @internal */
 export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
@@ -87,23 +91,32 @@ export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
   )
 
 /** @internal */
-export const makeWorker = (options: BullMQWorker.Options) =>
-  Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<InvalidationEngine.InvalidationEngine>()
-    const runExit = Runtime.runPromiseExit(runtime)
-    const processJob = async (job: { readonly data: unknown }) => {
-      const exit = await runExit(BrokerJob.run(job.data))
-      if (Exit.isFailure(exit)) {
-        const failure = Cause.squash(exit.cause)
-        // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
-        throw failure instanceof BrokerJob.JobFailure && !failure.retry
-          ? new UnrecoverableError(failure.reason)
-          : new Error(failure instanceof Error ? failure.message : String(failure))
-      }
+export const checkWorker = (options: Omit<BullMQWorker.Options, "connection">) =>
+  BrokerJob.requireWhole("BullMQWorker", { concurrency: [options.concurrency, 1], maxStalledCount: [options.maxStalledCount, 0] })
+
+/** @internal */
+export const makeWorker = (options: BullMQWorker.Options) => {
+  checkWorker(options)
+  return Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<never>()
+    // BullMQ counts the attempts (the job's own `attempts`) and records the outcome: the processor only says which
+    const outcomeOf = yield* BrokerJob.runner<Job>({
+      broker: "BullMQ",
+      job: (job) => job.data,
+      delivery: (job) => job.attemptsMade + 1,
+      attempts: (job) => job.opts.attempts ?? 1,
+      annotations: (job) => ({ queue: job.queueName, job: job.id })
+    })
+    const runPromise = Runtime.runPromise(runtime)
+    const processJob = async (job: Job) => {
+      const outcome = await runPromise(outcomeOf(job))
+      // BullMQ retries a plain error with backoff, and fails an UnrecoverableError at once
+      if (outcome._tag === "Retry") throw new Error(outcome.reason)
+      if (outcome._tag === "Dead") throw new UnrecoverableError(outcome.reason)
     }
     const settings = {
       connection: options.connection,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? BrokerJob.defaults.concurrency,
       lockDuration: Duration.toMillis(options.lockDuration ?? "30 seconds"),
       stalledInterval: Duration.toMillis(options.stalledInterval ?? "30 seconds"),
       maxStalledCount: options.maxStalledCount ?? 1,
@@ -120,3 +133,18 @@ export const makeWorker = (options: BullMQWorker.Options) =>
         close
       ), { discard: true })
   })
+}
+
+/** The queues and workers of a `layerConfig` share one kind of connection (see `connect`). */
+const connectTo = BrokerJob.connectAs("connection", connect)
+
+/** @internal */
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<BullMQDispatcher.ConfigOptions, BullMQDispatcher.Options, "bullmq">(
+  "bullmq",
+  { make: makeDispatcher, check: checkDispatcher, connect: connectTo }
+)
+
+/** @internal */
+export const workerLayerConfig = BrokerJob.workerLayerConfig<BullMQWorker.ConfigOptions, BullMQWorker.Options>(
+  { make: makeWorker, check: checkWorker, connect: connectTo }
+)

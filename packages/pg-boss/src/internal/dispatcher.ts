@@ -29,15 +29,16 @@ export const send = (boss: PgBoss, job: Dispatcher.Job, options: PgBossDispatche
 }
 
 /** @internal */
-export const make = <N extends string>(options: PgBossDispatcher.Options<N>): Dispatcher.Dispatcher => {
+export const make = (options: PgBossDispatcher.Options) => {
   checkPolicy("PgBossDispatcher", options)
-  return BrokerJob.dispatcher({
+  // nothing to release: the client is the caller's
+  return Effect.succeed(BrokerJob.dispatcher({
     name: options.name ?? "pg-boss",
     rowsPerJob: options.rowsPerJob ?? defaults.rowsPerJob,
-    timeout: options.timeout ?? "2 seconds",
+    timeout: options.timeout ?? defaults.timeout,
     send: (queue = options.queue ?? defaults.queue, jobs) =>
       Effect.runPromise(insert(options.boss, queue, jobs.map(({ job }) => job), options))
-  })
+  }))
 }
 
 /** @internal */
@@ -58,9 +59,21 @@ export const start = (options: PgBoss.ConstructorOptions) =>
       (boss) => Effect.ignoreLogged(attempt("stop", () => boss.stop({ graceful: true, wait: true })))
     ))
 
-/** The client a `layerConfig` starts. @internal */
-export const startAt = (url: Redacted.Redacted, schema: string | undefined) =>
-  start({ connectionString: Redacted.value(url), schema: schema ?? "pgboss" })
+/** The client a `layerConfig` starts (in `schema`), with the options of `make`. @internal */
+export const withBoss = <A>(url: Redacted.Redacted, schema: string | undefined, options: A) =>
+  Effect.map(start({ connectionString: Redacted.value(url), schema: schema ?? "pgboss" }), (boss) => ({ ...options, boss }))
+
+/** @internal */
+export const layerConfig = BrokerJob.dispatcherLayerConfig<
+  PgBossDispatcher.ConfigOptions,
+  PgBossDispatcher.Options,
+  "pg-boss",
+  BrokerJob.BrokerError
+>("pg-boss", {
+  make,
+  check: (options) => checkPolicy("PgBossDispatcher", options),
+  connect: (url, { schema, ...options }) => withBoss(url, schema, options)
+})
 
 const reasonOf = (output: unknown): string =>
   Predicate.hasProperty(output, "reason") && Predicate.isString(output.reason)

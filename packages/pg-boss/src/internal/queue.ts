@@ -6,10 +6,8 @@ import type * as PgBossDispatcher from "../PgBossDispatcher.js"
 
 /** @internal */
 export const defaults = {
-  queue: "cachefx-invalidation",
+  ...BrokerJob.defaults,
   rowsPerJob: 500,
-  attempts: 5,
-  backoff: "1 second",
   expireIn: "5 minutes"
 } as const
 

@@ -8,11 +8,11 @@ import type * as RabbitMQDispatcher from "../RabbitMQDispatcher.js"
 import { assertQueues, attempt, deadLetterQueue, defaults, headers, publish } from "./topology.js"
 
 /** @internal */
-export const check = (options: Omit<RabbitMQDispatcher.Options<string>, "connection">) =>
+export const check = (options: Omit<RabbitMQDispatcher.Options, "connection">) =>
   BrokerJob.requireWhole("RabbitMQDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
 
 /** @internal */
-export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) => {
+export const make = (options: RabbitMQDispatcher.Options) => {
   check(options)
   return Effect.gen(function*() {
     // one confirm channel, opened again after it closes (a channel error, a lost connection)
@@ -31,7 +31,7 @@ export const make = <N extends string>(options: RabbitMQDispatcher.Options<N>) =
       return opening
     }
     const current = attempt("open a channel", () => (channel ??= open()))
-    const timeout = options.timeout ?? "2 seconds"
+    const timeout = options.timeout ?? defaults.timeout
     // a broker that does not answer must not hold the scope's closing
     yield* Effect.addFinalizer(() =>
       attempt("close the channel", async () => (await channel)?.close()).pipe(
@@ -106,3 +106,14 @@ export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: 
     (channel) => Effect.ignore(attempt("close the channel", () => channel.close()))
   )
 }
+
+/** The connection a `layerConfig` opens to the `url` it reads (see `connect`). @internal */
+export const connectTo = BrokerJob.connectAs("connection", (url: string) => connect(url))
+
+/** @internal */
+export const layerConfig = BrokerJob.dispatcherLayerConfig<
+  RabbitMQDispatcher.ConfigOptions,
+  RabbitMQDispatcher.Options,
+  "rabbitmq",
+  BrokerJob.BrokerError
+>("rabbitmq", { make, check, connect: connectTo })

@@ -4,7 +4,7 @@ import { BrokerJob } from "@cachefx/core"
 
 /** @internal */
 export const defaults = {
-  queue: "cachefx-invalidation",
+  ...BrokerJob.defaults,
   rowsPerJob: 500
 } as const
 

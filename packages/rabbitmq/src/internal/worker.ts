@@ -1,11 +1,11 @@
-import { BrokerJob, InvalidationEngine } from "@cachefx/core"
+import { BrokerJob } from "@cachefx/core"
 import type * as amqp from "amqplib"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import type * as RabbitMQWorker from "../RabbitMQWorker.js"
@@ -19,57 +19,56 @@ import {
   publish,
   retryQueue
 } from "./topology.js"
+import { connectTo } from "./dispatcher.js"
 
-/** Runs a received job with this worker's engine (see `BrokerJob.run` for what is retried). */
-const runJob = (engine: InvalidationEngine.Service, received: unknown) =>
-  Effect.provideService(BrokerJob.run(received), InvalidationEngine.InvalidationEngine, engine)
+/** A delivery, with the channel that must acknowledge it. */
+interface Delivery {
+  readonly channel: amqp.ConfirmChannel
+  readonly message: amqp.ConsumeMessage
+}
 
 /** @internal */
 export const check = (options: Omit<RabbitMQWorker.Options, "connection">) =>
-  BrokerJob.requireWhole("RabbitMQWorker", { prefetch: [options.prefetch, 1], attempts: [options.attempts, 1] })
+  BrokerJob.requireWhole("RabbitMQWorker", { concurrency: [options.concurrency, 1], attempts: [options.attempts, 1] })
+
+/** Acknowledges a delivery; a closed channel throws, and RabbitMQ then delivers it again. */
+const ack = ({ channel, message }: Delivery) =>
+  Effect.try({
+    try: () => channel.ack(message),
+    catch: (cause) => new BrokerJob.BrokerError({ operation: "RabbitMQ: acknowledge", reason: String(cause) })
+  })
 
 /** @internal */
 export const make = (options: RabbitMQWorker.Options) => {
   check(options)
   return Effect.gen(function*() {
-    const engine = yield* InvalidationEngine.InvalidationEngine
     const queue = options.queue ?? defaults.queue
-    const attempts = options.attempts ?? 5
-    const backoff = Duration.toMillis(options.backoff ?? "1 second")
-    const delayOf = (attempt: number) =>
-      Math.round(backoff * 2 ** (attempt - 1))
-
-    const settle = (channel: amqp.ConfirmChannel, message: amqp.Message, failure: BrokerJob.JobFailure, tries: number) => {
-      const annotations = { queue, attempt: tries, final: !failure.retry }
-      if (!failure.retry || tries >= attempts) {
-        return publish(channel, deadLetterQueue(queue), message.content, {
-          headers: { [headers.attempt]: tries, [headers.reason]: failure.reason, [headers.failedAt]: Date.now() }
-        }).pipe(
-          Effect.zipRight(Effect.logWarning(`cachefx: invalidation job dead-lettered: ${failure.reason}`)),
-          Effect.annotateLogs(annotations)
+    // a retry or a dead letter is published (and confirmed) before the delivery is acknowledged
+    const worker = yield* BrokerJob.worker<Delivery>({
+      broker: "RabbitMQ",
+      job: ({ message }) => message.content.toString(),
+      delivery: ({ message }) => {
+        const tries = message.properties.headers?.[headers.attempt] as unknown
+        return Predicate.isNumber(tries) ? tries : 1
+      },
+      attempts: () => options.attempts ?? defaults.attempts,
+      backoff: options.backoff ?? defaults.backoff,
+      annotations: () => ({ queue }),
+      ack: (deliveries) => Effect.forEach(deliveries, ack, { discard: true }),
+      retry: (delivery, { delay, delivery: tries }) => {
+        const ms = Math.round(Duration.toMillis(Option.getOrElse(delay, () => Duration.zero)))
+        return assertRetryQueue(delivery.channel, queue, ms).pipe(
+          Effect.zipRight(publish(delivery.channel, retryQueue(queue, ms), delivery.message.content, {
+            headers: { [headers.attempt]: tries + 1 }
+          })),
+          Effect.zipRight(ack(delivery))
         )
-      }
-      const delay = delayOf(tries)
-      return assertRetryQueue(channel, queue, delay).pipe(
-        Effect.zipRight(
-          publish(channel, retryQueue(queue, delay), message.content, { headers: { [headers.attempt]: tries + 1 } })
-        ),
-        Effect.zipRight(Effect.logWarning(`cachefx: invalidation job failed, retried in ${delay} ms: ${failure.reason}`)),
-        Effect.annotateLogs(annotations)
-      )
-    }
-
-    // the message is acknowledged only once it is done, or its retry or dead letter is confirmed
-    const handle = (channel: amqp.ConfirmChannel, message: amqp.ConsumeMessage) => {
-      const tries = message.properties.headers?.[headers.attempt] as unknown
-      return runJob(engine, message.content.toString()).pipe(
-        Effect.catchAll((failure) => settle(channel, message, failure, Predicate.isNumber(tries) ? tries : 1)),
-        Effect.zipRight(Effect.try(() => channel.ack(message))),
-        Effect.catchAll((error) =>
-          Effect.logWarning("cachefx: a job stays unacknowledged; RabbitMQ delivers it again", error)
-        )
-      )
-    }
+      },
+      deadLetter: (delivery, { deliveries, reason }) =>
+        publish(delivery.channel, deadLetterQueue(queue), delivery.message.content, {
+          headers: { [headers.attempt]: deliveries, [headers.reason]: reason, [headers.failedAt]: Date.now() }
+        }).pipe(Effect.zipRight(ack(delivery)))
+    })
 
     /** Consumes on a channel of its own; gives the signal that it stopped (the channel closed, or the consumer was cancelled). */
     const consume = Effect.gen(function*() {
@@ -81,17 +80,15 @@ export const make = (options: RabbitMQWorker.Options) => {
       // a channel error closes the channel, and its unacknowledged messages go back to the queue
       channel.on("error", () => {})
       channel.on("close", () => Deferred.unsafeDone(stopped, Exit.void))
-      yield* attempt("set the prefetch", () => channel.prefetch(options.prefetch ?? 8))
+      yield* attempt("set the prefetch", () => channel.prefetch(options.concurrency ?? defaults.concurrency))
       yield* assertQueues(channel, queue)
-      const running = yield* FiberSet.make()
-      const runFork = yield* FiberSet.runtime(running)<never>()
+      const handle = yield* worker.consumer
       const { consumerTag } = yield* attempt(`consume "${queue}"`, () =>
         channel.consume(queue, (message) => {
           if (message === null) Deferred.unsafeDone(stopped, Exit.void) // cancelled by RabbitMQ (the queue was deleted)
-          else runFork(handle(channel, message))
+          else handle({ channel, message })
         }, { noAck: false }))
       // on close: no new deliveries, then the jobs in hand finish (finalizers run in reverse order)
-      yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(running))
       yield* Effect.addFinalizer(() => Effect.ignore(attempt("cancel the consumer", () => channel.cancel(consumerTag))))
       return stopped
     })
@@ -117,3 +114,10 @@ export const make = (options: RabbitMQWorker.Options) => {
     )
   })
 }
+
+/** @internal */
+export const layerConfig = BrokerJob.workerLayerConfig<RabbitMQWorker.ConfigOptions, RabbitMQWorker.Options, BrokerJob.BrokerError>({
+  make,
+  check,
+  connect: connectTo
+})

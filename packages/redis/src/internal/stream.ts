@@ -1,18 +1,16 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type { Cluster, Redis } from "ioredis"
 import { hostname } from "node:os"
 import { BrokerJob } from "@cachefx/core"
 import type * as StreamDispatcher from "../StreamDispatcher.js"
 import type * as StreamWorker from "../StreamWorker.js"
+import { connect } from "./connection.js"
 
 /** @internal */
 export const defaultStream = "{cachefx}:invalidation"
 
-/** @internal */
-export { connectConfig } from "./connection.js"
 
 /** The keys of one stream: they share its hash tag, so a Cluster keeps them in one slot. */
 const keysOf = (stream: string) => ({ stream, dead: `${stream}:dead`, errors: `${stream}:errors` })
@@ -35,11 +33,17 @@ const redis = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, Br
   })
 
 /** @internal */
-export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
-  BrokerJob.dispatcher({
+export const checkDispatcher = (options: Omit<StreamDispatcher.Options, "client">) =>
+  BrokerJob.requireWhole("StreamDispatcher", { rowsPerJob: [options.rowsPerJob, 1] })
+
+/** @internal */
+export const makeDispatcher = (options: StreamDispatcher.Options) => {
+  checkDispatcher(options)
+  // nothing to release: the client is the caller's
+  return Effect.succeed(BrokerJob.dispatcher({
     name: options.name ?? "redis-stream",
     rowsPerJob: options.rowsPerJob ?? 100,
-    timeout: options.timeout ?? "2 seconds",
+    timeout: options.timeout ?? BrokerJob.defaults.timeout,
     send: (queue, jobs) => {
       const multi = options.client.multi()
       for (const { text } of jobs) {
@@ -47,7 +51,8 @@ export const makeDispatcher = (options: StreamDispatcher.Options<string>) =>
       }
       return multi.exec()
     }
-  })
+  }))
+}
 
 /** @internal */
 export const deadLetters = (options: StreamDispatcher.DeadLetterOptions) => {
@@ -79,15 +84,29 @@ const ready = (client: Redis | Cluster): Effect.Effect<void> =>
     return Effect.sync(() => client.off("ready", done))
   }).pipe(Effect.timeout("2 seconds"), Effect.ignore)
 
+/** An entry taken from the stream: its id, its job's text, and which delivery of it this is. */
+interface Taken {
+  readonly id: string
+  readonly text: string
+  readonly deliveries: number
+}
+
+const taken = ([id, flat]: Entry, deliveries: number): Taken => ({ id, text: fieldsOf(flat)["job"] ?? "", deliveries })
+
 /** @internal */
-export const makeWorker = (options: StreamWorker.Options) =>
-  Effect.gen(function*() {
+export const check = (options: Omit<StreamWorker.Options, "client">) =>
+  BrokerJob.requireWhole("StreamWorker", { concurrency: [options.concurrency, 1], attempts: [options.attempts, 1] })
+
+/** @internal */
+export const makeWorker = (options: StreamWorker.Options) => {
+  check(options)
+  return Effect.gen(function*() {
     const { client } = options
     const { dead, errors, stream } = keysOf(options.stream ?? defaultStream)
     const group = options.group ?? "cachefx"
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-    const concurrency = options.concurrency ?? 8
-    const attempts = options.attempts ?? 5
+    const concurrency = options.concurrency ?? BrokerJob.defaults.concurrency
+    const attempts = options.attempts ?? BrokerJob.defaults.attempts
     const visibility = Duration.toMillis(options.visibilityTimeout ?? "30 seconds")
     const block = Math.min(Math.max(Math.floor(visibility / 2), 10), 2_000)
 
@@ -101,51 +120,41 @@ export const makeWorker = (options: StreamWorker.Options) =>
     )
     yield* ready(reader)
 
-    const settle = (id: string) =>
-      redis("XACK", () => client.multi().xack(stream, group, id).xdel(stream, id).hdel(errors, id).exec())
-
-    const bury = (id: string, text: string, reason: string, deliveries: number) =>
+    const bury = ({ id, text }: Taken, reason: string, deliveries: number) =>
       redis("dead-letter", () =>
         client.multi()
           .xadd(dead, "*", "id", id, "job", text, "reason", reason, "deliveries", deliveries, "failedAt", Date.now())
           .xack(stream, group, id)
           .xdel(stream, id)
           .hdel(errors, id)
-          .exec()).pipe(
-          Effect.zipRight(Effect.logWarning("cachefx: invalidation job dead-lettered", reason)),
-          Effect.annotateLogs({ stream, entry: id })
-        )
-
-    const exhausted = (last: string | null) =>
-      `not done after ${attempts} deliveries; ${last === null ? "its workers stopped or timed out" : `last error: ${last}`}`
+          .exec())
 
     /** Keeps an entry this worker runs from looking abandoned (JUSTID leaves its delivery count alone). */
-    const heartbeat = (id: string) =>
+    const heartbeat = ({ id }: Taken) =>
       redis("XCLAIM", () => client.xclaim(stream, group, consumer, 0, id, "JUSTID")).pipe(
         Effect.ignore,
         Effect.repeat(Schedule.spaced(Duration.millis(Math.max(visibility / 3, 5)))),
         Effect.delay(Duration.millis(Math.max(visibility / 3, 5)))
       )
 
-    const handle = ([id, flat]: Entry, deliveries: number) => {
-      const text = fieldsOf(flat)["job"] ?? ""
-      return Effect.gen(function*() {
-        const beat = yield* Effect.fork(Effect.interruptible(heartbeat(id)))
-        yield* BrokerJob.run(text).pipe(
-          Effect.ensuring(Fiber.interrupt(beat)),
-          Effect.matchEffect({
-            onSuccess: () => settle(id),
-            onFailure: (failure) =>
-              !failure.retry
-                ? bury(id, text, failure.reason, deliveries)
-                : deliveries < attempts
-                // left pending: delivered again once idle for the visibility timeout
-                ? redis("HSET", () => client.hset(errors, id, failure.reason))
-                : bury(id, text, exhausted(failure.reason), deliveries)
-          })
-        )
-      })
-    }
+    // an entry that fails stays pending, with its error, and is delivered again once idle for the visibility timeout
+    const worker = yield* BrokerJob.worker<Taken>({
+      broker: "Redis Streams",
+      job: (entry) => entry.text,
+      delivery: (entry) => entry.deliveries,
+      attempts: () => attempts,
+      annotations: (entry) => ({ stream, entry: entry.id }),
+      whileRunning: heartbeat,
+      ack: (entries) => {
+        const ids = entries.map(({ id }) => id)
+        return redis("XACK", () => client.multi().xack(stream, group, ...ids).xdel(stream, ...ids).hdel(errors, ...ids).exec())
+      },
+      retry: ({ id }, { reason }) => redis("HSET", () => client.hset(errors, id, reason)),
+      deadLetter: (entry, { deliveries, reason }) => bury(entry, reason, deliveries)
+    })
+
+    const exhausted = (last: string | null) =>
+      `not done after ${attempts} deliveries; ${last === null ? "its workers stopped or timed out" : `last error: ${last}`}`
 
     /** Entries idle past the visibility timeout: failed, or their worker died. Claimed, or buried past `attempts`. */
     const reclaim = Effect.gen(function*() {
@@ -162,13 +171,17 @@ export const makeWorker = (options: StreamWorker.Options) =>
         () => client.xclaim(stream, group, consumer, visibility, ...counts.keys())
       )) as Array<Entry>
       const reasons = yield* redis("HMGET", () => client.hmget(errors, ...claimed.map(([id]) => id)))
-      const live: Array<readonly [Entry, number]> = []
+      const live: Array<Taken> = []
       for (const [i, entry] of claimed.entries()) {
         const deliveries = counts.get(entry[0]) ?? 1
         if (deliveries <= attempts) {
-          live.push([entry, deliveries])
+          live.push(taken(entry, deliveries))
         } else {
-          yield* bury(entry[0], fieldsOf(entry[1])["job"] ?? "", exhausted(reasons[i] ?? null), attempts)
+          const reason = exhausted(reasons[i] ?? null)
+          yield* bury(taken(entry, attempts), reason, attempts).pipe(
+            Effect.zipRight(Effect.logWarning(`cachefx: invalidation job dead-lettered: ${reason}`)),
+            Effect.annotateLogs({ stream, entry: entry[0] })
+          )
         }
       }
       return live
@@ -178,19 +191,25 @@ export const makeWorker = (options: StreamWorker.Options) =>
       "XREADGROUP",
       () => reader.xreadgroup("GROUP", group, consumer, "COUNT", concurrency, "BLOCK", block, "STREAMS", stream, ">")
     ).pipe(
-      Effect.map((reply) => ((reply as Array<[string, Array<Entry>]> | null)?.[0]?.[1] ?? []).map((entry) => [entry, 1] as const))
+      Effect.map((reply) => ((reply as Array<[string, Array<Entry>]> | null)?.[0]?.[1] ?? []).map((entry) => taken(entry, 1)))
     )
 
-    const cycle = Effect.flatMap(reclaim, (claimed) => claimed.length > 0 ? Effect.succeed(claimed) : read).pipe(
-      // a batch once taken is finished, even when the worker is closing
-      Effect.flatMap((batch) =>
-        Effect.uninterruptible(Effect.forEach(batch, ([entry, deliveries]) => handle(entry, deliveries), { concurrency, discard: true }))
-      ),
-      Effect.catchAll((error) =>
-        Effect.logWarning("cachefx: the stream worker cannot reach Redis; trying again", error).pipe(
-          Effect.zipRight(Effect.sleep("1 second"))
-        )
-      )
-    )
-    yield* Effect.forkScoped(Effect.forever(cycle))
+    // a blocking read may be interrupted when the worker closes: what it took is reclaimed after the visibility timeout
+    yield* worker.poll({
+      receive: Effect.flatMap(reclaim, (claimed) => claimed.length > 0 ? Effect.succeed(claimed) : read),
+      retryAfter: "1 second",
+      interruptReceive: true
+    })
   })
+}
+
+/** @internal */
+export const dispatcherLayerConfig = BrokerJob.dispatcherLayerConfig<StreamDispatcher.ConfigOptions, StreamDispatcher.Options, "redis-stream">(
+  "redis-stream",
+  { make: makeDispatcher, check: checkDispatcher, connect: BrokerJob.connectAs("client", connect) }
+)
+
+/** @internal */
+export const workerLayerConfig = BrokerJob.workerLayerConfig<StreamWorker.ConfigOptions, StreamWorker.Options, BrokerJob.BrokerError>(
+  { make: makeWorker, check, connect: BrokerJob.connectAs("client", connect) }
+)
