@@ -89,7 +89,7 @@ describe("BrokerJob.worker", () => {
       const broker = memoryBroker()
       const worker = yield* BrokerJob.worker(broker.options)
       yield* worker.handle({ id: "a", job: deleted(1) })
-      expect(yield* wipes).toEqual(["delete cachefx:users:1:#1"])
+      expect(yield* wipes).toEqual(["invalidate key cachefx:users:1:#1"])
       expect(broker.records).toEqual(["ack a"])
     }).pipe(Effect.provide(Engine)))
 
