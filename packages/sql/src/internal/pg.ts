@@ -139,7 +139,7 @@ export const setup = (pool: PgPool, schema: string, table: string, timeout: numb
       until bigint NOT NULL
     );
     DO $$ BEGIN
-      -- unlogged (PostgreSQL 15+) as the tables are: a stamp costs no WAL flush, and a crash resets both together
+      -- unlogged (PostgreSQL 15+) as the tables are: a crash resets the numbers with the stamps they numbered
       IF current_setting('server_version_num')::int >= 150000 THEN
         CREATE UNLOGGED SEQUENCE IF NOT EXISTS ${sequence};
       ELSE

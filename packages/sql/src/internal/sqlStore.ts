@@ -9,21 +9,22 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type Backend, type Row, TimedOut } from "./backend.js"
 
-/**
- * What a read saw: the key's stamp, the soft stamps of its partition and namespace, and
- * when; and the token of the lease it took, which the fill under it gives back.
- */
-class Guard {
-  constructor(
-    readonly k: number,
-    readonly p: number,
-    readonly n: number,
-    readonly readAt: number,
-    readonly lease: CacheStore.LeaseToken | undefined
-  ) {}
+/** The stamps a read saw of a key: its own, and the soft stamps of its partition and namespace. */
+interface Seen {
+  readonly k: number
+  readonly p: number
+  readonly n: number
 }
 
-const seal = (guard: Guard): CacheStore.FillGuard => guard as unknown as CacheStore.FillGuard
+/** What a read saw, and when; and the token of the lease it took, which the fill under it gives back. */
+class Guard {
+  constructor(readonly seen: Seen, readonly readAt: number, readonly lease: CacheStore.LeaseToken | undefined) {}
+
+  /** The guard as the store hands it out: opaque. */
+  get sealed(): CacheStore.FillGuard {
+    return this as unknown as CacheStore.FillGuard
+  }
+}
 
 /**
  * What an invalidation of a scope did to an entry that recorded `recorded` of its soft
@@ -63,7 +64,7 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
     const { leases, wake } = yield* makeLeases(backend, attempt, now, options.leasePollInterval)
 
     const lookupOf = (row: Row, at: number, lease?: CacheStore.LeaseToken): CacheStore.Lookup => {
-      const guard = seal(new Guard(row.k, row.pSoft, row.nSoft, at, lease))
+      const guard = new Guard({ k: row.k, p: row.pSoft, n: row.nSoft }, at, lease).sealed
       if (row.value === null || row.goneAt <= at || (row.staleUntil !== null && row.staleUntil <= at)) {
         return { entry: Option.none(), guard }
       }
@@ -132,9 +133,7 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
             expiresAt: entry.expiresAt,
             staleUntil: entry.staleUntil,
             goneAt: Math.min(entry.staleUntil ?? Infinity, at + options.maxTtl),
-            k: token.k,
-            p: token.p,
-            n: token.n
+            ...token.seen
           }, token.lease)
         )
         // the fill gave the lease back: this process's waiters for it read the key again at once
