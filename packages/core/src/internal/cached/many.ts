@@ -10,16 +10,13 @@ import { type Definition, failOpen } from "./definition.js"
 import type { Answer } from "./fill.js"
 import { answerOf, computeOnly } from "./read.js"
 
-/** The lookups of many keys: one `getMany`, or concurrent `get`s when the store has none. */
+/** The lookups of many keys, in one `getMany`. */
 const readMany = (
   def: Definition<any, any, any, any>,
   store: Store,
   settings: Settings,
   keys: ReadonlyArray<CacheKey.CacheKey>
-): Effect.Effect<ReadonlyArray<Lookup | undefined>> =>
-  store.getMany === undefined
-    ? Effect.forEach(keys, (key) => failOpen(def, settings, store.get(key), undefined), { concurrency: "unbounded" })
-    : failOpen(def, settings, store.getMany(keys), keys.map(() => undefined))
+): Effect.Effect<ReadonlyArray<Lookup | undefined>> => failOpen(def, settings, store.getMany(keys), keys.map(() => undefined))
 
 /**
  * Cache-aside for a batch, given the key of each input (`undefined` for one whose key
