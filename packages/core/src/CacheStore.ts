@@ -25,8 +25,10 @@
  *    `CacheStoreError` (reason `"Timeout"`) past it, and fails with a `CacheStoreError`
  *    when the store cannot answer: callers compute through both (fail-open). A read that
  *    takes a lease runs uninterruptibly in `cached()` (so that the lease it took is
- *    always given back): a store with leases bounds its calls with timers of its own,
- *    since `withTimeout`, which interrupts, waits for an uninterruptible operation.
+ *    always given back); `withTimeout` still bounds it (it makes the operation itself
+ *    interruptible by its timer), but a lease the interrupted read took on the server is
+ *    then left to expire: a store with leases is better off bounding its calls with
+ *    timers of its own that give such a lease back (as the Redis store does).
  *
  * `make` builds a full `Service` from those operations and derives the rest (`getMany`
  * from `get`; a read that takes a lease from `get` and `Leases.acquire`). The suite
@@ -480,9 +482,10 @@ export const layerMemoryConfig = (
 /**
  * Bounds every operation of a store by a timeout: an operation that takes longer fails
  * with a `CacheStoreError` of reason `"Timeout"`. Stores that do I/O apply it with the
- * `operationTimeout` setting. It interrupts the operation, so it does not bound one run
- * in an uninterruptible region (a read that takes a lease, in `cached()`): a store with
- * leases bounds its calls itself (see the protocol above).
+ * `operationTimeout` setting. It interrupts the operation, which it makes interruptible
+ * for its timer even inside an uninterruptible region (a read that takes a lease, in
+ * `cached()`): the caller is answered within the timeout, and a lease that read took is
+ * left to expire (see the protocol above).
  *
  * @example
  * ```ts

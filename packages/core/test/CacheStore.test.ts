@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { CacheError, CacheKey, CacheSettings, CacheStore, TestCache } from "@cachefx/core"
-import { Effect, Layer, Option, TestClock } from "effect"
+import { Duration, Effect, Layer, Option, TestClock } from "effect"
 import { contract, keyIn } from "@cachefx/testkit/StoreContract"
 
 contract("memory", CacheStore.layerMemory(), { soft: true })
@@ -70,4 +70,14 @@ describe("CacheStore.layerMemory", () => {
       const { reason } = yield* fiber.await.pipe(Effect.flatten)
       expect(reason).toBe("Timeout")
     }).pipe(Effect.provide(Layer.empty)))
+
+  it.live("withTimeout bounds a read run uninterruptibly, as cached() runs one that takes a lease", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory()
+      const slow: CacheStore.Service = { ...store, get: () => Effect.as(Effect.sleep("1 second"), { entry: Option.none(), guard: undefined as never }) }
+      const bounded = CacheStore.withTimeout(slow, "100 millis")
+      const [elapsed, error] = yield* Effect.timed(Effect.flip(Effect.uninterruptible(bounded.get(keyIn("bound", "p", "k")))))
+      expect(error.reason).toBe("Timeout")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(600)
+    }))
 })

@@ -31,8 +31,10 @@ const boundStore = (store: CacheStore.Service, bound: Bound): CacheStore.Service
 /** @internal */
 export const withTimeout = (store: CacheStore.Service, timeout: Duration.DurationInput): CacheStore.Service => {
   const duration = Duration.decode(timeout)
+  // interruptible inside: `cached()` runs a read that may take a lease uninterruptibly (a
+  // caller that leaves must not leave a lease behind), where a timeout could not stop it
   return boundStore(store, (operation, effect) =>
-    Effect.timeoutFail(effect, {
+    Effect.timeoutFail(Effect.interruptible(effect), {
       duration,
       onTimeout: () => new CacheStoreError({ operation, reason: "Timeout" })
     }))
