@@ -47,16 +47,17 @@ export const makeCaches = <A>(posts: Posts & object, read: (authorId: number) =>
 }
 
 /** Expected store operations, as `TestCache`'s log writes them. */
-export const key = (namespace: "post" | "titles", value: number) => `delete cachefx:${namespace}:1:#${value}`
-export const partition = (value: number) => `deletePartition cachefx:byAuthor:1:#${value}`
-export const namespace = (name: string) => `clear cachefx:${name}`
+export const key = (namespace: "post" | "titles", value: number) => `invalidate key cachefx:${namespace}:1:#${value}`
+export const partition = (value: number) => `invalidate partition cachefx:byAuthor:1:#${value}`
+export const namespace = (name: string) => `invalidate namespace cachefx:${name}`
 
 /** The invalidations logged since the last call, sorted, and the log emptied. */
 export const invalidations = Effect.gen(function*() {
   const cache = yield* TestCache.TestCache
   const log = yield* cache.log
   yield* cache.clearLog
-  return log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.target}`).sort()
+  return log.filter((op) => op.op !== "get" && op.op !== "set").map((op) => `${op.op} ${op.scope === undefined ? "" : op.scope.toLowerCase() + " "}${op.target}`)
+    .sort()
 })
 
 /** Waits until the engine has handled what a synchronous driver put on the bus. */

@@ -116,7 +116,7 @@ describe("transactional outbox", () => {
         Effect.filterOrFail((rows) => rows === 0, () => "the row is still there"),
         Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("5 seconds")))
       )
-      expect((yield* cache.log).map((op) => `${op.op} ${op.outcome}`)).toEqual(["delete done"])
+      expect((yield* cache.log).map((op) => `${op.op} ${op.outcome}`)).toEqual(["invalidate done"])
     }).pipe(Effect.provide(live))
   })
 
