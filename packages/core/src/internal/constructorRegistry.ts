@@ -10,6 +10,15 @@ import { encodeSlice } from "./keyEncoding.js"
 
 type Constructor = KeyConstructor.KeyConstructor.Any
 
+/*
+ * What stays process-wide here, and why: the cached values of a process are defined by its
+ * modules, when they load, before any layer exists; `identities` and `versions` are facts
+ * about those definitions (a constructor-wide wipe must reach a cached value named apart
+ * that has not run yet; a version still defined must not be deleted because its cached
+ * value has not run yet), so no layer could hold them without losing what they guarantee.
+ * `claims` is keyed by the store itself, weakly: it lives and dies with each store.
+ */
+
 /** The identities of the cached values named apart in each namespace: the namespaces a constructor-wide wipe clears. */
 const identities = new Map<string, Set<string>>()
 

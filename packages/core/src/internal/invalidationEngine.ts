@@ -29,7 +29,6 @@ import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
 import { definitionOf } from "./cached.js"
 import { keyOf, namespaceOf, partitionOf } from "./cached/key.js"
 import * as inFlight from "./inFlight.js"
-import * as registration from "./registration.js"
 import * as busInternal from "./invalidationBus.js"
 import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
@@ -468,7 +467,6 @@ export const make = (options: InvalidationEngine.Options) =>
         )
       }))
     const service: InvalidationEngine.Service = { run, caches }
-    registration.serve(service, caches)
     return service
   })
 
