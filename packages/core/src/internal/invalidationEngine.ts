@@ -352,11 +352,17 @@ const forJobs = (context: Context.Context<CacheStore>): Context.Context<CacheSto
     )
   )
 
-/** @internal */
-export const make = (options: InvalidationEngine.Options) =>
+/**
+ * The engine on `bus`. With `serve` (the engine's layer made the bus), events are handled
+ * in the publisher's fiber; without (a bus from the context), through the bus's queue.
+ */
+const makeOn = (
+  options: InvalidationEngine.Options,
+  bus: InvalidationBus.Service,
+  serve: busInternal.Served["serve"] | undefined
+) =>
   Effect.gen(function*() {
     const context = forJobs(yield* Effect.context<CacheStore>())
-    const bus = yield* InvalidationBus.InvalidationBus
     const replays = yield* replay.make({
       capacity: options.replay?.capacity ?? 10_000,
       interval: options.replay?.interval ?? "500 millis",
@@ -423,7 +429,7 @@ export const make = (options: InvalidationEngine.Options) =>
         : jobs
     }
 
-    // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
+    // Events published before the engine serves the bus (or on a bus from the context, which it never serves) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>
       Effect.withFiberRuntime<void>((fiber) => handle(fiber, delivery.event, delivery.parent, delivery.receipts)).pipe(
         Effect.ensuring(Deferred.succeed(delivery.handled, void 0))
@@ -459,19 +465,31 @@ export const make = (options: InvalidationEngine.Options) =>
         return underWay === 0 ? Effect.void : Deferred.await(idle)
       })
     )
-    yield* busInternal.serve(bus, (event) =>
-      Effect.withFiberRuntime((fiber) => {
-        underWay++
-        return Effect.uninterruptible(
-          Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
-        )
-      }))
+    if (serve !== undefined) {
+      yield* serve((event) =>
+        Effect.withFiberRuntime((fiber) => {
+          underWay++
+          return Effect.uninterruptible(
+            Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
+          )
+        })
+      )
+    }
     const service: InvalidationEngine.Service = { run, caches }
     return service
   })
 
 /** @internal */
+export const make = (options: InvalidationEngine.Options) =>
+  Effect.flatMap(InvalidationBus.InvalidationBus, (bus) => makeOn(options, bus, undefined))
+
+/** @internal */
 export const layer = (options: InvalidationEngine.Options) =>
-  Layer.scoped(InvalidationEngine.InvalidationEngine, make(options)).pipe(
-    Layer.provideMerge(InvalidationBus.layer)
-  )
+  Layer.scopedContext(Effect.gen(function*() {
+    // the bus is made before the engine, so its finalizer runs after the engine's: events left then are reported
+    const { bus, serve } = yield* busInternal.makeServed
+    const engine = yield* makeOn(options, bus, serve)
+    return Context.make(InvalidationEngine.InvalidationEngine, engine).pipe(
+      Context.add(InvalidationBus.InvalidationBus, bus)
+    )
+  }))
