@@ -77,7 +77,7 @@ const retrying = (schedule: Schedule.Schedule<unknown, unknown>) =>
     }))
 
 /** `wider` stands in when `attempt` cannot build its key (or partition); store failures are real failures. */
-const orWiderIfUnbuilt = (
+const widerIfUnbuilt = (
   attempt: Effect.Effect<void, CacheError, CacheStore>,
   wider: Effect.Effect<void, CacheError, CacheStore>
 ): Effect.Effect<void, CacheError, CacheStore> =>
@@ -122,7 +122,7 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
   const partitionsWiped = count(CacheMetrics.partitionsWiped)
   const insteadOfPartition = instead("wiping the partition")
   const partition = (input: rules.Input) =>
-    subject.key.partitionSize === 0 ? namespace : orWiderIfUnbuilt(
+    subject.key.partitionSize === 0 ? namespace : widerIfUnbuilt(
       insteadOfPartition(Effect.zipRight(
         Effect.flatMap(CacheSettings, (settings) =>
           Effect.flatMap(
@@ -156,7 +156,7 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
       case "Partition":
         return partition(target.input)
       case "Key":
-        return orWiderIfUnbuilt(
+        return widerIfUnbuilt(
           // deleting first voids every fill that began before the write; the recomputation then stores
           target.rewarm ? Effect.zipRight(deleteKey(target.input, true), rewarm(target.input)) : deleteKey(target.input, false),
           partition(target.input)
