@@ -2,9 +2,11 @@
  * The `InvalidationBus` carries invalidation events from the code that writes (a
  * Drizzle write hook, or `Invalidation.publish`) to the `InvalidationEngine`: an Effect
  * `Queue` of deliveries, each an event and the signal the engine completes once the
- * event's inline jobs are done and its other jobs handed over. While an engine serves a
- * bus that `make` gave, `publish` runs the engine's handling in the publisher's own fiber
- * instead, and the queue holds only what is published before the engine starts.
+ * event's inline jobs are done and its other jobs handed over. `InvalidationEngine.layer`
+ * makes its own bus and serves it: `publish` then runs the engine's handling in the
+ * publisher's own fiber, and the queue holds only what is published before the engine
+ * starts or after it stops. An engine made with `InvalidationEngine.make` on a bus of
+ * `make` consumes the bus's queue.
  *
  * @since 0.1.0
  */
@@ -99,7 +101,8 @@ export class InvalidationBus extends Context.Tag("@cachefx/core/InvalidationBus"
 export const make: Effect.Effect<Service, never, Scope.Scope> = internal.make
 
 /**
- * The bus as a layer. `InvalidationEngine.layer` includes one.
+ * The bus as a layer, for an engine made with `InvalidationEngine.make`.
+ * `InvalidationEngine.layer` provides a bus of its own, served in the publisher's fiber.
  *
  * @example
  * ```ts

@@ -334,23 +334,33 @@ describe("InvalidationEngine", () => {
     }).pipe(Effect.provide(engine([a.fn, b.fn, c.fn])))
   })
 
-  it.effect("a read after publish never joins, nor sees the fill of, a computation that began before the write", () => {
+  /** A read of post 3 after `written` is published never joins a computation of it that began before. */
+  const joinsNoneBefore = (rule: InvalidationRule.InvalidationRule, written: InvalidationEvent.Row) => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
     let calls = 0
-    const fn = Cached.cached({
-      key: Posts,
-      invalidatesOn: [InvalidationRule.make(byKey)]
-    })((_: PostInput) => Effect.suspend(() => ++calls === 1 ? Effect.as(Deferred.await(gate), "old") : Effect.succeed("new")))
+    const fn = Cached.cached({ key: Posts, invalidatesOn: [rule] })((_: PostInput) =>
+      Effect.suspend(() => ++calls === 1 ? Effect.as(Deferred.await(gate), "old") : Effect.succeed("new"))
+    )
     return Effect.gen(function*() {
       const before = yield* Effect.fork(fn({ author: 1, post: 3 }))
       yield* Effect.yieldNow().pipe(Effect.repeatN(10))
-      yield* Invalidation.publish(insert(row(1, 3)))
+      yield* Invalidation.publish(insert(written))
       expect(yield* fn({ author: 1, post: 3 })).toBe("new")
       yield* Deferred.succeed(gate, void 0)
       expect(yield* Fiber.join(before)).toBe("old")
       expect(yield* fn.peek({ author: 1, post: 3 })).toEqual(Option.some("new"))
     }).pipe(Effect.provide(engine([fn])))
-  })
+  }
+
+  it.effect(
+    "a read after publish never joins, nor sees the fill of, a computation that began before the write",
+    () => joinsNoneBefore(InvalidationRule.make(byKey), row(1, 3))
+  )
+
+  it.effect(
+    "a read after a partition's invalidation never joins a computation of a key in it that began before",
+    () => joinsNoneBefore(InvalidationRule.make({ table: posts, fieldMapping: { author: posts.authorId } }), row(1, 7))
+  )
 
   describe("spans", () => {
     /** The names of the spans above the one a rule's `when` runs in, innermost first. */

@@ -5,17 +5,18 @@ import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Cached from "../Cached.js"
 import { type CacheStoreError, type CacheTimeoutError, KeyError } from "../CacheError.js"
-import type * as CacheKey from "../CacheKey.js"
+import * as CacheKey from "../CacheKey.js"
 import { CacheSettings, type Settings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import { computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
 import { live } from "./cached/entry.js"
 import { type Answer, fill } from "./cached/fill.js"
-import { keyNow, keyOf, partitionOf } from "./cached/key.js"
+import { keyNow, keyOf, namespaceOf, partitionOf } from "./cached/key.js"
 import { many } from "./cached/many.js"
 import { computeOnly, decodeFailure, hitNow, lookup } from "./cached/read.js"
 import * as registry from "./constructorRegistry.js"
+import * as inFlight from "./inFlight.js"
 import * as registration from "./registration.js"
 import * as tracing from "./tracing.js"
 
@@ -26,6 +27,17 @@ export const TypeId: typeof Cached.TypeId = Symbol.for("@cachefx/core/Cached") a
 export const isCached = (u: unknown): u is Cached.Cached.Any => hasProperty(u, TypeId)
 
 const none = Option.none()
+
+/** Where a cached value holds its definition: what the engine builds its targets' keys from. */
+const DefinitionId = Symbol.for("@cachefx/core/Cached/definition")
+
+/**
+ * The definition of a cached value that `cached()` made.
+ *
+ * @internal
+ */
+export const definitionOf = (self: Cached.Cached.Any): Definition<any, any, any, any> =>
+  (self as unknown as { readonly [DefinitionId]: Definition<any, any, any, any> })[DefinitionId]
 
 /** @internal */
 export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any, any>): any => (fa: any) => {
@@ -64,8 +76,8 @@ const make = <I, A, E, R, KR>(
   compute: (input: I) => Effect.Effect<A, E, R>
 ): Cached.Cached<I, A, E | CacheTimeoutError, R, any, KR> => {
   const def: Definition<I, A, E, R> = define(options, compute)
-  const { constructor, name, identity } = def
-  registry.register(constructor, identity, (namespace) => def.flights.detach((flight) => flight.namespace === namespace))
+  const { constructor, name } = def
+  registry.register(constructor, def.identity)
   // the store this cached value last checked it may use (see `registry.claim`), and its token there
   let claimed: Store | undefined
   const owner = {}
@@ -179,6 +191,7 @@ const make = <I, A, E, R, KR>(
   Object.defineProperty(call, "name", { value: name })
   const self: Cached.Cached<I, A, E | CacheTimeoutError, R, any, KR> = Object.assign(call, {
     [TypeId]: TypeId as Cached.TypeId,
+    [DefinitionId]: def,
     key: constructor,
     rules: options.invalidatesOn ?? [],
     withStatus: (input: I) => withKey(answerWithStatus, input),
@@ -186,17 +199,11 @@ const make = <I, A, E, R, KR>(
     refresh: (input: I) => withKey(refreshing, input),
     delete: (input: I, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
       Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(keyOf<KR>(def, input, settings), (key) => {
-          def.flights.detach((computing) => computing.key === key.key)
-          return Effect.flatMap(CacheStore, (store) => store.invalidate({ ...key, _tag: "Key" }, options))
-        })),
+        Effect.flatMap(keyOf<KR>(def, input, settings), (key) => inFlight.invalidate(CacheKey.key(key), options))),
     deletePartition: (input: unknown, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
       Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(partitionOf<KR>(def, input, settings), (scope) => {
-          def.flights.detach((computing) => computing.partition === scope.partition)
-          return Effect.flatMap(CacheStore, (store) => store.invalidate({ ...scope, _tag: "Partition" }, options))
-        })),
-    invalidateAll: registry.invalidateOwn(constructor, identity),
+        Effect.flatMap(partitionOf<KR>(def, input, settings), (scope) => inFlight.invalidate(CacheKey.partition(scope), options))),
+    invalidateAll: Effect.flatMap(CacheSettings, (settings) => inFlight.invalidate(namespaceOf(def, settings))),
     peek: (input: I) => withKey(peeking, input),
     keyFor: (input: I) => Effect.flatMap(CacheSettings, (settings) => Effect.map(keyOf<KR>(def, input, settings), (key) => key.key)),
     many: manyOf

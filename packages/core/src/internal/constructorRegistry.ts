@@ -4,21 +4,20 @@ import * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
+import * as inFlight from "./inFlight.js"
 import { scopeOf } from "./keyConstructor.js"
 import { encodeSlice } from "./keyEncoding.js"
 
 type Constructor = KeyConstructor.KeyConstructor.Any
 
-/** A cached value as `cached()` registers it: its identity, and how it forgets its computations under way. */
-interface Registered {
-  /** `undefined` for the cached value named as its namespace; `#@<name>` for one named apart. */
-  readonly identity: string | undefined
-  /** Forgets the computations under way in a namespace (its single-flight detach). */
-  readonly detach: (namespace: string) => void
-}
-
-/** The cached values built on each key constructor, as `cached()` registers them. */
-const registry = new WeakMap<Constructor, Set<Registered>>()
+/*
+ * What stays process-wide here, and why: the cached values of a process are defined by its
+ * modules, when they load, before any layer exists; `identities` and `versions` are facts
+ * about those definitions (a constructor-wide wipe must reach a cached value named apart
+ * that has not run yet; a version still defined must not be deleted because its cached
+ * value has not run yet), so no layer could hold them without losing what they guarantee.
+ * `claims` is keyed by the store itself, weakly: it lives and dies with each store.
+ */
 
 /** The identities of the cached values named apart in each namespace: the namespaces a constructor-wide wipe clears. */
 const identities = new Map<string, Set<string>>()
@@ -56,16 +55,16 @@ export const identityOf = (constructor: Constructor, name: string): string | und
   name === constructor.namespace ? undefined : "#@" + encodeSlice(name, false)
 
 /**
- * Registers a cached value built on a constructor.
+ * Registers a cached value built on a constructor: the version it uses, and its identity
+ * when it is named apart.
  *
  * @internal
  */
-export const register = (constructor: Constructor, identity: string | undefined, detach: Registered["detach"]): void => {
+export const register = (constructor: Constructor, identity: string | undefined): void => {
   getOrMake(versions, constructor.namespace, () => new Set()).add(constructor.version)
   if (identity !== undefined) {
     getOrMake(identities, constructor.namespace, () => new Set()).add(identity)
   }
-  getOrMake(registry, constructor, () => new Set()).add({ identity, detach })
 }
 
 /**
@@ -98,45 +97,10 @@ const scopes = (constructor: Constructor, prefix: string): Array<string> => [
   ...Array.from(identities.get(constructor.namespace) ?? [], (identity) => scopeOf(constructor, prefix, identity))
 ]
 
-/** Wipes namespaces, after `registered` forgot its computations under way in them. */
-const wipe = (
-  store: Store,
-  prefix: string,
-  constructor: Constructor,
-  registered: Iterable<Registered>,
-  namespaces: ReadonlyArray<string>,
-  options: InvalidateOptions | undefined
-) => {
-  for (const { detach, identity } of registered) {
-    detach(scopeOf(constructor, prefix, identity))
-  }
-  const wipeOne = (namespace: string) => store.invalidate(CacheKey.namespace(namespace), options)
-  return namespaces.length === 1
-    ? wipeOne(namespaces[0]!)
-    : Effect.forEach(namespaces, wipeOne, { concurrency: "unbounded", discard: true })
-}
-
-/**
- * Wipes the namespace of one cached value (one O(1) namespace `invalidate`, soft when asked) and
- * detaches its computations under way, so that no caller joins one that began before.
- *
- * @internal
- */
-export const invalidateOwn = (
-  constructor: Constructor,
-  identity: string | undefined,
-  options?: InvalidateOptions
-): Effect.Effect<void, CacheStoreError, CacheStore> =>
-  Effect.flatMap(CacheSettings, (settings) =>
-    Effect.flatMap(CacheStore, (store) => {
-      const own = Array.from(registry.get(constructor) ?? []).filter((registered) => registered.identity === identity)
-      return wipe(store, settings.keyPrefix, constructor, own, [scopeOf(constructor, settings.keyPrefix, identity)], options)
-    }))
-
 /**
  * Wipes the namespaces of every cached value on a constructor's namespace that this
- * process defines (one O(1) namespace `invalidate` each, soft when asked), and detaches the
- * computations under way of every cached value built on the constructor.
+ * process defines (one O(1) namespace `invalidate` each, soft when asked), and stops
+ * their computations under way.
  *
  * @internal
  */
@@ -145,15 +109,11 @@ export const invalidateAll = (
   options?: InvalidateOptions
 ): Effect.Effect<void, CacheStoreError, CacheStore> =>
   Effect.flatMap(CacheSettings, (settings) =>
-    Effect.flatMap(CacheStore, (store) =>
-      wipe(
-        store,
-        settings.keyPrefix,
-        constructor,
-        registry.get(constructor) ?? [],
-        scopes(constructor, settings.keyPrefix),
-        options
-      )))
+    Effect.forEach(
+      scopes(constructor, settings.keyPrefix),
+      (namespace) => inFlight.invalidate(CacheKey.namespace(namespace), options),
+      { concurrency: "unbounded", discard: true }
+    ))
 
 const whole = /^(0|[1-9][0-9]*)$/
 

@@ -31,11 +31,20 @@ const notApplied = (receipts: Receipts | undefined) =>
 /** What an engine serving a bus runs for each event, in the publisher's fiber. */
 type Handler = (event: InvalidationEvent.InvalidationEvent) => Effect.Effect<void>
 
-/** The handler of each bus `make` gave, while an engine serves it. */
-const handlers = new WeakMap<InvalidationBus.Service, { current: Handler | undefined }>()
+/**
+ * A bus and the way to serve it, held by whoever made them (the engine's layer): while a
+ * scope given to `serve` is open, `publish` runs the handler in the publisher's fiber, no
+ * hand-over to the engine's fiber and back; before and after, events go to the queue.
+ *
+ * @internal
+ */
+export interface Served {
+  readonly bus: InvalidationBus.Service
+  readonly serve: (handle: Handler) => Effect.Effect<void, never, Scope.Scope>
+}
 
 /** @internal */
-export const make: Effect.Effect<InvalidationBus.Service, never, Scope.Scope> = Effect.gen(function*() {
+export const makeServed: Effect.Effect<Served, never, Scope.Scope> = Effect.gen(function*() {
   const queue = yield* Queue.unbounded<InvalidationBus.Delivery>()
   yield* Effect.addFinalizer(() =>
     Effect.flatMap(Queue.takeAll(queue), (left) =>
@@ -47,41 +56,29 @@ export const make: Effect.Effect<InvalidationBus.Service, never, Scope.Scope> = 
           Effect.zipRight(notApplied(delivery.receipts), Deferred.succeed(delivery.handled, void 0))
         ), { discard: true })).pipe(Effect.zipRight(Queue.shutdown(queue)))
   )
-  const handler: { current: Handler | undefined } = { current: undefined }
+  let handler: Handler | undefined
   const offer = (event: InvalidationEvent.InvalidationEvent) =>
     Effect.flatMap(
       Effect.all([Deferred.make<void>(), Effect.option(Effect.currentParentSpan), FiberRef.get(currentReceipts)]),
       ([handled, parent, receipts]) =>
         Queue.offer(queue, { event, handled, parent, receipts }).pipe(Effect.zipRight(Deferred.await(handled)))
     )
-  const service: InvalidationBus.Service = {
+  const bus: InvalidationBus.Service = {
     deliveries: queue,
-    publish: (event) => Effect.suspend(() => handler.current === undefined ? offer(event) : handler.current(event))
+    publish: (event) => Effect.suspend(() => handler === undefined ? offer(event) : handler(event))
   }
-  handlers.set(service, handler)
-  return service
+  const serve = (handle: Handler) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        handler = handle
+      }),
+      () =>
+        Effect.sync(() => {
+          handler = undefined
+        })
+    )
+  return { bus, serve }
 })
 
-/**
- * While the scope is open, a bus `make` gave runs `handle` in the publisher's fiber
- * instead of queueing the event: no hand-over to the engine's fiber and back. Gives false
- * for any other bus, whose queue the engine then consumes alone.
- *
- * @internal
- */
-export const serve = (bus: InvalidationBus.Service, handle: Handler): Effect.Effect<boolean, never, Scope.Scope> =>
-  Effect.suspend(() => {
-    const handler = handlers.get(bus)
-    return handler === undefined ? Effect.succeed(false) : Effect.as(
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          handler.current = handle
-        }),
-        () =>
-          Effect.sync(() => {
-            handler.current = undefined
-          })
-      ),
-      true
-    )
-  })
+/** @internal */
+export const make: Effect.Effect<InvalidationBus.Service, never, Scope.Scope> = Effect.map(makeServed, (served) => served.bus)

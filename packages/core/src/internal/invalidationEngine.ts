@@ -18,14 +18,17 @@ import type * as Tracer from "effect/Tracer"
 import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
+import * as CacheKey from "../CacheKey.js"
+import { CacheSettings } from "../CacheSettings.js"
 import type { CacheStore, InvalidateOptions } from "../CacheStore.js"
 import * as Dispatcher from "../Dispatcher.js"
 import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
-import * as registry from "./constructorRegistry.js"
-import * as registration from "./registration.js"
+import { definitionOf } from "./cached.js"
+import { keyOf, namespaceOf, partitionOf } from "./cached/key.js"
+import * as inFlight from "./inFlight.js"
 import * as busInternal from "./invalidationBus.js"
 import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
@@ -73,8 +76,8 @@ const retrying = (schedule: Schedule.Schedule<unknown, unknown>) =>
       onRight: orElse
     }))
 
-/** A wider wipe stands in when a narrower one cannot build its key; store failures are real failures. */
-const orWider = (
+/** `wider` stands in when `attempt` cannot build its key (or partition); store failures are real failures. */
+const widerIfUnbuilt = (
   attempt: Effect.Effect<void, CacheError, CacheStore>,
   wider: Effect.Effect<void, CacheError, CacheStore>
 ): Effect.Effect<void, CacheError, CacheStore> =>
@@ -87,13 +90,15 @@ const orWider = (
 const softly: InvalidateOptions = { soft: true }
 
 /**
- * How a rule applies each kind of target, through the cached value's own management
- * surface (softly for a rule with `soft`, except the delete before a rewarm). Made once
- * per rule when the engine is built: what does not depend on the row (the namespace
- * wipe, the metric labels, the rule's options) is not rebuilt per job.
+ * How a rule applies each kind of target: it builds the target's key, partition or
+ * namespace from the cached value's definition and invalidates it in the store, softly
+ * for a rule with `soft` (except the delete before a rewarm), after stopping the
+ * computations under way it covers. Made once per rule when the engine is built: what
+ * does not depend on the row (the metric labels, the rule's options) is not rebuilt per job.
  */
 const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void, CacheError, CacheStore> => {
   const { rule, subject } = plan
+  const def = definitionOf(subject)
   const options = rule.options.soft === true ? softly : undefined
   const ruleLabels = labels(["cache", subject.name], ["rule", rule.name])
   const count = (metric: Metric.Metric.Counter<number>) => Effect.sync(() => metric.unsafeUpdate(1, ruleLabels))
@@ -110,16 +115,24 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
       : (effect: Effect.Effect<void, CacheError, CacheStore>) => effect
   const namespace = instead("wiping the namespace")(
     Effect.zipRight(
-      registry.invalidateOwn(subject.key, registry.identityOf(subject.key, subject.name), options),
+      Effect.flatMap(CacheSettings, (settings) => inFlight.invalidate(namespaceOf(def, settings), options)),
       count(CacheMetrics.namespacesWiped)
     )
   )
   const partitionsWiped = count(CacheMetrics.partitionsWiped)
   const insteadOfPartition = instead("wiping the partition")
   const partition = (input: rules.Input) =>
-    subject.key.partitionSize === 0
-      ? namespace
-      : orWider(insteadOfPartition(Effect.zipRight(subject.deletePartition(input, options), partitionsWiped)), namespace)
+    subject.key.partitionSize === 0 ? namespace : widerIfUnbuilt(
+      insteadOfPartition(Effect.zipRight(
+        Effect.flatMap(CacheSettings, (settings) =>
+          Effect.flatMap(
+            partitionOf<CacheStore>(def, input, settings),
+            (scope) => inFlight.invalidate(CacheKey.partition(scope), options)
+          )),
+        partitionsWiped
+      )),
+      namespace
+    )
   const rewarms = count(CacheMetrics.rewarms)
   const rewarm = (input: rules.Input) =>
     subject.refresh(input).pipe(
@@ -127,20 +140,27 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
       Effect.catchAllCause((cause) => annotated(Effect.logWarning("cachefx: rewarm failed; the key stays deleted", cause)))
     )
   const keysDeleted = count(CacheMetrics.keysDeleted)
+  const deleteKey = (input: rules.Input, rewarming: boolean) =>
+    Effect.zipRight(
+      Effect.flatMap(CacheSettings, (settings) =>
+        Effect.flatMap(
+          keyOf<CacheStore>(def, input, settings),
+          (key) => inFlight.invalidate(CacheKey.key(key), rewarming ? undefined : options)
+        )),
+      keysDeleted
+    )
   return (target) => {
     switch (target._tag) {
       case "Namespace":
         return namespace
       case "Partition":
         return partition(target.input)
-      case "Key": {
-        const deleted = Effect.zipRight(subject.delete(target.input, target.rewarm ? undefined : options), keysDeleted)
-        return orWider(
+      case "Key":
+        return widerIfUnbuilt(
           // deleting first voids every fill that began before the write; the recomputation then stores
-          target.rewarm ? Effect.zipRight(deleted, rewarm(target.input)) : deleted,
+          target.rewarm ? Effect.zipRight(deleteKey(target.input, true), rewarm(target.input)) : deleteKey(target.input, false),
           partition(target.input)
         )
-      }
     }
   }
 }
@@ -336,11 +356,17 @@ const forJobs = (context: Context.Context<CacheStore>): Context.Context<CacheSto
     )
   )
 
-/** @internal */
-export const make = (options: InvalidationEngine.Options) =>
+/**
+ * The engine on `bus`. With `serve` (the engine's layer made the bus), events are handled
+ * in the publisher's fiber; without (a bus from the context), through the bus's queue.
+ */
+const makeOn = (
+  options: InvalidationEngine.Options,
+  bus: InvalidationBus.Service,
+  serve: busInternal.Served["serve"] | undefined
+) =>
   Effect.gen(function*() {
     const context = forJobs(yield* Effect.context<CacheStore>())
-    const bus = yield* InvalidationBus.InvalidationBus
     const replays = yield* replay.make({
       capacity: options.replay?.capacity ?? 10_000,
       interval: options.replay?.interval ?? "500 millis",
@@ -459,7 +485,7 @@ export const make = (options: InvalidationEngine.Options) =>
         : jobs
     }
 
-    // Events published before the engine serves the bus (or on a bus `make` did not give) come through its queue.
+    // Events published before the engine serves the bus (or on a bus from the context, which it never serves) come through its queue.
     const deliver = (delivery: InvalidationBus.Delivery) =>
       Effect.withFiberRuntime<void>((fiber) => handle(fiber, delivery.event, delivery.parent, delivery.receipts)).pipe(
         Effect.ensuring(Deferred.succeed(delivery.handled, void 0))
@@ -495,20 +521,31 @@ export const make = (options: InvalidationEngine.Options) =>
         return underWay === 0 ? Effect.void : Deferred.await(idle)
       })
     )
-    yield* busInternal.serve(bus, (event) =>
-      Effect.withFiberRuntime((fiber) => {
-        underWay++
-        return Effect.uninterruptible(
-          Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
-        )
-      }))
+    if (serve !== undefined) {
+      yield* serve((event) =>
+        Effect.withFiberRuntime((fiber) => {
+          underWay++
+          return Effect.uninterruptible(
+            Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
+          )
+        })
+      )
+    }
     const service: InvalidationEngine.Service = { run, caches }
-    registration.serve(service, caches)
     return service
   })
 
 /** @internal */
+export const make = (options: InvalidationEngine.Options) =>
+  Effect.flatMap(InvalidationBus.InvalidationBus, (bus) => makeOn(options, bus, undefined))
+
+/** @internal */
 export const layer = (options: InvalidationEngine.Options) =>
-  Layer.scoped(InvalidationEngine.InvalidationEngine, make(options)).pipe(
-    Layer.provideMerge(InvalidationBus.layer)
-  )
+  Layer.scopedContext(Effect.gen(function*() {
+    // the bus is made before the engine, so its finalizer runs after the engine's: events left then are reported
+    const { bus, serve } = yield* busInternal.makeServed
+    const engine = yield* makeOn(options, bus, serve)
+    return Context.make(InvalidationEngine.InvalidationEngine, engine).pipe(
+      Context.add(InvalidationBus.InvalidationBus, bus)
+    )
+  }))

@@ -114,9 +114,9 @@ class MemoryStore implements CacheStore.Service {
       return keys.map((key) => this.read(key, now))
     })
 
-  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
+  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, fillGuard: CacheStore.FillGuard) =>
     Effect.sync(() => {
-      const guard = token as unknown as Guard
+      const guard = fillGuard as unknown as Guard
       const now = this.clock.unsafeCurrentTimeMillis()
       this.prune(now)
       if (

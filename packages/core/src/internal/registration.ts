@@ -8,18 +8,6 @@ import type * as InvalidationEngine from "../InvalidationEngine.js"
 /** The key of the `InvalidationEngine` tag (read by key: the tag's module imports the engine, which imports this). */
 const engineKey = "@cachefx/core/InvalidationEngine"
 
-/** The cached values each engine serves. */
-const served = new WeakMap<InvalidationEngine.Service, ReadonlySet<Cached.Cached.Any>>()
-
-/**
- * Records what an engine serves.
- *
- * @internal
- */
-export const serve = (engine: InvalidationEngine.Service, caches: ReadonlyArray<Cached.Cached.Any>): void => {
-  served.set(engine, new Set(caches))
-}
-
 /**
  * The check a cached value with rules makes of the context it runs in: when that
  * context's engine does not serve it, no write invalidates it there, which would
@@ -39,7 +27,7 @@ export const checker = (name: string, self: () => Cached.Cached.Any) => {
     }
     seen.add(context)
     const engine = context.unsafeMap.get(engineKey) as InvalidationEngine.Service | undefined
-    if (engine === undefined || warned.has(engine) || served.get(engine)?.has(self()) !== false) {
+    if (engine === undefined || warned.has(engine) || engine.caches.includes(self())) {
       return undefined
     }
     warned.add(engine)

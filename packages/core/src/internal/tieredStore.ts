@@ -106,24 +106,24 @@ class TieredStore {
     })
   }
 
-  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) => {
-    if (!(token instanceof Guard)) {
+  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, guard: CacheStore.FillGuard) => {
+    if (!(guard instanceof Guard)) {
       return Effect.succeed(false)
     }
-    const l2 = token.l2Guard !== undefined
-      ? this.l2.set(key, entry, token.l2Guard)
-      : token.served !== undefined
-      ? this.confirm(key, token.served, entry)
+    const l2 = guard.l2Guard !== undefined
+      ? this.l2.set(key, entry, guard.l2Guard)
+      : guard.served !== undefined
+      ? this.confirm(key, guard.served, entry)
       : Effect.succeed(false)
     return Effect.flatMap(l2, (stored) => {
-      const { l1, l1Guard } = token
+      const { l1, l1Guard } = guard
       if (l1 === undefined || l1Guard === undefined || l1 !== this.l1) {
         return Effect.succeed(stored)
       }
       if (!stored) {
         // L2 no longer holds the entry L1 served (another instance refreshed or invalidated
         // it): the copy goes, so the next read finds what L2 holds instead of refreshing again
-        return token.served === undefined ? Effect.succeed(false) : Effect.as(this.forgetKey(l1, key), false)
+        return guard.served === undefined ? Effect.succeed(false) : Effect.as(this.forgetKey(l1, key), false)
       }
       const copy = this.copyOf(entry)
       return copy === undefined ? Effect.succeed(stored) : Effect.as(l1.set(key, copy, l1Guard), stored)

@@ -17,7 +17,8 @@ import * as scripts from "./scripts.js"
 /** What a read saw: the guard a fill is checked against, and the token of the lease the read took. */
 class Guard {
   constructor(
-    readonly hold: string,
+    /** What the key held at the read (the scripts' "hold"): `""` (absent), the entry's id, the tombstone, or `"?"` (foreign). */
+    readonly keyHeld: string,
     readonly partitionStamp: string,
     readonly namespaceStamp: string,
     /** The Redis time of the read: the fill script checks the fill window against it. */
@@ -183,14 +184,14 @@ class Store implements CacheStore.Service {
     })
 
   /** Gives back the lease the guard's read took, if any, in the same script call (or alone, with nothing to fill). */
-  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
+  set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, guard: CacheStore.FillGuard) =>
     Effect.suspend(() => {
-      if (!(token instanceof Guard)) {
+      if (!(guard instanceof Guard)) {
         return Effect.succeed(false)
       }
-      const lease = token.lease
-      const late = token.clientReadAt !== undefined &&
-        this.clock.unsafeCurrentTimeMillis() - token.clientReadAt > this.window
+      const lease = guard.lease
+      const late = guard.clientReadAt !== undefined &&
+        this.clock.unsafeCurrentTimeMillis() - guard.clientReadAt > this.window
       if (late || this.expired(entry)) {
         return lease === undefined ? Effect.succeed(false) : Effect.as(this.leases.release(key, lease), false)
       }
@@ -200,9 +201,9 @@ class Store implements CacheStore.Service {
           ? this.maxTtl
           : Math.min(this.maxTtl, Math.max(1, entry.staleUntil - this.clock.unsafeCurrentTimeMillis()))
         // a read by `MGET` has no Redis time (`""`): its window was checked above
-        const readAt = token.readAt ?? ""
-        const args = [token.hold, token.partitionStamp, token.namespaceStamp, readAt, this.window, fresh(), px, encode(entry)]
-        // the lease key after the others, its token and channel after the arguments
+        const readAt = guard.readAt ?? ""
+        const args = [guard.keyHeld, guard.partitionStamp, guard.namespaceStamp, readAt, this.window, fresh(), px, encode(entry)]
+        // the lease key after the others, the lease's token and channel after the arguments
         const fill = (entryKeys: Array<string>) =>
           lease === undefined
             ? this.commands.cachefxFill(entryKeys.length, [...entryKeys, ...args])
@@ -214,7 +215,7 @@ class Store implements CacheStore.Service {
           fill([at.entry, at.partitionStamp]),
           this.commands.cachefxNamespace(at.namespaceStamp, fresh(), this.window, px)
         ])
-        return stored === 1 && namespaceStamp === token.namespaceStamp
+        return stored === 1 && namespaceStamp === guard.namespaceStamp
       })
     })
 
@@ -307,7 +308,7 @@ class Store implements CacheStore.Service {
     namespaceStamp: string,
     token?: CacheStore.LeaseToken | undefined
   ): CacheStore.Lookup {
-    const [hold, partitionStamp, , readAt, entryNamespace, json, softened, leased] = reply
+    const [keyHeld, partitionStamp, , readAt, entryNamespace, json, softened, leased] = reply
     const taken = leased === 1 ? token : undefined
     const current = typeof json === "string" &&
       (entryNamespace === namespaceStamp || baseOf(entryNamespace!) === baseOf(namespaceStamp))
@@ -318,11 +319,11 @@ class Store implements CacheStore.Service {
       // a read that found an entry answers without Redis's time: its window is on this clock
       guard: seal(
         readAt === null
-          ? new Guard(hold, partitionStamp, namespaceStamp, undefined, taken, this.clock.unsafeCurrentTimeMillis())
-          : new Guard(hold, partitionStamp, namespaceStamp, readAt, taken)
+          ? new Guard(keyHeld, partitionStamp, namespaceStamp, undefined, taken, this.clock.unsafeCurrentTimeMillis())
+          : new Guard(keyHeld, partitionStamp, namespaceStamp, readAt, taken)
       ),
       lease: leased === undefined ? undefined : taken === undefined ? held : { _tag: "Taken", token: taken },
-      foreign: hold === "?"
+      foreign: keyHeld === "?"
         ? "the key holds a value that is not a cachefx entry (another program's bytes, or another Redis type)"
         : current && entry === undefined
         ? "the entry's JSON is corrupt, or not of an entry's shape"

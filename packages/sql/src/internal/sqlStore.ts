@@ -111,17 +111,17 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
     const get = (key: CacheKey.CacheKey, getOptions?: CacheStore.GetOptions) =>
       getOptions?.lease === undefined || leasing === undefined ? read(key) : leasing(key, getOptions.lease)
 
-    const set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, token: CacheStore.FillGuard) =>
+    const set = (key: CacheKey.CacheKey, entry: CacheEntry.CacheEntry, guard: CacheStore.FillGuard) =>
       Effect.suspend(() => {
-        if (!(token instanceof Guard)) {
+        if (!(guard instanceof Guard)) {
           return Effect.succeed(false)
         }
         const at = now()
-        if (at - token.readAt > window || (entry.staleUntil !== null && entry.staleUntil <= at)) {
+        if (at - guard.readAt > window || (entry.staleUntil !== null && entry.staleUntil <= at)) {
           // nothing to store: the lease the read took goes back alone
-          return token.lease === undefined
+          return guard.lease === undefined
             ? Effect.succeed(false)
-            : Effect.as(leases.release(key, token.lease), false)
+            : Effect.as(leases.release(key, guard.lease), false)
         }
         const stored = attempt(
           "set",
@@ -133,11 +133,11 @@ export const make = (backend: Backend, options: Options): Effect.Effect<CacheSto
             expiresAt: entry.expiresAt,
             staleUntil: entry.staleUntil,
             goneAt: Math.min(entry.staleUntil ?? Infinity, at + options.maxTtl),
-            ...token.seen
-          }, token.lease)
+            ...guard.seen
+          }, guard.lease)
         )
         // the fill gave the lease back: this process's waiters for it read the key again at once
-        return token.lease === undefined ? stored : Effect.tap(stored, () => wake(key.key))
+        return guard.lease === undefined ? stored : Effect.tap(stored, () => wake(key.key))
       })
 
     const invalidate = (target: CacheKey.Target, invalidateOptions?: CacheStore.InvalidateOptions) =>

@@ -76,7 +76,7 @@ export const due = <A>(def: Definition<any, A, any, any>, settings: Settings, hi
  *
  * @internal
  */
-export const settled = <A>(
+export const freshHit = <A>(
   def: Definition<any, A, any, any>,
   settings: Settings,
   lookup: Lookup,

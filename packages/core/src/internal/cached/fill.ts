@@ -1,5 +1,6 @@
 import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -12,6 +13,7 @@ import * as CacheMetrics from "../../CacheMetrics.js"
 import type { Settings } from "../../CacheSettings.js"
 import type { FillGuard, LeaseOutcome, Lookup, Service as Store } from "../../CacheStore.js"
 import * as Ttl from "../../Ttl.js"
+import { InFlight } from "../inFlight.js"
 import type { SingleFlight } from "../singleFlight.js"
 import { count, type Definition, failOpen, ttlOf } from "./definition.js"
 import { lead, Leader, noHold, type Outcome, release } from "./lease.js"
@@ -88,7 +90,9 @@ export const computeOnce = <I, A, E, R>(
   lease: LeaseOutcome | undefined,
   refresh = false
 ): Effect.Effect<Answer<A>, E, R> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber) => {
+    // an invalidation of the key's namespace, partition or key stops this computation
+    Context.get(fiber.currentContext, InFlight).track(key.namespace, def.flights)
     const leader = new Leader(lease)
     let outcome: Outcome<A> | undefined
     let stored: CacheEntry.CacheEntry | undefined

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { KeyError } from "../../CacheError.js"
-import type * as CacheKey from "../../CacheKey.js"
+import * as CacheKey from "../../CacheKey.js"
 import type { Settings } from "../../CacheSettings.js"
 import * as keys from "../keyConstructor.js"
 import type { Definition } from "./definition.js"
@@ -71,3 +71,11 @@ export const partitionOf = <KR>(def: Any, input: unknown, settings: Settings): E
     return Effect.fail(error as KeyError)
   }
 }
+
+/**
+ * The namespace of a cached value: every entry it holds, all versions.
+ *
+ * @internal
+ */
+export const namespaceOf = (def: Any, settings: Settings): CacheKey.Target =>
+  CacheKey.namespace(keys.scopeOf(def.constructor, settings.keyPrefix, def.identity))

@@ -16,7 +16,7 @@ import type {
   Service as Store
 } from "../../CacheStore.js"
 import { computeSpan, type Definition, failOpen, report } from "./definition.js"
-import { settled } from "./entry.js"
+import { freshHit } from "./entry.js"
 
 /** How many times the leader of a miss waits for another process's lease before computing anyway. */
 const leaseRounds = 3
@@ -138,7 +138,7 @@ export const lead = <I, A, E, R>(
           if (lookup.lease?._tag === "Taken") {
             leader.hold = { _tag: "InGuard", token: lookup.lease.token }
           }
-          const hit = settled(def, settings, lookup, clock.unsafeCurrentTimeMillis())
+          const hit = freshHit(def, settings, lookup, clock.unsafeCurrentTimeMillis())
           return hit === undefined
             ? next(lookup.guard, lookup.lease)
             : Effect.succeed<Outcome<A>>({ _tag: "Found", value: hit.value, entry: hit.entry })
