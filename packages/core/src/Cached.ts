@@ -277,6 +277,20 @@ export interface Options<
    * Default: the `leaseDuration` setting (5 seconds).
    */
   readonly leaseDuration?: Duration.DurationInput | undefined
+  /**
+   * Stores a computed value only when this gives true (since 0.3.0). A value it refuses
+   * is still returned, to the caller and to every caller that joined the computation;
+   * it is just not stored, so the next call computes again. Excludes `cacheUnless`
+   * (giving both throws a `CacheDefinitionError`). It runs on every computed value to
+   * be stored (a miss, a refresh, a background refresh, each miss of `many`), before
+   * the value is encoded.
+   */
+  readonly cacheIf?: ((value: A) => boolean) | undefined
+  /**
+   * Does not store a computed value when this gives true (since 0.3.0): `cacheIf`
+   * negated, with the same rules (the value is still returned; it excludes `cacheIf`).
+   */
+  readonly cacheUnless?: ((value: A) => boolean) | undefined
 }
 
 /**

@@ -50,6 +50,8 @@ export interface Definition<I, A, E, R> {
   readonly staticTtl: Ttl.Ttl | undefined
   readonly timeouts: Timeouts
   readonly leaseDuration: Duration.Duration | undefined
+  /** Whether a computed value is stored (`cacheIf`, `cacheUnless`): `undefined` stores every value. */
+  readonly admit: ((value: A) => boolean) | undefined
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   readonly compute: (input: I) => Effect.Effect<A, E, R>
 }
@@ -66,6 +68,28 @@ const decodeTimeouts = (name: string, timeout: Cached.Timeout | undefined): Time
     })
   }
   return { soft, hard }
+}
+
+/**
+ * The predicate a computed value must pass to be stored: `cacheIf`, or the negation of
+ * `cacheUnless`. They exclude each other, as in Restflow, since together one of them
+ * would say what the other already does, or contradict it.
+ */
+const decodeAdmit = <A>(name: string, options: Cached.Options<KeyConstructor.KeyConstructor.Any, A>) => {
+  const { cacheIf, cacheUnless } = options
+  const subject = `cached "${name}"`
+  if (cacheIf !== undefined && cacheUnless !== undefined) {
+    throw new CacheDefinitionError({ subject, reason: "cacheIf and cacheUnless exclude each other; give one of them" })
+  }
+  for (const [option, predicate] of [["cacheIf", cacheIf], ["cacheUnless", cacheUnless]] as const) {
+    if (predicate !== undefined && typeof predicate !== "function") {
+      throw new CacheDefinitionError({
+        subject: `${subject} ${option}`,
+        reason: `must be a function of the computed value giving a boolean, not ${typeof predicate}`
+      })
+    }
+  }
+  return cacheIf ?? (cacheUnless === undefined ? undefined : (value: A) => !cacheUnless(value))
 }
 
 /**
@@ -95,6 +119,7 @@ export const define = <I, A, E, R>(
     staticTtl: options.ttl === undefined || typeof options.ttl === "function" ? undefined : Ttl.decode(options.ttl),
     timeouts: decodeTimeouts(name, options.timeout),
     leaseDuration: options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration),
+    admit: decodeAdmit(name, options),
     labels: [MetricLabel.make("cache", name)],
     compute
   }
