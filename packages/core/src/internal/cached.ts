@@ -10,7 +10,7 @@ import { CacheSettings, type Settings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import { computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
-import { live } from "./cached/entry.js"
+import { type Hit, live } from "./cached/entry.js"
 import { type Answer, fill } from "./cached/fill.js"
 import { keyNow, keyOf, partitionOf } from "./cached/key.js"
 import { many } from "./cached/many.js"
@@ -54,10 +54,23 @@ const withStatusOf = <A>({ entry, status, value }: Answer<A>): Cached.CacheResul
   value,
   status,
   cachedAt: entry === undefined ? none : Option.some(new Date(entry.cachedAt)),
-  expiresAt: entry === undefined || entry.expiresAt === null ? none : Option.some(new Date(entry.expiresAt))
+  expiresAt: entry === undefined ? none : dateOf(entry.expiresAt)
 })
 
 const valueOf = <A>(answer: Answer<A>): A => answer.value
+
+const valueOfHit = <A>(hit: Hit<A>): A => hit.value
+
+const dateOf = (millis: number | null): Option.Option<Date> => millis === null ? none : Option.some(new Date(millis))
+
+/** A live entry as `peekEntry` gives it. */
+const peekedOf = <A>({ entry, fresh, value }: Hit<A>): Cached.PeekedEntry<A> => ({
+  value,
+  state: fresh ? "Fresh" : "Stale",
+  cachedAt: new Date(entry.cachedAt),
+  expiresAt: dateOf(entry.expiresAt),
+  staleUntil: dateOf(entry.staleUntil)
+})
 
 const make = <I, A, E, R, KR>(
   options: Cached.Options<KeyConstructor.KeyConstructor.Any, A>,
@@ -141,20 +154,23 @@ const make = <I, A, E, R, KR>(
     keyless: () => Effect.succeed(undefined)
   }
 
-  const peeking: Keyed<I, Option.Option<A>, never, never> = {
+  /** The live entry of an input, shaped by `shape`, read without computing (one that does not decode is reported). */
+  const peeking = <X>(shape: (hit: Hit<A>) => X): Keyed<I, Option.Option<X>, never, never> => ({
     run: (store, settings, key) =>
       Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
         Effect.clockWith((clock) => {
           const hit = live(def, found, clock.unsafeCurrentTimeMillis())
           if (hit === undefined) {
-            return Effect.succeed(Option.none<A>())
+            return Effect.succeed(Option.none<X>())
           }
           return "_tag" in hit
-            ? Effect.as(decodeFailure(def, settings, key, hit.reason), Option.none<A>())
-            : Effect.succeed(Option.some(hit.value))
+            ? Effect.as(decodeFailure(def, settings, key, hit.reason), Option.none<X>())
+            : Effect.succeed(Option.some(shape(hit)))
         })),
-    keyless: () => Effect.succeed(Option.none<A>())
-  }
+    keyless: () => Effect.succeed(Option.none<X>())
+  })
+  const peekValue = peeking(valueOfHit)
+  const peekEntry = peeking(peekedOf)
 
   const keysOf = (inputs: ReadonlyArray<I>) => Effect.forEach(inputs, (input) => withKey(keying, input))
 
@@ -197,7 +213,8 @@ const make = <I, A, E, R, KR>(
           return Effect.flatMap(CacheStore, (store) => store.deletePartition(scope, options))
         })),
     invalidateAll: registry.invalidateOwn(constructor, identity),
-    peek: (input: I) => withKey(peeking, input),
+    peek: (input: I) => withKey(peekValue, input),
+    peekEntry: (input: I) => withKey(peekEntry, input),
     keyFor: (input: I) => Effect.flatMap(CacheSettings, (settings) => Effect.map(keyOf<KR>(def, input, settings), (key) => key.key)),
     many: manyOf
   })
