@@ -4,6 +4,8 @@
  * refresh-ahead, the guarded fill and fail-open store access. The result is callable like `fn` and carries the management surface:
  * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `peekEntry`, `keyFor`,
  * `withStatus` (the value with its `CacheStatus` and times) and `many` (a batch read).
+ * Every call is timed by cache and status (`CacheMetrics.callDuration`) and, when a
+ * tracer exports spans, runs in a span `cachefx.cached`.
  *
  * @since 0.1.0
  */

@@ -15,6 +15,7 @@ import { fingerprintSlice } from "../fingerprint.js"
 import * as keys from "../keyConstructor.js"
 import { SingleFlight } from "../singleFlight.js"
 import * as tracing from "../tracing.js"
+import { CallTimings } from "./observe.js"
 
 /** The timeouts of a cached value, checked when it is defined. */
 export interface Timeouts {
@@ -53,6 +54,8 @@ export interface Definition<I, A, E, R> {
   /** Whether a computed value is stored (`cacheIf`, `cacheUnless`): `undefined` stores every value. */
   readonly admit: ((value: A) => boolean) | undefined
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** Its call timings (`CacheMetrics.callDuration`). */
+  readonly timings: CallTimings
   readonly compute: (input: I) => Effect.Effect<A, E, R>
 }
 
@@ -105,6 +108,7 @@ export const define = <I, A, E, R>(
   const name = options.name ?? constructor.namespace
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
   const copy = codecs.copier(codec)
+  const cache = MetricLabel.make("cache", name)
   return {
     name,
     constructor,
@@ -120,7 +124,8 @@ export const define = <I, A, E, R>(
     timeouts: decodeTimeouts(name, options.timeout),
     leaseDuration: options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration),
     admit: decodeAdmit(name, options),
-    labels: [MetricLabel.make("cache", name)],
+    labels: [cache],
+    timings: new CallTimings(cache),
     compute
   }
 }
