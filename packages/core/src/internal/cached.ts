@@ -108,11 +108,10 @@ const make = <I, A, E, R, KR>(
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const call = op.call
       const start = call === undefined ? 0 : observing.now(clock)
+      const disabled = settings.enabled ? undefined : op.disabled
       let resolved: Effect.Effect<Y, E2, R2 | KR>
-      let failed = call?.failed
-      if (op.disabled !== undefined && !settings.enabled) {
-        resolved = op.disabled(input)
-        failed = "Bypass"
+      if (disabled !== undefined) {
+        resolved = disabled(input)
       } else {
         const store = Context.unsafeGet(context, CacheStore)
         if (store !== claimed) {
@@ -149,7 +148,7 @@ const make = <I, A, E, R, KR>(
       return call === undefined
         // an operation that is not a call gives its outcome as it is (`X` is `Y`)
         ? resolved as unknown as Effect.Effect<X, E2, R2 | KR>
-        : observing.observe(def, resolved, call, failed!, start, clock, tracing.isExporting(fiber))
+        : observing.observe(def, resolved, call, disabled === undefined ? call.failed : "Bypass", start, clock, tracing.isExporting(fiber))
     })
 
   /** A call's answer, shaped by `shape`: a hit read at once when the store allows it, the read through `get` otherwise. */
