@@ -4,11 +4,8 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import * as Metric from "effect/Metric"
-import type * as MetricKeyType from "effect/MetricKeyType"
-import type * as MetricState from "effect/MetricState"
-import * as storeDurationMetric from "./internal/storeDuration.js"
+import * as timer from "./internal/timer.js"
 
 /**
  * Calls answered from a fresh entry.
@@ -367,8 +364,7 @@ export const invalidationJobsPending = Metric.gauge("cachefx_invalidation_jobs_p
  * @since 0.3.0
  * @category metrics
  */
-export const storeDuration: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, Duration.Duration, MetricState.MetricState.Histogram> =
-  storeDurationMetric.timer
+export const storeDuration = timer.storeOperations.metric
 
 /**
  * Entries a memory store holds, tagged with the store (`store`): set after each fill and
@@ -410,3 +406,29 @@ export const memoryEvictions = Metric.counter("cachefx_memory_evictions_total", 
   description: "entries a memory store evicted to stay within its capacity",
   incremental: true
 })
+
+/**
+ * How long each call of a cached value took, in milliseconds, tagged with the cached
+ * value (`cache`) and how the call was answered (`status`: `Hit`, `Miss`, `Stale`,
+ * `Bypass`, `Refresh`): every call, `withStatus` and `refresh`, fast hits included. A
+ * call that fails is timed under `Miss` (`Refresh` for `refresh`, `Bypass` with caching
+ * disabled); an interrupted one is not timed. `many` and `peek` are not calls: they are
+ * not timed here. Buckets from 1 µs (a memory hit takes a few) to 10 s. The fiber's own
+ * metric labels (`Effect.tagMetrics`) are not added, as on the other metrics of
+ * `cached()`. Read it tagged in this order, `cache` then `status`, as below: Effect
+ * names a metric by its tags in order.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { CacheMetrics } from "@cachefx/core"
+ *
+ * const userHits = Metric.value(
+ *   CacheMetrics.callDuration.pipe(Metric.tagged("cache", "users"), Metric.tagged("status", "Hit"))
+ * ).pipe(Effect.map((state) => state.count))
+ * ```
+ *
+ * @since 0.3.0
+ * @category metrics
+ */
+export const callDuration = timer.calls.metric

@@ -265,9 +265,11 @@ export interface Service {
    * a fresh hit with it without a round of the fiber per step; anything else goes
    * through `get`. An object value is a copy of its own, as `get` gives it. The stores of
    * this package hold it as a property that a spread does not copy: a wrapper written
-   * `{ ...store, get }` has none, and every read goes through its own `get`.
+   * `{ ...store, get }` has none, and every read goes through its own `get`. `now`
+   * (since 0.3.0), when given, is the caller's clock in epoch milliseconds, read for
+   * this call: the store judges the entry at that time instead of reading a clock again.
    */
-  readonly getSync?: ((key: CacheKey.CacheKey) => CacheEntry.CacheEntry | undefined) | undefined
+  readonly getSync?: ((key: CacheKey.CacheKey, now?: number) => CacheEntry.CacheEntry | undefined) | undefined
   /**
    * Reads many entries, in the order of `keys`, each with the guard `get` would give;
    * one round trip on a store that reads them together. It takes no leases.

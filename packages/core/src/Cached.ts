@@ -2,8 +2,10 @@
  * `cached(options)(fn)` wraps `(input) => Effect<A, E, R>` in cache-aside with
  * single-flight per key (across processes on a store with leases), stale-while-revalidate,
  * refresh-ahead, the guarded fill and fail-open store access. The result is callable like `fn` and carries the management surface:
- * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `keyFor`,
+ * `bypass`, `refresh`, `delete`, `deletePartition`, `invalidateAll`, `peek`, `peekEntry`, `keyFor`,
  * `withStatus` (the value with its `CacheStatus` and times) and `many` (a batch read).
+ * Every call is timed by cache and status (`CacheMetrics.callDuration`) and, when a
+ * tracer exports spans, runs in a span `cachefx.cached`.
  *
  * @since 0.1.0
  */
@@ -76,6 +78,47 @@ export interface CacheResult<A> {
 }
 
 /**
+ * A stored entry as `peekEntry` reads it: its value and what governs it.
+ * - `state`: `Fresh` (a call is answered from it, `Hit`), or `Stale` (past `expiresAt`,
+ *   or invalidated softly, and within its stale-while-revalidate window: a call is
+ *   served it while one refresh runs). An entry no call would be served is none.
+ * - `cachedAt`: when the value was computed.
+ * - `expiresAt`: when it stops being fresh (none: never). An entry invalidated softly
+ *   is `Stale` before it.
+ * - `staleUntil`: when it stops being served at all (none: never); `expiresAt` when the
+ *   TTL has no stale window.
+ *
+ * It reads `state` and not `status`: it is the entry's state (`CacheEntry.State`), not
+ * how a call was answered (`CacheStatus`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Cached, KeyConstructor, KeyField } from "@cachefx/core"
+ *
+ * const getUser = Cached.cached({
+ *   key: KeyConstructor.make({ namespace: "users", fields: [KeyField.arg("id")] })
+ * })((input: { readonly id: number }) => Effect.succeed(`user ${input.id}`))
+ *
+ * // how long the entry of user 1 stays fresh, in milliseconds, without computing it
+ * const freshFor = (now: Date) =>
+ *   Effect.map(getUser.peekEntry({ id: 1 }), Option.flatMap((entry: Cached.PeekedEntry<string>) =>
+ *     Option.map(entry.expiresAt, (at) => at.getTime() - now.getTime())
+ *   ))
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface PeekedEntry<A> {
+  readonly value: A
+  readonly state: "Fresh" | "Stale"
+  readonly cachedAt: Date
+  readonly expiresAt: Option.Option<Date>
+  readonly staleUntil: Option.Option<Date>
+}
+
+/**
  * A cached function. `I` is its input, `A`, `E`, `R` those of the wrapped effect, `PI`
  * the input of its partition fields and `KR` the services its key fields need.
  *
@@ -127,6 +170,11 @@ export interface Cached<in out I, in out A, out E = never, out R = never, in PI 
   readonly invalidateAll: Effect.Effect<void, CacheStoreError, CacheStore>
   /** The stored value of an input, fresh or stale, without computing. */
   readonly peek: (input: I) => Effect.Effect<Option.Option<A>, never, KR | CacheStore>
+  /**
+   * The stored entry of an input, fresh or stale, with its state and times, without
+   * computing (since 0.3.0): what `peek` reads, with what the entry says of it.
+   */
+  readonly peekEntry: (input: I) => Effect.Effect<Option.Option<PeekedEntry<A>>, never, KR | CacheStore>
   /** The key of an input. */
   readonly keyFor: (input: I) => Effect.Effect<string, KeyError, KR>
   /**
@@ -277,6 +325,20 @@ export interface Options<
    * Default: the `leaseDuration` setting (5 seconds).
    */
   readonly leaseDuration?: Duration.DurationInput | undefined
+  /**
+   * Stores a computed value only when this gives true (since 0.3.0). A value it refuses
+   * is still returned, to the caller and to every caller that joined the computation;
+   * it is just not stored, so the next call computes again. Excludes `cacheUnless`
+   * (giving both throws a `CacheDefinitionError`). It runs on every computed value to
+   * be stored (a miss, a refresh, a background refresh, each miss of `many`), before
+   * the value is encoded.
+   */
+  readonly cacheIf?: ((value: A) => boolean) | undefined
+  /**
+   * Does not store a computed value when this gives true (since 0.3.0): `cacheIf`
+   * negated, with the same rules (the value is still returned; it excludes `cacheIf`).
+   */
+  readonly cacheUnless?: ((value: A) => boolean) | undefined
 }
 
 /**

@@ -55,6 +55,19 @@ describe("CacheStore.layerMemory", () => {
       expect(yield* store.set(key, entry("raced"), early.guard)).toBe(false)
     }))
 
+  it.effect("getSync judges an entry at the time it is given, else on the store's clock", () =>
+    Effect.gen(function*() {
+      const store = yield* CacheStore.makeMemory()
+      const key = keyIn("sync", "p", "a")
+      yield* store.set(key, { value: 1, cachedAt: 0, expiresAt: 1_000, staleUntil: 1_000 }, (yield* store.get(key)).guard)
+      expect(store.getSync?.(key, 999)?.value).toBe(1)
+      expect(store.getSync?.(key, 1_000)).toBeUndefined()
+      expect(store.getSync?.(key)?.value).toBe(1) // the TestClock is at 0
+      yield* TestClock.adjust("1 second")
+      expect(store.getSync?.(key)).toBeUndefined()
+      expect(store.getSync?.(key, 999)?.value).toBe(1)
+    }))
+
   it("rejects a capacity that is not a positive whole number", () => {
     expect(() => CacheStore.makeMemory({ capacity: 0 })).toThrow(CacheError.CacheDefinitionError)
     expect(() => CacheStore.makeMemory({ capacity: 1.5 })).toThrow(/positive whole number/)

@@ -53,7 +53,7 @@ describe("cached", () => {
       const { started, tracer } = recordingTracer()
       return Effect.gen(function*() {
         expect(yield* spanName()({ author: 1, page: 1 }).pipe(Effect.withSpan("caller"))).toBe("cachefx.compute")
-        expect(started).toEqual(["caller", "cachefx.compute"])
+        expect(started).toEqual(["caller", "cachefx.cached", "cachefx.compute"])
       }).pipe(Effect.provide(TestLayer), Effect.withTracer(tracer))
     })
 

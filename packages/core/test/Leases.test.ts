@@ -106,6 +106,16 @@ describe("cached() and a store whose reads take leases", () => {
       expect(log).toEqual(["get leased", "release t1"])
     }))
 
+  it.live("a value cacheUnless refuses is not stored: the lease its read took goes back with Leases.release", () =>
+    Effect.gen(function*() {
+      const { log, store } = yield* scripted([{ after: 0, lease: taken("t1") }])
+      const fn = Cached.cached({ key: Prices, name: "unstored prices", cacheUnless: (price: string) => price === "" })(
+        (_: typeof sku) => Effect.succeed("")
+      )
+      expect(yield* Effect.provideService(fn(sku), CacheStore.CacheStore, store)).toBe("")
+      expect(log).toEqual(["get leased", "release t1"])
+    }))
+
   it.live("a leader that finds the lease held waits for it, then reads again with the lease and computes under it", () =>
     Effect.gen(function*() {
       const { log, store } = yield* scripted([{ after: 0, lease: held }, { after: 0, lease: taken("t2") }])

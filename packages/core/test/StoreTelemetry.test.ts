@@ -66,6 +66,23 @@ describe("store telemetry", () => {
       expect((yield* tagged) - taggedBefore).toBe(1)
     }))
 
+  it.effect("a fiber's own metric labels (Effect.tagMetrics) are added to the store and operation tags", () =>
+    Effect.gen(function*() {
+      const tenant = Metric.value(
+        CacheMetrics.storeDuration.pipe(
+          Metric.tagged("store", "tagged"),
+          Metric.tagged("operation", "get"),
+          Metric.tagged("tenant", "acme")
+        )
+      ).pipe(Effect.map((state) => state.count))
+      const before = { tenant: yield* tenant, untagged: yield* timed("tagged", "get") }
+      const store = CacheStore.withTelemetry(yield* CacheStore.makeMemory(), "tagged")
+      yield* getUser({ id: 7 }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.tagMetrics("tenant", "acme"))
+      yield* getUser({ id: 7 }).pipe(Effect.provideService(CacheStore.CacheStore, store))
+      expect((yield* tenant) - before.tenant).toBe(1)
+      expect((yield* timed("tagged", "get")) - before.untagged).toBe(1)
+    }))
+
   it.effect("the memory store reports the entries it holds and the entries it evicted", () =>
     Effect.gen(function*() {
       const entries = Metric.value(CacheMetrics.memoryEntries.pipe(Metric.tagged("store", "gauged")))

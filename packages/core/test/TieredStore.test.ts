@@ -214,6 +214,17 @@ describe("CacheStore.makeTiered", () => {
       expect(b.probe.gets).toBe(before + 2) // past the L1 ttl: from L2
     }))
 
+  it.scoped("getSync answers from L1, judged at the time it is given (the L1 copy's ttl)", () =>
+    Effect.gen(function*() {
+      const { a } = yield* twoInstances({ ttl: "10 seconds" })
+      const key = keyIn("sync", "p", "a")
+      yield* fill(a.store, key, "v")
+      yield* read(a.store, key)
+      expect(a.store.getSync?.(key, 9_999)?.value).toBe("v")
+      expect(a.store.getSync?.(key, 10_000)).toBeUndefined()
+      expect(a.store.getSync?.(key)?.value).toBe("v")
+    }))
+
   it.scoped("a fill after an L1 hit (an explicit refresh) fills both tiers", () =>
     Effect.gen(function*() {
       const { a, b } = yield* twoInstances()

@@ -1,6 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Cached from "../Cached.js"
@@ -10,10 +11,12 @@ import { CacheSettings, type Settings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
 import { computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
-import { live } from "./cached/entry.js"
+import { type Hit, live } from "./cached/entry.js"
 import { type Answer, fill } from "./cached/fill.js"
 import { keyNow, keyOf, namespaceOf, partitionOf } from "./cached/key.js"
 import { many } from "./cached/many.js"
+import * as observing from "./cached/observe.js"
+import type { Call } from "./cached/observe.js"
 import { computeOnly, decodeFailure, hitNow, lookup } from "./cached/read.js"
 import * as registry from "./constructorRegistry.js"
 import * as inFlight from "./inFlight.js"
@@ -49,16 +52,19 @@ export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any
 
 /**
  * What a keyed operation of a cached value does once it has the store, the settings and
- * the key of an input. Made once per cached value, so that a call makes no closure.
+ * the key of an input. Made once per cached value, so that a call makes no closure. An
+ * operation that is a call (`call`) gives an outcome `Y` that its `call` times, names in
+ * its span and shapes into `X`; any other gives `X` itself (`Y` is `X`).
  */
-interface Keyed<I, X, E, R> {
-  readonly run: (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) => Effect.Effect<X, E, R>
+interface Keyed<I, Y, E, R, X = Y> {
+  readonly run: (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) => Effect.Effect<Y, E, R>
   /** When the key of the input cannot be built (the error is reported first). */
-  readonly keyless: (settings: Settings, input: I) => Effect.Effect<X, E, R>
+  readonly keyless: (settings: Settings, input: I) => Effect.Effect<Y, E, R>
   /** When caching is off in the settings; without it, the operation runs as when on. */
-  readonly disabled?: ((input: I) => Effect.Effect<X, E, R>) | undefined
-  /** An answer in the step that built the key, when there is one (`undefined`: `run`). */
-  readonly now?: ((store: Store, settings: Settings, key: CacheKey.CacheKey, clock: Clock.Clock) => X | undefined) | undefined
+  readonly disabled?: ((input: I) => Effect.Effect<Y, E, R>) | undefined
+  /** For a call: a fresh hit answered in the step that built the key, when there is one (`undefined`: `run`). */
+  readonly now?: ((store: Store, settings: Settings, key: CacheKey.CacheKey, clock: Clock.Clock) => Y | undefined) | undefined
+  readonly call?: Call<Y, X> | undefined
 }
 
 /** The result of a call with status, from its answer. */
@@ -66,10 +72,28 @@ const withStatusOf = <A>({ entry, status, value }: Answer<A>): Cached.CacheResul
   value,
   status,
   cachedAt: entry === undefined ? none : Option.some(new Date(entry.cachedAt)),
-  expiresAt: entry === undefined || entry.expiresAt === null ? none : Option.some(new Date(entry.expiresAt))
+  expiresAt: entry === undefined ? none : dateOf(entry.expiresAt)
 })
 
 const valueOf = <A>(answer: Answer<A>): A => answer.value
+
+const statusOf = (answer: Answer<unknown>): Cached.CacheStatus => answer.status
+
+/** `refresh`, as a call: its value as it is, under `Refresh`. */
+const refreshCall: Call<any, any> = { status: () => "Refresh", shape: identity, failed: "Refresh" }
+
+const valueOfHit = <A>(hit: Hit<A>): A => hit.value
+
+const dateOf = (millis: number | null): Option.Option<Date> => millis === null ? none : Option.some(new Date(millis))
+
+/** A live entry as `peekEntry` gives it. */
+const peekedOf = <A>({ entry, fresh, value }: Hit<A>): Cached.PeekedEntry<A> => ({
+  value,
+  state: fresh ? "Fresh" : "Stale",
+  cachedAt: new Date(entry.cachedAt),
+  expiresAt: dateOf(entry.expiresAt),
+  staleUntil: dateOf(entry.staleUntil)
+})
 
 const make = <I, A, E, R, KR>(
   options: Cached.Options<KeyConstructor.KeyConstructor.Any, A>,
@@ -86,55 +110,66 @@ const make = <I, A, E, R, KR>(
 
   /**
    * Runs an operation with the settings, the store and the key of an input, in the
-   * step that reads them from the fiber.
+   * step that reads them from the fiber. A call is timed from that step (a fresh hit
+   * answered in it too), and runs in a span when a tracer exports.
    */
-  const withKey = <X, E2, R2>(op: Keyed<I, X, E2, R2>, input: I): Effect.Effect<X, E2, R2 | KR> =>
+  const withKey = <Y, E2, R2, X>(op: Keyed<I, Y, E2, R2, X>, input: I): Effect.Effect<X, E2, R2 | KR> =>
     Effect.withFiberRuntime((fiber) => {
       const context = fiber.currentContext
       const settings = Context.get(context, CacheSettings)
-      if (op.disabled !== undefined && !settings.enabled) {
-        return op.disabled(input)
-      }
-      const store = Context.unsafeGet(context, CacheStore)
-      if (store !== claimed) {
-        const conflict = registry.claim(store, constructor, name, owner)
-        if (conflict !== undefined) {
-          return Effect.die(conflict)
-        }
-        claimed = store
-      }
-      const unregistered = check?.(context)
-      const key = keyNow(def, input, settings)
-      let resolved: Effect.Effect<X, E2, R2 | KR>
-      if (key === undefined) {
-        resolved = Effect.matchEffect(keyOf<KR>(def, input, settings), {
-          onFailure: (error) => Effect.zipRight(report(def, settings, error), op.keyless(settings, input)),
-          onSuccess: (key) => op.run(store, settings, key, input)
-        })
-      } else if (key instanceof KeyError) {
-        resolved = Effect.zipRight(report(def, settings, key), op.keyless(settings, input))
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const call = op.call
+      const start = call === undefined ? 0 : observing.now(clock)
+      const disabled = settings.enabled ? undefined : op.disabled
+      let resolved: Effect.Effect<Y, E2, R2 | KR>
+      if (disabled !== undefined) {
+        resolved = disabled(input)
       } else {
-        // with a tracer that exports, every read goes through `get`, in its span
-        const answered = unregistered === undefined && op.now !== undefined && !tracing.isExporting(fiber)
-          ? op.now(store, settings, key, Context.get(fiber.currentDefaultServices, Clock.Clock))
-          : undefined
-        if (answered !== undefined) {
-          return Effect.succeed(answered)
+        const store = Context.unsafeGet(context, CacheStore)
+        if (store !== claimed) {
+          const conflict = registry.claim(store, constructor, name, owner)
+          if (conflict !== undefined) {
+            return Effect.die(conflict)
+          }
+          claimed = store
         }
-        resolved = op.run(store, settings, key, input)
+        const unregistered = check?.(context)
+        const key = keyNow(def, input, settings)
+        if (key === undefined) {
+          resolved = Effect.matchEffect(keyOf<KR>(def, input, settings), {
+            onFailure: (error) => Effect.zipRight(report(def, settings, error), op.keyless(settings, input)),
+            onSuccess: (key) => op.run(store, settings, key, input)
+          })
+        } else if (key instanceof KeyError) {
+          resolved = Effect.zipRight(report(def, settings, key), op.keyless(settings, input))
+        } else {
+          // with a tracer that exports, every read goes through `get`, in its span
+          if (call !== undefined && op.now !== undefined && unregistered === undefined && !tracing.isExporting(fiber)) {
+            const answered = op.now(store, settings, key, clock)
+            if (answered !== undefined) {
+              observing.record(def, "Hit", start, clock)
+              return Effect.succeed(call.shape(answered))
+            }
+          }
+          resolved = op.run(store, settings, key, input)
+        }
+        if (unregistered !== undefined) {
+          resolved = Effect.zipRight(unregistered, resolved)
+        }
       }
-      return unregistered === undefined ? resolved : Effect.zipRight(unregistered, resolved)
+      return call === undefined
+        // an operation that is not a call gives its outcome as it is (`X` is `Y`)
+        ? resolved as unknown as Effect.Effect<X, E2, R2 | KR>
+        : observing.observe(def, resolved, call, disabled === undefined ? call.failed : "Bypass", start, clock, tracing.isExporting(fiber))
     })
 
   /** A call's answer, shaped by `shape`: a hit read at once when the store allows it, the read through `get` otherwise. */
-  const answering = <X>(shape: (answer: Answer<A>) => X): Keyed<I, X, E | CacheTimeoutError, R> => ({
-    run: (store, settings, key, input) => Effect.map(lookup(def, store, settings, key, input), shape),
-    keyless: (_, input) => Effect.map(computeOnly(def, input, "Miss"), shape),
-    disabled: (input) => Effect.map(computeOnly(def, input, "Bypass"), shape),
-    now: (store, settings, key, clock) => {
-      const hit = hitNow(def, store, settings, key, clock)
-      return hit === undefined ? undefined : shape(hit)
-    }
+  const answering = <X>(shape: (answer: Answer<A>) => X): Keyed<I, Answer<A>, E | CacheTimeoutError, R, X> => ({
+    run: (store, settings, key, input) => lookup(def, store, settings, key, input),
+    keyless: (_, input) => computeOnly(def, input, "Miss"),
+    disabled: (input) => computeOnly(def, input, "Bypass"),
+    now: (store, settings, key, clock) => hitNow(def, store, settings, key, clock),
+    call: { status: statusOf, shape, failed: "Miss" }
   })
   const answerValue = answering(valueOf)
   const answerWithStatus = answering(withStatusOf)
@@ -144,7 +179,8 @@ const make = <I, A, E, R, KR>(
       Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
         Effect.tap(computeSpan(def, input), (value) =>
           found === undefined ? Effect.void : fill(def, store, settings, key, value, found.guard))),
-    keyless: (_, input) => computeSpan(def, input)
+    keyless: (_, input) => computeSpan(def, input),
+    call: refreshCall
   }
 
   /** The key of an input: `undefined` (reported) when it cannot be built. */
@@ -153,25 +189,29 @@ const make = <I, A, E, R, KR>(
     keyless: () => Effect.succeed(undefined)
   }
 
-  const peeking: Keyed<I, Option.Option<A>, never, never> = {
+  /** The live entry of an input, shaped by `shape`, read without computing (one that does not decode is reported). */
+  const peeking = <X>(shape: (hit: Hit<A>) => X): Keyed<I, Option.Option<X>, never, never> => ({
     run: (store, settings, key) =>
       Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
         Effect.clockWith((clock) => {
           const hit = live(def, found, clock.unsafeCurrentTimeMillis())
           if (hit === undefined) {
-            return Effect.succeed(Option.none<A>())
+            return Effect.succeed(Option.none<X>())
           }
           return "_tag" in hit
-            ? Effect.as(decodeFailure(def, settings, key, hit.reason), Option.none<A>())
-            : Effect.succeed(Option.some(hit.value))
+            ? Effect.as(decodeFailure(def, settings, key, hit.reason), Option.none<X>())
+            : Effect.succeed(Option.some(shape(hit)))
         })),
-    keyless: () => Effect.succeed(Option.none<A>())
-  }
+    keyless: () => Effect.succeed(Option.none<X>())
+  })
+  const peekValue = peeking(valueOfHit)
+  const peekEntry = peeking(peekedOf)
 
   const keysOf = (inputs: ReadonlyArray<I>) => Effect.forEach(inputs, (input) => withKey(keying, input))
 
+  const manySpan = tracing.withSpan("cachefx.many", { attributes: { "cachefx.cache": name } })
   const manyOf = (inputs: Iterable<I>, options?: Cached.ManyOptions): Effect.Effect<Array<A>, E | CacheTimeoutError, R | KR | CacheStore> =>
-    Effect.flatMap(CacheSettings, (settings) => {
+    manySpan(Effect.flatMap(CacheSettings, (settings) => {
       const all = Array.from(inputs)
       const concurrency = options?.concurrency ?? "unbounded"
       if (all.length === 0) {
@@ -184,7 +224,7 @@ const make = <I, A, E, R, KR>(
         Effect.zip(keysOf(all), CacheStore),
         ([keys, store]) => many(def, store, settings, all, keys, concurrency)
       )
-    })
+    }))
 
   const call = (input: I) => withKey(answerValue, input)
   // a function's own `name` is read-only to assignment, but configurable
@@ -204,7 +244,8 @@ const make = <I, A, E, R, KR>(
       Effect.flatMap(CacheSettings, (settings) =>
         Effect.flatMap(partitionOf<KR>(def, input, settings), (scope) => inFlight.invalidate(CacheKey.partition(scope), options))),
     invalidateAll: Effect.flatMap(CacheSettings, (settings) => inFlight.invalidate(namespaceOf(def, settings))),
-    peek: (input: I) => withKey(peeking, input),
+    peek: (input: I) => withKey(peekValue, input),
+    peekEntry: (input: I) => withKey(peekEntry, input),
     keyFor: (input: I) => Effect.flatMap(CacheSettings, (settings) => Effect.map(keyOf<KR>(def, input, settings), (key) => key.key)),
     many: manyOf
   })

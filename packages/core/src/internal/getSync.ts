@@ -1,5 +1,3 @@
-import type * as CacheEntry from "../CacheEntry.js"
-import type * as CacheKey from "../CacheKey.js"
 import type * as CacheStore from "../CacheStore.js"
 
 /**
@@ -11,7 +9,7 @@ import type * as CacheStore from "../CacheStore.js"
  */
 export const withGetSync = (
   store: CacheStore.Service,
-  getSync: ((key: CacheKey.CacheKey) => CacheEntry.CacheEntry | undefined) | undefined
+  getSync: CacheStore.Service["getSync"]
 ): CacheStore.Service =>
   getSync === undefined
     ? store

@@ -99,9 +99,9 @@ class MemoryStore implements CacheStore.Service {
   get = (key: CacheKey.CacheKey) => Effect.sync(() => this.read(key, this.clock.unsafeCurrentTimeMillis()))
 
   /** A method, not a field: `observed` hands it on as a property that a spread of the store does not copy. */
-  getSync(key: CacheKey.CacheKey): CacheEntry.CacheEntry | undefined {
+  getSync(key: CacheKey.CacheKey, now?: number): CacheEntry.CacheEntry | undefined {
     const slot = this.entries.get(key.key)
-    if (slot === undefined || this.isStale(slot) || !this.isLive(slot, this.clock.unsafeCurrentTimeMillis())) {
+    if (slot === undefined || this.isStale(slot) || !this.isLive(slot, now ?? this.clock.unsafeCurrentTimeMillis())) {
       return undefined
     }
     slot.used = true

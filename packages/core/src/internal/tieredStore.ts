@@ -78,8 +78,8 @@ class TieredStore {
   }
 
   /** An L1 hit, read at once: the entry the L1 copy holds. */
-  getSync = (key: CacheKey.CacheKey): CacheEntry.CacheEntry | undefined => {
-    const copy = this.l1?.getSync?.(key)
+  getSync = (key: CacheKey.CacheKey, now?: number): CacheEntry.CacheEntry | undefined => {
+    const copy = this.l1?.getSync?.(key, now)
     return copy === undefined ? undefined : copy.value as CacheEntry.CacheEntry
   }
 

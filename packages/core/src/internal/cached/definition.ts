@@ -15,6 +15,7 @@ import { fingerprintSlice } from "../fingerprint.js"
 import * as keys from "../keyConstructor.js"
 import { SingleFlight } from "../singleFlight.js"
 import * as tracing from "../tracing.js"
+import { CallTimings } from "./observe.js"
 
 /** The timeouts of a cached value, checked when it is defined. */
 export interface Timeouts {
@@ -50,7 +51,11 @@ export interface Definition<I, A, E, R> {
   readonly staticTtl: Ttl.Ttl | undefined
   readonly timeouts: Timeouts
   readonly leaseDuration: Duration.Duration | undefined
+  /** Whether a computed value is stored (`cacheIf`, `cacheUnless`): `undefined` stores every value. */
+  readonly admit: ((value: A) => boolean) | undefined
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** Its call timings (`CacheMetrics.callDuration`). */
+  readonly timings: CallTimings
   readonly compute: (input: I) => Effect.Effect<A, E, R>
 }
 
@@ -69,6 +74,28 @@ const decodeTimeouts = (name: string, timeout: Cached.Timeout | undefined): Time
 }
 
 /**
+ * The predicate a computed value must pass to be stored: `cacheIf`, or the negation of
+ * `cacheUnless`. They exclude each other, as in Restflow, since together one of them
+ * would say what the other already does, or contradict it.
+ */
+const decodeAdmit = <A>(name: string, options: Cached.Options<KeyConstructor.KeyConstructor.Any, A>) => {
+  const { cacheIf, cacheUnless } = options
+  const subject = `cached "${name}"`
+  if (cacheIf !== undefined && cacheUnless !== undefined) {
+    throw new CacheDefinitionError({ subject, reason: "cacheIf and cacheUnless exclude each other; give one of them" })
+  }
+  for (const [option, predicate] of [["cacheIf", cacheIf], ["cacheUnless", cacheUnless]] as const) {
+    if (predicate !== undefined && typeof predicate !== "function") {
+      throw new CacheDefinitionError({
+        subject: `${subject} ${option}`,
+        reason: `must be a function of the computed value giving a boolean, not ${typeof predicate}`
+      })
+    }
+  }
+  return cacheIf ?? (cacheUnless === undefined ? undefined : (value: A) => !cacheUnless(value))
+}
+
+/**
  * Checks the options of a cached value and fixes what its calls read.
  *
  * @internal
@@ -81,6 +108,7 @@ export const define = <I, A, E, R>(
   const name = options.name ?? constructor.namespace
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
   const copy = codecs.copier(codec)
+  const cache = MetricLabel.make("cache", name)
   return {
     name,
     constructor,
@@ -95,7 +123,9 @@ export const define = <I, A, E, R>(
     staticTtl: options.ttl === undefined || typeof options.ttl === "function" ? undefined : Ttl.decode(options.ttl),
     timeouts: decodeTimeouts(name, options.timeout),
     leaseDuration: options.leaseDuration === undefined ? undefined : Duration.decode(options.leaseDuration),
-    labels: [MetricLabel.make("cache", name)],
+    admit: decodeAdmit(name, options),
+    labels: [cache],
+    timings: new CallTimings(cache),
     compute
   }
 }

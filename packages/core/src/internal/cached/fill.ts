@@ -29,9 +29,13 @@ export interface Answer<A> {
   readonly entry: CacheEntry.CacheEntry | undefined
 }
 
+const unstored = Effect.succeed(undefined)
+
 /**
- * Encodes and stores a computed value under a guard; gives the entry when stored.
- * `onSet` runs once the store has answered (it gave back a lease the guard carried).
+ * Encodes and stores a computed value under a guard; gives the entry when stored. A
+ * value `cacheIf` or `cacheUnless` refuses, or whose TTL keeps nothing, is not stored
+ * (a lease the guard carries is then given back by the leader's `release`). `onSet`
+ * runs once the store has answered (it gave back a lease the guard carried).
  *
  * @internal
  */
@@ -44,7 +48,7 @@ export const fill = <A>(
   guard: FillGuard,
   onSet?: () => void
 ): Effect.Effect<CacheEntry.CacheEntry | undefined> =>
-  Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
+  def.admit !== undefined && !def.admit(value) ? unstored : Effect.flatMap(Effect.zip(Clock.currentTimeMillis, Random.next), ([now, random]) => {
     const deadlines = Ttl.deadlines(ttlOf(def, value, settings), now, random)
     if (deadlines === undefined) {
       return Effect.succeed(undefined)

@@ -44,11 +44,15 @@ export const hitNow = <A>(
   key: CacheKey.CacheKey,
   clock: Clock.Clock
 ): Answer<A> | undefined => {
-  const entry = store.getSync?.(key)
+  if (store.getSync === undefined) {
+    return undefined
+  }
+  // one reading of the clock for the store and for the entry's freshness
+  const now = clock.unsafeCurrentTimeMillis()
+  const entry = store.getSync(key, now)
   if (entry === undefined) {
     return undefined
   }
-  const now = clock.unsafeCurrentTimeMillis()
   if (CacheEntry.stateAt(entry, now) !== "Fresh") {
     return undefined
   }

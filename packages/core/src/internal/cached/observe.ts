@@ -1,0 +1,108 @@
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as MetricLabel from "effect/MetricLabel"
+import type * as Cached from "../../Cached.js"
+import * as timer from "../timer.js"
+import type { Definition } from "./definition.js"
+
+/**
+ * The call timings of one cached value: the histogram of `CacheMetrics.callDuration` of
+ * each status, its hook taken at the status's first call (see `Timer.hook`: the timer
+ * itself costs a memory hit more) and updated with milliseconds from then on.
+ *
+ * @internal
+ */
+export class CallTimings {
+  private hit: timer.Hook | undefined
+  private readonly others = new Map<Cached.CacheStatus, timer.Hook>()
+  constructor(private readonly cache: MetricLabel.MetricLabel) {}
+  /** In the order of `callDuration.pipe(Metric.tagged("cache", …), Metric.tagged("status", …))`. */
+  private hook(status: Cached.CacheStatus): timer.Hook {
+    return timer.calls.hook([this.cache, MetricLabel.make("status", status)])
+  }
+  record(status: Cached.CacheStatus, millis: number): void {
+    if (status === "Hit") {
+      ;(this.hit ??= this.hook("Hit")).update(millis)
+      return
+    }
+    let hook = this.others.get(status)
+    if (hook === undefined) {
+      hook = this.hook(status)
+      this.others.set(status, hook)
+    }
+    hook.update(millis)
+  }
+}
+
+/** The clock of every runtime that was given no other: its time is `performance.now()`'s. */
+const defaultClock = Effect.runSync(Effect.clock)
+
+/**
+ * Now, in milliseconds from an origin of the clock's: `performance.now()` on Effect's
+ * own clock (its nanoseconds are a `bigint` from `process.hrtime`, which costs a hit
+ * more), the clock's nanoseconds on any other (a `TestClock`).
+ *
+ * @internal
+ */
+export const now = (clock: Clock.Clock): number =>
+  clock === defaultClock ? performance.now() : Number(clock.unsafeCurrentTimeNanos()) / 1e6
+
+/**
+ * Times a call that started at `start` (`now`) into `CacheMetrics.callDuration`.
+ *
+ * @internal
+ */
+export const record = (
+  def: Definition<any, any, any, any>,
+  status: Cached.CacheStatus,
+  start: number,
+  clock: Clock.Clock
+): void => def.timings.record(status, now(clock) - start)
+
+/**
+ * How a keyed operation that is a call names and shapes its outcome `Y` for its caller.
+ *
+ * @internal
+ */
+export interface Call<Y, X> {
+  readonly status: (outcome: Y) => Cached.CacheStatus
+  readonly shape: (outcome: Y) => X
+  /** The status of a call that fails: its computation failed, as a miss or a refresh. */
+  readonly failed: Cached.CacheStatus
+}
+
+/**
+ * A call answered through effects: timed once it ends (a failure under `failed`; an
+ * interruption is not timed, it answered nothing), and, when `traced`, in a span
+ * `cachefx.cached` with the cache's name and the call's status.
+ *
+ * @internal
+ */
+export const observe = <Y, X, E, R>(
+  def: Definition<any, any, any, any>,
+  outcome: Effect.Effect<Y, E, R>,
+  call: Call<Y, X>,
+  failed: Cached.CacheStatus,
+  start: number,
+  clock: Clock.Clock,
+  traced: boolean
+): Effect.Effect<X, E, R> => {
+  const observed = Effect.matchCauseEffect(outcome, {
+    onFailure: (cause) => {
+      if (Cause.isInterruptedOnly(cause)) {
+        return Effect.failCause(cause)
+      }
+      record(def, failed, start, clock)
+      return traced ? Effect.zipRight(annotate(failed), Effect.failCause(cause)) : Effect.failCause(cause)
+    },
+    onSuccess: (y) => {
+      const status = call.status(y)
+      record(def, status, start, clock)
+      return traced ? Effect.as(annotate(status), call.shape(y)) : Effect.succeed(call.shape(y))
+    }
+  })
+  return traced ? Effect.withSpan(observed, "cachefx.cached", { attributes: { "cachefx.cache": def.name } }) : observed
+}
+
+const annotate = (status: Cached.CacheStatus) => Effect.annotateCurrentSpan("cachefx.status", status)
