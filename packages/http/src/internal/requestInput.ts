@@ -23,7 +23,7 @@ export interface Live {
   /** The path of the original URL (before any router prefix was sliced off). */
   readonly pathname: string
   /** The query parameters, parsed on first use. */
-  readonly query: () => URLSearchParams
+  query(): URLSearchParams
   /** The request headers named by the `Vary` of earlier responses, in key order. */
   readonly vary: ReadonlyArray<string>
   readonly app: Effect.Effect<HttpServerResponse, unknown, unknown>
@@ -40,13 +40,25 @@ export interface Live {
  */
 export type Input = Readonly<Record<string, unknown>>
 
-/** The host, path and query of a URL: servers give the path and query alone, `HttpServerRequest.fromWeb` an absolute URL. */
-const parts = (url: string): { readonly host: string | null; readonly relative: string } => {
-  if (url.startsWith("/")) {
-    return { host: null, relative: url }
+/**
+ * The live request: built once per request on the hit path, so it is a class (no
+ * closure per request) and parses the query only when a key field reads it.
+ */
+class LiveRequest implements Live {
+  body: string | undefined = undefined
+  computed = false
+  private parsed: URLSearchParams | undefined = undefined
+  constructor(
+    readonly request: HttpServerRequest,
+    readonly host: string | null,
+    readonly pathname: string,
+    private readonly search: string,
+    readonly vary: ReadonlyArray<string>,
+    readonly app: Effect.Effect<HttpServerResponse, unknown, unknown>
+  ) {}
+  query(): URLSearchParams {
+    return this.parsed ??= new URLSearchParams(this.search)
   }
-  const parsed = new URL(url)
-  return { host: parsed.host, relative: parsed.pathname + parsed.search }
 }
 
 /** @internal */
@@ -56,20 +68,38 @@ export const make = (
   vary: ReadonlyArray<string>,
   app: Effect.Effect<HttpServerResponse, unknown, unknown>
 ): Input => {
-  const { host, relative: url } = parts(request.originalUrl)
-  const index = url.indexOf("?")
-  let query: URLSearchParams | undefined
-  const live: Live = {
-    request,
-    host,
-    pathname: index === -1 ? url : url.slice(0, index),
-    query: () => query ??= new URLSearchParams(index === -1 ? "" : url.slice(index + 1)),
-    vary,
-    app,
-    body: undefined,
-    computed: false
+  // servers give the path and query alone, `HttpServerRequest.fromWeb` an absolute URL
+  let url = request.originalUrl
+  let host: string | null = null
+  if (!url.startsWith("/")) {
+    const parsed = new URL(url)
+    host = parsed.host
+    url = parsed.pathname + parsed.search
   }
-  return { ...params, [requestName]: live }
+  const index = url.indexOf("?")
+  const live = index === -1
+    ? new LiveRequest(request, host, url, "", vary, app)
+    : new LiveRequest(request, host, url.slice(0, index), url.slice(index + 1), vary, app)
+  return inputOf(params, live)
+}
+
+/**
+ * The path parameters and the live request, as one record. Copied name by name:
+ * `{ ...params, [requestName]: live }` costs about a microsecond a request on Node 20
+ * (a spread then a computed key), a tenth of a hit. A parameter named `__proto__` stays
+ * an own property, as a spread keeps it, and none can stand in for the live request.
+ */
+const inputOf = (params: Readonly<Record<string, string | undefined>>, live: Live): Input => {
+  const input: Record<string, unknown> = {}
+  for (const name of Object.keys(params)) {
+    if (name === "__proto__") {
+      Object.defineProperty(input, name, { value: params[name], enumerable: true, writable: true, configurable: true })
+    } else {
+      input[name] = params[name]
+    }
+  }
+  input[requestName] = live
+  return input
 }
 
 /**

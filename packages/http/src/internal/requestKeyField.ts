@@ -59,13 +59,20 @@ export const vary: KeyField.KeyField<unknown, never, false> = fromRequest(
 /**
  * Where the request came to: its host and scheme as the server sees them, and as the
  * application may read them (`X-Forwarded-Host`, `X-Forwarded-Proto`, whether or not
- * `HttpMiddleware.xForwardedHeaders` has rewritten `Host` from them yet).
+ * `HttpMiddleware.xForwardedHeaders` has rewritten `Host` from them yet). Without
+ * forwarded headers (most requests) the host alone, a string slice that is cheap to
+ * encode; with them, the list of three. A string and a list never encode to one slice.
  *
  * @internal
  */
 export const origin: KeyField.KeyField<unknown, never, false> = fromRequest("$origin", (live) => {
   const headers = live.request.headers
-  return [headers["host"] ?? live.host, headers["x-forwarded-host"] ?? null, headers["x-forwarded-proto"] ?? null]
+  const host = headers["host"] ?? live.host
+  const forwardedHost = headers["x-forwarded-host"]
+  const forwardedProto = headers["x-forwarded-proto"]
+  return forwardedHost === undefined && forwardedProto === undefined
+    ? host
+    : [host, forwardedHost ?? null, forwardedProto ?? null]
 }, {})
 
 /** The fields made by `body`, with the most bytes they read. */

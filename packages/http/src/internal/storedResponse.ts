@@ -72,8 +72,52 @@ export const fromResponse = (
   }
 }
 
-/** Responses already rebuilt from a stored value: the memory store hands out the same value on every hit. */
-const rebuilt = new WeakMap<Stored, HttpServerResponse.HttpServerResponse>()
+/** The most responses kept rebuilt (`rebuilt`), and the most body bytes they hold together. */
+const rebuiltEntries = 1024
+const rebuiltBytes = 16 * 1024 * 1024
+/** A body larger than this is decoded on every hit rather than crowd out the others. */
+const rebuiltLargest = rebuiltBytes / 16
+
+interface Rebuilt {
+  readonly stored: Stored
+  readonly response: HttpServerResponse.HttpServerResponse
+  readonly bytes: number
+}
+
+/**
+ * Responses already rebuilt from a stored value, by entity tag: a store hands out a copy
+ * of the value on every read (the memory store copies it, Redis parses it), so a hit
+ * finds its response by content, not by identity, and serves it without decoding the
+ * body again. An entry serves only a stored value equal to the one it was built from
+ * (`sameForm`); the oldest entries go first past `rebuiltEntries` or `rebuiltBytes`.
+ */
+const rebuilt = new Map<string, Rebuilt>()
+let rebuiltTotal = 0
+
+const sameHeaders = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+  const names = Object.keys(a)
+  if (names.length !== Object.keys(b).length) {
+    return false
+  }
+  for (const name of names) {
+    if (a[name] !== b[name]) {
+      return false
+    }
+  }
+  return true
+}
+
+/** Whether two stored values give the same response (the entity tag aside, which keys `rebuilt`). */
+const sameForm = (a: Stored, b: Stored): boolean =>
+  a === b || (a.status === b.status && a.contentType === b.contentType && a.body === b.body &&
+    sameHeaders(a.headers, b.headers))
+
+const build = (stored: Stored): HttpServerResponse.HttpServerResponse => {
+  const options = { status: stored.status, headers: { ...stored.headers, etag: stored.etag } }
+  return stored.contentType === null
+    ? HttpServerResponse.empty(options)
+    : HttpServerResponse.uint8Array(Buffer.from(stored.body, "base64"), { ...options, contentType: stored.contentType })
+}
 
 /**
  * The response of a stored value.
@@ -81,13 +125,27 @@ const rebuilt = new WeakMap<Stored, HttpServerResponse.HttpServerResponse>()
  * @internal
  */
 export const toResponse = (stored: Stored): HttpServerResponse.HttpServerResponse => {
-  let response = rebuilt.get(stored)
-  if (response === undefined) {
-    const options = { status: stored.status, headers: { ...stored.headers, etag: stored.etag } }
-    response = stored.contentType === null
-      ? HttpServerResponse.empty(options)
-      : HttpServerResponse.uint8Array(Buffer.from(stored.body, "base64"), { ...options, contentType: stored.contentType })
-    rebuilt.set(stored, response)
+  const found = rebuilt.get(stored.etag)
+  if (found !== undefined && sameForm(found.stored, stored)) {
+    return found.response
+  }
+  const response = build(stored)
+  // what the entry holds: the base64 text, and the bytes it decodes to (3 in 4 characters)
+  const bytes = stored.body.length + Math.ceil(stored.body.length * 3 / 4)
+  if (bytes <= rebuiltLargest) {
+    if (found !== undefined) {
+      rebuilt.delete(stored.etag)
+      rebuiltTotal -= found.bytes
+    }
+    for (const [etag, oldest] of rebuilt) {
+      if (rebuilt.size < rebuiltEntries && rebuiltTotal + bytes <= rebuiltBytes) {
+        break
+      }
+      rebuilt.delete(etag)
+      rebuiltTotal -= oldest.bytes
+    }
+    rebuilt.set(stored.etag, { stored, response, bytes })
+    rebuiltTotal += bytes
   }
   return response
 }
