@@ -9,9 +9,10 @@ describe("copyJson", () => {
         const copy = copyJson(value)
         expect(copy).toStrictEqual(value)
         expect(JSON.stringify(copy)).toBe(JSON.stringify(value))
+        const member = (value: unknown, key: string): unknown => (value as Record<string, unknown>)[key]
         const shared = (a: unknown, b: unknown): boolean =>
           typeof a === "object" && a !== null &&
-          (a === b || Object.keys(a).some((key) => shared((a as any)[key], (b as any)[key])))
+          (a === b || Object.keys(a).some((key) => shared(member(a, key), member(b, key))))
         expect(shared(value, copy)).toBe(false)
       }),
       { numRuns: 500 }
@@ -19,7 +20,7 @@ describe("copyJson", () => {
 
   it("keeps a __proto__ member an own property and never sets the copy's prototype", () => {
     const value = JSON.parse("{\"__proto__\": {\"polluted\": true}, \"a\": {\"__proto__\": [1]}}")
-    const copy = copyJson(value) as any
+    const copy = copyJson(value) as { readonly a: object; readonly polluted?: unknown }
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
     expect(Object.keys(copy)).toEqual(["__proto__", "a"])
     expect(copy.polluted).toBeUndefined()
