@@ -13,6 +13,7 @@ import { join } from "node:path"
 import { chartOf, charts, type RunFigure } from "./report/charts.js"
 import { describeMachine, loadAverage } from "./report/machine.js"
 import { renderMarkdown, type RunOutcome } from "./report/markdown.js"
+import { save, writeReadmes } from "./report/readmes.js"
 import { type Run, runs } from "./report/runs.js"
 import { renderChart } from "./report/svg.js"
 import { parseFigures } from "./results.js"
@@ -80,8 +81,11 @@ const main = async () => {
     join(docs, "benchmarks.md"),
     renderMarkdown({ startedAt, machine, loadAverageAtEnd: loadAverage(), outcomes, charts: rendered, figures })
   )
+  const provenance = { startedAt, revision: machine.revision, loadAverage: machine.loadAverage, cores: machine.cores }
+  save(join(docs, "benchmarks", "figures.json"), figures, provenance)
+  const readmes = writeReadmes(new URL("..", import.meta.url).pathname, figures, provenance)
   const failed = outcomes.filter((outcome) => outcome.exitCode !== 0).map((outcome) => outcome.run.id)
-  console.log(`\nwrote docs/benchmarks.md and ${rendered.length} charts${failed.length > 0 ? `; failed: ${failed.join(", ")}` : ""}`)
+  console.log(`\nwrote docs/benchmarks.md, ${rendered.length} charts and ${readmes.length} READMEs${failed.length > 0 ? `; failed: ${failed.join(", ")}` : ""}`)
   process.exitCode = failed.length > 0 ? 1 : 0
 }
 

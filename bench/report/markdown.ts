@@ -44,7 +44,8 @@ const ratioCell = (f: Figure): string =>
     ? formatRatio(f.ratio)
     : `${formatRatio(f.ratio)} (${formatRatio(f.ratioMin)}–${formatRatio(f.ratioMax)}, ${f.rounds} rounds)`
 
-const figureTable = (figures: ReadonlyArray<RunFigure>): Array<string> => [
+/** A table of figures: measure, run, both sides, the ratio with its spread, the target. */
+export const figureTable = (figures: ReadonlyArray<RunFigure>): Array<string> => [
   row(["measure", "run", "subject", "baseline", "ratio, median (min–max)", "target"]),
   row(["---", "---", "---", "---", "---:", "---"]),
   ...figures.map((f) =>
@@ -94,6 +95,13 @@ const runTable = (outcomes: ReadonlyArray<RunOutcome>): Array<string> => [
   )
 ]
 
+/** The figures no chart selected, by run. */
+const otherFigures = (report: Report): Array<string> => {
+  const charted = new Set(report.charts.flatMap(({ figures }) => figures))
+  const others = report.figures.filter((figure) => !charted.has(figure))
+  return others.length === 0 ? [] : ["## Other figures", "", ...figureTable(others), ""]
+}
+
 /** The whole document. */
 export const renderMarkdown = (report: Report): string =>
   [
@@ -127,6 +135,7 @@ export const renderMarkdown = (report: Report): string =>
       "",
       ...(spec.readMore === undefined ? [] : [`Method and analysis: ${spec.readMore}.`, ""])
     ]),
+    ...otherFigures(report),
     "## Peers",
     "",
     "- Effect `Cache.get` (effect's `Cache`), keyed by a string built from the input each call, as",

@@ -28,6 +28,8 @@ const all: ReadonlyArray<Run> = [
   { id: "bento", title: "partition wipe vs bentocache deleteByTag", script: "bento" },
   { id: "drizzle", title: "Drizzle hooks on PostgreSQL", script: "drizzle" },
   { id: "http", title: "HTTP response cache", script: "http" },
+  { id: "sql", title: "SQL store (PostgreSQL UNLOGGED, SQLite) vs Redis store", script: "sql" },
+  { id: "cdc", title: "PostgreSQL change stream: write cost and commit-to-invalidation lag", script: "cdc" },
   { id: "dispatch", title: "broker dispatchers vs inline", script: "dispatch" }
 ]
 
