@@ -20,5 +20,5 @@ export const broker: Broker = {
         stalledInterval: "300 millis"
       }))),
   unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (connection) => BullMQDispatcher.layer({ connection, timeout }))),
-  deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters({ connection, ...queue(ns) })))
+  deadLetters: (ns, options) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters(connection, { ...queue(ns), ...options })))
 }

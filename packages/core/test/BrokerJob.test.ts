@@ -39,3 +39,18 @@ describe("BrokerJob.fanOut", () => {
     }
   })
 })
+
+describe("BrokerJob.deadLetterCount", () => {
+  it("is the count asked for, or 100", () => {
+    expect(BrokerJob.deadLetterCount({ queue: "users", count: 7 })).toBe(7)
+    expect(BrokerJob.deadLetterCount({})).toBe(100)
+  })
+
+  it("refuses a count that is not a whole number of at least 1, naming the call", () => {
+    for (const count of [0, -1, 1.5, Number.NaN]) {
+      expect(() => BrokerJob.deadLetterCount({ count }, "MyDispatcher.deadLetters")).toThrow(
+        `MyDispatcher.deadLetters: count must be a whole number of at least 1, got ${count}`
+      )
+    }
+  })
+})

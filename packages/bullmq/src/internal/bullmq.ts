@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
-import { Redis } from "ioredis"
+import { type Cluster, Redis } from "ioredis"
 import type * as BullMQDispatcher from "../BullMQDispatcher.js"
 import type * as BullMQWorker from "../BullMQWorker.js"
 
@@ -67,12 +67,13 @@ export const makeDispatcher = (options: BullMQDispatcher.Options) => {
 }
 
 /** @internal */
-export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => openQueue(options, options.queue ?? defaultQueue)),
+export const deadLetters = (connection: Redis | Cluster, options: BullMQDispatcher.DeadLetterOptions = {}) => {
+  const count = BrokerJob.deadLetterCount(options, "BullMQDispatcher.deadLetters")
+  return Effect.acquireUseRelease(
+    Effect.sync(() => openQueue({ connection, prefix: options.prefix }, options.queue ?? defaultQueue)),
     (queue) =>
       Effect.tryPromise({
-        try: () => queue.getFailed(0, (options.count ?? 100) - 1),
+        try: () => queue.getFailed(0, count - 1),
         catch: (error) => new BrokerJob.BrokerError({ operation: "deadLetters", reason: String(error) })
       }),
     closeQueue
@@ -89,6 +90,7 @@ export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
       )
     )
   )
+}
 
 /** @internal */
 export const checkWorker = (options: Omit<BullMQWorker.Options, "connection">) =>
