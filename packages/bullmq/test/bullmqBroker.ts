@@ -15,7 +15,7 @@ export const broker: Broker = {
       BullMQWorker.layer({
         connection,
         prefix: ns,
-        queues: ["invalidation"],
+        queue: "invalidation",
         lockDuration: "2 seconds",
         stalledInterval: "300 millis"
       }))),

@@ -124,16 +124,15 @@ export const makeWorker = (options: BullMQWorker.Options) => {
       maxStalledCount: options.maxStalledCount ?? 1,
       ...(options.prefix === undefined ? {} : { prefix: options.prefix })
     }
-    yield* Effect.forEach(options.queues ?? [defaultQueue], (name) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const worker = new Worker(name, processJob, settings)
-          worker.on("error", (error) =>
-            Runtime.runFork(runtime)(Effect.logWarning("cachefx: the BullMQ worker reports an error", error)))
-          return worker
-        }),
-        close
-      ), { discard: true })
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const worker = new Worker(options.queue ?? defaultQueue, processJob, settings)
+        worker.on("error", (error) =>
+          Runtime.runFork(runtime)(Effect.logWarning("cachefx: the BullMQ worker reports an error", error)))
+        return worker
+      }),
+      close
+    )
   })
 }
 
