@@ -544,6 +544,40 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
 }
 
 /**
+ * The `BrokerError` of a call to a broker's client that failed: its `operation` names
+ * the broker (`"RabbitMQ: publish to \"users\""`), its `reason` is the client's message.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * const error = BrokerJob.failure("RabbitMQ", "connect", new Error("ECONNREFUSED"))
+ * console.log(error.message) // "RabbitMQ: connect: ECONNREFUSED"
+ * ```
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export const failure = (broker: string, operation: string, cause: unknown): BrokerError =>
+  new BrokerError({ operation: `${broker}: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
+
+/**
+ * Runs a call to a broker's client, failing with its `failure` when the promise rejects.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * const ping = BrokerJob.attempt("my broker", "ping", () => Promise.resolve("PONG"))
+ * ```
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export const attempt = <A>(broker: string, operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => failure(broker, operation, cause) })
+
+/**
  * Options of `dispatcher`: its name, the fan-out threshold (a rule's
  * `dispatcherConfig.rowsPerJob` overrides it), how long to wait for the broker, and how
  * to hand a batch of encoded jobs to it (on the queue the rule's

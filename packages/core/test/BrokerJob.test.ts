@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BrokerJob, type Dispatcher, InvalidationEvent } from "@cachefx/core"
-import { Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 
 const job = (rows: number, before?: number): Dispatcher.Job => ({
   cache: "posts",
@@ -53,4 +53,15 @@ describe("BrokerJob.deadLetterCount", () => {
       )
     }
   })
+})
+
+describe("BrokerJob.attempt", () => {
+  it.effect("a call that rejects fails with a BrokerError naming the broker and the call, with the client's message", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BrokerJob.attempt("RabbitMQ", "connect", () => Promise.reject(new Error("ECONNREFUSED"))))
+      expect(error).toEqual(new BrokerJob.BrokerError({ operation: "RabbitMQ: connect", reason: "ECONNREFUSED" }))
+      expect(error.message).toBe("RabbitMQ: connect: ECONNREFUSED")
+      expect(yield* BrokerJob.attempt("RabbitMQ", "ping", () => Promise.resolve("PONG"))).toBe("PONG")
+      expect(BrokerJob.failure("pg-boss", "start", "refused").reason).toBe("refused")
+    }))
 })

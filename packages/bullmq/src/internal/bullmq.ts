@@ -72,10 +72,7 @@ export const deadLetters = (connection: Redis | Cluster, options: BullMQDispatch
   return Effect.acquireUseRelease(
     Effect.sync(() => openQueue({ connection, prefix: options.prefix }, options.queue ?? defaultQueue)),
     (queue) =>
-      Effect.tryPromise({
-        try: () => queue.getFailed(0, count - 1),
-        catch: (error) => new BrokerJob.BrokerError({ operation: "deadLetters", reason: String(error) })
-      }),
+      BrokerJob.attempt("BullMQ", `read the failed jobs of "${queue.name}"`, () => queue.getFailed(0, count - 1)),
     closeQueue
   ).pipe(
     Effect.map((jobs) =>

@@ -27,10 +27,7 @@ const fieldsOf = (flat: ReadonlyArray<string>): Record<string, string> => {
 type Entry = [id: string, fields: Array<string>]
 
 const redis = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
-  Effect.tryPromise({
-    try: run,
-    catch: (error) => new BrokerJob.BrokerError({ operation, reason: error instanceof Error ? error.message : String(error) })
-  })
+  BrokerJob.attempt("Redis Streams", operation, run)
 
 /** @internal */
 export const checkDispatcher = (options: Omit<StreamDispatcher.Options, "client">) =>
