@@ -15,7 +15,7 @@ export const bench = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => removeKeys(client, stream))
   yield* measureBroker(
     "redis-stream",
-    StreamDispatcher.layer({ client, stream }),
-    StreamWorker.layer({ client, stream, concurrency: 32 })
+    StreamDispatcher.layer({ client, queue: stream }),
+    StreamWorker.layer({ client, queue: stream, concurrency: 32 })
   )
 })

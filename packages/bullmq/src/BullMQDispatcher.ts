@@ -10,7 +10,6 @@
  * @since 0.1.0
  */
 import { BrokerJob } from "@cachefx/core"
-import type * as Effect from "effect/Effect"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/bullmq.js"
 
@@ -140,29 +139,28 @@ export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "connect
 export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "bullmq"> = internal.dispatcherLayerConfig
 
 /**
- * Options of `deadLetters`.
+ * Options of `deadLetters`, those of every broker package (`BrokerJob.DeadLetterOptions`:
+ * `queue`, default `"cachefx-invalidation"`; `count`, default 100) and BullMQ's key
+ * prefix (default `"bull"`).
  *
  * @example
  * ```ts
- * import { Redis } from "ioredis"
  * import type { BullMQDispatcher } from "@cachefx/bullmq"
  *
- * const options: BullMQDispatcher.DeadLetterOptions = { connection: new Redis(), queue: "cache-invalidation" }
+ * const options: BullMQDispatcher.DeadLetterOptions = { queue: "cache-invalidation", prefix: "myapp", count: 10 }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface DeadLetterOptions extends Connection {
-  /** Default `"cachefx-invalidation"`. */
-  readonly queue?: string | undefined
-  /** How many, newest first. Default 100. */
-  readonly count?: number | undefined
+export interface DeadLetterOptions extends BrokerJob.DeadLetterOptions {
+  readonly prefix?: string | undefined
 }
 
 /**
  * Lists the jobs of a queue that failed for good (BullMQ's failed set), newest first,
- * with their reasons and attempts.
+ * with their reasons and attempts, without taking them; `Queue.retryJobs({ state:
+ * "failed" })` sends them round again. The connection is the caller's and stays open.
  *
  * @example
  * ```ts
@@ -171,7 +169,7 @@ export interface DeadLetterOptions extends Connection {
  * import { BullMQDispatcher } from "@cachefx/bullmq"
  *
  * const program = Effect.gen(function*() {
- *   for (const dead of yield* BullMQDispatcher.deadLetters({ connection: new Redis() })) {
+ *   for (const dead of yield* BullMQDispatcher.deadLetters(new Redis(), { queue: "cache-invalidation" })) {
  *     console.log(dead.id, dead.deliveries, dead.reason)
  *   }
  * })
@@ -180,6 +178,4 @@ export interface DeadLetterOptions extends Connection {
  * @since 0.1.0
  * @category inspecting
  */
-export const deadLetters: (
-  options: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<BrokerJob.DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters
+export const deadLetters: BrokerJob.ReadDeadLetters<Redis | Cluster, DeadLetterOptions> = internal.deadLetters

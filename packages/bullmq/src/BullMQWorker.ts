@@ -1,5 +1,5 @@
 /**
- * The consumer side of `BullMQDispatcher`: BullMQ `Worker`s that run each job with the
+ * The consumer side of `BullMQDispatcher`: a BullMQ `Worker` that runs each job with the
  * `InvalidationEngine` in context. A job that fails is retried with the backoff it was
  * added with; one that running again cannot help (it does not decode, or names a rule
  * this process does not have) fails at once (`UnrecoverableError`) with the reason. A
@@ -15,8 +15,9 @@ import * as internal from "./internal/bullmq.js"
 
 /**
  * Options of the worker: where the queues live (BullMQ requires its client to have
- * `maxRetriesPerRequest: null`), how many jobs each queue runs at once
- * (`BrokerJob.ConsumerOptions`), and how a dead worker's jobs are found again.
+ * `maxRetriesPerRequest: null`), the queue it serves, as every broker package's worker
+ * names it (`queue`; to serve several, merge one layer each), how many jobs it runs at
+ * once (`BrokerJob.ConsumerOptions`), and how a dead worker's jobs are found again.
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ import * as internal from "./internal/bullmq.js"
  *
  * const options: BullMQWorker.Options = {
  *   connection: new Redis({ maxRetriesPerRequest: null }),
- *   queues: ["cachefx-invalidation", "cache-slow"],
+ *   queue: "cache-slow",
  *   concurrency: 4
  * }
  * ```
@@ -34,8 +35,8 @@ import * as internal from "./internal/bullmq.js"
  * @category models
  */
 export interface Options extends BullMQDispatcher.Connection, BrokerJob.ConsumerOptions {
-  /** The queues to serve, one BullMQ `Worker` each. Default `["cachefx-invalidation"]`. */
-  readonly queues?: ReadonlyArray<string> | undefined
+  /** The queue to serve. Default `"cachefx-invalidation"`. */
+  readonly queue?: string | undefined
   /** How long a job's lock lasts without renewal: a dead worker's job runs again after it. Default 30 seconds. */
   readonly lockDuration?: Duration.DurationInput | undefined
   /** How often expired locks are looked for. Default 30 seconds. */
@@ -45,7 +46,7 @@ export interface Options extends BullMQDispatcher.Connection, BrokerJob.Consumer
 }
 
 /**
- * Starts the workers in a scope; closing it waits for the jobs they are running.
+ * Starts the worker in a scope; closing it waits for the jobs it is running.
  *
  * @example
  * ```ts

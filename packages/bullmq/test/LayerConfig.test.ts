@@ -15,7 +15,7 @@ describe("BullMQ layerConfig, read with ConfigProvider.fromMap", () => {
     Effect.gen(function*() {
       const queue = Config.succeed(`cachefx-config-${process.pid}`)
       const context = yield* Layer.build(
-        BullMQWorker.layerConfig({ url, queues: Config.map(queue, (name) => [name]), concurrency: Config.integer("CONCURRENCY") }).pipe(
+        BullMQWorker.layerConfig({ url, queue, concurrency: Config.integer("CONCURRENCY") }).pipe(
           Layer.provideMerge(InvalidationEngine.layer({ caches: [] })),
           Layer.provideMerge(BullMQDispatcher.layerConfig({ url, queue }, "jobs")),
           Layer.provide(CacheStore.layerMemory())

@@ -15,10 +15,10 @@ export const broker: Broker = {
       BullMQWorker.layer({
         connection,
         prefix: ns,
-        queues: ["invalidation"],
+        queue: "invalidation",
         lockDuration: "2 seconds",
         stalledInterval: "300 millis"
       }))),
   unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (connection) => BullMQDispatcher.layer({ connection, timeout }))),
-  deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters({ connection, ...queue(ns) })))
+  deadLetters: (ns, options) => Effect.scoped(Effect.flatMap(client(), (connection) => BullMQDispatcher.deadLetters(connection, { ...queue(ns), ...options })))
 }

@@ -459,6 +459,68 @@ export const deadLetter = (fields: Omit<DeadLetter, "job">): DeadLetter => ({
 })
 
 /**
+ * What every broker package's `deadLetters` takes after its client: the queue whose
+ * dead letters to read (the stream, with Redis Streams; default the broker's default
+ * queue) and how many to read at most, newest first (default 100). A broker may add
+ * options of its own (BullMQ's key `prefix`, pg-boss's `schema`).
+ *
+ * @example
+ * ```ts
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * const options: BrokerJob.DeadLetterOptions = { queue: "users", count: 10 }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface DeadLetterOptions {
+  readonly queue?: string | undefined
+  readonly count?: number | undefined
+}
+
+/**
+ * The `deadLetters` of every broker package: given the client the application already
+ * has (never closed by it) and `DeadLetterOptions`, it reads the dead letters of a queue
+ * without taking them, newest first.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { BrokerJob } from "@cachefx/core"
+ *
+ * declare const deadLetters: BrokerJob.ReadDeadLetters<{ readonly url: string }>
+ * const report = Effect.map(deadLetters({ url: "broker://127.0.0.1" }, { queue: "users", count: 10 }), (letters) =>
+ *   letters.map((letter) => `${letter.id} after ${letter.deliveries}: ${letter.reason}`))
+ * ```
+ *
+ * @since 0.3.0
+ * @category inspecting
+ */
+export interface ReadDeadLetters<Client, Options extends DeadLetterOptions = DeadLetterOptions> {
+  (client: Client, options?: Options): Effect.Effect<ReadonlyArray<DeadLetter>, BrokerError>
+}
+
+/**
+ * How many dead letters a `deadLetters` reads: its `count`, or 100. A `count` that is not
+ * a whole number of at least 1 throws a `CacheDefinitionError` naming `subject`.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * console.log(BrokerJob.deadLetterCount({ queue: "users" })) // 100
+ * ```
+ *
+ * @since 0.3.0
+ * @category inspecting
+ */
+export const deadLetterCount = (options: DeadLetterOptions, subject = "deadLetters"): number => {
+  requireWhole(subject, { count: [options.count, 1] })
+  return options.count ?? 100
+}
+
+/**
  * A broker could not be reached or answered with an error.
  *
  * @example
@@ -480,6 +542,40 @@ export class BrokerError extends Data.TaggedError("BrokerError")<{
     return `${this.operation}: ${this.reason}`
   }
 }
+
+/**
+ * The `BrokerError` of a call to a broker's client that failed: its `operation` names
+ * the broker (`"RabbitMQ: publish to \"users\""`), its `reason` is the client's message.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * const error = BrokerJob.failure("RabbitMQ", "connect", new Error("ECONNREFUSED"))
+ * console.log(error.message) // "RabbitMQ: connect: ECONNREFUSED"
+ * ```
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export const failure = (broker: string, operation: string, cause: unknown): BrokerError =>
+  new BrokerError({ operation: `${broker}: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
+
+/**
+ * Runs a call to a broker's client, failing with its `failure` when the promise rejects.
+ *
+ * @example
+ * ```ts
+ * import { BrokerJob } from "@cachefx/core"
+ *
+ * const ping = BrokerJob.attempt("my broker", "ping", () => Promise.resolve("PONG"))
+ * ```
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export const attempt = <A>(broker: string, operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => failure(broker, operation, cause) })
 
 /**
  * Options of `dispatcher`: its name, the fan-out threshold (a rule's

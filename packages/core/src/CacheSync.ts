@@ -6,16 +6,22 @@
  * connection: a subscription that reports `Disconnected` may have lost messages, and
  * the tiers serve from their shared store only until it reports `Connected` again.
  *
- * Transports (Redis pub/sub in `@cachefx/redis`, or a bus of the application's own)
- * are built on a `Relay`; `layerMemory` is an in-process channel for tests.
+ * A transport (Redis pub/sub in `@cachefx/redis`, NATS in `@cachefx/nats`, or a bus of
+ * the application's own) supplies how it publishes and listens (`Transport`), and
+ * `make` builds the channel over it (on a `Relay`); `layerMemory` is an in-process
+ * channel for tests.
  *
  * @since 0.2.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Queue from "effect/Queue"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/cacheSync.js"
@@ -207,6 +213,259 @@ export interface Relay extends Service {
 export const makeRelay: (
   options: { readonly publish: (message: Message) => Effect.Effect<void, CacheSyncError> }
 ) => Effect.Effect<Relay> = internal.makeRelay
+
+/**
+ * What `make` hands a transport's listener: the text of each message it receives, and
+ * every change of its subscription's state (see `Relay`), from the transport's own
+ * callbacks.
+ *
+ * @example
+ * ```ts
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * // a message this instance cannot read (another version of cachefx?): as if one was lost
+ * const onText = (receiver: CacheSync.Receiver, text: string) => {
+ *   if (!receiver.receive(text)) {
+ *     receiver.disconnected()
+ *     receiver.connected()
+ *   }
+ * }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Receiver {
+  /** Hands the message a text encodes to every subscription; false, handing nothing, when it does not decode. */
+  readonly receive: (text: string) => boolean
+  /** The subscription is in place: messages published from now on arrive. */
+  readonly connected: () => void
+  /** The transport may have missed messages (its connection dropped or stopped answering). */
+  readonly disconnected: () => void
+  /** Logs a warning. */
+  readonly warn: (message: string) => void
+}
+
+/**
+ * A transport's subscription, as `Transport.listen` starts it: `ready` settles once the
+ * first subscription is in place (or failed: `make` waits for it at most 2 seconds, and
+ * the channel is disconnected until the transport reports it connected); `heartbeat`,
+ * for a transport whose client does not watch its connection, is run every `interval`
+ * for the life of the channel; `close` stops listening when the channel's scope closes.
+ *
+ * @example
+ * ```ts
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * const listener: CacheSync.Listener = {
+ *   ready: Promise.resolve(),
+ *   heartbeat: { interval: "1 second", tick: () => console.log("ping") },
+ *   close: () => {}
+ * }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Listener {
+  readonly ready: Promise<void>
+  readonly heartbeat?: { readonly interval: Duration.DurationInput; readonly tick: () => void } | undefined
+  readonly close: () => void
+}
+
+/**
+ * A pub/sub transport a channel runs on (`make`): its name, as errors name it; how it
+ * publishes a message's text to every instance (the promise settles once the transport
+ * has taken it); and how it starts listening, reporting to a `Receiver`.
+ *
+ * @example
+ * ```ts
+ * import type { CacheSync } from "@cachefx/core"
+ * import { EventEmitter } from "node:events"
+ *
+ * // a bus of the application's own, here an in-process emitter
+ * const bus = new EventEmitter()
+ * const transport: CacheSync.Transport = {
+ *   name: "emitter",
+ *   publish: async (text) => bus.emit("message", text),
+ *   listen: (receiver) => {
+ *     const onText = (text: string) => receiver.receive(text)
+ *     bus.on("message", onText)
+ *     receiver.connected()
+ *     return { ready: Promise.resolve(), close: () => bus.off("message", onText) }
+ *   }
+ * }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Transport {
+  readonly name: string
+  readonly publish: (text: string) => Promise<unknown>
+  readonly listen: (receiver: Receiver) => Listener
+}
+
+/**
+ * The channel over a transport, in a scope: messages cross it as JSON; publishing waits
+ * at most the `operationTimeout` setting, and fails with a `CacheSyncError` naming the
+ * transport; the transport listens from the start (waited for at most 2 seconds) until
+ * the scope closes. Every transport package (`RedisSync`, `NatsSync`) is this over its
+ * client.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CacheSync } from "@cachefx/core"
+ * import { EventEmitter } from "node:events"
+ *
+ * const bus = new EventEmitter()
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sync = yield* CacheSync.make({
+ *     name: "emitter",
+ *     publish: async (text) => bus.emit("message", text),
+ *     listen: (receiver) => {
+ *       bus.on("message", receiver.receive)
+ *       receiver.connected()
+ *       return { ready: Promise.resolve(), close: () => bus.off("message", receiver.receive) }
+ *     }
+ *   })
+ *   yield* sync.publish({ _tag: "Namespace", origin: "instance-a", namespace: "cachefx:users" })
+ * }))
+ * ```
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make: (transport: Transport) => Effect.Effect<Service, never, Scope.Scope> = internal.make
+
+/**
+ * The `make` of every transport package: the channel over its client, in a scope.
+ *
+ * @example
+ * ```ts
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * declare const make: CacheSync.MakeChannel<{ readonly channel: string }>
+ * const channel = make({ channel: "app:sync" })
+ * ```
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export interface MakeChannel<Options> {
+  (options: Options): Effect.Effect<Service, never, Scope.Scope>
+}
+
+/**
+ * The `layer` of every transport package: the channel of its `make` as a layer, e.g. for
+ * `CacheStore.layerTiered`.
+ *
+ * @example
+ * ```ts
+ * import type { Layer } from "effect"
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * declare const layer: CacheSync.ChannelLayer<{ readonly channel: string }>
+ * const SyncLive: Layer.Layer<CacheSync.CacheSync> = layer({ channel: "app:sync" })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export interface ChannelLayer<Options> {
+  (options: Options): Layer.Layer<CacheSync>
+}
+
+/**
+ * A transport package's `layer`, from its `make`.
+ *
+ * @example
+ * ```ts
+ * import { CacheSync } from "@cachefx/core"
+ *
+ * declare const make: CacheSync.MakeChannel<{ readonly channel: string }>
+ * const layer = CacheSync.channelLayer(make)
+ * const SyncLive = layer({ channel: "app:sync" })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const channelLayer = <Options>(make: MakeChannel<Options>): ChannelLayer<Options> => (options) =>
+  Layer.scoped(CacheSync, make(options))
+
+/**
+ * The options of every transport package's `layerConfig`: those of `make` but its client
+ * (`Client`), and the `url` of the server (with its credentials, hence redacted), to
+ * which the layer opens a client of its own and closes it with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * interface Options { readonly client: unknown; readonly channel?: string | undefined }
+ * const options: CacheSync.ConfigOptions<Options, "client"> = { url: Redacted.make("redis://127.0.0.1:6379"), channel: "app:sync" }
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ConfigOptions<Options, Client extends keyof Options> = Omit<Options, Client> & {
+  readonly url: Redacted.Redacted
+}
+
+/**
+ * The `layerConfig` of every transport package: the options of its `make` read from
+ * `Config` (`Config.Wrap`), with the `url` of the server in place of a client, which the
+ * layer opens when it is built and closes with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import type { Redacted } from "effect"
+ * import type { CacheSync } from "@cachefx/core"
+ *
+ * declare const layerConfig: CacheSync.ChannelLayerConfig<{ readonly url: Redacted.Redacted }>
+ * const SyncLive = layerConfig({ url: Config.redacted("SYNC_URL") })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export interface ChannelLayerConfig<ConfigOptions, E = never> {
+  (options: Config.Config.Wrap<ConfigOptions>): Layer.Layer<CacheSync, E | ConfigError.ConfigError>
+}
+
+/**
+ * A transport package's `layerConfig`, from its `make` and how it connects: `connect`
+ * opens a client to the `url` read (closed with the layer's scope) and gives the options
+ * of `make` with it.
+ *
+ * @example
+ * ```ts
+ * import { Config, Effect, Redacted } from "effect"
+ * import { CacheSync } from "@cachefx/core"
+ *
+ * interface Options { readonly client: { readonly url: string }; readonly channel?: string | undefined }
+ * declare const make: CacheSync.MakeChannel<Options>
+ *
+ * const layerConfig = CacheSync.channelLayerConfig<CacheSync.ConfigOptions<Options, "client">, Options>({
+ *   make,
+ *   connect: (url, options) => Effect.succeed({ ...options, client: { url: Redacted.value(url) } })
+ * })
+ * const SyncLive = layerConfig({ url: Config.redacted("SYNC_URL") })
+ * ```
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const channelLayerConfig = <C extends { readonly url: Redacted.Redacted }, Options, E = never>(from: {
+  readonly make: MakeChannel<Options>
+  readonly connect: (url: Redacted.Redacted, options: Omit<C, "url">) => Effect.Effect<Options, E, Scope.Scope>
+}): ChannelLayerConfig<C, E> =>
+(options) => Layer.scoped(CacheSync, internal.channelLayerConfig(options, from))
 
 /**
  * An in-process channel, shared by every store that uses it, whose connection can be

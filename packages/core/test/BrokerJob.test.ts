@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BrokerJob, type Dispatcher, InvalidationEvent } from "@cachefx/core"
-import { Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 
 const job = (rows: number, before?: number): Dispatcher.Job => ({
   cache: "posts",
@@ -38,4 +38,30 @@ describe("BrokerJob.fanOut", () => {
       expect(Schema.decodeSync(BrokerJob.Wire)(Schema.encodeSync(BrokerJob.Wire)(part))).toEqual(part)
     }
   })
+})
+
+describe("BrokerJob.deadLetterCount", () => {
+  it("is the count asked for, or 100", () => {
+    expect(BrokerJob.deadLetterCount({ queue: "users", count: 7 })).toBe(7)
+    expect(BrokerJob.deadLetterCount({})).toBe(100)
+  })
+
+  it("refuses a count that is not a whole number of at least 1, naming the call", () => {
+    for (const count of [0, -1, 1.5, Number.NaN]) {
+      expect(() => BrokerJob.deadLetterCount({ count }, "MyDispatcher.deadLetters")).toThrow(
+        `MyDispatcher.deadLetters: count must be a whole number of at least 1, got ${count}`
+      )
+    }
+  })
+})
+
+describe("BrokerJob.attempt", () => {
+  it.effect("a call that rejects fails with a BrokerError naming the broker and the call, with the client's message", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(BrokerJob.attempt("RabbitMQ", "connect", () => Promise.reject(new Error("ECONNREFUSED"))))
+      expect(error).toEqual(new BrokerJob.BrokerError({ operation: "RabbitMQ: connect", reason: "ECONNREFUSED" }))
+      expect(error.message).toBe("RabbitMQ: connect: ECONNREFUSED")
+      expect(yield* BrokerJob.attempt("RabbitMQ", "ping", () => Promise.resolve("PONG"))).toBe("PONG")
+      expect(BrokerJob.failure("pg-boss", "start", "refused").reason).toBe("refused")
+    }))
 })

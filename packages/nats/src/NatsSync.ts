@@ -8,15 +8,10 @@
  *
  * @since 0.2.0
  */
-import { CacheSync } from "@cachefx/core"
+import { BrokerJob, CacheSync } from "@cachefx/core"
 import type { NatsConnection } from "@nats-io/transport-node"
-import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import * as internal from "./internal/natsSync.js"
 
 /**
@@ -97,7 +92,7 @@ export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{ rea
  * @since 0.2.0
  * @category constructors
  */
-export const make: (options: Options) => Effect.Effect<CacheSync.Service, never, Scope.Scope> = internal.make
+export const make: CacheSync.MakeChannel<Options> = internal.make
 
 /**
  * The channel on a connection of the application's, as a layer, e.g. for
@@ -122,12 +117,12 @@ export const make: (options: Options) => Effect.Effect<CacheSync.Service, never,
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
-  Layer.scoped(CacheSync.CacheSync, make(options))
+export const layer: CacheSync.ChannelLayer<Options> = CacheSync.channelLayer(make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the server the channel connects to,
- * and the options of `make` but the connection.
+ * Options of `layerConfig`, each read from `Config`: the server the channel connects to
+ * (`url`: `nats://host:port` or `host:port`, with its credentials if any), and the
+ * options of `make` but the connection.
  *
  * @example
  * ```ts
@@ -140,10 +135,7 @@ export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "connection"> {
-  /** The server, `nats://host:port` or `host:port` (with its credentials, if any: hence redacted). */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends CacheSync.ConfigOptions<Options, "connection"> {}
 
 /**
  * The channel on a connection of its own, its options read from `Config`
@@ -167,14 +159,11 @@ export interface ConfigOptions extends Omit<Options, "connection"> {
  * @since 0.2.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError | NatsConnectError> =>
-  Layer.scoped(
-    CacheSync.CacheSync,
-    Effect.flatMap(Config.unwrap(options), ({ url, ...rest }) =>
-      Effect.flatMap(
-        Effect.mapError(internal.connect(Redacted.value(url)), (cause) => new NatsConnectError({ cause })),
-        (connection) => make({ ...rest, connection })
-      ))
-  )
+export const layerConfig: CacheSync.ChannelLayerConfig<ConfigOptions, NatsConnectError> = CacheSync.channelLayerConfig<
+  ConfigOptions,
+  Options,
+  NatsConnectError
+>({
+  make,
+  connect: BrokerJob.connectAs("connection", (url) => Effect.mapError(internal.connect(url), (cause) => new NatsConnectError({ cause })))
+})

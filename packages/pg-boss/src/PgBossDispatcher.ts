@@ -270,45 +270,28 @@ export const start: (options: PgBoss.ConstructorOptions) => Effect.Effect<PgBoss
   internal.start
 
 /**
- * A job in a dead-letter queue, as every broker package gives one
- * (`BrokerJob.DeadLetter`): its pg-boss id, the job when it decodes, its text, why it
- * failed last, after how many deliveries, and when it was dead-lettered.
+ * Options of `deadLetters`, those of every broker package (`BrokerJob.DeadLetterOptions`:
+ * `queue`, default `"cachefx-invalidation"`; `count`, default 100) and pg-boss's schema
+ * (default `"pgboss"`).
  *
  * @example
  * ```ts
  * import type { PgBossDispatcher } from "@cachefx/pg-boss"
  *
- * const describe = (letter: PgBossDispatcher.DeadLetter) => `${letter.id} after ${letter.deliveries}: ${letter.reason}`
+ * const options: PgBossDispatcher.DeadLetterOptions = { queue: "users", schema: "jobs", count: 10 }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type DeadLetter = BrokerJob.DeadLetter
-
-/**
- * Options of `deadLetters`: the queue whose dead letters to read (default
- * `"cachefx-invalidation"`) and pg-boss's schema (default `"pgboss"`).
- *
- * @example
- * ```ts
- * import type { PgBossDispatcher } from "@cachefx/pg-boss"
- *
- * const options: PgBossDispatcher.DeadLetterOptions = { queue: "users", schema: "jobs" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface DeadLetterOptions {
-  readonly queue?: string | undefined
+export interface DeadLetterOptions extends BrokerJob.DeadLetterOptions {
   readonly schema?: string | undefined
 }
 
 /**
- * Reads the dead letters waiting in a queue's dead-letter queue, without taking them.
- * To run one again, take it with `boss.fetch("<queue>-dead")` and `send` its `job`; to
- * drop them, `boss.purgeQueue`.
+ * Reads the dead letters waiting in a queue's dead-letter queue (`<queue>-dead`), newest
+ * first, without taking them. To run one again, take it with `boss.fetch("<queue>-dead")`
+ * and `send` its `job`; to drop them, `boss.purgeQueue`.
  *
  * @example
  * ```ts
@@ -324,7 +307,4 @@ export interface DeadLetterOptions {
  * @since 0.1.0
  * @category dead letters
  */
-export const deadLetters: (
-  boss: PgBoss,
-  options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters
+export const deadLetters: BrokerJob.ReadDeadLetters<PgBoss, DeadLetterOptions> = internal.deadLetters

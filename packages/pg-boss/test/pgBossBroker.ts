@@ -32,8 +32,8 @@ export const broker: Broker = {
       yield* proxy.blackhole
       return PgBossDispatcher.layer({ boss, queue: "unreachable", timeout })
     })),
-  deadLetters: (ns) =>
-    Effect.scoped(Effect.flatMap(start(ns), (boss) => PgBossDispatcher.deadLetters(boss, { queue: ns, schema: schemaOf(ns) }))),
+  deadLetters: (ns, options) =>
+    Effect.scoped(Effect.flatMap(start(ns), (boss) => PgBossDispatcher.deadLetters(boss, { queue: ns, schema: schemaOf(ns), ...options }))),
   cleanup: (namespaces) =>
     Effect.promise(async () => {
       const client = new pg.Client(url)

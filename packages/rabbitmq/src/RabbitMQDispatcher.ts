@@ -174,45 +174,26 @@ export const connect: (
 ) => Effect.Effect<amqp.ChannelModel, BrokerJob.BrokerError, Scope.Scope> = internal.connect
 
 /**
- * A message of a dead-letter queue, as every broker package gives one
- * (`BrokerJob.DeadLetter`): its message id, the job when it decodes, its text, why it
- * failed last, after how many deliveries, and when.
+ * Options of `deadLetters`, those of every broker package (`BrokerJob.DeadLetterOptions`:
+ * `queue`, default `"cachefx-invalidation"`; `count`, default 100).
  *
  * @example
  * ```ts
  * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
  *
- * const describe = (letter: RabbitMQDispatcher.DeadLetter) => `after ${letter.deliveries} deliveries: ${letter.reason}`
+ * const options: RabbitMQDispatcher.DeadLetterOptions = { queue: "users", count: 10 }
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type DeadLetter = BrokerJob.DeadLetter
+export interface DeadLetterOptions extends BrokerJob.DeadLetterOptions {}
 
 /**
- * Options of `deadLetters`: the queue whose dead letters to read (default
- * `"cachefx-invalidation"`).
- *
- * @example
- * ```ts
- * import type { RabbitMQDispatcher } from "@cachefx/rabbitmq"
- *
- * const options: RabbitMQDispatcher.DeadLetterOptions = { queue: "users" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface DeadLetterOptions {
-  readonly queue?: string | undefined
-}
-
-/**
- * Reads a queue's dead letters (`<queue>.dead`) without taking them: each is fetched
- * unacknowledged, and all go back to the queue when the read ends. The reason, the
- * deliveries and the time are the headers `x-cachefx-reason`, `x-cachefx-attempt` and
- * `x-cachefx-failed-at`, so the
+ * Reads a queue's dead letters (`<queue>.dead`), newest first, without taking them: every
+ * message is fetched unacknowledged (the whole queue, to find the newest), and all go
+ * back to the queue when the read ends. The reason, the deliveries and the time are the
+ * headers `x-cachefx-reason`, `x-cachefx-attempt` and `x-cachefx-failed-at`, so the
  * management UI shows them too; to run them again, shovel `<queue>.dead` to `<queue>`.
  *
  * @example
@@ -223,13 +204,10 @@ export interface DeadLetterOptions {
  *
  * declare const connection: ChannelModel
  * const report = Effect.map(RabbitMQDispatcher.deadLetters(connection, { queue: "users" }), (letters) =>
- *   letters.map((letter) => letter.reason))
+ *   letters.map((letter) => `${letter.id} after ${letter.deliveries}: ${letter.reason}`))
  * ```
  *
  * @since 0.1.0
  * @category dead letters
  */
-export const deadLetters: (
-  connection: Connection,
-  options?: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters
+export const deadLetters: BrokerJob.ReadDeadLetters<Connection, DeadLetterOptions> = internal.deadLetters

@@ -25,8 +25,8 @@ export const broker: Broker = {
       yield* proxy.blackhole
       return RabbitMQDispatcher.layer({ connection, queue: "cachefx-contract-unreachable", timeout })
     })),
-  deadLetters: (ns) =>
-    Effect.scoped(Effect.flatMap(RabbitMQDispatcher.connect(url), (connection) => RabbitMQDispatcher.deadLetters(connection, { queue: ns }))),
+  deadLetters: (ns, options) =>
+    Effect.scoped(Effect.flatMap(RabbitMQDispatcher.connect(url), (connection) => RabbitMQDispatcher.deadLetters(connection, { queue: ns, ...options }))),
   cleanup: (namespaces) =>
     Effect.promise(async () => {
       const connection = await amqp.connect(url)

@@ -8,16 +8,10 @@
  *
  * @since 0.2.0
  */
-import { CacheSync } from "@cachefx/core"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import { BrokerJob, CacheSync } from "@cachefx/core"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
-import { connectConfig } from "./internal/connection.js"
+import { connect } from "./internal/connection.js"
 import * as internal from "./internal/redisSync.js"
 
 /**
@@ -79,7 +73,7 @@ export interface Options {
  * @since 0.2.0
  * @category constructors
  */
-export const make: (options: Options) => Effect.Effect<CacheSync.Service, never, Scope.Scope> = internal.make
+export const make: CacheSync.MakeChannel<Options> = internal.make
 
 /**
  * The channel as a layer, e.g. for `CacheStore.layerTiered`.
@@ -101,12 +95,11 @@ export const make: (options: Options) => Effect.Effect<CacheSync.Service, never,
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
-  Layer.scoped(CacheSync.CacheSync, make(options))
+export const layer: CacheSync.ChannelLayer<Options> = CacheSync.channelLayer(make)
 
 /**
- * Options of `layerConfig`, each read from `Config`: the Redis the channel connects to,
- * and the options of `make` but the client.
+ * Options of `layerConfig`, each read from `Config`: the Redis the channel connects to
+ * (`url`: `redis://` or `rediss://`), and the options of `make` but the client.
  *
  * @example
  * ```ts
@@ -119,10 +112,7 @@ export const layer = (options: Options): Layer.Layer<CacheSync.CacheSync> =>
  * @since 0.3.0
  * @category models
  */
-export interface ConfigOptions extends Omit<Options, "client"> {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: Redacted.Redacted
-}
+export interface ConfigOptions extends CacheSync.ConfigOptions<Options, "client"> {}
 
 /**
  * The channel on a connection to `url` opened when the layer is built and closed with
@@ -144,10 +134,7 @@ export interface ConfigOptions extends Omit<Options, "client"> {
  * @since 0.3.0
  * @category layers
  */
-export const layerConfig = (
-  options: Config.Config.Wrap<ConfigOptions>
-): Layer.Layer<CacheSync.CacheSync, ConfigError.ConfigError> =>
-  Layer.scoped(
-    CacheSync.CacheSync,
-    Effect.flatMap(connectConfig(options), ({ client, options }) => make({ ...options, client }))
-  )
+export const layerConfig: CacheSync.ChannelLayerConfig<ConfigOptions> = CacheSync.channelLayerConfig<ConfigOptions, Options>({
+  make,
+  connect: BrokerJob.connectAs("client", connect)
+})

@@ -12,13 +12,12 @@
  * @since 0.1.0
  */
 import { BrokerJob } from "@cachefx/core"
-import type * as Effect from "effect/Effect"
 import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
 /**
  * Options of the dispatcher: a client the application already has (the dispatcher never
- * closes it), the stream of rules that name none (default `{cachefx}:invalidation`),
+ * closes it), the stream of rules that name none (`queue`, default `{cachefx}:invalidation`),
  * and what every broker dispatcher takes (`BrokerJob.ProducerOptions`: default name
  * `"redis-stream"`, `rowsPerJob` 100). Retries are the worker's (`StreamWorker.Options`).
  *
@@ -35,7 +34,8 @@ import * as internal from "./internal/stream.js"
  */
 export interface Options<N extends string = string> extends BrokerJob.ProducerOptions<N> {
   readonly client: Redis | Cluster
-  readonly stream?: string | undefined
+  /** The stream of rules that name none (the queue, in the words every broker package uses). */
+  readonly queue?: string | undefined
 }
 
 /**
@@ -112,7 +112,7 @@ export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "client"
  * const Invalidation = InvalidationEngine.layer({ caches: [getUser] }).pipe(
  *   Layer.provide(StreamDispatcher.layerConfig({
  *     url: Config.redacted("REDIS_URL"),
- *     stream: Config.withDefault(Config.string("CACHE_STREAM"), "{cachefx}:invalidation")
+ *     queue: Config.withDefault(Config.string("CACHE_STREAM"), "{cachefx}:invalidation")
  *   }))
  * )
  * ```
@@ -123,29 +123,10 @@ export interface ConfigOptions extends BrokerJob.ConfigOptions<Options, "client"
 export const layerConfig: BrokerJob.DispatcherLayerConfig<ConfigOptions, "redis-stream"> = internal.dispatcherLayerConfig
 
 /**
- * Options of `deadLetters`.
- *
- * @example
- * ```ts
- * import { Redis } from "ioredis"
- * import type { StreamDispatcher } from "@cachefx/redis"
- *
- * const options: StreamDispatcher.DeadLetterOptions = { client: new Redis(), count: 10 }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface DeadLetterOptions {
-  readonly client: Redis | Cluster
-  /** The stream whose dead letters to list. Default `{cachefx}:invalidation`. */
-  readonly stream?: string | undefined
-  /** How many, newest first. Default 100. */
-  readonly count?: number | undefined
-}
-
-/**
- * Lists the dead-lettered jobs of a stream, newest first, with their reasons.
+ * Lists the dead-lettered jobs of a stream (`<queue>:dead`), newest first, with their
+ * reasons, without taking them. Its options are every broker package's
+ * (`BrokerJob.DeadLetterOptions`: `queue`, the stream, default `{cachefx}:invalidation`;
+ * `count`, default 100).
  *
  * @example
  * ```ts
@@ -154,7 +135,7 @@ export interface DeadLetterOptions {
  * import { StreamDispatcher } from "@cachefx/redis"
  *
  * const program = Effect.gen(function*() {
- *   for (const dead of yield* StreamDispatcher.deadLetters({ client: new Redis() })) {
+ *   for (const dead of yield* StreamDispatcher.deadLetters(new Redis(), { queue: "{cachefx}:invalidation" })) {
  *     console.log(dead.id, dead.deliveries, dead.reason)
  *   }
  * })
@@ -163,6 +144,4 @@ export interface DeadLetterOptions {
  * @since 0.1.0
  * @category inspecting
  */
-export const deadLetters: (
-  options: DeadLetterOptions
-) => Effect.Effect<ReadonlyArray<BrokerJob.DeadLetter>, BrokerJob.BrokerError> = internal.deadLetters
+export const deadLetters: BrokerJob.ReadDeadLetters<Redis | Cluster> = internal.deadLetters

@@ -20,7 +20,7 @@ import type { Cluster, Redis } from "ioredis"
 import * as internal from "./internal/stream.js"
 
 /**
- * Options of the worker: its client, stream, group and name, how many jobs it runs at
+ * Options of the worker: its client, stream (`queue`), group and name, how many jobs it runs at
  * once (`BrokerJob.ConsumerOptions`, default 8), how many deliveries a job may have
  * (`attempts` of `BrokerJob.RetryOptions`, default 5; a failed job is delivered again once
  * `visibilityTimeout` has passed, so there is no `backoff`), and the visibility timeout.
@@ -39,8 +39,8 @@ import * as internal from "./internal/stream.js"
 export interface Options extends BrokerJob.ConsumerOptions, Pick<BrokerJob.RetryOptions, "attempts"> {
   /** A client the application already has; the worker duplicates it for its blocking reads and never closes it. */
   readonly client: Redis | Cluster
-  /** The stream to consume. Default `{cachefx}:invalidation`. */
-  readonly stream?: string | undefined
+  /** The stream to consume (the queue, in the words every broker package uses). Default `{cachefx}:invalidation`. */
+  readonly queue?: string | undefined
   /** The consumer group. Default `"cachefx"`. */
   readonly group?: string | undefined
   /** This worker's name in the group. Default: host, process id and a random suffix. */

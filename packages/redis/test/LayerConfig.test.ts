@@ -71,7 +71,7 @@ describe("layerConfig of the Redis layers, read with ConfigProvider.fromMap", ()
 
   it.scopedLive("StreamDispatcher.layerConfig: named in code, its stream read from Config", () =>
     Effect.gen(function*() {
-      const context = yield* Layer.build(StreamDispatcher.layerConfig({ url, stream: Config.string("STREAM") }, "jobs")).pipe(
+      const context = yield* Layer.build(StreamDispatcher.layerConfig({ url, queue: Config.string("STREAM") }, "jobs")).pipe(
         withConfig([["STREAM", `{${run}}:jobs`]])
       )
       expect(Context.get(context, Dispatcher.tag("jobs")).name).toBe("jobs")
@@ -80,7 +80,7 @@ describe("layerConfig of the Redis layers, read with ConfigProvider.fromMap", ()
 
   it.scopedLive("StreamWorker.layerConfig: an option read from Config that make refuses is a ConfigError with its reason", () =>
     Effect.gen(function*() {
-      const worker = StreamWorker.layerConfig({ url, stream: Config.succeed(`{${run}}:jobs`), attempts: Config.integer("ATTEMPTS") }).pipe(
+      const worker = StreamWorker.layerConfig({ url, queue: Config.succeed(`{${run}}:jobs`), attempts: Config.integer("ATTEMPTS") }).pipe(
         Layer.provide(InvalidationEngine.layer({ caches: [] })),
         Layer.provide(CacheStore.layerMemory())
       )

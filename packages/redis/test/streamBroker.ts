@@ -8,10 +8,10 @@ const stream = (ns: string) => `{${ns}}:invalidation`
 export const broker: Broker = {
   name: "redis-stream",
   dispatcher: (ns) =>
-    Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, stream: stream(ns), rowsPerJob: 3 }))),
+    Layer.unwrapScoped(Effect.map(client(), (client) => StreamDispatcher.layer({ client, queue: stream(ns), rowsPerJob: 3 }))),
   worker: (ns) =>
     Layer.unwrapScoped(Effect.map(client(), (client) =>
-      StreamWorker.layer({ client, stream: stream(ns), visibilityTimeout: "2 seconds", attempts: 2 }))),
+      StreamWorker.layer({ client, queue: stream(ns), visibilityTimeout: "2 seconds", attempts: 2 }))),
   unreachable: (timeout) => Layer.unwrapScoped(Effect.map(unreachableRedis, (client) => StreamDispatcher.layer({ client, timeout }))),
-  deadLetters: (ns) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters({ client, stream: stream(ns) })))
+  deadLetters: (ns, options) => Effect.scoped(Effect.flatMap(client(), (client) => StreamDispatcher.deadLetters(client, { queue: stream(ns), ...options })))
 }

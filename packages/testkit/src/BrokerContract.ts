@@ -3,9 +3,9 @@
  * `@cachefx/rabbitmq`, `@cachefx/redis`'s streams), run by each package against its real
  * broker: an
  * event published through the engine is applied by a worker, an event with many rows
- * fans out, a worker killed mid-job (a child process, SIGKILL) loses nothing, and a
+ * fans out, a worker killed mid-job (a child process, SIGKILL) loses nothing, a
  * job that always fails, or names a rule the worker does not have, is dead-lettered
- * with its reason.
+ * with its reason, and `deadLetters` lists them newest first, `count` at most.
  *
  * A broker module exports `broker: Broker`; the child worker (`brokerWorker.ts`) imports
  * it by path, so both processes build their layers from one definition.
@@ -13,7 +13,7 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Dispatcher, Invalidation, InvalidationEvent } from "@cachefx/core"
 import { Duration, Effect, Layer, Option, Schedule } from "effect"
-import { type Broker, engine, hangingWorker, users } from "./BrokerFixture.js"
+import { type Broker, engine, hangingWorker, type Letter, users } from "./BrokerFixture.js"
 import { cleanup } from "./SharedRedis.js"
 
 /** The cached value of the fixture, to read the store with. */
@@ -136,6 +136,27 @@ export const contract = (broker: Broker, module: string) => {
           `Cached value "users", invalidation rule "renamed-since": this engine has no such rule (does this process run the code that made the job?)`
         )
         expect(dead!.deliveries).toBe(1)
+      }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
+    }, 30_000)
+
+    it.live("dead letters are listed newest first, `count` of them at most", () => {
+      const ns = namespace()
+      const unknownRule = (id: number) =>
+        send(broker, ns, {
+          cache: "users",
+          rule: "renamed-since",
+          event: InvalidationEvent.make({ table: "users", operation: "delete", rows: [{ id }] })
+        })
+      const ids = (letters: ReadonlyArray<Letter>) =>
+        letters.map((letter) => Option.map(letter.job, (job) => (job.event.rows[0] as { readonly id: number }).id))
+      return Effect.gen(function*() {
+        yield* Layer.build(broker.worker(ns))
+        yield* unknownRule(7)
+        yield* deadLetters(broker, ns)
+        yield* unknownRule(8)
+        const both = yield* eventually(broker.deadLetters(ns), (dead) => dead.length === 2)
+        expect(ids(both)).toEqual([Option.some(8), Option.some(7)])
+        expect(ids(yield* broker.deadLetters(ns, { count: 1 }))).toEqual([Option.some(8)])
       }).pipe(Effect.provide(engine(broker, ns)), Effect.scoped)
     }, 30_000)
   })

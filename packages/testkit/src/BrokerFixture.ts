@@ -35,7 +35,8 @@ export interface Broker {
   readonly dispatcher: (ns: string) => Layer.Layer<Dispatcher.Named<string>, unknown>
   /** A worker that takes an abandoned job back within a few seconds. */
   readonly worker: (ns: string) => Layer.Layer<never, unknown, InvalidationEngine.InvalidationEngine>
-  readonly deadLetters: (ns: string) => Effect.Effect<ReadonlyArray<Letter>, unknown>
+  /** The broker's `deadLetters(client, { queue, count })` on the queue of `ns`: newest first, `count` at most. */
+  readonly deadLetters: (ns: string, options?: { readonly count?: number | undefined }) => Effect.Effect<ReadonlyArray<Letter>, unknown>
   /** The dispatcher over a broker that does not answer (black-holed, nothing closes), waiting `timeout` for it. */
   readonly unreachable: (timeout: Duration.DurationInput) => Layer.Layer<Dispatcher.Named<string>, unknown>
   /** Removes what the broker kept of the namespaces a test file used (its queues, its schema), after them all. */

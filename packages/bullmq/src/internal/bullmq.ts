@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
-import { Redis } from "ioredis"
+import { type Cluster, Redis } from "ioredis"
 import type * as BullMQDispatcher from "../BullMQDispatcher.js"
 import type * as BullMQWorker from "../BullMQWorker.js"
 
@@ -67,14 +67,12 @@ export const makeDispatcher = (options: BullMQDispatcher.Options) => {
 }
 
 /** @internal */
-export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => openQueue(options, options.queue ?? defaultQueue)),
+export const deadLetters = (connection: Redis | Cluster, options: BullMQDispatcher.DeadLetterOptions = {}) => {
+  const count = BrokerJob.deadLetterCount(options, "BullMQDispatcher.deadLetters")
+  return Effect.acquireUseRelease(
+    Effect.sync(() => openQueue({ connection, prefix: options.prefix }, options.queue ?? defaultQueue)),
     (queue) =>
-      Effect.tryPromise({
-        try: () => queue.getFailed(0, (options.count ?? 100) - 1),
-        catch: (error) => new BrokerJob.BrokerError({ operation: "deadLetters", reason: String(error) })
-      }),
+      BrokerJob.attempt("BullMQ", `read the failed jobs of "${queue.name}"`, () => queue.getFailed(0, count - 1)),
     closeQueue
   ).pipe(
     Effect.map((jobs) =>
@@ -89,6 +87,7 @@ export const deadLetters = (options: BullMQDispatcher.DeadLetterOptions) =>
       )
     )
   )
+}
 
 /** @internal */
 export const checkWorker = (options: Omit<BullMQWorker.Options, "connection">) =>
@@ -122,16 +121,15 @@ export const makeWorker = (options: BullMQWorker.Options) => {
       maxStalledCount: options.maxStalledCount ?? 1,
       ...(options.prefix === undefined ? {} : { prefix: options.prefix })
     }
-    yield* Effect.forEach(options.queues ?? [defaultQueue], (name) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const worker = new Worker(name, processJob, settings)
-          worker.on("error", (error) =>
-            Runtime.runFork(runtime)(Effect.logWarning("cachefx: the BullMQ worker reports an error", error)))
-          return worker
-        }),
-        close
-      ), { discard: true })
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const worker = new Worker(options.queue ?? defaultQueue, processJob, settings)
+        worker.on("error", (error) =>
+          Runtime.runFork(runtime)(Effect.logWarning("cachefx: the BullMQ worker reports an error", error)))
+        return worker
+      }),
+      close
+    )
   })
 }
 

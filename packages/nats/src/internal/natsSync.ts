@@ -1,41 +1,18 @@
-import { CacheError, CacheSettings, CacheSync } from "@cachefx/core"
+import { CacheError, CacheSync } from "@cachefx/core"
 import { connect as connectNats, type Msg, type NatsConnection, type Status, type Subscription } from "@nats-io/transport-node"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Runtime from "effect/Runtime"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as NatsSync from "../NatsSync.js"
 
-const Wire = Schema.parseJson(CacheSync.Message)
-const encode = Schema.encodeSync(Wire)
-const decode = Schema.decodeUnknownEither(Wire)
-
-const transport = "NATS"
-
-/** How long `make` waits for its subscription to be confirmed before it starts anyway (disconnected). */
+/** How long `connect` waits for the server. */
 const connectWait = Duration.seconds(2)
 
 /** Dot-separated tokens, no whitespace, no wildcard: a subject one can both publish and subscribe to. */
 const validSubject = /^[^\s.*>]+(\.[^\s.*>]+)*$/
 
 /**
- * `promise`, or a rejection once `millis` have passed. A timer of the promise's own:
- * racing a sleeping fiber (`Effect.timeout`) costs more than the publish itself
- * (measured: 0.3 ms → 0.9 ms per publish on a loaded 2-core machine).
- */
-const within = <A>(promise: Promise<A>, millis: number): Promise<A> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within operationTimeout (${millis} ms)`)), millis)
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error) => (clearTimeout(timer), reject(error))
-    )
-  })
-
-/**
- * The channel's subscription, as a state machine that reports to the relay. The server
+ * The channel's subscription, as a state machine that reports to the channel. The server
  * handles a connection's commands in order, so once a flush sent after the `SUB` is
  * answered, the subscription is in place: the channel is connected from then, after
  * each reconnection too (the client sends its `SUB`s again before it reports
@@ -43,20 +20,21 @@ const within = <A>(promise: Promise<A>, millis: number): Promise<A> =>
  * the client's is still unanswered at its next ping (and connected again when a flush
  * sent then is answered), and for a round trip after a message it cannot read.
  */
-class Subscriber {
+class Subscriber implements CacheSync.Listener {
   /** Bumped on every loss, so that a flush sent before it cannot report the channel connected. */
   private epoch = 0
   private closed = false
   private readonly subscription: Subscription
+  readonly ready: Promise<void>
 
   constructor(
     private readonly connection: NatsConnection,
     subject: string,
-    private readonly relay: CacheSync.Relay,
-    private readonly warn: (message: string) => void
+    private readonly receiver: CacheSync.Receiver
   ) {
     this.subscription = connection.subscribe(subject, { callback: this.receive })
     void this.listen(connection.status())
+    this.ready = this.confirm()
   }
 
   /** Reports the channel connected once a flush sent now is answered, unless it was lost in between. */
@@ -64,7 +42,7 @@ class Subscriber {
     const epoch = this.epoch
     return this.connection.flush().then(() => {
       if (epoch === this.epoch && !this.closed && !this.subscription.isClosed()) {
-        this.relay.unsafeConnected()
+        this.receiver.connected()
       }
     }, () => {})
   }
@@ -107,7 +85,7 @@ class Subscriber {
 
   private lost(): void {
     this.epoch++
-    this.relay.unsafeDisconnected()
+    this.receiver.disconnected()
   }
 
   /** Disconnected now, connected again once a flush round trip proves the connection answers. */
@@ -119,16 +97,13 @@ class Subscriber {
   private receive = (error: Error | null, msg: Msg): void => {
     if (error !== null) {
       // e.g. a permissions violation: the server refused the subscription for good
-      this.warn(`cachefx sync over NATS lost its subscription (${error.message}); the tiers serve from L2 only`)
+      this.receiver.warn(`cachefx sync over NATS lost its subscription (${error.message}); the tiers serve from L2 only`)
       this.lost()
       return
     }
-    const message = decode(msg.string())
-    if (Either.isRight(message)) {
-      this.relay.unsafeReceive(message.right)
-    } else {
+    if (!this.receiver.receive(msg.string())) {
       // an invalidation this instance cannot read (another version of cachefx?): as if lost
-      this.warn(
+      this.receiver.warn(
         `cachefx sync over NATS received a message it cannot read on ${msg.subject} ` +
           "(does another version of cachefx publish there?); L1 is cleared"
       )
@@ -147,27 +122,14 @@ export const make = (options: NatsSync.Options): Effect.Effect<CacheSync.Service
     })
   }
   const { connection } = options
-  return Effect.gen(function*() {
-    const settings = yield* CacheSettings.CacheSettings
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-    const timeout = Duration.toMillis(settings.operationTimeout)
-    const relay = yield* CacheSync.makeRelay({
-      // the flush's answer proves the server has routed the message to every subscription
-      publish: (message) =>
-        Effect.tryPromise({
-          try: () => {
-            connection.publish(subject, encode(message))
-            return within(connection.flush(), timeout)
-          },
-          catch: (cause) => new CacheSync.CacheSyncError({ transport, cause })
-        })
-    })
-    const subscriber = yield* Effect.acquireRelease(
-      Effect.sync(() => new Subscriber(connection, subject, relay, (message) => runFork(Effect.logWarning(message)))),
-      (subscriber) => Effect.sync(() => subscriber.close())
-    )
-    yield* Effect.promise(subscriber.confirm).pipe(Effect.timeout(connectWait), Effect.ignore)
-    return { publish: relay.publish, subscribe: relay.subscribe }
+  return CacheSync.make({
+    name: "NATS",
+    // the flush's answer proves the server has routed the message to every subscription
+    publish: (text) => {
+      connection.publish(subject, text)
+      return connection.flush()
+    },
+    listen: (receiver) => new Subscriber(connection, subject, receiver)
   })
 }
 

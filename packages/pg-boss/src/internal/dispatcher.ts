@@ -97,12 +97,14 @@ export const identifier = (subject: string, name: string) => {
 /** @internal */
 export const deadLetters = (boss: PgBoss, options: PgBossDispatcher.DeadLetterOptions = {}) => {
   const schema = identifier("PgBossDispatcher.deadLetters", options.schema ?? "pgboss")
+  const count = BrokerJob.deadLetterCount(options, "PgBossDispatcher.deadLetters")
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
   // a dead letter keeps the retry limit of its job, which the last delivery reached
   return attempt(`read "${queue}"`, () =>
     boss.getDb().executeSql(
-      `SELECT id, data, output, retry_limit, created_on FROM ${schema}.job WHERE name = $1 AND state < 'active' ORDER BY created_on, id`,
-      [queue]
+      `SELECT id, data, output, retry_limit, created_on FROM ${schema}.job WHERE name = $1 AND state < 'active' ` +
+        "ORDER BY created_on DESC, id DESC LIMIT $2",
+      [queue, count]
     )).pipe(
       Effect.map(({ rows }) =>
         rows.map((row) =>

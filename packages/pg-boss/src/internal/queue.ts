@@ -13,11 +13,7 @@ export const defaults = {
 
 /** @internal */
 export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (cause) =>
-      new BrokerJob.BrokerError({ operation: `pg-boss: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
-  })
+  BrokerJob.attempt("pg-boss", operation, f)
 
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}-dead`

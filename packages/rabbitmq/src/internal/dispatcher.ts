@@ -79,6 +79,7 @@ const headerOf = (message: amqp.Message, name: string) => message.properties.hea
 
 /** @internal */
 export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: RabbitMQDispatcher.DeadLetterOptions = {}) => {
+  const count = BrokerJob.deadLetterCount(options, "RabbitMQDispatcher.deadLetters")
   const queue = deadLetterQueue(options.queue ?? defaults.queue)
   // every message is taken unacknowledged; closing the channel puts them all back
   return Effect.acquireUseRelease(
@@ -90,7 +91,8 @@ export const deadLetters = (connection: RabbitMQDispatcher.Connection, options: 
         const letters: Array<BrokerJob.DeadLetter> = []
         while (true) {
           const message = yield* attempt(`read "${queue}"`, () => channel.get(queue))
-          if (message === false) return letters
+          // the queue holds the oldest first
+          if (message === false) return letters.reverse().slice(0, count)
           const reason = headerOf(message, headers.reason)
           const deliveries = headerOf(message, headers.attempt)
           const failedAt = headerOf(message, headers.failedAt)

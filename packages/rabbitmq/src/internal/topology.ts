@@ -15,13 +15,9 @@ export const headers = {
   failedAt: "x-cachefx-failed-at"
 } as const
 
-/** A RabbitMQ call that failed, as every broker package reports one. */
-const failure = (operation: string, cause: unknown) =>
-  new BrokerJob.BrokerError({ operation: `RabbitMQ: ${operation}`, reason: cause instanceof Error ? cause.message : String(cause) })
-
 /** @internal */
 export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => failure(operation, cause) })
+  BrokerJob.attempt("RabbitMQ", operation, f)
 
 /** @internal */
 export const deadLetterQueue = (queue: string) => `${queue}.dead`
@@ -54,7 +50,7 @@ export const assertRetryQueue = (channel: amqp.Channel, queue: string, delay: nu
 export const publish = (channel: amqp.ConfirmChannel, queue: string, content: Buffer, options: amqp.Options.Publish) =>
   Effect.async<void, BrokerJob.BrokerError>((resume) => {
     const fail = (cause: unknown) =>
-      resume(Effect.fail(failure(`publish to "${queue}"`, cause)))
+      resume(Effect.fail(BrokerJob.failure("RabbitMQ", `publish to "${queue}"`, cause)))
     try {
       channel.sendToQueue(queue, content, { persistent: true, contentType: "application/json", ...options }, (error) =>
         error ? fail(error) : resume(Effect.void))

@@ -1,39 +1,32 @@
-import { CacheSettings, CacheSync } from "@cachefx/core"
+import { CacheSync } from "@cachefx/core"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
+import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import type * as RedisSync from "../RedisSync.js"
 
-const Wire = Schema.parseJson(CacheSync.Message)
-const encode = Schema.encodeSync(Wire)
-const decode = Schema.decodeUnknownEither(Wire)
-
-/** How long `make` waits for the first subscription before it starts anyway (disconnected). */
-const connectWait = Duration.seconds(2)
-
 /**
- * The subscriber connection, as a state machine that reports to the relay: connected
+ * The subscriber connection, as a state machine that reports to the channel: connected
  * once `SUBSCRIBE` is acknowledged after each (re)connection, disconnected when the
  * connection closes or a `PING` is still unanswered at the next heartbeat (then the
  * connection is dropped, and ioredis reconnects it).
  */
-class Subscriber {
+class Subscriber implements CacheSync.Listener {
   private subscribed = false
   private pinging = false
   /** Settles on the first subscription, or the first failure to connect. */
-  readonly first: Promise<void>
+  readonly ready: Promise<void>
   private settleFirst!: () => void
+  readonly heartbeat: CacheSync.Listener["heartbeat"]
 
   constructor(
     private readonly connection: Redis,
     private readonly channel: string,
-    private readonly relay: CacheSync.Relay
+    private readonly receiver: CacheSync.Receiver,
+    interval: Duration.DurationInput
   ) {
-    this.first = new Promise((resolve) => (this.settleFirst = resolve))
+    this.ready = new Promise((resolve) => (this.settleFirst = resolve))
+    this.heartbeat = { interval, tick: this.tick }
     connection.on("ready", this.subscribe)
     // the socket's end of stream comes a phase of the event loop before ioredis's "close"
     connection.on("connect", () => connection.stream.once("end", this.lost))
@@ -66,14 +59,14 @@ class Subscriber {
     this.connection.subscribe(this.channel).then(() => {
       this.subscribed = true
       this.pinging = false
-      this.relay.unsafeConnected()
+      this.receiver.connected()
       this.settleFirst()
     }, this.settleFirst)
   }
 
   private lost = (): void => {
     this.subscribed = false
-    this.relay.unsafeDisconnected()
+    this.receiver.disconnected()
     this.settleFirst()
   }
 
@@ -81,55 +74,33 @@ class Subscriber {
     if (channel !== this.channel) {
       return
     }
-    const message = decode(text)
-    if (Either.isRight(message)) {
-      this.relay.unsafeReceive(message.right)
-    } else {
+    if (!this.receiver.receive(text)) {
       // an invalidation this instance cannot read (another version of cachefx?): as if lost
-      this.relay.unsafeDisconnected()
-      this.relay.unsafeConnected()
+      this.receiver.disconnected()
+      this.receiver.connected()
     }
   }
 }
 
 /** @internal */
-export const make = (options: RedisSync.Options): Effect.Effect<CacheSync.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const { client } = options
-    const channel = options.channel ?? "cachefx:sync"
-    const settings = yield* CacheSettings.CacheSettings
-    const relay = yield* CacheSync.makeRelay({
-      publish: (message) =>
-        Effect.tryPromise({
-          try: () => client.publish(channel, encode(message)),
-          catch: (cause) => new CacheSync.CacheSyncError({ transport: "Redis pub/sub", cause })
-        }).pipe(
-          Effect.timeoutFail({
-            duration: settings.operationTimeout,
-            onTimeout: () => new CacheSync.CacheSyncError({ transport: "Redis pub/sub", cause: "operationTimeout passed" })
-          }),
-          Effect.asVoid
-        )
-    })
-    const subscriber = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        new Subscriber(
-          client.duplicate({
-            connectionName: options.connectionName ?? "cachefx-sync",
-            lazyConnect: false,
-            autoResubscribe: false,
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 0
-          }),
-          channel,
-          relay
-        )
-      ),
-      (subscriber) => Effect.sync(() => subscriber.close())
-    )
-    yield* Effect.promise(() => subscriber.first).pipe(Effect.timeout(connectWait), Effect.ignore)
-    yield* Effect.forkScoped(
-      Effect.repeat(Effect.sync(subscriber.tick), Schedule.spaced(options.heartbeat ?? Duration.seconds(1)))
-    )
-    return { publish: relay.publish, subscribe: relay.subscribe }
+export const make = (options: RedisSync.Options): Effect.Effect<CacheSync.Service, never, Scope.Scope> => {
+  const { client } = options
+  const channel = options.channel ?? "cachefx:sync"
+  return CacheSync.make({
+    name: "Redis pub/sub",
+    publish: (text) => client.publish(channel, text),
+    listen: (receiver) =>
+      new Subscriber(
+        client.duplicate({
+          connectionName: options.connectionName ?? "cachefx-sync",
+          lazyConnect: false,
+          autoResubscribe: false,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0
+        }),
+        channel,
+        receiver,
+        options.heartbeat ?? Duration.seconds(1)
+      )
   })
+}

@@ -27,10 +27,7 @@ const fieldsOf = (flat: ReadonlyArray<string>): Record<string, string> => {
 type Entry = [id: string, fields: Array<string>]
 
 const redis = <A>(operation: string, run: () => Promise<A>): Effect.Effect<A, BrokerJob.BrokerError> =>
-  Effect.tryPromise({
-    try: run,
-    catch: (error) => new BrokerJob.BrokerError({ operation, reason: error instanceof Error ? error.message : String(error) })
-  })
+  BrokerJob.attempt("Redis Streams", operation, run)
 
 /** @internal */
 export const checkDispatcher = (options: Omit<StreamDispatcher.Options, "client">) =>
@@ -47,7 +44,7 @@ export const makeDispatcher = (options: StreamDispatcher.Options) => {
     send: (queue, jobs) => {
       const multi = options.client.multi()
       for (const { text } of jobs) {
-        multi.xadd(queue ?? options.stream ?? defaultStream, "*", "job", text)
+        multi.xadd(queue ?? options.queue ?? defaultStream, "*", "job", text)
       }
       return multi.exec()
     }
@@ -55,9 +52,10 @@ export const makeDispatcher = (options: StreamDispatcher.Options) => {
 }
 
 /** @internal */
-export const deadLetters = (options: StreamDispatcher.DeadLetterOptions) => {
-  const { dead } = keysOf(options.stream ?? defaultStream)
-  return redis("deadLetters", () => options.client.xrevrange(dead, "+", "-", "COUNT", options.count ?? 100)).pipe(
+export const deadLetters = (client: Redis | Cluster, options: BrokerJob.DeadLetterOptions = {}) => {
+  const count = BrokerJob.deadLetterCount(options, "StreamDispatcher.deadLetters")
+  const { dead } = keysOf(options.queue ?? defaultStream)
+  return redis("deadLetters", () => client.xrevrange(dead, "+", "-", "COUNT", count)).pipe(
     Effect.map((entries) =>
       entries.map(([id, flat]) => {
         const fields = fieldsOf(flat)
@@ -102,7 +100,7 @@ export const makeWorker = (options: StreamWorker.Options) => {
   check(options)
   return Effect.gen(function*() {
     const { client } = options
-    const { dead, errors, stream } = keysOf(options.stream ?? defaultStream)
+    const { dead, errors, stream } = keysOf(options.queue ?? defaultStream)
     const group = options.group ?? "cachefx"
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
     const concurrency = options.concurrency ?? BrokerJob.defaults.concurrency
