@@ -10,13 +10,13 @@ import * as CacheKey from "../CacheKey.js"
 import { CacheSettings, type Settings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
 import type * as KeyConstructor from "../KeyConstructor.js"
-import { computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
+import { type Call, computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
 import { type Hit, live } from "./cached/entry.js"
 import { type Answer, fill } from "./cached/fill.js"
 import { keyNow, keyOf, namespaceOf, partitionOf } from "./cached/key.js"
 import { many } from "./cached/many.js"
 import * as observing from "./cached/observe.js"
-import type { Call } from "./cached/observe.js"
+import type { Reply } from "./cached/observe.js"
 import { computeOnly, decodeFailure, hitNow, lookup } from "./cached/read.js"
 import * as registry from "./constructorRegistry.js"
 import * as inFlight from "./inFlight.js"
@@ -51,20 +51,21 @@ export const cached = (options: Cached.Options<KeyConstructor.KeyConstructor.Any
 }
 
 /**
- * What a keyed operation of a cached value does once it has the store, the settings and
- * the key of an input. Made once per cached value, so that a call makes no closure. An
- * operation that is a call (`call`) gives an outcome `Y` that its `call` times, names in
- * its span and shapes into `X`; any other gives `X` itself (`Y` is `X`).
+ * What a keyed operation of a cached value does with a call once the key of its input
+ * is built (`run`), or when it cannot be (`keyless`). Made once per cached value, so
+ * that a call makes no closure. An operation that is a call of the cached value has a
+ * `reply`: its outcome `Y` is then timed, named in its span and shaped into `X`; any
+ * other gives `X` itself (`Y` is `X`). `C` is the cached value's `Call`.
  */
-interface Keyed<I, Y, E, R, X = Y> {
-  readonly run: (store: Store, settings: Settings, key: CacheKey.CacheKey, input: I) => Effect.Effect<Y, E, R>
+interface Keyed<C extends Call<any, any, any, any>, Y, E, R, X = Y> {
+  readonly run: (call: C) => Effect.Effect<Y, E, R>
   /** When the key of the input cannot be built (the error is reported first). */
-  readonly keyless: (settings: Settings, input: I) => Effect.Effect<Y, E, R>
+  readonly keyless: (settings: Settings, input: C["input"]) => Effect.Effect<Y, E, R>
   /** When caching is off in the settings; without it, the operation runs as when on. */
-  readonly disabled?: ((input: I) => Effect.Effect<Y, E, R>) | undefined
+  readonly disabled?: ((input: C["input"]) => Effect.Effect<Y, E, R>) | undefined
   /** For a call: a fresh hit answered in the step that built the key, when there is one (`undefined`: `run`). */
   readonly now?: ((store: Store, settings: Settings, key: CacheKey.CacheKey, clock: Clock.Clock) => Y | undefined) | undefined
-  readonly call?: Call<Y, X> | undefined
+  readonly reply?: Reply<Y, X> | undefined
 }
 
 /** The result of a call with status, from its answer. */
@@ -80,7 +81,7 @@ const valueOf = <A>(answer: Answer<A>): A => answer.value
 const statusOf = (answer: Answer<unknown>): Cached.CacheStatus => answer.status
 
 /** `refresh`, as a call: its value as it is, under `Refresh`. */
-const refreshCall: Call<any, any> = { status: () => "Refresh", shape: identity, failed: "Refresh" }
+const refreshReply: Reply<any, any> = { status: () => "Refresh", shape: identity, failed: "Refresh" }
 
 const valueOfHit = <A>(hit: Hit<A>): A => hit.value
 
@@ -109,17 +110,19 @@ const make = <I, A, E, R, KR>(
   const check = (options.invalidatesOn ?? []).length === 0 ? undefined : registration.checker(name, () => self)
 
   /**
-   * Runs an operation with the settings, the store and the key of an input, in the
-   * step that reads them from the fiber. A call is timed from that step (a fresh hit
-   * answered in it too), and runs in a span when a tracer exports.
+   * Runs an operation on the call of an input, in the step that reads the settings and
+   * the store from the fiber and builds the key. A call is timed from that step, and
+   * runs in a span when a tracer exports. A fresh hit read at once (`now`) is answered
+   * in that step, before the `Call` record exists: only a call that goes on to `run`
+   * builds one.
    */
-  const withKey = <Y, E2, R2, X>(op: Keyed<I, Y, E2, R2, X>, input: I): Effect.Effect<X, E2, R2 | KR> =>
+  const withKey = <Y, E2, R2, X>(op: Keyed<Call<I, A, E, R>, Y, E2, R2, X>, input: I): Effect.Effect<X, E2, R2 | KR> =>
     Effect.withFiberRuntime((fiber) => {
       const context = fiber.currentContext
       const settings = Context.get(context, CacheSettings)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const call = op.call
-      const start = call === undefined ? 0 : observing.now(clock)
+      const reply = op.reply
+      const start = reply === undefined ? 0 : observing.now(clock)
       const disabled = settings.enabled ? undefined : op.disabled
       let resolved: Effect.Effect<Y, E2, R2 | KR>
       if (disabled !== undefined) {
@@ -138,68 +141,67 @@ const make = <I, A, E, R, KR>(
         if (key === undefined) {
           resolved = Effect.matchEffect(keyOf<KR>(def, input, settings), {
             onFailure: (error) => Effect.zipRight(report(def, settings, error), op.keyless(settings, input)),
-            onSuccess: (key) => op.run(store, settings, key, input)
+            onSuccess: (key) => op.run({ def, store, settings, key, input })
           })
         } else if (key instanceof KeyError) {
           resolved = Effect.zipRight(report(def, settings, key), op.keyless(settings, input))
         } else {
           // with a tracer that exports, every read goes through `get`, in its span
-          if (call !== undefined && op.now !== undefined && unregistered === undefined && !tracing.isExporting(fiber)) {
+          if (reply !== undefined && op.now !== undefined && unregistered === undefined && !tracing.isExporting(fiber)) {
             const answered = op.now(store, settings, key, clock)
             if (answered !== undefined) {
               observing.record(def, "Hit", start, clock)
-              return Effect.succeed(call.shape(answered))
+              return Effect.succeed(reply.shape(answered))
             }
           }
-          resolved = op.run(store, settings, key, input)
+          resolved = op.run({ def, store, settings, key, input })
         }
         if (unregistered !== undefined) {
           resolved = Effect.zipRight(unregistered, resolved)
         }
       }
-      return call === undefined
+      return reply === undefined
         // an operation that is not a call gives its outcome as it is (`X` is `Y`)
         ? resolved as unknown as Effect.Effect<X, E2, R2 | KR>
-        : observing.observe(def, resolved, call, disabled === undefined ? call.failed : "Bypass", start, clock, tracing.isExporting(fiber))
+        : observing.observe(def, resolved, reply, disabled === undefined ? reply.failed : "Bypass", start, clock, tracing.isExporting(fiber))
     })
 
   /** A call's answer, shaped by `shape`: a hit read at once when the store allows it, the read through `get` otherwise. */
-  const answering = <X>(shape: (answer: Answer<A>) => X): Keyed<I, Answer<A>, E | CacheTimeoutError, R, X> => ({
-    run: (store, settings, key, input) => lookup(def, store, settings, key, input),
+  const answering = <X>(shape: (answer: Answer<A>) => X): Keyed<Call<I, A, E, R>, Answer<A>, E | CacheTimeoutError, R, X> => ({
+    run: lookup,
     keyless: (_, input) => computeOnly(def, input, "Miss"),
     disabled: (input) => computeOnly(def, input, "Bypass"),
     now: (store, settings, key, clock) => hitNow(def, store, settings, key, clock),
-    call: { status: statusOf, shape, failed: "Miss" }
+    reply: { status: statusOf, shape, failed: "Miss" }
   })
   const answerValue = answering(valueOf)
   const answerWithStatus = answering(withStatusOf)
 
-  const refreshing: Keyed<I, A, E, R> = {
-    run: (store, settings, key, input) =>
-      Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
-        Effect.tap(computeSpan(def, input), (value) =>
-          found === undefined ? Effect.void : fill(def, store, settings, key, value, found.guard))),
+  const refreshing: Keyed<Call<I, A, E, R>, A, E, R> = {
+    run: (call) =>
+      Effect.flatMap(failOpen(def, call.settings, call.store.get(call.key), undefined), (found) =>
+        Effect.tap(computeSpan(def, call.input), (value) => found === undefined ? Effect.void : fill(call, value, found.guard))),
     keyless: (_, input) => computeSpan(def, input),
-    call: refreshCall
+    reply: refreshReply
   }
 
   /** The key of an input: `undefined` (reported) when it cannot be built. */
-  const keying: Keyed<I, CacheKey.CacheKey | undefined, never, never> = {
-    run: (_store, _settings, key) => Effect.succeed(key),
+  const keying: Keyed<Call<I, A, E, R>, CacheKey.CacheKey | undefined, never, never> = {
+    run: (call) => Effect.succeed(call.key),
     keyless: () => Effect.succeed(undefined)
   }
 
   /** The live entry of an input, shaped by `shape`, read without computing (one that does not decode is reported). */
-  const peeking = <X>(shape: (hit: Hit<A>) => X): Keyed<I, Option.Option<X>, never, never> => ({
-    run: (store, settings, key) =>
-      Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
+  const peeking = <X>(shape: (hit: Hit<A>) => X): Keyed<Call<I, A, E, R>, Option.Option<X>, never, never> => ({
+    run: (call) =>
+      Effect.flatMap(failOpen(def, call.settings, call.store.get(call.key), undefined), (found) =>
         Effect.clockWith((clock) => {
           const hit = live(def, found, clock.unsafeCurrentTimeMillis())
           if (hit === undefined) {
             return Effect.succeed(Option.none<X>())
           }
           return "_tag" in hit
-            ? Effect.as(decodeFailure(def, settings, key, hit.reason), Option.none<X>())
+            ? Effect.as(decodeFailure(call, hit.reason), Option.none<X>())
             : Effect.succeed(Option.some(shape(hit)))
         })),
     keyless: () => Effect.succeed(Option.none<X>())

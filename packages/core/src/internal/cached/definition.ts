@@ -4,8 +4,10 @@ import type * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import type * as Cached from "../../Cached.js"
 import { CacheDefinitionError, type CacheStoreError, type CacheValueError, type KeyError } from "../../CacheError.js"
+import type * as CacheKey from "../../CacheKey.js"
 import * as CacheMetrics from "../../CacheMetrics.js"
 import type { Settings } from "../../CacheSettings.js"
+import type { Service as Store } from "../../CacheStore.js"
 import type * as KeyConstructor from "../../KeyConstructor.js"
 import * as Ttl from "../../Ttl.js"
 import * as codecs from "../codec.js"
@@ -57,6 +59,21 @@ export interface Definition<I, A, E, R> {
   /** Its call timings (`CacheMetrics.callDuration`). */
   readonly timings: CallTimings
   readonly compute: (input: I) => Effect.Effect<A, E, R>
+}
+
+/**
+ * One call of a cached value once the key of its input is built: what the read, the
+ * computation, the fill and the lease of that call read. Built in the step that builds
+ * the key, for a call that goes past the hit read at once from the store (`hitNow`).
+ *
+ * @internal
+ */
+export interface Call<I, A, E, R> {
+  readonly def: Definition<I, A, E, R>
+  readonly store: Store
+  readonly settings: Settings
+  readonly key: CacheKey.CacheKey
+  readonly input: I
 }
 
 const decodeTimeouts = (name: string, timeout: Cached.Timeout | undefined): Timeouts => {

@@ -8,14 +8,12 @@ import * as Random from "effect/Random"
 import type * as Cached from "../../Cached.js"
 import { CacheTimeoutError, CacheValueError } from "../../CacheError.js"
 import type * as CacheEntry from "../../CacheEntry.js"
-import type * as CacheKey from "../../CacheKey.js"
 import * as CacheMetrics from "../../CacheMetrics.js"
-import type { Settings } from "../../CacheSettings.js"
-import type { FillGuard, LeaseOutcome, Lookup, Service as Store } from "../../CacheStore.js"
+import type { FillGuard, LeaseOutcome, Lookup } from "../../CacheStore.js"
 import * as Ttl from "../../Ttl.js"
 import { InFlight } from "../inFlight.js"
 import type { SingleFlight } from "../singleFlight.js"
-import { count, type Definition, failOpen, ttlOf } from "./definition.js"
+import { type Call, count, type Definition, failOpen, ttlOf } from "./definition.js"
 import { lead, Leader, noHold, type Outcome, release } from "./lease.js"
 
 /**
@@ -40,10 +38,7 @@ const unstored = Effect.succeed(undefined)
  * @internal
  */
 export const fill = <A>(
-  def: Definition<any, A, any, any>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
+  { def, key, settings, store }: Call<any, A, any, any>,
   value: A,
   guard: FillGuard,
   onSet?: () => void
@@ -84,23 +79,20 @@ export const fill = <A>(
  * @internal
  */
 export const computeOnce = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
+  call: Call<I, A, E, R>,
   group: SingleFlight<A, E>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
   guard: FillGuard,
   lease: LeaseOutcome | undefined,
   refresh = false
 ): Effect.Effect<Answer<A>, E, R> =>
   Effect.withFiberRuntime((fiber) => {
+    const { def, key } = call
     // an invalidation of the key's namespace, partition or key stops this computation
     Context.get(fiber.currentContext, InFlight).track(key.namespace, def.flights)
     const leader = new Leader(lease)
     let outcome: Outcome<A> | undefined
     let stored: CacheEntry.CacheEntry | undefined
-    const compute = Effect.map(lead(def, store, settings, key, input, guard, lease, leader), (ended) => {
+    const compute = Effect.map(lead(call, guard, lease, leader), (ended) => {
       outcome = ended
       return ended.value
     })
@@ -116,12 +108,12 @@ export const computeOnce = <I, A, E, R>(
         ? Effect.sync(() => {
           stored = ended.entry
         })
-        : Effect.map(fill(def, store, settings, key, value, ended.guard, givenBack), (entry) => {
+        : Effect.map(fill(call, value, ended.guard, givenBack), (entry) => {
           stored = entry
         })
     }
-    const leases = store.leases
-    const giveBack = leases === undefined ? undefined : release(def, settings, leases, key, leader)
+    const leases = call.store.leases
+    const giveBack = leases === undefined ? undefined : release(call, leases, leader)
     const run = group.run(key, compute, keep, refresh, giveBack)
     return Effect.map(
       giveBack === undefined ? run : Effect.ensuring(run, giveBack),
@@ -130,13 +122,12 @@ export const computeOnce = <I, A, E, R>(
   })
 
 /**
- * Bounds a wait for a computation by the hard timeout.
+ * Bounds a call's wait for a computation by the hard timeout.
  *
  * @internal
  */
 export const withinHard = <X, E2, R2>(
-  def: Definition<any, any, any, any>,
-  key: CacheKey.CacheKey,
+  { def, key }: Call<any, any, any, any>,
   wait: Effect.Effect<X, E2, R2>
 ): Effect.Effect<X, E2 | CacheTimeoutError, R2> => {
   const hard = def.timeouts.hard
@@ -153,20 +144,14 @@ export const withinHard = <X, E2, R2>(
  *
  * @internal
  */
-export const miss = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
-  found: Lookup
-): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> =>
+export const miss = <I, A, E, R>(call: Call<I, A, E, R>, found: Lookup): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> =>
   Effect.suspend(() => {
+    const { def } = call
     count(def, CacheMetrics.misses)
-    const computation = computeOnce(def, def.flights, store, settings, key, input, found.guard, found.lease)
+    const computation = computeOnce(call, def.flights, found.guard, found.lease)
     return def.timeouts.hard === undefined
       ? computation
-      : Effect.flatMap(Effect.forkDaemon(computation), (fiber) => withinHard(def, key, Fiber.join(fiber)))
+      : Effect.flatMap(Effect.forkDaemon(computation), (fiber) => withinHard(call, Fiber.join(fiber)))
   })
 
 /**
@@ -183,18 +168,14 @@ export const refreshFailed = (def: Definition<any, any, any, any>) => (cause: Ca
  * @internal
  */
 export const revalidate = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
+  call: Call<I, A, E, R>,
   group: SingleFlight<A, E>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
   guard: FillGuard
 ): Effect.Effect<void, never, R> =>
-  def.flights.has(key.key) || def.ahead.has(key.key)
+  call.def.flights.has(call.key.key) || call.def.ahead.has(call.key.key)
     ? Effect.void
-    : computeOnce(def, group, store, settings, key, input, guard, undefined, true).pipe(
-      Effect.catchAllCause(refreshFailed(def)),
+    : computeOnce(call, group, guard, undefined, true).pipe(
+      Effect.catchAllCause(refreshFailed(call.def)),
       Effect.forkDaemon,
       Effect.asVoid
     )

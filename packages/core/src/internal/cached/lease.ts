@@ -4,18 +4,15 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CacheStoreError } from "../../CacheError.js"
 import type * as CacheEntry from "../../CacheEntry.js"
-import type * as CacheKey from "../../CacheKey.js"
-import type { Settings } from "../../CacheSettings.js"
 import type {
   FillGuard,
   GetOptions,
   LeaseOutcome,
   Leases,
   LeaseToken,
-  Lookup,
-  Service as Store
+  Lookup
 } from "../../CacheStore.js"
-import { computeSpan, type Definition, failOpen, report } from "./definition.js"
+import { type Call, computeSpan, failOpen, report } from "./definition.js"
 import { freshHit } from "./entry.js"
 
 /** How many times the leader of a miss waits for another process's lease before computing anyway. */
@@ -67,23 +64,18 @@ export class Leader {
  *
  * @internal
  */
-export const leaseOf = (def: Definition<any, any, any, any>, store: Store, settings: Settings): Duration.Duration | undefined => {
+export const leaseOf = ({ def, settings, store }: Call<any, any, any, any>): Duration.Duration | undefined => {
   const duration = def.leaseDuration ?? settings.leaseDuration
   return store.leases === undefined || Duration.isZero(duration) ? undefined : duration
 }
 
 /**
- * Gives back the lease a leader holds, if any (once).
+ * Gives back the lease the leader of a call's computation holds, if any (once), to the
+ * call's store's `leases`.
  *
  * @internal
  */
-export const release = (
-  def: Definition<any, any, any, any>,
-  settings: Settings,
-  leases: Leases,
-  key: CacheKey.CacheKey,
-  leader: Leader
-): Effect.Effect<void> =>
+export const release = ({ def, key, settings }: Call<any, any, any, any>, leases: Leases, leader: Leader): Effect.Effect<void> =>
   Effect.suspend(() => {
     const hold = leader.hold
     if (hold._tag === "None") {
@@ -106,17 +98,14 @@ export const release = (
  * @internal
  */
 export const lead = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
+  call: Call<I, A, E, R>,
   guard: FillGuard,
   lease: LeaseOutcome | undefined,
   leader: Leader
 ): Effect.Effect<Outcome<A>, E, R> => {
+  const { def, input, key, settings, store } = call
   const leases = store.leases
-  const duration = leaseOf(def, store, settings)
+  const duration = leaseOf(call)
   const computed = (guard: FillGuard) =>
     Effect.map(computeSpan(def, input), (value): Outcome<A> => ({ _tag: "Computed", value, guard }))
   if (leases === undefined || duration === undefined) {
@@ -124,7 +113,7 @@ export const lead = <I, A, E, R>(
   }
   const fallback = (guard: FillGuard) => (error: CacheStoreError) =>
     Effect.zipRight(report(def, settings, error), computed(guard))
-  const compute = (guard: FillGuard) => Effect.onError(computed(guard), () => release(def, settings, leases, key, leader))
+  const compute = (guard: FillGuard) => Effect.onError(computed(guard), () => release(call, leases, leader))
   /** Reads the key again: a fresh entry there is the answer; otherwise `next` goes on under the read's guard. */
   const reread = (
     guard: FillGuard,

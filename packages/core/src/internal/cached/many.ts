@@ -5,18 +5,10 @@ import type { CacheTimeoutError } from "../../CacheError.js"
 import * as CacheEntry from "../../CacheEntry.js"
 import type * as CacheKey from "../../CacheKey.js"
 import type { Settings } from "../../CacheSettings.js"
-import type { Lookup, Service as Store } from "../../CacheStore.js"
-import { type Definition, failOpen } from "./definition.js"
+import type { Service as Store } from "../../CacheStore.js"
+import { type Call, type Definition, failOpen } from "./definition.js"
 import type { Answer } from "./fill.js"
 import { answerOf, computeOnly } from "./read.js"
-
-/** The lookups of many keys, in one `getMany`. */
-const readMany = (
-  def: Definition<any, any, any, any>,
-  store: Store,
-  settings: Settings,
-  keys: ReadonlyArray<CacheKey.CacheKey>
-): Effect.Effect<ReadonlyArray<Lookup | undefined>> => failOpen(def, settings, store.getMany(keys), keys.map(() => undefined))
 
 /**
  * Cache-aside for a batch, given the key of each input (`undefined` for one whose key
@@ -34,8 +26,9 @@ export const many = <I, A, E, R>(
   keys: ReadonlyArray<CacheKey.CacheKey | undefined>,
   concurrency: NonNullable<Cached.ManyOptions["concurrency"]>
 ): Effect.Effect<Array<A>, E | CacheTimeoutError, R> => {
+  // one call a distinct key, of the first input that has it
+  const calls: Array<Call<I, A, E, R>> = []
   const distinct: Array<CacheKey.CacheKey> = []
-  const firstInputs: Array<I> = []
   const keyless: Array<I> = []
   const indexOf = new Map<string, number>()
   // the answer each input takes: a distinct key's, or (after them) its own computation's
@@ -46,25 +39,26 @@ export const many = <I, A, E, R>(
     }
     let index = indexOf.get(key.key)
     if (index === undefined) {
-      index = distinct.push(key) - 1
-      firstInputs.push(inputs[i]!)
+      index = calls.push({ def, store, settings, key, input: inputs[i]! }) - 1
+      distinct.push(key)
       indexOf.set(key.key, index)
     }
     return index
   })
-  return Effect.flatMap(readMany(def, store, settings, distinct), (lookups) =>
+  const read = failOpen(def, settings, store.getMany(distinct), distinct.map(() => undefined))
+  return Effect.flatMap(read, (lookups) =>
     Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
       const answers = new Array<Answer<A>>(distinct.length + keyless.length)
       // fresh entries have nothing to wait for: answered in one pass, not a fiber each
       const fresh: Array<Effect.Effect<void, E | CacheTimeoutError, R>> = []
       const others: Array<Effect.Effect<void, E | CacheTimeoutError, R>> = []
-      distinct.forEach((key, i) => {
+      calls.forEach((call, i) => {
         const found = lookups[i]
         const isFresh = found !== undefined && found.stale !== true && Option.isSome(found.entry) &&
           CacheEntry.stateAt(found.entry.value, now) === "Fresh"
         ;(isFresh ? fresh : others).push(
-          Effect.map(answerOf(def, store, settings, key, firstInputs[i]!, found), (answer) => {
+          Effect.map(answerOf(call, found), (answer) => {
             answers[i] = answer
           })
         )

@@ -61,11 +61,12 @@ export const record = (
 ): void => def.timings.record(status, now(clock) - start)
 
 /**
- * How a keyed operation that is a call names and shapes its outcome `Y` for its caller.
+ * How a keyed operation that is a call replies: the status of its outcome `Y`, and that
+ * outcome shaped for its caller.
  *
  * @internal
  */
-export interface Call<Y, X> {
+export interface Reply<Y, X> {
   readonly status: (outcome: Y) => Cached.CacheStatus
   readonly shape: (outcome: Y) => X
   /** The status of a call that fails: its computation failed, as a miss or a refresh. */
@@ -82,7 +83,7 @@ export interface Call<Y, X> {
 export const observe = <Y, X, E, R>(
   def: Definition<any, any, any, any>,
   outcome: Effect.Effect<Y, E, R>,
-  call: Call<Y, X>,
+  reply: Reply<Y, X>,
   failed: Cached.CacheStatus,
   start: number,
   clock: Clock.Clock,
@@ -97,9 +98,9 @@ export const observe = <Y, X, E, R>(
       return traced ? Effect.zipRight(annotate(failed), Effect.failCause(cause)) : Effect.failCause(cause)
     },
     onSuccess: (y) => {
-      const status = call.status(y)
+      const status = reply.status(y)
       record(def, status, start, clock)
-      return traced ? Effect.as(annotate(status), call.shape(y)) : Effect.succeed(call.shape(y))
+      return traced ? Effect.as(annotate(status), reply.shape(y)) : Effect.succeed(reply.shape(y))
     }
   })
   return traced ? Effect.withSpan(observed, "cachefx.cached", { attributes: { "cachefx.cache": def.name } }) : observed

@@ -10,7 +10,7 @@ import type * as CacheKey from "../../CacheKey.js"
 import * as CacheMetrics from "../../CacheMetrics.js"
 import type { Settings } from "../../CacheSettings.js"
 import type { FillGuard, Lookup, Service as Store } from "../../CacheStore.js"
-import { computeSpan, count, type Definition, failOpen, mayRefreshAhead, report } from "./definition.js"
+import { type Call, computeSpan, count, type Definition, failOpen, mayRefreshAhead, report } from "./definition.js"
 import { due, type Hit, live } from "./entry.js"
 import { type Answer, computeOnce, miss, refreshFailed, revalidate, withinHard } from "./fill.js"
 import { leaseOf } from "./lease.js"
@@ -69,11 +69,11 @@ export const hitNow = <A>(
 }
 
 /**
- * Reports a stored entry that does not decode.
+ * Reports the stored entry of a call that does not decode.
  *
  * @internal
  */
-export const decodeFailure = (def: Definition<any, any, any, any>, settings: Settings, key: CacheKey.CacheKey, reason: string) =>
+export const decodeFailure = ({ def, key, settings }: Call<any, any, any, any>, reason: string) =>
   report(def, settings, new CacheValueError({ key: key.key, direction: "decode", reason }))
 
 /**
@@ -81,21 +81,15 @@ export const decodeFailure = (def: Definition<any, any, any, any>, settings: Set
  *
  * @internal
  */
-export const lookup = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I
-): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> => {
-  const waiting = def.flights.wait(key.key)
+export const lookup = <I, A, E, R>(call: Call<I, A, E, R>): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> => {
+  const waiting = call.def.flights.wait(call.key.key)
   if (waiting === undefined) {
-    return read(def, store, settings, key, input)
+    return read(call)
   }
-  count(def, CacheMetrics.misses)
-  return Effect.flatMap(withinHard(def, key, waiting), (exit) =>
+  count(call.def, CacheMetrics.misses)
+  return Effect.flatMap(withinHard(call, waiting), (exit) =>
     exit === undefined
-      ? read(def, store, settings, key, input)
+      ? read(call)
       : Effect.map(exit, (value): Answer<A> => ({ value, status: "Miss", entry: undefined })))
 }
 
@@ -105,25 +99,17 @@ export const lookup = <I, A, E, R>(
  * computation that gives the lease back has started, still gives it back: the read
  * finishes (it is bounded by the store's timeout), then the lease is released, so no
  * caller waits out the lease of one that left.
- *
- * @internal
  */
-export const read = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I
-): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> => {
-  const lease = leaseOf(def, store, settings)
+const read = <I, A, E, R>(call: Call<I, A, E, R>): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> => {
+  const { def, key, settings, store } = call
+  const lease = leaseOf(call)
   const leases = store.leases
   if (lease === undefined || leases === undefined) {
-    return Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) =>
-      answerOf(def, store, settings, key, input, found))
+    return Effect.flatMap(failOpen(def, settings, store.get(key), undefined), (found) => answerOf(call, found))
   }
   return Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(failOpen(def, settings, store.get(key, { lease }), undefined), (found) => {
-      const answer = restore(answerOf(def, store, settings, key, input, found))
+      const answer = restore(answerOf(call, found))
       const taken = found?.lease
       return taken?._tag === "Taken"
         ? Effect.onInterrupt(answer, () => failOpen(def, settings, leases.release(key, taken.token), undefined))
@@ -133,37 +119,34 @@ export const read = <I, A, E, R>(
 }
 
 /**
- * The answer to a read of the store: a fresh or stale hit, or the computation.
+ * The answer to a call from its read of the store: a fresh or stale hit, or the computation.
  *
  * @internal
  */
 export const answerOf = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
+  call: Call<I, A, E, R>,
   found: Lookup | undefined
 ): Effect.Effect<Answer<A>, E | CacheTimeoutError, R> => {
+  const { def, settings } = call
   if (found === undefined) {
-    return computeOnly(def, input, "Miss")
+    return computeOnly(def, call.input, "Miss")
   }
   return Effect.clockWith((clock) => {
     const now = clock.unsafeCurrentTimeMillis()
     const hit = live(def, found, now)
     if (hit === undefined || "_tag" in hit) {
-      const computed = miss(def, store, settings, key, input, found)
+      const computed = miss(call, found)
       const reason = hit?.reason ?? found.foreign
-      return reason === undefined ? computed : Effect.zipRight(decodeFailure(def, settings, key, reason), computed)
+      return reason === undefined ? computed : Effect.zipRight(decodeFailure(call, reason), computed)
     }
     if (hit.fresh) {
       count(def, CacheMetrics.hits)
       const answer: Answer<A> = { value: hit.value, status: "Hit", entry: hit.entry }
       return mayRefreshAhead(def, settings) && due(def, settings, hit, now)
-        ? Effect.as(revalidate(def, def.ahead, store, settings, key, input, found.guard), answer)
+        ? Effect.as(revalidate(call, def.ahead, found.guard), answer)
         : Effect.succeed(answer)
     }
-    return staleHit(def, store, settings, key, input, found.guard, { value: hit.value, status: "Stale", entry: hit.entry })
+    return staleHit(call, found.guard, { value: hit.value, status: "Stale", entry: hit.entry })
   })
 }
 
@@ -172,21 +155,14 @@ export const answerOf = <I, A, E, R>(
  * timeout, the refreshed value when it comes within it (a failed refresh also serves
  * the stale value).
  */
-const staleHit = <I, A, E, R>(
-  def: Definition<I, A, E, R>,
-  store: Store,
-  settings: Settings,
-  key: CacheKey.CacheKey,
-  input: I,
-  guard: FillGuard,
-  stale: Answer<A>
-): Effect.Effect<Answer<A>, never, R> => {
+const staleHit = <I, A, E, R>(call: Call<I, A, E, R>, guard: FillGuard, stale: Answer<A>): Effect.Effect<Answer<A>, never, R> => {
+  const { def } = call
   const soft = def.timeouts.soft
   if (soft === undefined) {
     count(def, CacheMetrics.staleHits)
-    return Effect.as(revalidate(def, def.flights, store, settings, key, input, guard), stale)
+    return Effect.as(revalidate(call, def.flights, guard), stale)
   }
-  return computeOnce(def, def.flights, store, settings, key, input, guard, undefined, true).pipe(
+  return computeOnce(call, def.flights, guard, undefined, true).pipe(
     Effect.tapErrorCause(refreshFailed(def)),
     Effect.forkDaemon,
     Effect.flatMap((fiber) => Effect.timeoutOption(Fiber.await(fiber), soft)),
