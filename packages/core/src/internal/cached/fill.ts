@@ -171,11 +171,13 @@ export const revalidate = <I, A, E, R>(
   call: Call<I, A, E, R>,
   group: SingleFlight<A, E>,
   guard: FillGuard
-): Effect.Effect<void, never, R> =>
-  call.def.flights.has(call.key.key) || call.def.ahead.has(call.key.key)
+): Effect.Effect<void, never, R> => {
+  const { def, key } = call
+  return def.flights.has(key.key) || def.ahead.has(key.key)
     ? Effect.void
     : computeOnce(call, group, guard, undefined, true).pipe(
-      Effect.catchAllCause(refreshFailed(call.def)),
+      Effect.catchAllCause(refreshFailed(def)),
       Effect.forkDaemon,
       Effect.asVoid
     )
+}

@@ -33,7 +33,8 @@ export const computeOnly = <I, A, E, R>(
  * due. A fresh entry is the answer even while a computation of the key is under way (it
  * finished, or another instance filled the key), as `lookup` would give it after that
  * computation. `undefined` sends the call down the path that reads through `get`, which
- * handles every other case.
+ * handles every other case. It runs before the call's `Call` record is built, so that a
+ * hit builds none: it takes the parts of the call it reads.
  *
  * @internal
  */
