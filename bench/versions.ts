@@ -1,15 +1,19 @@
 /**
- * This build of cachefx against another build of it, in the same process and the same
- * rounds: the check that a change left the hit path and the Drizzle hooks as fast as
- * before ("within 5 %"), which two runs on a shared 2-core machine cannot tell apart.
+ * This build of cachefx against another build of it, in one run: the check that a change
+ * left the hit path and the Drizzle hooks as fast as before ("within 5 %"), which two
+ * runs on a shared 2-core machine cannot tell apart.
  *
  * `BENCH_BEFORE` names the checkout of the other build, made by
  * `scripts/bench-before.sh REV DIR`: its packages are its own, every other dependency
- * is this checkout's, so both builds run on one copy of effect, drizzle-orm and pg. Each
- * side runs under its own context (its `CacheStore`, engine and bus), provided once per
- * sample, never per operation.
+ * is this checkout's. Each build runs in processes of its own (two builds in one process
+ * share the JIT's state of effect's code, and the one loaded first came out up to 1.5×
+ * slower against a copy of itself), alternated before, after, after, before, … for
+ * `BENCH_VERSIONS_PAIRS` pairs (default 4): a pair is one round, its ratio the after
+ * process's median over the before process's, each process measuring its cases in
+ * `BENCH_ROUNDS` interleaved rounds (./harness.ts).
  *
- * Cases, each from both builds:
+ * Cases, each from both builds, each warmed up before it is calibrated (an update's code
+ * runs 5 times slower before the JIT has seen a few thousand of them):
  * - a memory hit, one fiber, cycling over 1,000 keys of a two-field constructor;
  * - an update of a table with an invalidation rule (inline engine, memory store) on
  *   PostgreSQL (127.0.0.1:5432 or `DATABASE_URL`), and on a node-postgres client that
@@ -23,10 +27,24 @@ import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { type Context, Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { pathToFileURL } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import pg from "pg"
-import { against, asyncLoop, compare, fiberLoop, main, measure, type Run } from "./harness.js"
+import {
+  against,
+  asyncLoop,
+  compare,
+  fiberLoop,
+  loadAverage,
+  main,
+  measure,
+  median,
+  type Run,
+  type Sample
+} from "./harness.js"
 import { type Item, inputs, item } from "./items.js"
 
 const beforeRoot = process.env["BENCH_BEFORE"]
@@ -63,8 +81,14 @@ const answering = {
 
 const keys = inputs()
 
+const caseNames = {
+  hit: "memory hit",
+  update: "update, table with a rule",
+  offline: "update, no database"
+} as const
+
 /** One build's cases, named `<case> (<label>)`, each run under that build's own context. */
-const sideOf = (label: string, core: typeof CoreModule, hooks: typeof DrizzleModule) =>
+const sideOf = (label: Label, core: typeof CoreModule, hooks: typeof DrizzleModule) =>
   Effect.gen(function*() {
     const { Cached, CacheStore, Dispatcher, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } = core
     const items = KeyConstructor.make({
@@ -91,20 +115,46 @@ const sideOf = (label: string, core: typeof CoreModule, hooks: typeof DrizzleMod
     const setTitle = (database: typeof plain) => (i: number) =>
       database.update(posts).set({ title: `t${i}` }).where(eq(posts.id, i % rows))
     return {
-      hit: { name: `memory hit (${label})`, run: within(fiberLoop((i) => getItem(keys[i % keys.length]!))), warmUp: 2 * keys.length },
-      update: { name: `update, table with a rule (${label})`, run: asyncLoop(setTitle(db)) },
-      offline: { name: `update, no database (${label})`, run: asyncLoop(setTitle(offline)) }
+      hit: { name: `${caseNames.hit} (${label})`, run: within(fiberLoop((i) => getItem(keys[i % keys.length]!))), warmUp: 2 * keys.length },
+      update: { name: `${caseNames.update} (${label})`, run: asyncLoop(setTitle(db)), warmUp: 500 },
+      offline: { name: `${caseNames.offline} (${label})`, run: asyncLoop(setTitle(offline)), warmUp: 20_000 }
     }
   })
 
-const program = Effect.gen(function*() {
-  const here = path.resolve(import.meta.dirname, "..")
-  const build = (root: string) =>
-    Effect.promise(() =>
+const here = path.resolve(import.meta.dirname, "..")
+const cases = (process.env["BENCH_VERSIONS_CASES"]?.split(",") ?? ["hit", "update", "offline"]) as ReadonlyArray<"hit" | "update" | "offline">
+const labels = { before: "before", after: "after" } as const
+type Label = keyof typeof labels
+
+/** A child process: one build's cases, measured; their medians written to `BENCH_VERSIONS_OUT`. */
+const child = (label: Label, out: string) =>
+  Effect.gen(function*() {
+    const root = label === "before" ? beforeRoot : here
+    const [core, hooks] = yield* Effect.promise(() =>
       Promise.all([load<typeof CoreModule>(root, "core"), load<typeof DrizzleModule>(root, "drizzle")])
     )
-  const before = yield* build(beforeRoot)
-  const after = yield* build(here)
+    const side = yield* sideOf(label, core, hooks)
+    const samples = yield* measure(cases.map((name) => side[name]))
+    const medians = Object.fromEntries(cases.map((name) => {
+      const of = samples.get(side[name].name)!
+      return [side[name].name, { ns: median(of.map((s) => s.ns)), cpuNs: median(of.map((s) => s.cpuNs)), meters: {} }]
+    }))
+    writeFileSync(out, JSON.stringify(medians))
+  }).pipe(Effect.scoped, Effect.ensuring(Effect.promise(() => pool.end())))
+
+const runChild = (label: Label, out: string) =>
+  Effect.async<void, Error>((resume) => {
+    const process_ = spawn("npx", ["tsx", fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_JSON: "", BENCH_VERSIONS_SIDE: label, BENCH_VERSIONS_OUT: out },
+      stdio: ["ignore", "ignore", "inherit"]
+    })
+    process_.on("close", (code) =>
+      resume(code === 0 ? Effect.void : Effect.fail(new Error(`the ${label} process exited with ${code}`))))
+  })
+
+/** The parent: the table, then the pairs of processes, then the comparisons over the pairs. */
+const parent = Effect.gen(function*() {
+  const pairs = Math.max(2, Number(process.env["BENCH_VERSIONS_PAIRS"] ?? 4))
   yield* Effect.promise(async () => {
     await plain.execute(sql`drop schema if exists cachefx_bench_versions cascade`)
     await plain.execute(sql`create schema cachefx_bench_versions`)
@@ -115,14 +165,35 @@ const program = Effect.gen(function*() {
       `insert into cachefx_bench_versions.posts select i, i % 50, 'title ' || i from generate_series(0, ${rows - 1}) i`
     ))
   })
-  console.log(`  before: ${beforeRoot}; after: ${here}`)
-  const old = yield* sideOf("before", ...before)
-  const now = yield* sideOf("after", ...after)
-  for (const name of ["hit", "update", "offline"] as const) {
-    const cases = [old[name], now[name]]
-    compare(yield* measure(cases), against(old[name].name, [{ name: now[name].name, target: "≤ 1.05×" }]))
+  console.log(`  before: ${beforeRoot}; after: ${here}; ${pairs} pairs of processes`)
+  const scratch = mkdtempSync(path.join(tmpdir(), "cachefx-versions-"))
+  const samples = new Map<string, Array<Sample>>()
+  for (let pair = 0; pair < pairs; pair++) {
+    const order: ReadonlyArray<Label> = pair % 2 === 0 ? ["before", "after"] : ["after", "before"]
+    for (const label of order) {
+      const out = path.join(scratch, `${pair}-${label}.json`)
+      yield* runChild(label, out)
+      const medians = JSON.parse(readFileSync(out, "utf8")) as Record<string, Sample>
+      for (const [name, sample] of Object.entries(medians)) {
+        samples.set(name, [...(samples.get(name) ?? []), sample])
+      }
+    }
+    console.log(`  pair ${pair + 1} of ${pairs} done; load average ${loadAverage()}`)
+  }
+  rmSync(scratch, { recursive: true, force: true })
+  for (const name of cases) {
+    const [before, after] = [`${caseNames[name]} (before)`, `${caseNames[name]} (after)`]
+    compare(samples, against(before, [{ name: after, target: "≤ 1.05×" }]))
   }
   yield* Effect.promise(() => plain.execute(sql`drop schema if exists cachefx_bench_versions cascade`))
-}).pipe(Effect.scoped, Effect.ensuring(Effect.promise(() => pool.end())))
+}).pipe(Effect.ensuring(Effect.promise(() => pool.end())))
 
-main("this build of cachefx against another (BENCH_BEFORE), same process", program)
+const side = process.env["BENCH_VERSIONS_SIDE"]
+if (side === "before" || side === "after") {
+  Effect.runPromise(child(side, process.env["BENCH_VERSIONS_OUT"]!)).catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+} else {
+  main("this build of cachefx against another (BENCH_BEFORE), each in processes of its own", parent)
+}
