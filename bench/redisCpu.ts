@@ -105,7 +105,7 @@ const program = Effect.gen(function*() {
 
   // fills every key and warms up every path
   yield* Effect.promise(() => raw.mset(...keys.flatMap((input) => [`raw:${peerKey(input)}`, "x".repeat(157)])))
-  for (const [name, body, count] of cases) {
+  for (const [, body, count] of cases) {
     yield* run(body, count)
   }
   const figures = new Map<string, Array<Figures>>(cases.map(([name]) => [name, []]))
