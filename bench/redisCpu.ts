@@ -74,7 +74,7 @@ const program = Effect.gen(function*() {
   let fresh = 0
   const newItem = (): Item => ({ shop: 100 + (fresh % 10), id: fresh++ })
 
-  const cases: ReadonlyArray<readonly [string, Run<never, CacheStore.CacheStore>, number]> = [
+  const cases: ReadonlyArray<readonly [string, Run<unknown, CacheStore.CacheStore>, number]> = [
     ["cachefx hit, 50 fibers", fiberWorkers(50, hit), hits],
     ["store get, 50 fibers", fiberWorkers(50, storeGet), hits],
     ["raw GET, 50 async loops", asyncWorkers(50, (i) => raw.get(`raw:${peerKey(keys[i % keys.length]!)}`)), hits],
@@ -87,7 +87,7 @@ const program = Effect.gen(function*() {
     }), fills]
   ]
 
-  const run = (body: Run<never, CacheStore.CacheStore>, count: number) =>
+  const run = (body: Run<unknown, CacheStore.CacheStore>, count: number) =>
     Effect.gen(function*() {
       const redisBefore = yield* Effect.promise(() => cpuSeconds(admin))
       const commandsBefore = yield* Effect.promise(() => commands(admin))
