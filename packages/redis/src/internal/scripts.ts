@@ -278,23 +278,35 @@ const script = <A>(client: Redis | Cluster, lua: string) => {
   const sha = createHash("sha1").update(lua).digest("hex")
   const send = sendWith<A>(client)
   return (numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> =>
-    send("evalsha", [sha, numberOfKeys, ...args]).catch((error: unknown) =>
+    send("evalsha", sha, numberOfKeys, args).catch((error: unknown) =>
       error instanceof Error && error.message.startsWith("NOSCRIPT")
-        ? send("eval", [lua, numberOfKeys, ...args])
+        ? send("eval", lua, numberOfKeys, args)
         : Promise.reject(error)
     )
 }
 
 /**
- * A command sent as the scripts are: built as an ioredis `Command` with the client's
- * `keyPrefix` and UTF-8 replies, through the client's `sender`.
+ * A script call as an ioredis `Command` with UTF-8 replies, through the client's
+ * `sender`. Its arguments are laid out here, once: the script, the key count, the keys
+ * (with the client's `keyPrefix`) and the arguments, every one a string. The `Command`
+ * is made without them and given them after: its constructor copies its arguments with
+ * `Array.prototype.flat`, about 0.9 µs for the ten of a read (V8's generic path), a
+ * tenth of a raw `GET`'s client CPU, and prefixes keys and converts numbers, done here.
+ * Its keys (a Cluster's slot) are read from `args` when first asked for.
  */
 const sendWith = <A>(client: Redis | Cluster) => {
-  const prefix = client.options.keyPrefix
-  const options = prefix === undefined ? { replyEncoding: "utf8" as const } : { replyEncoding: "utf8" as const, keyPrefix: prefix }
+  const prefix = client.options.keyPrefix ?? ""
+  const options = { replyEncoding: "utf8" as const }
   const sendCommand = sender(client)
-  return (name: string, args: ReadonlyArray<string | number>): Promise<A> => {
-    const command = new Command(name, [...args], options)
+  return (name: string, script: string, numberOfKeys: number, args: ReadonlyArray<string | number>): Promise<A> => {
+    const laid = new Array<string>(args.length + 2)
+    laid[0] = script
+    laid[1] = String(numberOfKeys)
+    for (let i = 0; i < args.length; i++) {
+      laid[i + 2] = i < numberOfKeys ? prefix + args[i] : String(args[i])
+    }
+    const command = new Command(name, [], options)
+    command.args = laid
     sendCommand(command)
     return command.promise
   }
