@@ -9,18 +9,23 @@
  * Cases: `cached()` hits from 50 fibers and from one; the store's own `get` alone from 50
  * fibers (the store's share of a hit); raw `GET`s from 50 plain async loops (for scale);
  * a miss and its fill from one fiber (a new key each time); bentocache L2 hits and fills
- * (for scale). 1,000 keys of a two-field constructor.
+ * (for scale). 1,000 keys of a two-field constructor. Between the raw `GET` and the
+ * store's `get`, the read script of a hit sent as the store sends it (the store's
+ * internal `scripts` module, from the build), from 50 plain async loops and from 50
+ * fibers (`Effect.async`): the steps of a hit, each with the cost of what it adds.
  *
  * Run: npm run build --silent && npx tsx bench/redisCpu.ts (BENCH_ROUNDS, default 5;
  * BENCH_HITS, default 20,000; BENCH_FILLS, default 2,000)
  */
 import { Cached, CacheStore, KeyConstructor } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { Redis } from "ioredis"
 import { asyncLoop, asyncWorkers, fiberLoop, fiberWorkers, loadAverage, main, type Run } from "./harness.js"
 import { type Item, inputs, item, Items, peerKey } from "./items.js"
 import { bentoRedis } from "./peers.js"
+import * as keysOf from "../packages/redis/dist/internal/keys.js"
+import * as scripts from "../packages/redis/dist/internal/scripts.js"
 import { server } from "./redisServer.js"
 
 const rounds = Math.max(1, Number(process.env["BENCH_ROUNDS"] ?? 5))
@@ -69,14 +74,24 @@ const program = Effect.gen(function*() {
   )
   const hit = (i: number) => getItem(keys[i % keys.length]!)
   const storeKeys = yield* Effect.forEach(keys, (input) => KeyConstructor.keyFor(Items, input))
-  const storeGet = (i: number) => store.get(storeKeys[i % keys.length]!)
+  // the script of a leased read, as the store sends it (its fresh stamp and token are ids of the same length)
+  const storeScripts = scripts.register(client)
+  const physical = storeKeys.map(keysOf.physical)
+  const script = (i: number) => {
+    const at = physical[i % keys.length]!
+    return storeScripts.cachefxGet(4, [at.entry, at.partitionStamp, at.namespaceStamp, keysOf.leaseOf(at.entry), `s${1e15 + i}`, "60000", "5000", `t${1e15 + i}`])
+  }
   const bentoGet = (key: string, input: Item) => bento.getOrSet({ key, ttl: "1h", factory: () => item(input) })
   let fresh = 0
   const newItem = (): Item => ({ shop: 100 + (fresh % 10), id: fresh++ })
 
   const cases: ReadonlyArray<readonly [string, Run<unknown, CacheStore.CacheStore>, number]> = [
     ["cachefx hit, 50 fibers", fiberWorkers(50, hit), hits],
-    ["store get, 50 fibers", fiberWorkers(50, storeGet), hits],
+    ["get script, 50 async loops", asyncWorkers(50, script), hits],
+    ["get script, 50 fibers", fiberWorkers(50, (i) => Effect.async<unknown>((resume) => {
+      script(i).then((reply) => resume(Effect.succeed(reply)))
+    })), hits],
+    ["store get (leased, as cached() reads), 50 fibers", fiberWorkers(50, (i) => store.get(storeKeys[i % keys.length]!, { lease: Duration.seconds(5) })), hits],
     ["raw GET, 50 async loops", asyncWorkers(50, (i) => raw.get(`raw:${peerKey(keys[i % keys.length]!)}`)), hits],
     ["bentocache L2 hit, 50 async loops", asyncWorkers(50, (i) => bentoGet(peerKey(keys[i % keys.length]!), keys[i % keys.length]!)), hits],
     ["cachefx hit, one fiber", fiberLoop(hit), hits / 4],
@@ -122,7 +137,7 @@ const program = Effect.gen(function*() {
       return `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
     }
     console.log(
-      `${name.padEnd(38)} client ${show((f) => f.client, 1)} µs, Redis ${show((f) => f.redis, 1)} µs, ${show((f) => f.commands, 2)} commands`
+      `${name.padEnd(50)} client ${show((f) => f.client, 1)} µs, Redis ${show((f) => f.redis, 1)} µs, ${show((f) => f.commands, 2)} commands`
     )
   }
 }).pipe(Effect.scoped)
