@@ -17,7 +17,7 @@
  * Run: npm run build --silent && npx tsx bench/redisCpu.ts (BENCH_ROUNDS, default 5;
  * BENCH_HITS, default 20,000; BENCH_FILLS, default 2,000)
  */
-import { Cached, CacheStore, KeyConstructor } from "@cachefx/core"
+import { Cached, CacheSettings, CacheStore, KeyConstructor } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Duration, Effect } from "effect"
 import { Redis } from "ioredis"
@@ -66,7 +66,10 @@ const program = Effect.gen(function*() {
     (c) => Effect.sync(() => c.disconnect())
   )
   const bento = yield* bentoRedis(port)
-  const store = yield* RedisStore.make({ client })
+  // a 5 s operation timeout: on a loaded machine a read past the default 250 ms would fail
+  // (the store's get) or compute (a call), and open the breaker: another measure
+  const settings = CacheSettings.layer({ operationTimeout: "5 seconds" })
+  const store = yield* RedisStore.make({ client }).pipe(Effect.provide(settings))
 
   const getItem = Cached.cached({ key: Items, ttl: "1 hour" })((input: Item) => Effect.succeed(item(input)))
   const fillItem = Cached.cached({ key: Items, name: "fill", ttl: "1 hour" })((input: Item) =>
@@ -116,7 +119,7 @@ const program = Effect.gen(function*() {
         redis: (redisAfter - redisBefore) * 1e6 / count,
         commands: (commandsAfter - commandsBefore) / count
       } satisfies Figures
-    }).pipe(Effect.provideService(CacheStore.CacheStore, store))
+    }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.provide(settings))
 
   // fills every key and warms up every path
   yield* Effect.promise(() => raw.mset(...keys.flatMap((input) => [`raw:${peerKey(input)}`, "x".repeat(157)])))
