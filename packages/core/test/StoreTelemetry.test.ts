@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cached, CacheError, CacheKey, CacheMetrics, CacheSettings, CacheStore, KeyConstructor, KeyField } from "@cachefx/core"
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Fiber, Layer, Metric } from "effect"
 import { recordingTracer } from "./recordingTracer.js"
 
 const getUser = Cached.cached({
@@ -64,6 +64,21 @@ describe("store telemetry", () => {
       const taggedBefore = yield* tagged
       yield* Effect.ignore(wipe).pipe(Effect.tagMetrics("tenant", "a"))
       expect((yield* tagged) - taggedBefore).toBe(1)
+    }))
+
+  it.effect("an operation its caller interrupts is not timed: it answered nothing, as an interrupted call", () =>
+    Effect.gen(function*() {
+      const memory = yield* CacheStore.makeMemory()
+      const hanging = CacheStore.withTelemetry({ ...memory, get: () => Effect.never }, "hanging")
+      const key = yield* KeyConstructor.keyFor(KeyConstructor.make({ namespace: "telemetry-hang" }), {})
+      const before = yield* timed("hanging", "get")
+      const fiber = yield* Effect.fork(hanging.get(key))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      expect((yield* timed("hanging", "get")) - before).toBe(0)
+      // the same operation answered is timed
+      yield* CacheStore.withTelemetry(memory, "hanging").get(key)
+      expect((yield* timed("hanging", "get")) - before).toBe(1)
     }))
 
   it.effect("a fiber's own metric labels (Effect.tagMetrics) are added to the store and operation tags", () =>

@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
@@ -20,44 +21,56 @@ type Operation = "get" | "getMany" | "set" | "invalidate" | "deleteVersions"
  * histogram's hook is taken once per store and operation, not per call.
  */
 const observe = (store: string, operation: Operation, timed: boolean, attributes?: Record<string, string>) => {
-  const span = tracing.withSpan(`cachefx.store.${operation}`, {
-    kind: "client",
-    attributes: { "cachefx.store": store, ...attributes }
-  })
+  const name = `cachefx.store.${operation}`
+  const options = { kind: "client" as const, attributes: { "cachefx.store": store, ...attributes } }
   if (!timed) {
-    return span
+    return tracing.withSpan(name, options)
   }
   const labels = [MetricLabel.make("store", store), MetricLabel.make("operation", operation)]
   const hook = timer.storeOperations.hook(labels)
-  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => span(trackDuration(effect, labels, hook))
+  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiberRuntime((fiber) => {
+      const timed = trackDuration(fiber, effect, labels, hook)
+      return tracing.isExporting(fiber) ? Effect.withSpan(timed, name, options) : timed
+    })
 }
 
 /**
  * Times `effect` into `CacheMetrics.storeDuration` under `labels`, through `hook` (their
  * histogram, see `Timer.hook`: updating the timer itself cost about 3 µs of client CPU
- * per Redis operation). The fiber's own metric labels (`Effect.tagMetrics`), when it
- * has any, name another histogram: that update goes through the timer.
+ * per Redis operation), once it has succeeded or failed (a timed-out operation fails);
+ * an operation interrupted by its caller answered nothing and is not timed, as a call
+ * is not. The fiber's own metric labels (`Effect.tagMetrics`), when it has any, name
+ * another histogram: that update goes through the timer.
  */
 const trackDuration = <A, E, R>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
   effect: Effect.Effect<A, E, R>,
   labels: ReadonlyArray<MetricLabel.MetricLabel>,
   hook: timer.Hook
-): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime((fiber) => {
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const start = clock.unsafeCurrentTimeNanos()
-    // on exit: failed and timed-out operations are timed too
-    return Effect.onExit(effect, () => {
-      const nanos = clock.unsafeCurrentTimeNanos() - start
-      const own = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      if (own.length === 0) {
-        hook.update(Number(nanos) / 1e6)
-      } else {
-        CacheMetrics.storeDuration.unsafeUpdate(Duration.nanos(nanos), [...labels, ...own])
-      }
-      return Effect.void
-    })
+): Effect.Effect<A, E, R> => {
+  const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+  const start = timer.now(clock)
+  const record = () => {
+    const millis = timer.now(clock) - start
+    const own = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    if (own.length === 0) {
+      hook.update(millis)
+    } else {
+      CacheMetrics.storeDuration.unsafeUpdate(Duration.millis(millis), [...labels, ...own])
+    }
+  }
+  return Effect.matchCauseEffect(effect, {
+    onFailure: (cause) => {
+      record()
+      return Effect.failCause(cause)
+    },
+    onSuccess: (value) => {
+      record()
+      return Effect.succeed(value)
+    }
   })
+}
 
 /**
  * A store whose operations are observed (see `observe`): timed or not. A timed store

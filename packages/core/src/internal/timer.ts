@@ -1,3 +1,6 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
@@ -53,6 +56,19 @@ export const make = (name: string, boundaries: ReadonlyArray<number>, descriptio
     hook: (labels) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, [timeUnit, ...labels]))
   }
 }
+
+/** The clock of every runtime that was given no other: its time is `performance.now()`'s. */
+const defaultClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+/**
+ * Now, in milliseconds from an origin of the clock's: `performance.now()` on Effect's
+ * own clock (its nanoseconds are a `bigint` from `process.hrtime`, which costs a hit
+ * more), the clock's nanoseconds on any other (a `TestClock`).
+ *
+ * @internal
+ */
+export const now = (clock: Clock.Clock): number =>
+  clock === defaultClock ? performance.now() : Number(clock.unsafeCurrentTimeNanos()) / 1e6
 
 /**
  * `CacheMetrics.callDuration`. The buckets start at 1 µs: a memory hit takes a few.

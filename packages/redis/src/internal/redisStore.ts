@@ -134,14 +134,15 @@ class Store implements CacheStore.Service {
           token
         ])
     if (!this.cluster) {
-      return read([at.entry, at.partitionStamp, at.namespaceStamp]).then((reply) =>
-        this.lookup(reply, reply[2]!, token)
-      )
+      return read([at.entry, at.partitionStamp, at.namespaceStamp]).then((reply) => {
+        const found = scripts.readOf(reply)
+        return this.lookup(found, found[2]!, token)
+      })
     }
     return Promise.all([
       read([at.entry, at.partitionStamp]),
       this.commands.cachefxNamespace(at.namespaceStamp, stamp, this.window)
-    ]).then(([reply, namespaceStamp]) => this.lookup(reply, namespaceStamp, token))
+    ]).then(([reply, namespaceStamp]) => this.lookup(scripts.readOf(reply), namespaceStamp, token))
   }
 
   /**
@@ -176,8 +177,8 @@ class Store implements CacheStore.Service {
       const lookups = new Array<CacheStore.Lookup>(many.length)
       groups.forEach((group, g) =>
         group.forEach((i, j) => {
-          const reply = replies[g]![j]!
-          lookups[i] = this.lookup(reply, this.cluster ? stampOf.get(at[i]!.namespaceStamp)! : reply[2]!)
+          const found = scripts.readOf(replies[g]![j]!)
+          lookups[i] = this.lookup(found, this.cluster ? stampOf.get(at[i]!.namespaceStamp)! : found[2]!)
         })
       )
       return lookups
@@ -304,7 +305,7 @@ class Store implements CacheStore.Service {
    * the read asked for it (`token`) and the key held no entry.
    */
   private lookup(
-    reply: scripts.GetReply,
+    reply: scripts.Read,
     namespaceStamp: string,
     token?: CacheStore.LeaseToken | undefined
   ): CacheStore.Lookup {

@@ -35,18 +35,12 @@ export class CallTimings {
   }
 }
 
-/** The clock of every runtime that was given no other: its time is `performance.now()`'s. */
-const defaultClock = Effect.runSync(Effect.clock)
-
 /**
- * Now, in milliseconds from an origin of the clock's: `performance.now()` on Effect's
- * own clock (its nanoseconds are a `bigint` from `process.hrtime`, which costs a hit
- * more), the clock's nanoseconds on any other (a `TestClock`).
+ * Now, in milliseconds (see `Timer.now`).
  *
  * @internal
  */
-export const now = (clock: Clock.Clock): number =>
-  clock === defaultClock ? performance.now() : Number(clock.unsafeCurrentTimeNanos()) / 1e6
+export const now = timer.now
 
 /**
  * Times a call that started at `start` (`now`) into `CacheMetrics.callDuration`.
