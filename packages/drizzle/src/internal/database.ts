@@ -85,7 +85,7 @@ export const wrap = <DB extends object>(db: DB, hooks: Hooks, transaction: Trans
         }, ...config)
         // Reached only when the transaction (or savepoint) committed: a rollback throws or rejects.
         return andThen(result, (value) =>
-          andThen(emit(destination, db, transaction, coalesce(inner.events), !isThenable(result), persisted), () => value))
+          andThen(emit(context, coalesce(inner.events), !isThenable(result), persisted), () => value))
       }
     }),
     ...(withCtes === undefined ? {} : {

@@ -111,24 +111,36 @@ const publish = (
 }
 
 /**
+ * Where a write's events go: its database and the destination that database was
+ * instrumented with, and the transaction it runs in.
+ *
+ * @internal
+ */
+export interface Route {
+  /** The database or transaction the write runs on: outside a transaction, the outbox deletes its rows there. */
+  readonly source: unknown
+  readonly destination: Destination
+  /** The enclosing transaction, whose buffer keeps the events until it commits; undefined outside one. */
+  readonly transaction: Transaction | undefined
+}
+
+/**
  * Sends the events of a committed write, or of a committed transaction, where they go:
- * into the enclosing `transaction`'s buffer when there is one (they wait for its
- * commit), else onto the bus at once (`publish`). `db` is the database the write ran
- * on, `persisted` what the outbox gave when it stored the events.
+ * into the enclosing transaction's buffer when there is one (they wait for its commit),
+ * else onto the bus at once (`publish`). `persisted` is what the outbox gave when it
+ * stored them.
  *
  * @internal
  */
 export const emit = (
-  destination: Destination,
-  db: unknown,
-  transaction: Transaction | undefined,
+  route: Route,
   events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
   sync: boolean,
   persisted: unknown
 ): Maybe<void> => {
-  if (transaction !== undefined) {
-    transaction.events.push(...events)
+  if (route.transaction !== undefined) {
+    route.transaction.events.push(...events)
     return undefined
   }
-  return events.length === 0 ? undefined : publish(destination, db, events, sync, persisted)
+  return events.length === 0 ? undefined : publish(route.destination, route.source, events, sync, persisted)
 }

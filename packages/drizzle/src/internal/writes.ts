@@ -1,7 +1,7 @@
 import { InvalidationEvent } from "@cachefx/core"
 import { hasProperty } from "effect/Predicate"
 import { UnsupportedDrizzleError } from "../DrizzleError.js"
-import { type Destination, emit, type Transaction } from "./delivery.js"
+import { emit, type Route } from "./delivery.js"
 import type { Dialect } from "./dialect.js"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import { pair } from "./rows.js"
@@ -10,23 +10,15 @@ import type { TablePlan } from "./tables.js"
 import { drizzleVersion } from "./version.js"
 
 /**
- * Where a write runs and where its events go.
+ * Where a write runs (its `Route`: the database or transaction it came from, not
+ * instrumented) and how: the dialect's adapter, picked when the database was
+ * instrumented. Outside a transaction, with an outbox, every write runs in a transaction
+ * of its own that stores its events there before the commit.
  *
  * @internal
  */
-export interface WriteContext {
-  /** The database or transaction the builder came from (not instrumented). */
-  readonly source: unknown
-  /** The adapter of the database's dialect, picked when it was instrumented. */
+export interface WriteContext extends Route {
   readonly dialect: Dialect
-  /**
-   * The bus and the outbox of the instrumented database. Outside a transaction, with an
-   * outbox, every write runs in a transaction of its own that stores its events there
-   * before the commit.
-   */
-  readonly destination: Destination
-  /** The enclosing transaction, whose buffer keeps the events until it commits; undefined outside one. */
-  readonly transaction: Transaction | undefined
 }
 
 const sessionOf = (tx: unknown): unknown => hasProperty(tx, "session") ? tx.session : undefined
@@ -131,10 +123,10 @@ const run = (
     result: outcome.result,
     events: eventsOf(write, changed, outcome, old)
   })
-  const { destination, source, transaction } = context
+  const { source, transaction } = context
   const deliver = (outcome: Done, sync: boolean) =>
-    andThen(emit(destination, source, transaction, outcome.events, sync, outcome.persisted), () => outcome.result)
-  const outbox = transaction === undefined ? destination.outbox : undefined
+    andThen(emit(context, outcome.events, sync, outcome.persisted), () => outcome.result)
+  const outbox = transaction === undefined ? context.destination.outbox : undefined
   if (transaction !== undefined || (!reads && outbox === undefined)) {
     const read = before(source)
     return andThen(read, (old) => {
