@@ -21,8 +21,9 @@
  */
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type * as Option from "effect/Option"
-import type { CacheError } from "./CacheError.js"
+import type { CacheDefinitionError, CacheError } from "./CacheError.js"
 import * as internal from "./internal/invalidationRule.js"
 import type * as InvalidationEvent from "./InvalidationEvent.js"
 
@@ -329,6 +330,49 @@ export const make: (options: Options) => InvalidationRule = internal.make
  * @category constructors
  */
 export const custom: (options: CustomOptions) => InvalidationRule = internal.custom
+
+/**
+ * The columns a rule reads, by their database names: what `fieldMapping` reads each
+ * input from, and what `watchFields` watches.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidationRule } from "@cachefx/core"
+ *
+ * const read = (columns: InvalidationRule.Columns) => new Set(columns.mapping.map(([, column]) => column))
+ * ```
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Columns {
+  /** Each input of `fieldMapping` with the database name of the column it is read from. */
+  readonly mapping: ReadonlyArray<readonly [input: string, column: string]>
+  /** The database names of `watchFields`; undefined when the rule has none (every change counts). */
+  readonly watch: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Resolves the columns a rule names (a database name, a Drizzle property name or a
+ * column object) to database names, against its table, the way the engine reads event
+ * rows; a `CacheDefinitionError` names the first column the table does not have. Write
+ * hooks use it to know which columns a write must report.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { integer, pgTable } from "drizzle-orm/pg-core"
+ * import { InvalidationRule } from "@cachefx/core"
+ *
+ * const posts = pgTable("posts", { id: integer("id").primaryKey(), authorId: integer("author_id") })
+ * const rule = InvalidationRule.make({ table: posts, fieldMapping: { authorId: "authorId" } })
+ * console.log(Either.map(InvalidationRule.columns(rule), (columns) => columns.mapping)) // Right([["authorId", "author_id"]])
+ * ```
+ *
+ * @since 0.4.0
+ * @category introspection
+ */
+export const columns: (rule: InvalidationRule) => Either.Either<Columns, CacheDefinitionError> = internal.columns
 
 /**
  * Whether a value is a rule.

@@ -18,6 +18,7 @@ import {
   Context,
   Deferred,
   Effect,
+  Either,
   Exit,
   Fiber,
   FiberId,
@@ -660,6 +661,25 @@ describe("InvalidationEngine layer errors", () => {
         `Two cached values given to the engine are named "timeline" (one on key namespace "posts", the other on "posts"); give each its own name (cached({ name }))`
       )
     }))
+
+  it("columns: a rule's columns by database name, as the engine reads event rows, or the first one the table lacks", () => {
+    const rule = InvalidationRule.make({
+      table: posts,
+      fieldMapping: { author: "authorId", post: posts.id },
+      watchFields: ["title", "status"]
+    })
+    expect(InvalidationRule.columns(rule)).toEqual(
+      Either.right({ mapping: [["author", "author_id"], ["post", "id"]], watch: ["title", "status"] })
+    )
+    const unwatched = InvalidationRule.make({ table: "posts", fieldMapping: { author: "authorId" } })
+    expect(InvalidationRule.columns(unwatched)).toEqual(Either.right({ mapping: [["author", "authorId"]], watch: undefined }))
+    const unknown = InvalidationRule.make({ table: posts, fieldMapping: { author: "writer_id" }, name: "by-writer" })
+    expect(Either.getLeft(InvalidationRule.columns(unknown)).pipe(Option.map((error) => error.message))).toEqual(
+      Option.some(
+        `InvalidationRule "by-writer": fieldMapping "author": table "posts" has no column "writer_id" (its columns: id, author_id, status, title)`
+      )
+    )
+  })
 
   it("a table that is neither a Drizzle table nor a name fails when the rule is made", () => {
     expect(() => InvalidationRule.make({ table: { name: "posts" }, fieldMapping: {} })).toThrow(

@@ -4,7 +4,7 @@ import Database from "better-sqlite3"
 import { asc, eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/better-sqlite3"
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core"
-import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, TestCache } from "@cachefx/core"
+import { Cached, CacheStore, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField, TestCache } from "@cachefx/core"
 import { Effect, Layer, Option } from "effect"
 import { invalidations, key, makeCaches, partition, settle } from "./fixtures.js"
 
@@ -188,6 +188,27 @@ describe("better-sqlite3", () => {
         [key("post", 1), key("post", 1), key("titles", 7), partition(7), partition(7), partition(8)].sort()
       )
     }).pipe(Effect.provide(fixture.layer))
+  })
+
+  it.live("a column named by a name that is one column's database name and another's property reads the same column as the engine", () => {
+    // `author_id` is the database name of `authorId` and the property name of `writer`: rules read it as the database name
+    const shared = sqliteTable("shared_names", {
+      id: integer("id").primaryKey(),
+      author_id: integer("writer").notNull(),
+      authorId: integer("author_id").notNull()
+    })
+    const client = drizzle(new Database(":memory:"))
+    client.run(sql`create table shared_names (id integer primary key, writer integer not null, author_id integer not null)`)
+    const titles = Cached.cached({
+      key: KeyConstructor.make({ namespace: "titles", fields: [KeyField.arg("authorId")] }),
+      invalidatesOn: [InvalidationRule.make({ table: shared, fieldMapping: { authorId: "author_id" } })]
+    })((input: { readonly authorId: number }) => Effect.succeed(input.authorId))
+    return Effect.gen(function*() {
+      const db = yield* DrizzleHooks.instrument(client, { caches: [titles] })
+      yield* Effect.promise(() => db.insert(shared).values({ id: 1, author_id: 5, authorId: 7 }))
+      // the row carries `author_id` (7): the exact key, not the namespace a row without it would wipe
+      expect(yield* invalidations).toEqual([key("titles", 7)])
+    }).pipe(Effect.provide(InvalidationEngine.layer({ caches: [titles] }).pipe(Layer.provideMerge(TestCache.layer()))))
   })
 
   it.live("a custom invalidator sees every column of the rows before and after, though no rule maps one", () => {

@@ -3,6 +3,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Cached from "../Cached.js"
+import { CacheDefinitionError } from "../CacheError.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import * as InvalidationRule from "../InvalidationRule.js"
 import { canonical } from "./keyEncoding.js"
@@ -90,6 +91,37 @@ export type Target =
 const operations: ReadonlyArray<InvalidationEvent.Operation> = ["insert", "update", "delete"]
 
 /**
+ * The database names of the columns a rule reads, resolved against its table: the
+ * first column that does not belong to it fails.
+ *
+ * @internal
+ */
+export const columns = (
+  rule: InvalidationRule.InvalidationRule
+): Either.Either<InvalidationRule.Columns, CacheDefinitionError> => {
+  const fail = (reason: string) =>
+    Either.left(new CacheDefinitionError({ subject: `InvalidationRule "${rule.name}"`, reason }))
+  const table = describe(rule.options.table)
+  const mapping: Array<readonly [string, string]> = []
+  for (const [input, column] of Object.entries(rule.options.fieldMapping)) {
+    const name = columnName(table, column)
+    if (Either.isLeft(name)) {
+      return fail(`fieldMapping "${input}": ${name.left}`)
+    }
+    mapping.push([input, name.right])
+  }
+  const watch: Array<string> = []
+  for (const column of rule.options.watchFields ?? []) {
+    const name = columnName(table, column)
+    if (Either.isLeft(name)) {
+      return fail(`watchFields: ${name.left}`)
+    }
+    watch.push(name.right)
+  }
+  return Either.right({ mapping, watch: rule.options.watchFields === undefined ? undefined : watch })
+}
+
+/**
  * Checks a rule against its cached value: every mapped input is read by the key, every
  * column belongs to the table.
  *
@@ -101,29 +133,18 @@ export const plan = (
 ): Either.Either<Plan, InvalidationRule.InvalidationRuleError> => {
   const fail = (reason: string) =>
     Either.left(new InvalidationRule.InvalidationRuleError({ cache: cached.name, rule: rule.name, reason }))
-  const table = describe(rule.options.table)
   const fields = cached.key.fields
   const open = fields.some((field) => field.inputs === "*")
   const inputs = new Set(fields.flatMap((field) => field.inputs === "*" ? [] : field.inputs))
-  const mapping: Array<readonly [string, string]> = []
-  for (const [input, column] of Object.entries(rule.options.fieldMapping)) {
-    if (!open && !inputs.has(input)) {
-      return fail(`"${input}" is not an input of its key (the key reads: ${[...inputs].join(", ") || "no input"})`)
-    }
-    const name = columnName(table, column)
-    if (Either.isLeft(name)) {
-      return fail(`fieldMapping "${input}": ${name.left}`)
-    }
-    mapping.push([input, name.right])
+  const unread = Object.keys(rule.options.fieldMapping).find((input) => !open && !inputs.has(input))
+  if (unread !== undefined) {
+    return fail(`"${unread}" is not an input of its key (the key reads: ${[...inputs].join(", ") || "no input"})`)
   }
-  const watch = new Set<string>()
-  for (const column of rule.options.watchFields ?? []) {
-    const name = columnName(table, column)
-    if (Either.isLeft(name)) {
-      return fail(`watchFields: ${name.left}`)
-    }
-    watch.add(name.right)
+  const resolved = columns(rule)
+  if (Either.isLeft(resolved)) {
+    return fail(resolved.left.reason)
   }
+  const { mapping, watch } = resolved.right
   // the engine provides its whole context to jobs, so the services keys read are there
   const subject = cached as Subject
   return Either.right({
@@ -131,7 +152,7 @@ export const plan = (
     rule,
     mapping,
     mapped: new Set(mapping.map(([, column]) => column)),
-    watch: rule.options.watchFields === undefined ? undefined : watch,
+    watch: watch === undefined ? undefined : new Set(watch),
     on: new Set(rule.options.on ?? operations)
   })
 }

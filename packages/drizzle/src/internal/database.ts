@@ -1,35 +1,20 @@
-import type { InvalidationEvent } from "@cachefx/core"
-import { randomUUID } from "node:crypto"
+import { begin, type Destination, emit, type Transaction } from "./delivery.js"
 import type { Dialect } from "./dialect.js"
-import { andThen, isThenable, type Maybe } from "./maybe.js"
-import type { Outbox } from "./outbox.js"
+import { andThen, isThenable } from "./maybe.js"
 import { coalesce } from "./rows.js"
 import type { Planner } from "./tables.js"
 import { instrumentWrite, type WriteContext } from "./writes.js"
 
 /**
  * What an instrumented database needs: its dialect's adapter, the plans of the tables,
- * and how to publish the events of a write that is not inside a transaction.
+ * and where the events of its writes go.
  *
  * @internal
  */
 export interface Hooks {
   readonly dialect: Dialect
   readonly planner: Planner
-  /** Publishes events after their commit, then runs `after`; waits unless `sync`. */
-  readonly publish: (
-    events: ReadonlyArray<InvalidationEvent.InvalidationEvent>,
-    sync: boolean,
-    after: (() => unknown) | undefined
-  ) => Maybe<void>
-  /** When set, events are written to this outbox in the transaction of their write. */
-  readonly outbox: Outbox | undefined
-}
-
-/** The events of one transaction or savepoint, published (or handed to its parent) when it commits. */
-interface Buffer {
-  readonly id: string
-  readonly events: Array<InvalidationEvent.InvalidationEvent>
+  readonly destination: Destination
 }
 
 type Entry = "insert" | "update" | "delete"
@@ -72,52 +57,35 @@ const writers = (target: object, hooks: Hooks, context: WriteContext) =>
 
 /**
  * Wraps a Drizzle database (or transaction) so that its writes publish events; inside a
- * transaction, `buffer` collects them instead.
+ * transaction, `transaction` collects them until the outermost commit.
  *
  * @internal
  */
-export const wrap = <DB extends object>(db: DB, hooks: Hooks, buffer: Buffer | undefined): DB => {
-  const { dialect, outbox } = hooks
-  /** After the outermost commit: publish, then delete what the outbox kept for a crash. */
-  const deliver = (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) =>
-    hooks.publish(events, sync, outbox === undefined ? undefined : () => outbox.remove(db, persisted))
-  const context: WriteContext = buffer === undefined
-    ? { source: db, dialect, transactionId: undefined, persist: outbox?.write, emit: deliver }
-    : {
-      source: db,
-      dialect,
-      transactionId: buffer.id,
-      persist: undefined,
-      emit: (events) => {
-        buffer.events.push(...events)
-      }
-    }
+export const wrap = <DB extends object>(db: DB, hooks: Hooks, transaction: Transaction | undefined): DB => {
+  const { destination, dialect } = hooks
+  const { outbox } = destination
+  const context: WriteContext = { source: db, dialect, destination, transaction }
   const own = writers(db, hooks, context)
-  const transaction = method(db, "transaction")
+  const openTransaction = method(db, "transaction")
   const withCtes = method(db, "with")
   const overrides: Record<PropertyKey, unknown> = {
     ...own,
-    ...(transaction === undefined ? {} : {
+    ...(openTransaction === undefined ? {} : {
       transaction: (callback: (tx: object) => unknown, ...config: ReadonlyArray<unknown>) => {
-        const inner: Buffer = { id: buffer?.id ?? randomUUID(), events: [] }
+        const inner = begin(transaction)
         let persisted: unknown
-        const result = transaction((tx: object) => {
+        const result = openTransaction((tx: object) => {
           const value = callback(wrap(tx, hooks, inner))
           // The outermost transaction stores its events in the outbox before it commits.
-          return buffer !== undefined || outbox === undefined ? value : andThen(value, (committed) =>
+          return transaction !== undefined || outbox === undefined ? value : andThen(value, (committed) =>
             andThen(outbox.write(tx, coalesce(inner.events)), (ids) => {
               persisted = ids
               return committed
             }))
         }, ...config)
         // Reached only when the transaction (or savepoint) committed: a rollback throws or rejects.
-        return andThen(result, (value) => {
-          if (buffer !== undefined) {
-            buffer.events.push(...inner.events)
-            return value
-          }
-          return andThen(deliver(coalesce(inner.events), !isThenable(result), persisted), () => value)
-        })
+        return andThen(result, (value) =>
+          andThen(emit(context, coalesce(inner.events), !isThenable(result), persisted), () => value))
       }
     }),
     ...(withCtes === undefined ? {} : {

@@ -1,5 +1,6 @@
-import type { Cached, InvalidationRule } from "@cachefx/core"
+import { type Cached, InvalidationRule } from "@cachefx/core"
 import { type Column, getTableColumns, getTableName, is, type SQL, sql, Table } from "drizzle-orm"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 
 /**
@@ -64,21 +65,26 @@ const oldRows = (capture: ReadonlyArray<Column>, primaryKey: Column): OldRows =>
  */
 export type Planner = (table: unknown) => TablePlan | undefined
 
-const resolve = (columns: Readonly<Record<string, Column>>, ref: InvalidationRule.Column): Column | undefined => {
-  const name = typeof ref === "string" ? ref : ref.name
-  return (typeof ref === "string" ? columns[ref] : undefined) ??
-    Object.values(columns).find((column) => column.name === name)
-}
+/**
+ * The database names of the columns a rule reads, as the engine resolves them: every
+ * column of the table for a custom rule (its invalidator may read any column of the rows
+ * before and after) and for a rule the engine rejects (none of its events is applied).
+ */
+const readBy = (rule: InvalidationRule.InvalidationRule): ReadonlyArray<string> | "all" =>
+  Option.isSome(rule.run) ? "all" : Either.match(InvalidationRule.columns(rule), {
+    onLeft: () => "all",
+    onRight: ({ mapping, watch }) => [...mapping.map(([, column]) => column), ...watch ?? []]
+  })
 
 const planOf = (table: Table, rules: ReadonlyArray<InvalidationRule.InvalidationRule>): TablePlan => {
   const columns = getTableColumns(table)
   const all = Object.values(columns)
   const primaryKey = all.filter((column) => column.primary)
-  const refs = rules.flatMap((rule) => [...Object.values(rule.options.fieldMapping), ...rule.options.watchFields ?? []])
-  // A custom invalidator may read any column of the rows before and after: every column is captured and tracked.
-  const custom = rules.some((rule) => Option.isSome(rule.run))
-  const tracked = custom ? all : refs.map((ref) => resolve(columns, ref)).filter((column) => column !== undefined)
-  const capture = custom || rules.some((rule) => rule.options.when !== undefined)
+  const read = rules.map(readBy)
+  const tracked = read.includes("all")
+    ? all
+    : all.filter((column) => read.some((names) => names !== "all" && names.includes(column.name)))
+  const capture = read.includes("all") || rules.some((rule) => rule.options.when !== undefined)
     ? all
     : all.filter((column) => tracked.includes(column) || primaryKey.includes(column))
   const key = primaryKey.length === 1 ? primaryKey[0] : undefined

@@ -1,6 +1,7 @@
 import { InvalidationEvent } from "@cachefx/core"
 import { hasProperty } from "effect/Predicate"
 import { UnsupportedDrizzleError } from "../DrizzleError.js"
+import { emit, type Route } from "./delivery.js"
 import type { Dialect } from "./dialect.js"
 import { andThen, isThenable, type Maybe } from "./maybe.js"
 import { pair } from "./rows.js"
@@ -9,25 +10,15 @@ import type { TablePlan } from "./tables.js"
 import { drizzleVersion } from "./version.js"
 
 /**
- * Where a write runs and where its events go.
+ * Where a write runs (its `Route`: the database or transaction it came from, not
+ * instrumented) and how: the dialect's adapter, picked when the database was
+ * instrumented. Outside a transaction, with an outbox, every write runs in a transaction
+ * of its own that stores its events there before the commit.
  *
  * @internal
  */
-export interface WriteContext {
-  /** The database or transaction the builder came from (not instrumented). */
-  readonly source: unknown
-  /** The adapter of the database's dialect, picked when it was instrumented. */
+export interface WriteContext extends Route {
   readonly dialect: Dialect
-  /** The id of the transaction whose buffer `emit` fills; undefined outside one. */
-  readonly transactionId: string | undefined
-  /**
-   * Outside a transaction, when set, every write runs in a transaction of its own and
-   * this stores its events there before the commit (the outbox); what it gives is
-   * handed to `emit`.
-   */
-  readonly persist: ((tx: unknown, events: ReadonlyArray<InvalidationEvent.InvalidationEvent>) => Maybe<unknown>) | undefined
-  /** After the commit: publishes events, or buffers them in the enclosing transaction. */
-  readonly emit: (events: ReadonlyArray<InvalidationEvent.InvalidationEvent>, sync: boolean, persisted: unknown) => Maybe<void>
 }
 
 const sessionOf = (tx: unknown): unknown => hasProperty(tx, "session") ? tx.session : undefined
@@ -81,7 +72,7 @@ const eventsOf = (
   const { context, operation, plan, upsert } = write
   const rows = outcome.rows
   const make = (op: InvalidationEvent.Operation, extra: Partial<Parameters<typeof InvalidationEvent.make>[0]>) =>
-    InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transactionId, ...extra })
+    InvalidationEvent.make({ table: plan.name, operation: op, rows, transactionId: context.transaction?.id, ...extra })
   if (operation === "update") {
     const before = read ?? outcome.before
     if (before === undefined) {
@@ -132,26 +123,27 @@ const run = (
     result: outcome.result,
     events: eventsOf(write, changed, outcome, old)
   })
-  const emit = (outcome: Done, sync: boolean) =>
-    andThen(context.emit(outcome.events, sync, outcome.persisted), () => outcome.result)
-  const persist = context.persist
-  if (context.transactionId !== undefined || (!reads && persist === undefined)) {
-    const read = before(context.source)
+  const { source, transaction } = context
+  const deliver = (outcome: Done, sync: boolean) =>
+    andThen(emit(context, outcome.events, sync, outcome.persisted), () => outcome.result)
+  const outbox = transaction === undefined ? context.destination.outbox : undefined
+  if (transaction !== undefined || (!reads && outbox === undefined)) {
+    const read = before(source)
     return andThen(read, (old) => {
-      const ran = dialect.runMarked(plan, context.source, base(), method, args, callerReturns, readsOld)
+      const ran = dialect.runMarked(plan, source, base(), method, args, callerReturns, readsOld)
       const sync = !async && !isThenable(read) && !isThenable(ran)
-      return andThen(ran, (outcome) => emit(done(outcome, old), sync))
+      return andThen(ran, (outcome) => deliver(done(outcome, old), sync))
     })
   }
-  const committed: Maybe<Done> = dialect.transaction(context.source, (tx) =>
+  const committed: Maybe<Done> = dialect.transaction(source, (tx) =>
     andThen(before(tx), (old) => {
       const prepared = prepareMarked(builder, write.prepare, plan, [], sessionOf(tx), readsOld)
       return andThen(dialect.runMarked(plan, tx, prepared, method, args, callerReturns, readsOld), (outcome) => {
         const ran = done(outcome, old)
-        return andThen(persist?.(tx, ran.events), (persisted) => ({ ...ran, persisted }))
+        return andThen(outbox?.write(tx, ran.events), (persisted) => ({ ...ran, persisted }))
       })
     }))
-  return andThen(committed, (outcome) => emit(outcome, !async && !isThenable(committed)))
+  return andThen(committed, (outcome) => deliver(outcome, !async && !isThenable(committed)))
 }
 
 /** The prepared query the caller gets: the driver's, whose run methods go through `run`. */
