@@ -250,7 +250,7 @@ export interface RuleDescription {
   /** The namespace of its key. */
   readonly namespace: string
   readonly kind: "fieldMapping" | "custom"
-  /** Input name → database (or given) column name; empty for a custom rule. */
+  /** Input name → the database name of its column (a Drizzle property name resolved); empty for a custom rule. */
   readonly fieldMapping: Readonly<Record<string, string>>
   readonly on: ReadonlyArray<InvalidationEvent.Operation>
   readonly rewarm: boolean

@@ -44,7 +44,7 @@ describe("InvalidationEngine.describe", () => {
               cache: "posts",
               namespace: "posts",
               kind: "fieldMapping",
-              fieldMapping: { author: "authorId", post: "id" },
+              fieldMapping: { author: "author_id", post: "id" },
               on: ["insert", "update", "delete"],
               rewarm: true,
               soft: false,

@@ -308,6 +308,31 @@ describe("replica identity", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("replica identity of a rule mapped by property name", () => {
+  // the mapping names the Drizzle property ("itemId"); the primary key that serves as the
+  // table's replica identity is its database column ("item_id")
+  const items = pgSchema("cachefx_identity_by_property").table("items", {
+    itemId: integer("item_id").primaryKey(),
+    title: text("title").notNull()
+  })
+  const byItem = Cached.cached({
+    key: KeyConstructor.make({ namespace: `${schema}-items-by-property`, fields: [KeyField.arg("item")] }),
+    invalidatesOn: [InvalidationRule.make({ table: items, fieldMapping: { item: "itemId" } })]
+  })((input: { readonly item: number }) => Effect.succeed(input.item))
+
+  it.live("starts under check: the identity is read by the column's database name", () =>
+    Effect.gen(function*() {
+      const { own } = yield* ownSchema("byproperty", "items (item_id integer primary key, title text not null)")
+      const started = yield* ChangeStream.make({ connection, caches: [byItem], ...own, replicaIdentity: "check" }).pipe(
+        Effect.provide(InvalidationEngine.layer({ caches: [byItem] })),
+        Effect.provide(CacheStore.layerMemory()),
+        Effect.scoped,
+        Effect.exit
+      )
+      expect(Exit.isSuccess(started) ? "started" : String(started)).toBe("started")
+    }).pipe(Effect.scoped))
+})
+
 describe("awaitApplied without a consumer", () => {
   it.live("waits for the slot, and times out while nobody reads it, whatever the server's position", () =>
     Effect.gen(function*() {
