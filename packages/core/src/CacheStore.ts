@@ -263,7 +263,8 @@ export interface Service {
    * when it holds a live one that was not invalidated softly, read at once, with no
    * guard and no lease (`undefined` otherwise, whatever the reason). `cached()` answers
    * a fresh hit with it without a round of the fiber per step; anything else goes
-   * through `get`. An object value is a copy of its own, as `get` gives it. The stores of
+   * through `get`. An object value is a copy of its own, as `get` gives it (the memory
+   * store gives a deeply frozen value as it is: no reader can change it). The stores of
    * this package hold it as a property that a spread does not copy: a wrapper written
    * `{ ...store, get }` has none, and every read goes through its own `get`. `now`
    * (since 0.3.0), when given, is the caller's clock in epoch milliseconds, read for
@@ -417,7 +418,9 @@ export interface MemoryOptions {
 /**
  * Makes an in-memory store: bounded (an entry not read lately is evicted first), expiry
  * honoured on read, a partition wiped in O(partition) and a namespace in O(1). Time comes
- * from the `Clock` of the fiber that makes it.
+ * from the `Clock` of the fiber that makes it. Each read of an object value gets a copy
+ * of its own, so no caller changes another's; a value that can never change (deeply
+ * frozen plain objects and arrays of data properties) is handed out as it is instead.
  *
  * @example
  * ```ts

@@ -68,6 +68,56 @@ describe("CacheStore.layerMemory", () => {
       expect(store.getSync?.(key, 999)?.value).toBe(1)
     }))
 
+  describe("a value that can never change is handed out as it is; any other is copied", () => {
+    const read = (store: CacheStore.Service, key: CacheKey.CacheKey) =>
+      Effect.map(store.get(key), (lookup) => Option.getOrThrow(lookup.entry))
+    const fill = (store: CacheStore.Service, key: CacheKey.CacheKey, value: unknown) =>
+      Effect.flatMap(store.get(key), (lookup) => store.set(key, entry(value), lookup.guard))
+
+    it.effect("a deeply frozen value: every read gets it, and neither it nor its entry can be changed", () =>
+      Effect.gen(function*() {
+        const store = yield* CacheStore.makeMemory()
+        const key = keyIn("frozen", "p", "deep")
+        const value = Object.freeze({ user: "ada", roles: Object.freeze(["reader"]) })
+        yield* fill(store, key, value)
+        const first = yield* read(store, key)
+        expect(first.value).toBe(value)
+        expect(() => (first.value as { roles: Array<string> }).roles.push("admin")).toThrow(TypeError)
+        expect(() => {
+          ;(first as { value: unknown }).value = { user: "eve", roles: ["admin"] }
+        }).toThrow(TypeError)
+        expect((yield* read(store, key)).value).toEqual({ user: "ada", roles: ["reader"] })
+        expect(store.getSync!(key)?.value).toBe(value)
+      }))
+
+    it.effect("frozen at the top only, with a getter, or a frozen Date inside: each read gets a copy of its own", () =>
+      Effect.gen(function*() {
+        const store = yield* CacheStore.makeMemory()
+        const cases: ReadonlyArray<readonly [string, unknown, (read: any) => void]> = [
+          ["shallow", Object.freeze({ roles: ["reader"] }), (read) => read.roles.push("admin")],
+          [
+            "getter",
+            Object.freeze({ get roles() {
+              return ["reader"]
+            } }),
+            (read) => read.roles.push("admin")
+          ],
+          ["date", Object.freeze({ at: Object.freeze(new Date(0)) }), (read) => read.at.roles = ["admin"]]
+        ]
+        for (const [name, value, change] of cases) {
+          const key = keyIn("frozen", "p", name)
+          yield* fill(store, key, value)
+          const first = yield* read(store, key)
+          expect(first.value, name).not.toBe(value)
+          const before = JSON.stringify(first.value)
+          change(first.value)
+          const next = yield* read(store, key)
+          expect(next.value, name).not.toBe(first.value)
+          expect(JSON.stringify(next.value), name).toBe(before)
+        }
+      }))
+  })
+
   it("rejects a capacity that is not a positive whole number", () => {
     expect(() => CacheStore.makeMemory({ capacity: 0 })).toThrow(CacheError.CacheDefinitionError)
     expect(() => CacheStore.makeMemory({ capacity: 1.5 })).toThrow(/positive whole number/)

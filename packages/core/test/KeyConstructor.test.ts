@@ -68,6 +68,19 @@ describe("KeyConstructor", () => {
     expect(keyOf(Pair, { a: "#1", b: "" })).not.toBe(keyOf(Pair, { a: 1, b: "" }))
   })
 
+  it("a string slice is the string with every %, : and # percent-encoded, wherever they fall (property)", () => {
+    const Host = KeyConstructor.make({ namespace: "host", fields: [KeyField.arg("host")] })
+    const text = fc.string({ unit: fc.constantFrom("%", ":", "#", "a", "1", ".", "é"), maxLength: 40 })
+    fc.assert(
+      fc.property(text, (host) => {
+        const encoded = host.replace(/%/g, "%25").replace(/:/g, "%3A").replace(/#/g, "%23")
+        expect(keyOf(Host, { host })).toBe(`cachefx:host:1:${encoded}`)
+      }),
+      { numRuns: 2_000 }
+    )
+    expect(keyOf(Host, { host: "127.0.0.1:8080" })).toBe("cachefx:host:1:127.0.0.1%3A8080")
+  })
+
   it("hashes on request and when a slice is long, into 128 bits", () => {
     const Hashed = KeyConstructor.make({ namespace: "h", fields: [KeyField.arg("q", { hash: true })] })
     expect(keyOf(Hashed, { q: "python" })).toMatch(/^cachefx:h:1:#~[A-Za-z0-9_-]{22}$/)

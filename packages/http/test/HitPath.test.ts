@@ -23,6 +23,15 @@ describe("a hit serves the response rebuilt for an equal stored value", () => {
     expect([bodyOf(first), first.headers["x-app"], first.headers["etag"]]).toEqual(["rebuilt once", "1", value.etag])
   })
 
+  it("a stored value is frozen, headers too: a store in this process hands it to every hit as it is, and no hit can change it", () => {
+    const value = storedText("shared by every hit", { headers: { "x-app": "1" } })
+    expect([Object.isFrozen(value), Object.isFrozen(value.headers)]).toEqual([true, true])
+    expect(() => {
+      ;(value.headers as Record<string, string>)["x-app"] = "2"
+    }).toThrow(TypeError)
+    expect(stored.toResponse(value)).toBe(stored.toResponse(value))
+  })
+
   it("a stored value with the same entity tag and another body, status or header gets a response of its own", () => {
     const etag = { etag: "\"given by the handler\"" }
     const a = stored.toResponse(read(storedText("first body", { headers: etag })))

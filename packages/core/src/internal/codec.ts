@@ -170,6 +170,37 @@ export const copyJson = (value: unknown): unknown => {
 }
 
 /**
+ * Whether a JSON value can never change: every object in it (the value itself, and the
+ * objects and arrays it holds, to `maxDepth`) is a frozen plain object or array whose
+ * properties are all data properties. Such a value may be handed to every reader as it
+ * is: nobody can change it for another (a getter could give each read something else,
+ * and a frozen `Date` or class instance still changes through its methods, so neither
+ * counts).
+ *
+ * @internal
+ */
+export const isImmutableJson = (value: unknown, depth: number = 0): boolean => {
+  if (typeof value !== "object" || value === null) {
+    return true
+  }
+  if (depth === maxDepth || !Object.isFrozen(value) || types.isProxy(value)) {
+    return false
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (Array.isArray(value) ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
+    return false
+  }
+  const properties = Object.getOwnPropertyDescriptors(value)
+  for (const name of Reflect.ownKeys(properties)) {
+    const property = properties[name as string]!
+    if (!("value" in property) || !isImmutableJson(property.value, depth + 1)) {
+      return false
+    }
+  }
+  return true
+}
+
+/**
  * A copy of a value through its stored form, as a read of the Redis store gives it: what
  * each caller that shares a computation gets, so that callers never share a mutable
  * value. A value that does not encode (it is not stored) is given as it is.

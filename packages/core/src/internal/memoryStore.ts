@@ -7,12 +7,15 @@ import type * as CacheEntry from "../CacheEntry.js"
 import type * as CacheKey from "../CacheKey.js"
 import { CacheSettings } from "../CacheSettings.js"
 import * as CacheStore from "../CacheStore.js"
-import { copyJson } from "./codec.js"
+import { copyJson, isImmutableJson } from "./codec.js"
 
 interface Slot {
-  /** The entry, with a copy of its own of the value it was given: each read gets a copy of that. */
+  /**
+   * The entry, with a copy of its own of the value it was given (each read gets a copy of
+   * that), or, when its value can never change, the entry itself, frozen.
+   */
   readonly entry: CacheEntry.CacheEntry
-  /** Whether the value is an object, which each read copies. */
+  /** Whether the value is an object that can change, which each read copies. */
   readonly copied: boolean
   readonly partition: string
   readonly namespace: string
@@ -69,7 +72,9 @@ interface Invalidation {
  * - A value that is an object (JSON, as the codec encodes it) is kept as a copy of its
  *   own, and every read gets a copy of that, as every read of the Redis store parses
  *   one: no two callers share a mutable value, and a caller that changes the value it
- *   computed does not change the stored one.
+ *   computed does not change the stored one. A value that can never change (deeply
+ *   frozen: `isImmutableJson`) is kept and handed out as it is, in a frozen entry: no
+ *   caller can change it for another, so a copy would protect nothing.
  *
  * A soft delete or partition wipe marks the entries it reaches stale (O(partition), as a
  * hard wipe is). A fill that read before a soft invalidation is refused, as after a hard
@@ -132,9 +137,9 @@ class MemoryStore implements CacheStore.Service {
       if (previous !== undefined) {
         this.remove(key.key, previous)
       }
-      const copied = typeof entry.value === "object" && entry.value !== null
+      const copied = !isImmutableJson(entry.value)
       this.entries.set(key.key, {
-        entry: copied ? { ...entry, value: copyJson(entry.value) } : entry,
+        entry: copied ? { ...entry, value: copyJson(entry.value) } : Object.freeze({ ...entry }),
         copied,
         partition: key.partition,
         namespace: key.namespace,
@@ -229,7 +234,7 @@ class MemoryStore implements CacheStore.Service {
     return this.isStale(slot) ? { entry, guard, stale: true } : { entry, guard }
   }
 
-  /** The entry of a slot as a read gives it: with a copy of its own of an object value. */
+  /** The entry of a slot as a read gives it: with a copy of its own of a value that can change. */
   private copyOf(slot: Slot): CacheEntry.CacheEntry {
     const entry = slot.entry
     return slot.copied

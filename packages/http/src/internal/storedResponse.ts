@@ -4,6 +4,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 
 /**
  * A response as the store holds it (JSON): the body in base64, with its entity tag.
+ * Made frozen, headers too: a store in this process may then hand the one value to every
+ * hit rather than a copy of it to each, since no hit can change it.
  *
  * @internal
  */
@@ -60,16 +62,16 @@ export const fromResponse = (
   }
   const etag = headers["etag"] ?? `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`
   delete headers["etag"]
-  return {
+  return Object.freeze({
     _tag: "Stored",
     status: response.status,
-    headers,
+    headers: Object.freeze(headers),
     contentType: body._tag === "Uint8Array" ? body.contentType : null,
     body: Buffer.from(bytes).toString("base64"),
     etag,
     maxAge: maxAge ?? null,
     storedAt
-  }
+  })
 }
 
 /** The most responses kept rebuilt (`rebuilt`), and the most body bytes they hold together. */
@@ -85,11 +87,12 @@ interface Rebuilt {
 }
 
 /**
- * Responses already rebuilt from a stored value, by entity tag: a store hands out a copy
- * of the value on every read (the memory store copies it, Redis parses it), so a hit
- * finds its response by content, not by identity, and serves it without decoding the
- * body again. An entry serves only a stored value equal to the one it was built from
- * (`sameForm`); the oldest entries go first past `rebuiltEntries` or `rebuiltBytes`.
+ * Responses already rebuilt from a stored value, by entity tag: a store may hand out a
+ * copy of the value on every read (Redis parses it), so a hit finds its response by
+ * content, not by identity (the memory store hands out the frozen value itself, which
+ * `sameForm` then accepts at once), and serves it without decoding the body again. An
+ * entry serves only a stored value equal to the one it was built from (`sameForm`); the
+ * oldest entries go first past `rebuiltEntries` or `rebuiltBytes`.
  */
 const rebuilt = new Map<string, Rebuilt>()
 let rebuiltTotal = 0
