@@ -2,9 +2,9 @@
  * Where a Redis hit and a miss's fill spend CPU: this process's CPU (`process.cpuUsage`)
  * and the redis-server's (`INFO cpu`) per operation, and the commands Redis ran per
  * operation (`INFO commandstats`), over a fixed count of operations, cases interleaved
- * round by round. CPU time is what a loaded machine distorts least (wall time counts the
- * time other processes hold the cores), so this is the measure to compare code with on a
- * shared machine; ./redis.ts gives the throughput and latency ratios.
+ * round by round (./harness.ts). CPU time is what a loaded machine distorts least (wall
+ * time counts the time other processes hold the cores), so this is the measure to compare
+ * code with on a shared machine; ./redis.ts gives the throughput and latency ratios.
  *
  * Cases: `cached()` hits from 50 fibers and from one; the store's own `get` alone from 50
  * fibers (the store's share of a hit); raw `GET`s from 50 plain async loops (for scale);
@@ -14,46 +14,75 @@
  * internal `scripts` module, from the build), from 50 plain async loops and from 50
  * fibers (`Effect.async`): the steps of a hit, each with the cost of what it adds.
  *
- * Run: npm run build --silent && npx tsx bench/redisCpu.ts (BENCH_ROUNDS, default 5;
+ * Every comparison (a hit against raw `GET` and bentocache, each step of a hit against the
+ * one before, a miss + fill against bentocache) is printed and recorded for the report.
+ *
+ * Run: npm run build --silent && npx tsx bench/redisCpu.ts (BENCH_ROUNDS, default 7;
  * BENCH_HITS, default 20,000; BENCH_FILLS, default 2,000)
  */
 import { Cached, CacheSettings, CacheStore, KeyConstructor } from "@cachefx/core"
 import { RedisStore } from "@cachefx/redis"
 import { Duration, Effect } from "effect"
 import { Redis } from "ioredis"
-import { asyncLoop, asyncWorkers, fiberLoop, fiberWorkers, loadAverage, main, type Run } from "./harness.js"
+import {
+  asyncLoop,
+  asyncWorkers,
+  type Case,
+  compare,
+  type Comparison,
+  fiberLoop,
+  fiberWorkers,
+  main,
+  measure,
+  type Quantity,
+  spread
+} from "./harness.js"
 import { type Item, inputs, item, Items, peerKey } from "./items.js"
 import { bentoRedis } from "./peers.js"
 import * as keysOf from "../packages/redis/dist/internal/keys.js"
 import * as scripts from "../packages/redis/dist/internal/scripts.js"
-import { server } from "./redisServer.js"
+import { redisCommands, redisCpu, server } from "./redisServer.js"
 
-const rounds = Math.max(1, Number(process.env["BENCH_ROUNDS"] ?? 5))
 const hits = Number(process.env["BENCH_HITS"] ?? 20_000)
 const fills = Number(process.env["BENCH_FILLS"] ?? 2_000)
 const keys = inputs()
 
-const cpuSeconds = async (admin: Redis) => {
-  const info = await admin.info("cpu")
-  return [...info.matchAll(/^used_cpu_(?:user|sys):([\d.]+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
-}
-const commands = async (admin: Redis) => {
-  const info = await admin.info("commandstats")
-  return [...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
-    .filter((m) => m[1] !== "info")
-    .reduce((sum, m) => sum + Number(m[2]), 0)
-}
+const clientCpu: Quantity = { of: "cpu", unit: "µs" }
+const serverCpu: Quantity = { of: "meter", meter: "redis cpu", unit: "µs Redis CPU/op" }
+const commandCount: Quantity = { of: "meter", meter: "redis commands", unit: "commands/op" }
+const quantities = [["client CPU", clientCpu], ["Redis CPU", serverCpu], ["Redis commands", commandCount]] as const
 
-interface Figures {
-  readonly client: number
-  readonly redis: number
-  readonly commands: number
-}
+/** `subject` against `baseline` in each of `measures` (by the names of `quantities`). */
+const versus = (
+  subject: string,
+  baseline: string,
+  measures: ReadonlyArray<(typeof quantities)[number][0]> = quantities.map(([name]) => name)
+): ReadonlyArray<Comparison> =>
+  quantities
+    .filter(([name]) => measures.includes(name))
+    .map(([name, quantity]) => ({ name: `${name}: ${subject} vs ${baseline}`, subject, baseline, quantity }))
 
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
+const hit50 = "cachefx hit, 50 fibers"
+const scriptAsync = "get script, 50 async loops"
+const scriptFibers = "get script, 50 fibers"
+const storeGet = "store get (leased, as cached() reads), 50 fibers"
+const rawGet = "raw GET, 50 async loops"
+const bentoHit = "bentocache L2 hit, 50 async loops"
+const hitOne = "cachefx hit, one fiber"
+const fill = "cachefx miss + fill, one fiber"
+const bentoFill = "bentocache L2 miss + fill, one loop"
+
+const comparisons: ReadonlyArray<Comparison> = [
+  ...versus(hit50, rawGet),
+  ...versus(hit50, bentoHit),
+  // the steps of a hit, each against the one before it
+  ...versus(scriptAsync, rawGet),
+  ...versus(scriptFibers, scriptAsync, ["client CPU"]),
+  ...versus(storeGet, scriptFibers, ["client CPU"]),
+  ...versus(hit50, storeGet, ["client CPU"]),
+  ...versus(hitOne, hit50, ["client CPU"]),
+  ...versus(fill, bentoFill)
+]
 
 const program = Effect.gen(function*() {
   const { client: admin, port } = yield* server
@@ -88,61 +117,49 @@ const program = Effect.gen(function*() {
   let fresh = 0
   const newItem = (): Item => ({ shop: 100 + (fresh % 10), id: fresh++ })
 
-  const cases: ReadonlyArray<readonly [string, Run<unknown, CacheStore.CacheStore>, number]> = [
-    ["cachefx hit, 50 fibers", fiberWorkers(50, hit), hits],
-    ["get script, 50 async loops", asyncWorkers(50, script), hits],
-    ["get script, 50 fibers", fiberWorkers(50, (i) => Effect.async<unknown>((resume) => {
-      script(i).then((reply) => resume(Effect.succeed(reply)))
-    })), hits],
-    ["store get (leased, as cached() reads), 50 fibers", fiberWorkers(50, (i) => store.get(storeKeys[i % keys.length]!, { lease: Duration.seconds(5) })), hits],
-    ["raw GET, 50 async loops", asyncWorkers(50, (i) => raw.get(`raw:${peerKey(keys[i % keys.length]!)}`)), hits],
-    ["bentocache L2 hit, 50 async loops", asyncWorkers(50, (i) => bentoGet(peerKey(keys[i % keys.length]!), keys[i % keys.length]!)), hits],
-    ["cachefx hit, one fiber", fiberLoop(hit), hits / 4],
-    ["cachefx miss + fill, one fiber", fiberLoop(() => fillItem(newItem())), fills],
-    ["bentocache L2 miss + fill, one loop", asyncLoop(() => {
-      const input = newItem()
-      return bentoGet(`fill:${peerKey(input)}`, input)
-    }), fills]
-  ]
+  const meters = [redisCpu(admin), redisCommands(admin)]
+  const cases: ReadonlyArray<Case<unknown, CacheStore.CacheStore>> = ([
+    { name: hit50, run: fiberWorkers(50, hit), ops: hits },
+    { name: scriptAsync, run: asyncWorkers(50, script), ops: hits },
+    {
+      name: scriptFibers,
+      run: fiberWorkers(50, (i) =>
+        Effect.async<unknown>((resume) => {
+          script(i).then((reply) => resume(Effect.succeed(reply)))
+        })),
+      ops: hits
+    },
+    { name: storeGet, run: fiberWorkers(50, (i) => store.get(storeKeys[i % keys.length]!, { lease: Duration.seconds(5) })), ops: hits },
+    { name: rawGet, run: asyncWorkers(50, (i) => raw.get(`raw:${peerKey(keys[i % keys.length]!)}`)), ops: hits },
+    { name: bentoHit, run: asyncWorkers(50, (i) => bentoGet(peerKey(keys[i % keys.length]!), keys[i % keys.length]!)), ops: hits },
+    { name: hitOne, run: fiberLoop(hit), ops: Math.max(1, Math.round(hits / 4)) },
+    { name: fill, run: fiberLoop(() => fillItem(newItem())), ops: fills },
+    {
+      name: bentoFill,
+      run: asyncLoop(() => {
+        const input = newItem()
+        return bentoGet(`fill:${peerKey(input)}`, input)
+      }),
+      ops: fills
+    }
+  ] satisfies ReadonlyArray<Case<unknown, CacheStore.CacheStore>>).map((c) => ({ ...c, meters }))
 
-  const run = (body: Run<unknown, CacheStore.CacheStore>, count: number) =>
-    Effect.gen(function*() {
-      const redisBefore = yield* Effect.promise(() => cpuSeconds(admin))
-      const commandsBefore = yield* Effect.promise(() => commands(admin))
-      const before = process.cpuUsage()
-      yield* body(0, count)
-      const used = process.cpuUsage(before)
-      const redisAfter = yield* Effect.promise(() => cpuSeconds(admin))
-      const commandsAfter = yield* Effect.promise(() => commands(admin))
-      return {
-        client: (used.user + used.system) / count,
-        redis: (redisAfter - redisBefore) * 1e6 / count,
-        commands: (commandsAfter - commandsBefore) / count
-      } satisfies Figures
-    }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.provide(settings))
-
-  // fills every key and warms up every path
+  // the raw GETs read values of the size the store writes; the harness's warm-up sample of
+  // each case fills every key its hits read
   yield* Effect.promise(() => raw.mset(...keys.flatMap((input) => [`raw:${peerKey(input)}`, "x".repeat(157)])))
-  for (const [, body, count] of cases) {
-    yield* run(body, count)
-  }
-  const figures = new Map<string, Array<Figures>>(cases.map(([name]) => [name, []]))
-  for (let round = 0; round < rounds; round++) {
-    for (let c = 0; c < cases.length; c++) {
-      const [name, body, count] = cases[(c + round) % cases.length]!
-      figures.get(name)!.push(yield* run(body, count))
-    }
-  }
-  console.log(`${rounds} rounds; medians (min–max) per operation; load average at end ${loadAverage()}`)
-  for (const [name, all] of figures) {
-    const show = (pick: (f: Figures) => number, digits: number) => {
-      const values = all.map(pick)
-      return `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
-    }
+  const samples = yield* measure(cases).pipe(
+    Effect.provideService(CacheStore.CacheStore, store),
+    Effect.provide(settings)
+  )
+  console.log("per operation, median (min–max) over the rounds:")
+  for (const { name } of cases) {
+    const all = samples.get(name)!
     console.log(
-      `${name.padEnd(50)} client ${show((f) => f.client, 1)} µs, Redis ${show((f) => f.redis, 1)} µs, ${show((f) => f.commands, 2)} commands`
+      `  ${name.padEnd(50)} client ${spread(all.map((s) => s.cpuNs / 1e3))} µs, ` +
+        `Redis ${spread(all.map((s) => s.meters["redis cpu"]!))} µs, ${spread(all.map((s) => s.meters["redis commands"]!))} commands`
     )
   }
+  compare(samples, comparisons)
 }).pipe(Effect.scoped)
 
 main("CPU per operation: cachefx on Redis, raw GET and bentocache L2", program)

@@ -16,6 +16,7 @@ const all: ReadonlyArray<Run> = [
   { id: "core", title: "memory store vs Effect Cache, cache-manager, bentocache", script: "core" },
   { id: "entries", title: "memory hit, 1,000 to 1,000,000 entries, vs Effect Cache", script: "entries" },
   { id: "redis", title: "Redis store vs raw ioredis and bentocache L2", script: "redis" },
+  { id: "cpu-redis", title: "CPU per Redis operation, client and Redis", script: "redisCpu" },
   { id: "tiers", title: "L1 of two tiers vs memory store and Redis", script: "tiers/hit" },
   { id: "stampede", title: "distributed stampede, 2 processes", script: "tiers/stampede" },
   { id: "many", title: "batch reads, many() vs single calls", script: "many" },
