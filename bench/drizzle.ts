@@ -44,6 +44,7 @@ import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { Effect, Layer, Queue, Tracer } from "effect"
 import pg from "pg"
+import { answering } from "./answering.js"
 import { against, asyncLoop, compare, main, measure } from "./harness.js"
 
 const rows = 1_000
@@ -93,16 +94,6 @@ const keeping = (() => {
     context: builtIn.context
   })
 })()
-
-/** A node-postgres client that answers at once: an update gives one row (`RETURNING`) or none. */
-const answering = {
-  query: (query: { readonly text: string }, params: ReadonlyArray<unknown>) =>
-    Promise.resolve(
-      / returning /.test(query.text)
-        ? { command: "UPDATE", rowCount: 1, rows: [{ author_id: Number(params[1]) % 50 }], fields: [] }
-        : { command: "UPDATE", rowCount: 1, rows: [], fields: [] }
-    )
-}
 
 /** A case of updates one after the other, over the table's rows, and its target against plain Drizzle. */
 const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({

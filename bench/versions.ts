@@ -33,6 +33,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import pg from "pg"
+import { answering } from "./answering.js"
 import {
   against,
   asyncLoop,
@@ -68,16 +69,6 @@ const pool = new pg.Pool({
   max: 1
 })
 const plain = drizzle(pool)
-
-/** A node-postgres client that answers at once: an update gives one row (`RETURNING`) or none. */
-const answering = {
-  query: (query: { readonly text: string }, params: ReadonlyArray<unknown>) =>
-    Promise.resolve(
-      / returning /.test(query.text)
-        ? { command: "UPDATE", rowCount: 1, rows: [{ author_id: Number(params[1]) % 50 }], fields: [] }
-        : { command: "UPDATE", rowCount: 1, rows: [], fields: [] }
-    )
-}
 
 const keys = inputs()
 
