@@ -201,16 +201,32 @@ export const isImmutableJson = (value: unknown, depth: number = 0): boolean => {
 }
 
 /**
- * A copy of a value through its stored form, as a read of the Redis store gives it: what
- * each caller that shares a computation gets, so that callers never share a mutable
- * value. A value that does not encode (it is not stored) is given as it is.
+ * The copies of a value through its stored form, as a read of the Redis store gives it:
+ * what each caller that shares a computation gets, so that callers never share a
+ * mutable value. The value is checked and encoded once, when the copies are made; each
+ * copy then only copies and decodes the encoded form. A value that does not encode (it
+ * is not stored) is given as it is.
  *
  * @internal
  */
-export const copier = <A>(codec: Codec<A>) => (value: A): A => {
+export const copies = <A>(codec: Codec<A>) => (value: A): () => A => {
   if (typeof value !== "object" || value === null) {
-    return value
+    return () => value
   }
   const encoded = codec.encode(value)
-  return Either.isLeft(encoded) ? value : Either.getOrElse(codec.decode(copyJson(encoded.right)), () => value)
+  if (Either.isLeft(encoded)) {
+    return () => value
+  }
+  const stored = encoded.right
+  return () => Either.getOrElse(codec.decode(copyJson(stored)), () => value)
+}
+
+/**
+ * A copy of a value through its stored form (see `copies`).
+ *
+ * @internal
+ */
+export const copier = <A>(codec: Codec<A>) => {
+  const copiesOf = copies(codec)
+  return (value: A): A => copiesOf(value)()
 }

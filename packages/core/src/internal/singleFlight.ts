@@ -11,6 +11,8 @@ interface Flight<A, E> {
   readonly result: Deferred.Deferred<Exit.Exit<A, E> | undefined>
   /** A refresh of a value that may still be served stale: `wait` does not give it. */
   readonly refresh: boolean
+  /** The copies of its value for the callers that joined it, made for the first of them. */
+  copies: (() => A) | undefined
 }
 
 /**
@@ -24,7 +26,8 @@ interface Flight<A, E> {
  * - `detach` forgets flights that an invalidation made stale, so that a caller arriving
  *   after the invalidation never joins a computation that began before it.
  * - Each caller that joins a flight is handed a value of its own (`share`), so callers
- *   never share a mutable value.
+ *   never share a mutable value. The copies are made once per flight, so that the work
+ *   common to all of them (encoding the value) is not done again for each caller.
  * - A flight run as a `refresh` (of a value still served stale) is joined by `run`, but
  *   not given by `wait`: a caller reads the store first, and is served the stale value
  *   rather than wait for the refresh.
@@ -34,11 +37,19 @@ interface Flight<A, E> {
 export class SingleFlight<A, E> {
   private readonly flights = new Map<string, Flight<A, E>>()
 
-  /** `share` gives each caller that joins a flight a value of its own (the leader keeps the computed one). */
-  constructor(private readonly share: (value: A) => A = (value) => value) {}
+  /**
+   * `share` makes the copies of a computed value that the callers who join its flight
+   * get, one each (the leader keeps the computed value).
+   */
+  constructor(private readonly share: (value: A) => () => A = (value) => () => value) {}
 
-  private shared(exit: Exit.Exit<A, E>): Exit.Exit<A, E> {
-    return Exit.map(exit, this.share)
+  /** The exit a caller that joined `flight` gets: a failure as it is, a value of its own. */
+  private shared(flight: Flight<A, E>, exit: Exit.Exit<A, E>): Exit.Exit<A, E> {
+    if (Exit.isFailure(exit)) {
+      return exit
+    }
+    const copies = flight.copies ??= this.share(exit.value)
+    return Exit.succeed(copies())
   }
 
   /** `joining`, when given, runs before a caller that finds a flight under way waits for it. */
@@ -53,10 +64,10 @@ export class SingleFlight<A, E> {
       const under = this.flights.get(key.key)
       if (under !== undefined) {
         const waiting = Effect.flatMap(Deferred.await(under.result), (exit): Effect.Effect<A, E, R | R2> =>
-          exit === undefined ? this.run(key, compute, store, refresh, joining) : this.shared(exit))
+          exit === undefined ? this.run(key, compute, store, refresh, joining) : this.shared(under, exit))
         return joining === undefined ? waiting : Effect.zipRight(joining, waiting)
       }
-      const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none), refresh }
+      const flight: Flight<A, E> = { key, result: Deferred.unsafeMake(FiberId.none), refresh, copies: undefined }
       this.flights.set(key.key, flight)
       return compute.pipe(
         Effect.onExit((exit) =>
@@ -80,7 +91,7 @@ export class SingleFlight<A, E> {
     const flight = this.flights.get(key)
     return flight === undefined || flight.refresh
       ? undefined
-      : Effect.map(Deferred.await(flight.result), (exit) => exit === undefined ? undefined : this.shared(exit))
+      : Effect.map(Deferred.await(flight.result), (exit) => exit === undefined ? undefined : this.shared(flight, exit))
   }
 
   /** Whether a computation of the key is under way. */

@@ -125,6 +125,7 @@ export const define = <I, A, E, R>(
   const name = options.name ?? constructor.namespace
   const codec: codecs.Codec<A> = options.value === undefined ? codecs.json : codecs.fromSchema(options.value)
   const copy = codecs.copier(codec)
+  const copies = codecs.copies(codec)
   const cache = MetricLabel.make("cache", name)
   return {
     name,
@@ -134,8 +135,8 @@ export const define = <I, A, E, R>(
     sync: keys.isSync(constructor),
     codec,
     copy,
-    flights: new SingleFlight<A, E>(copy),
-    ahead: new SingleFlight<A, E>(copy),
+    flights: new SingleFlight<A, E>(copies),
+    ahead: new SingleFlight<A, E>(copies),
     ttl: options.ttl,
     staticTtl: options.ttl === undefined || typeof options.ttl === "function" ? undefined : Ttl.decode(options.ttl),
     timeouts: decodeTimeouts(name, options.timeout),
