@@ -238,14 +238,21 @@ const prepare = (
     }
   })
   const counted = Effect.sync(() => CacheMetrics.invalidationJobs.unsafeUpdate(1, ruleLabels))
+  const services = [...context.unsafeMap]
+  // A job in the publisher's fiber needs the engine's services; `Effect.provide` merges
+  // them in and gives the fiber's context back after the job, a cost measured on every
+  // write (bench:versions, the update without a database); a publisher that runs on the
+  // engine's own runtime (the Drizzle hooks do) already holds every one, and is left as is.
+  const holdsAll = (current: Context.Context<never>) =>
+    services.every(([key, service]) => current.unsafeMap.get(key) === service)
   const attempt = (event: InvalidationEvent.InvalidationEvent) =>
-    Effect.provide(
-      tracing.withSpan("cachefx.invalidation.job", {
+    Effect.withFiberRuntime<void, CacheError>((fiber) => {
+      const job = tracing.withSpan("cachefx.invalidation.job", {
         captureStackTrace: false,
         attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
-      })(Effect.zipRight(work(event), counted)),
-      context
-    )
+      })(Effect.zipRight(work(event), counted))
+      return holdsAll(fiber.currentContext) ? job as Effect.Effect<void, CacheError> : Effect.provide(job, context)
+    })
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
   const retryThen = retrying(retry)
   const wipe = Effect.provide(apply({ _tag: "Namespace" }), context)
