@@ -39,9 +39,16 @@ import {
 } from "./harness.js"
 import { type Item, inputs, item, Items, peerKey } from "./items.js"
 import { bentoRedis } from "./peers.js"
-import * as keysOf from "../packages/redis/dist/internal/keys.js"
-import * as scripts from "../packages/redis/dist/internal/scripts.js"
 import { redisCommands, redisCpu, server } from "./redisServer.js"
+
+// the store's internal modules, from the build the rest of the bench runs (their types from the sources,
+// which a clean checkout has before it is built)
+const keysOf: typeof import("../packages/redis/src/internal/keys.js") = await import(
+  new URL("../packages/redis/dist/internal/keys.js", import.meta.url).href
+)
+const scripts: typeof import("../packages/redis/src/internal/scripts.js") = await import(
+  new URL("../packages/redis/dist/internal/scripts.js", import.meta.url).href
+)
 
 const hits = Number(process.env["BENCH_HITS"] ?? 20_000)
 const fills = Number(process.env["BENCH_FILLS"] ?? 2_000)
