@@ -8,10 +8,13 @@ const getUser = Cached.cached({
   ttl: "1 minute"
 })((input: { readonly id: number }) => Effect.succeed(input.id))
 
-const timed = (store: string, operation: string) =>
-  Metric.value(CacheMetrics.storeDuration.pipe(Metric.tagged("store", store), Metric.tagged("operation", operation))).pipe(
+/** Operations timed under the store and operation tags, and under a tag of the fiber's own when given. */
+const timed = (store: string, operation: string, own?: readonly [key: string, value: string]) => {
+  const tagged = CacheMetrics.storeDuration.pipe(Metric.tagged("store", store), Metric.tagged("operation", operation))
+  return Metric.value(own === undefined ? tagged : tagged.pipe(Metric.tagged(own[0], own[1]))).pipe(
     Effect.map((state) => state.count)
   )
+}
 
 describe("store telemetry", () => {
   it.effect("a tracer that exports sees a span per store operation, named cachefx.store.<operation>", () =>
@@ -54,13 +57,7 @@ describe("store telemetry", () => {
       const before = yield* timed("failing", "invalidate")
       expect((yield* Effect.flip(wipe))._tag).toBe("CacheStoreError")
       expect((yield* timed("failing", "invalidate")) - before).toBe(1)
-      const tagged = Metric.value(
-        CacheMetrics.storeDuration.pipe(
-          Metric.tagged("store", "failing"),
-          Metric.tagged("operation", "invalidate"),
-          Metric.tagged("tenant", "a")
-        )
-      ).pipe(Effect.map((state) => state.count))
+      const tagged = timed("failing", "invalidate", ["tenant", "a"])
       const taggedBefore = yield* tagged
       yield* Effect.ignore(wipe).pipe(Effect.tagMetrics("tenant", "a"))
       expect((yield* tagged) - taggedBefore).toBe(1)
@@ -83,13 +80,7 @@ describe("store telemetry", () => {
 
   it.effect("a fiber's own metric labels (Effect.tagMetrics) are added to the store and operation tags", () =>
     Effect.gen(function*() {
-      const tenant = Metric.value(
-        CacheMetrics.storeDuration.pipe(
-          Metric.tagged("store", "tagged"),
-          Metric.tagged("operation", "get"),
-          Metric.tagged("tenant", "acme")
-        )
-      ).pipe(Effect.map((state) => state.count))
+      const tenant = timed("tagged", "get", ["tenant", "acme"])
       const before = { tenant: yield* tenant, untagged: yield* timed("tagged", "get") }
       const store = CacheStore.withTelemetry(yield* CacheStore.makeMemory(), "tagged")
       yield* getUser({ id: 7 }).pipe(Effect.provideService(CacheStore.CacheStore, store), Effect.tagMetrics("tenant", "acme"))
