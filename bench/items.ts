@@ -1,10 +1,14 @@
 /** The cached value of most benchmarks: items of a two-field key, partitioned by shop. */
-import { KeyConstructor, KeyField } from "@cachefx/core"
+import * as core from "@cachefx/core"
 
-export const Items = KeyConstructor.make({
-  namespace: "items",
-  fields: [KeyField.arg("shop", { partition: true }), KeyField.arg("id")]
-})
+/** The items constructor made with a given build of cachefx's `KeyConstructor` and `KeyField` (bench/versions.ts loads two). */
+export const itemsOf = ({ KeyConstructor, KeyField }: Pick<typeof core, "KeyConstructor" | "KeyField">) =>
+  KeyConstructor.make({
+    namespace: "items",
+    fields: [KeyField.arg("shop", { partition: true }), KeyField.arg("id")]
+  })
+
+export const Items = itemsOf(core)
 
 export type Item = { readonly shop: number; readonly id: number }
 

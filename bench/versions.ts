@@ -19,6 +19,8 @@
  *   PostgreSQL (127.0.0.1:5432 or `DATABASE_URL`), and on a node-postgres client that
  *   answers at once, which leaves the CPU of Drizzle, the hooks and the engine alone.
  *
+ * `BENCH_VERSIONS_CASES` (comma-separated: hit, update, offline) runs some of them.
+ *
  * Run: bash scripts/bench-before.sh main /tmp/before && BENCH_BEFORE=/tmp/before npm run bench:versions
  */
 import type * as CoreModule from "@cachefx/core"
@@ -46,7 +48,7 @@ import {
   type Run,
   type Sample
 } from "./harness.js"
-import { type Item, inputs, item } from "./items.js"
+import { type Item, inputs, item, itemsOf } from "./items.js"
 
 const beforeRoot = process.env["BENCH_BEFORE"]
 if (beforeRoot === undefined) {
@@ -82,10 +84,7 @@ const caseNames = {
 const sideOf = (label: Label, core: typeof CoreModule, hooks: typeof DrizzleModule) =>
   Effect.gen(function*() {
     const { Cached, CacheStore, Dispatcher, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } = core
-    const items = KeyConstructor.make({
-      namespace: "items",
-      fields: [KeyField.arg("shop", { partition: true }), KeyField.arg("id")]
-    })
+    const items = itemsOf(core)
     const getItem = Cached.cached({ key: items, ttl: "1 hour" })((input: Item) => Effect.succeed(item(input)))
     const byAuthor = Cached.cached({
       key: KeyConstructor.make({ namespace: "byAuthor", fields: [KeyField.arg("authorId", { partition: true })] }),
@@ -135,11 +134,11 @@ const child = (label: Label, out: string) =>
 
 const runChild = (label: Label, out: string) =>
   Effect.async<void, Error>((resume) => {
-    const process_ = spawn("npx", ["tsx", fileURLToPath(import.meta.url)], {
+    const running = spawn("npx", ["tsx", fileURLToPath(import.meta.url)], {
       env: { ...process.env, BENCH_JSON: "", BENCH_VERSIONS_SIDE: label, BENCH_VERSIONS_OUT: out },
       stdio: ["ignore", "ignore", "inherit"]
     })
-    process_.on("close", (code) =>
+    running.on("close", (code) =>
       resume(code === 0 ? Effect.void : Effect.fail(new Error(`the ${label} process exited with ${code}`))))
   })
 
