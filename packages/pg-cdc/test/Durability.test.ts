@@ -64,8 +64,12 @@ const until = async (condition: () => boolean, timeout: number, what: string) =>
   }
 }
 
-/** Inserts ids `from` … `to`, one transaction each, on every connection of the pool at once. */
-const write = async (from: number, to: number) => {
+/**
+ * Inserts ids `from` … `to`, one transaction each, on every connection of the pool at
+ * once; with a `gate`, the ids from `gate.at` on wait for `gate.open`, so that writes are
+ * still going when it opens however fast the machine is.
+ */
+const write = async (from: number, to: number, gate?: { readonly at: number; readonly open: Promise<void> }) => {
   let next = from
   const writer = async () => {
     const client = await pool.connect()
@@ -74,6 +78,9 @@ const write = async (from: number, to: number) => {
       await client.query("set synchronous_commit = off")
       while (next <= to) {
         const id = next++
+        if (gate !== undefined && id >= gate.at) {
+          await gate.open
+        }
         await client.query(`insert into ${schema}.items values ($1)`, [id])
       }
     } finally {
@@ -91,11 +98,17 @@ describe("durability", () => {
       const first = consumer(out)
       await first.holding
       let written = false
-      const writing = write(1, total).then(() => {
+      let kill!: () => void
+      // the second half of the writes starts with the kill: writes are in flight when it lands
+      const killed = new Promise<void>((resolve) => {
+        kill = resolve
+      })
+      const writing = write(1, total, { at: total / 2, open: killed }).then(() => {
         written = true
       })
       await until(() => lines(out).length >= 500, 30_000, "the first consumer to apply 500 writes")
       first.child.kill("SIGKILL")
+      kill()
       await first.exited
       const appliedBeforeKill = new Set(lines(out)).size
       // the kill happened with writes still going, and with most of them not applied
