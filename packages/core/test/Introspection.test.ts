@@ -12,7 +12,7 @@ import {
   TestCache
 } from "@cachefx/core"
 import { integer, pgTable } from "drizzle-orm/pg-core"
-import { Deferred, Effect, Layer, Metric } from "effect"
+import { Deferred, Effect, Fiber, Layer, Metric, Schedule } from "effect"
 
 const posts = pgTable("posts", { id: integer("id").primaryKey(), authorId: integer("author_id").notNull() })
 
@@ -106,5 +106,42 @@ describe("CacheMetrics.invalidationJobsPending", () => {
       }).pipe(Effect.provide(layer))
       // the pool drained when its layer closed
       expect((yield* Metric.value(gauge)).value - before).toBe(0)
+    }))
+
+  it.scoped("an inline job is counted until it ends: when it dies, and when its caller is interrupted mid-job", () =>
+    Effect.gen(function*() {
+      const gauge = Metric.tagged(CacheMetrics.invalidationJobsPending, "dispatcher", "inline")
+      const pending = Effect.map(Metric.value(gauge), (state) => state.value)
+      const before = yield* pending
+      const dies = InvalidationRule.custom({ table: "notes", name: "dies", run: () => Effect.die("boom") })
+      yield* Invalidation.publish(InvalidationEvent.make({ table: "notes", operation: "insert", rows: [{ id: 1 }] })).pipe(
+        Effect.provide(
+          InvalidationEngine.layer({ caches: [cached([dies])], retry: Schedule.stop }).pipe(Layer.provideMerge(TestCache.layer()))
+        )
+      )
+      expect(yield* pending).toBe(before)
+
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const finished = yield* Deferred.make<void>()
+      const run = Deferred.succeed(started, void 0).pipe(
+        Effect.zipRight(Deferred.await(release)),
+        Effect.zipRight(Deferred.succeed(finished, void 0)),
+        Effect.asVoid
+      )
+      const event = InvalidationEvent.make({ table: "posts", operation: "insert", rows: [{ id: 1 }] })
+      const caller = yield* Effect.fork(
+        Dispatcher.inline.dispatch({ job: { cache: "posts", rule: "waits", event }, config: {}, run })
+      )
+      yield* Deferred.await(started)
+      expect(yield* pending).toBe(before + 1)
+      // the caller stops waiting: the job runs on to its end, and is counted until then
+      const interrupting = yield* Effect.fork(Fiber.interrupt(caller))
+      yield* Effect.yieldNow()
+      expect(yield* pending).toBe(before + 1)
+      yield* Deferred.succeed(release, void 0)
+      yield* Fiber.join(interrupting)
+      expect(yield* Deferred.isDone(finished)).toBe(true)
+      expect(yield* pending).toBe(before)
     }))
 })

@@ -5,7 +5,7 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Cached from "../Cached.js"
-import { type CacheStoreError, type CacheTimeoutError, KeyError } from "../CacheError.js"
+import { type CacheTimeoutError, KeyError } from "../CacheError.js"
 import * as CacheKey from "../CacheKey.js"
 import { CacheSettings, type Settings } from "../CacheSettings.js"
 import { CacheStore, type InvalidateOptions, type Service as Store } from "../CacheStore.js"
@@ -13,13 +13,13 @@ import type * as KeyConstructor from "../KeyConstructor.js"
 import { type Call, computeSpan, define, type Definition, failOpen, report } from "./cached/definition.js"
 import { type Hit, live } from "./cached/entry.js"
 import { type Answer, fill } from "./cached/fill.js"
-import { keyNow, keyOf, namespaceOf, partitionOf } from "./cached/key.js"
+import * as invalidating from "./cached/invalidate.js"
+import { keyNow, keyOf } from "./cached/key.js"
 import { many } from "./cached/many.js"
 import * as observing from "./cached/observe.js"
 import type { Reply } from "./cached/observe.js"
 import { computeOnly, decodeFailure, hitNow, lookup } from "./cached/read.js"
 import * as registry from "./constructorRegistry.js"
-import * as inFlight from "./inFlight.js"
 import * as registration from "./registration.js"
 import * as tracing from "./tracing.js"
 
@@ -239,13 +239,9 @@ const make = <I, A, E, R, KR>(
     withStatus: (input: I) => withKey(answerWithStatus, input),
     bypass: compute,
     refresh: (input: I) => withKey(refreshing, input),
-    delete: (input: I, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
-      Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(keyOf<KR>(def, input, settings), (key) => inFlight.invalidate(CacheKey.key(key), options))),
-    deletePartition: (input: unknown, options?: InvalidateOptions): Effect.Effect<void, KeyError | CacheStoreError, KR | CacheStore> =>
-      Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(partitionOf<KR>(def, input, settings), (scope) => inFlight.invalidate(CacheKey.partition(scope), options))),
-    invalidateAll: Effect.flatMap(CacheSettings, (settings) => inFlight.invalidate(namespaceOf(def, settings))),
+    delete: (input: I, options?: InvalidateOptions) => invalidating.deleteKey<KR>(def, input, options),
+    deletePartition: (input: unknown, options?: InvalidateOptions) => invalidating.deletePartition<KR>(def, input, options),
+    invalidateAll: invalidating.wipe(def),
     peek: (input: I) => withKey(peekValue, input),
     peekEntry: (input: I) => withKey(peekEntry, input),
     keyFor: (input: I) => Effect.flatMap(CacheSettings, (settings) => Effect.map(keyOf<KR>(def, input, settings), (key) => key.key)),

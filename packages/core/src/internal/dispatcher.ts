@@ -7,6 +7,7 @@ import * as Queue from "effect/Queue"
 import { CacheDefinitionError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as Dispatcher from "../Dispatcher.js"
+import { afterExit } from "./afterExit.js"
 
 /**
  * The pending-jobs gauge of a dispatcher (`CacheMetrics.invalidationJobsPending`), moved
@@ -17,7 +18,7 @@ const gaugeOf = (dispatcher: string) => {
   const labels = [MetricLabel.make("dispatcher", dispatcher)]
   return {
     add: () => CacheMetrics.invalidationJobsPending.unsafeModify(1, labels),
-    done: Effect.sync(() => CacheMetrics.invalidationJobsPending.unsafeModify(-1, labels))
+    done: () => CacheMetrics.invalidationJobsPending.unsafeModify(-1, labels)
   }
 }
 
@@ -28,7 +29,7 @@ const gaugeOf = (dispatcher: string) => {
 const pending = (dispatcher: string) => {
   const gauge = gaugeOf(dispatcher)
   const added = Effect.sync(gauge.add)
-  return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, gauge.done))
+  return (run: Effect.Effect<void>): Effect.Effect<Effect.Effect<void>> => Effect.as(added, Effect.ensuring(run, Effect.sync(gauge.done)))
 }
 
 const inlineGauge = gaugeOf("inline")
@@ -44,7 +45,7 @@ export const inline: Dispatcher.Dispatcher = {
   dispatch: ({ run }) =>
     Effect.suspend(() => {
       inlineGauge.add()
-      return Effect.uninterruptible(Effect.ensuring(run, inlineGauge.done))
+      return Effect.uninterruptible(afterExit(run, inlineGauge.done))
     })
 }
 

@@ -69,8 +69,19 @@ export const invalidate = (
   target: CacheKey.Target,
   options?: InvalidateOptions
 ): Effect.Effect<void, CacheStoreError, CacheStore> =>
-  Effect.withFiberRuntime((fiber) => {
-    const context = fiber.currentContext
-    Context.get(context, InFlight).stop(target)
-    return Context.unsafeGet(context, CacheStore).invalidate(target, options)
-  })
+  Effect.withFiberRuntime((fiber) => invalidateIn(fiber.currentContext, target, options))
+
+/**
+ * `invalidate` with the computations and the store of `context`, for a caller that
+ * already holds the fiber's context.
+ *
+ * @internal
+ */
+export const invalidateIn = (
+  context: Context.Context<never>,
+  target: CacheKey.Target,
+  options?: InvalidateOptions
+): Effect.Effect<void, CacheStoreError, CacheStore> => {
+  Context.get(context, InFlight).stop(target)
+  return Context.unsafeGet(context, CacheStore).invalidate(target, options)
+}

@@ -18,17 +18,15 @@ import type * as Tracer from "effect/Tracer"
 import type * as Cached from "../Cached.js"
 import type { CacheError } from "../CacheError.js"
 import * as CacheMetrics from "../CacheMetrics.js"
-import * as CacheKey from "../CacheKey.js"
-import { CacheSettings } from "../CacheSettings.js"
 import type { CacheStore, InvalidateOptions } from "../CacheStore.js"
 import * as Dispatcher from "../Dispatcher.js"
 import * as InvalidationBus from "../InvalidationBus.js"
 import * as InvalidationEngine from "../InvalidationEngine.js"
 import type * as InvalidationEvent from "../InvalidationEvent.js"
 import { type Handle, InvalidationRuleError } from "../InvalidationRule.js"
+import { afterExit } from "./afterExit.js"
 import { definitionOf } from "./cached.js"
-import { keyOf, namespaceOf, partitionOf } from "./cached/key.js"
-import * as inFlight from "./inFlight.js"
+import * as invalidating from "./cached/invalidate.js"
 import * as busInternal from "./invalidationBus.js"
 import * as replay from "./replay.js"
 import * as rules from "./invalidationRule.js"
@@ -114,23 +112,13 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
         )
       : (effect: Effect.Effect<void, CacheError, CacheStore>) => effect
   const namespace = instead("wiping the namespace")(
-    Effect.zipRight(
-      Effect.flatMap(CacheSettings, (settings) => inFlight.invalidate(namespaceOf(def, settings), options)),
-      count(CacheMetrics.namespacesWiped)
-    )
+    Effect.zipRight(invalidating.wipe(def, options), count(CacheMetrics.namespacesWiped))
   )
   const partitionsWiped = count(CacheMetrics.partitionsWiped)
   const insteadOfPartition = instead("wiping the partition")
   const partition = (input: rules.Input) =>
     subject.key.partitionSize === 0 ? namespace : widerIfUnbuilt(
-      insteadOfPartition(Effect.zipRight(
-        Effect.flatMap(CacheSettings, (settings) =>
-          Effect.flatMap(
-            partitionOf<CacheStore>(def, input, settings),
-            (scope) => inFlight.invalidate(CacheKey.partition(scope), options)
-          )),
-        partitionsWiped
-      )),
+      insteadOfPartition(Effect.zipRight(invalidating.deletePartition<CacheStore>(def, input, options), partitionsWiped)),
       namespace
     )
   const rewarms = count(CacheMetrics.rewarms)
@@ -141,14 +129,7 @@ const applier = (plan: rules.Plan): (target: rules.Target) => Effect.Effect<void
     )
   const keysDeleted = count(CacheMetrics.keysDeleted)
   const deleteKey = (input: rules.Input, rewarming: boolean) =>
-    Effect.zipRight(
-      Effect.flatMap(CacheSettings, (settings) =>
-        Effect.flatMap(
-          keyOf<CacheStore>(def, input, settings),
-          (key) => inFlight.invalidate(CacheKey.key(key), rewarming ? undefined : options)
-        )),
-      keysDeleted
-    )
+    Effect.zipRight(invalidating.deleteKey<CacheStore>(def, input, rewarming ? undefined : options), keysDeleted)
   return (target) => {
     switch (target._tag) {
       case "Namespace":
@@ -247,10 +228,13 @@ const prepare = (
     services.every(([key, service]) => current.unsafeMap.get(key) === service)
   const attempt = (event: InvalidationEvent.InvalidationEvent) =>
     Effect.withFiberRuntime<void, CacheError>((fiber) => {
-      const job = tracing.withSpan("cachefx.invalidation.job", {
-        captureStackTrace: false,
-        attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
-      })(Effect.zipRight(work(event), counted))
+      const counting = Effect.zipRight(work(event), counted)
+      const job = tracing.isExporting(fiber)
+        ? Effect.withSpan(counting, "cachefx.invalidation.job", {
+          captureStackTrace: false,
+          attributes: { "cachefx.cache": subject.name, "cachefx.rule": rule.name, "cachefx.table": event.table }
+        })
+        : counting
       return holdsAll(fiber.currentContext) ? job as Effect.Effect<void, CacheError> : Effect.provide(job, context)
     })
   const failed = Effect.sync(() => CacheMetrics.invalidationFailures.unsafeUpdate(1, ruleLabels))
@@ -516,12 +500,12 @@ const makeOn = (
     let underWay = 0
     let stopping = false
     const idle = yield* Deferred.make<void>()
-    const settle = Effect.sync(() => {
+    const settle = () => {
       underWay--
       if (stopping && underWay === 0) {
         Deferred.unsafeDone(idle, Exit.void)
       }
-    })
+    }
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         stopping = true
@@ -533,7 +517,7 @@ const makeOn = (
         Effect.withFiberRuntime((fiber) => {
           underWay++
           return Effect.uninterruptible(
-            Effect.ensuring(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
+            afterExit(handle(fiber, event, Option.none(), fiber.getFiberRef(busInternal.currentReceipts)), settle)
           )
         })
       )

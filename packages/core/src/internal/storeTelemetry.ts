@@ -8,6 +8,7 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as CacheStore from "../CacheStore.js"
+import { afterExit } from "./afterExit.js"
 import { withGetSync } from "./getSync.js"
 import type { Counts } from "./memoryStore.js"
 import * as timer from "./timer.js"
@@ -60,16 +61,7 @@ const trackDuration = <A, E, R>(
       CacheMetrics.storeDuration.unsafeUpdate(Duration.millis(millis), [...labels, ...own])
     }
   }
-  return Effect.matchCauseEffect(effect, {
-    onFailure: (cause) => {
-      record()
-      return Effect.failCause(cause)
-    },
-    onSuccess: (value) => {
-      record()
-      return Effect.succeed(value)
-    }
-  })
+  return afterExit(effect, record)
 }
 
 /**
@@ -124,7 +116,8 @@ export const withMemoryTelemetry = (memory: CacheStore.Service & Counts, name: s
       evicted = memory.evictions
     }
   }
-  const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.ensuring(effect, Effect.sync(count))
+  // (an operation interrupted part-way, a long `deleteVersions`, is counted by the next one)
+  const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) => afterExit(effect, count)
   const store = observed(memory, name, false)
   return withGetSync({
     ...store,
