@@ -15,12 +15,18 @@
  * ratio, prints them, records them for the report (./results.ts) and prints whether the
  * target of the bench file is met.
  *
+ * Cases of builds that must not share a process (two builds of cachefx) run in processes
+ * of their own: each `serve`s its cases, calibrated there, and the parent interleaves
+ * them round by round with `remote` and `measureRemote`, so that each process times its
+ * own samples while the machine's bursts of other work land on every process alike.
+ *
  * Every `npm run bench*` script builds the packages first and runs them from `dist/`, as
  * an application runs them: tsx, which runs the sources, names every closure it makes
  * (esbuild's `keepNames`), a cost that compiled code does not pay and that lands on
  * cachefx's side only (its sources are transpiled, the peers' packages are not).
  */
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
+import { fork } from "node:child_process"
 import * as os from "node:os"
 import { record } from "./results.js"
 
@@ -172,10 +178,10 @@ const calibrate = <E, R>(c: Case<E, R>, next: () => number, advance: (n: number)
   })
 
 /**
- * Runs `cases` in `rounds` interleaved rounds, each case once a round, starting from a
- * different case each round. Calibration is the warm-up.
+ * Warms up and calibrates `cases`; gives each case's next sample (calibration is the
+ * warm-up) and the operations per sample, by name.
  */
-export const measure = <E, R>(cases: ReadonlyArray<Case<E, R>>): Effect.Effect<Samples, E, R> =>
+const prepared = <E, R>(cases: ReadonlyArray<Case<E, R>>) =>
   Effect.gen(function*() {
     const next = new Map(cases.map((c) => [c.name, 0]))
     const from = (c: Case<E, R>) => next.get(c.name)!
@@ -194,20 +200,146 @@ export const measure = <E, R>(cases: ReadonlyArray<Case<E, R>>): Effect.Effect<S
         advance(c)(c.ops)
       }
     }
-    const samples = new Map(cases.map((c): [string, Array<Sample>] => [c.name, []]))
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < cases.length; k++) {
-        const c = cases[(round + k) % cases.length]!
-        const n = ops.get(c.name)!
-        samples.get(c.name)!.push(yield* sampleOf(c, from(c), n))
-        advance(c)(n)
+    const sample = (c: Case<E, R>) => {
+      const n = ops.get(c.name)!
+      return Effect.tap(Effect.suspend(() => sampleOf(c, from(c), n)), () => advance(c)(n))
+    }
+    return { sample, ops }
+  })
+
+/**
+ * `count` interleaved rounds of the cases `sample` measures, by index: each case once a
+ * round, starting from a different case each round.
+ */
+const interleave = <E, R>(
+  names: ReadonlyArray<string>,
+  sample: (index: number) => Effect.Effect<Sample, E, R>,
+  count: number
+): Effect.Effect<Map<string, Array<Sample>>, E, R> =>
+  Effect.gen(function*() {
+    const samples = new Map(names.map((name): [string, Array<Sample>] => [name, []]))
+    for (let round = 0; round < count; round++) {
+      for (let k = 0; k < names.length; k++) {
+        const index = (round + k) % names.length
+        samples.get(names[index]!)!.push(yield* sample(index))
       }
     }
+    return samples
+  })
+
+/**
+ * Runs `cases` in `rounds` interleaved rounds, each case once a round, starting from a
+ * different case each round. Calibration is the warm-up.
+ */
+export const measure = <E, R>(cases: ReadonlyArray<Case<E, R>>): Effect.Effect<Samples, E, R> =>
+  Effect.gen(function*() {
+    const { ops, sample } = yield* prepared(cases)
+    const samples = yield* interleave(cases.map((c) => c.name), (index) => sample(cases[index]!), rounds)
     console.log(
       `  ${rounds} rounds; operations per sample: ${cases.map((c) => `${c.name} ${ops.get(c.name)}`).join(", ")}`
     )
     return samples
   })
+
+/** A case that a process of its own measures (see `serve`): one sample each time it is asked. */
+export interface RemoteCase {
+  readonly name: string
+  readonly sample: Effect.Effect<Sample, Error>
+}
+
+type Request = { readonly sample: string }
+type Reply = { readonly ready: Readonly<Record<string, number>> } | { readonly sample: Sample }
+
+/**
+ * Serves `cases` to the process that forked this one (`remote`): warms up and calibrates
+ * them here, then runs one sample of a case each time the parent asks, so that the parent
+ * can interleave the cases of several processes round by round, each process timing its
+ * own samples (its own wall and CPU time).
+ */
+export const serve = <E, R>(cases: ReadonlyArray<Case<E, R>>): Effect.Effect<void, E, R> =>
+  Effect.gen(function*() {
+    const { ops, sample } = yield* prepared(cases)
+    const byName = new Map(cases.map((c) => [c.name, c]))
+    const requests = yield* Effect.sync(() => {
+      const waiting: Array<Request> = []
+      let wake: (() => void) | undefined
+      let closed = false
+      process.on("message", (request: Request) => {
+        waiting.push(request)
+        wake?.()
+      })
+      process.on("disconnect", () => {
+        closed = true
+        wake?.()
+      })
+      const take = Effect.async<Request | undefined>((resume) => {
+        const answer = () => resume(Effect.succeed(waiting.shift()))
+        if (waiting.length > 0 || closed) {
+          answer()
+        } else {
+          wake = () => {
+            wake = undefined
+            answer()
+          }
+        }
+      })
+      return take
+    })
+    process.send!({ ready: Object.fromEntries(ops) } satisfies Reply)
+    for (let request = yield* requests; request !== undefined; request = yield* requests) {
+      const c = byName.get(request.sample)
+      if (c === undefined) {
+        return yield* Effect.dieMessage(`asked for a case this process does not have: ${request.sample}`)
+      }
+      process.send!({ sample: yield* sample(c) } satisfies Reply)
+    }
+  })
+
+/**
+ * The cases of a process forked from `file` with `env`, which calls `serve`: ready once
+ * it has calibrated them; the process ends with the scope.
+ */
+export const remote = (file: string, env: NodeJS.ProcessEnv): Effect.Effect<ReadonlyArray<RemoteCase>, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => fork(file, [], { env, stdio: ["ignore", "inherit", "inherit", "ipc"] })),
+      (child) => Effect.sync(() => child.disconnect())
+    )
+    const reply = Effect.async<Reply, Error>((resume) => {
+      const onMessage = (message: Reply) => {
+        child.off("exit", onExit)
+        resume(Effect.succeed(message))
+      }
+      const onExit = (code: number | null) => {
+        child.off("message", onMessage)
+        resume(Effect.fail(new Error(`the process measuring ${file} exited with ${code}`)))
+      }
+      child.once("message", onMessage)
+      child.once("exit", onExit)
+    })
+    const ready = yield* reply
+    if (!("ready" in ready)) {
+      return yield* Effect.fail(new Error("the measuring process answered before it was ready"))
+    }
+    const sample = (name: string) =>
+      Effect.suspend(() => {
+        child.send({ sample: name } satisfies Request)
+        return Effect.flatMap(reply, (answer) =>
+          "sample" in answer ? Effect.succeed(answer.sample) : Effect.fail(new Error("the measuring process did not send a sample")))
+      })
+    return Object.keys(ready.ready).map((name): RemoteCase => ({ name, sample: sample(name) }))
+  })
+
+/**
+ * `count` interleaved rounds of cases measured in other processes (`remote`): a burst of
+ * other work on the machine lands on every process alike, while each keeps the compiled
+ * code and heap of its own.
+ */
+export const measureRemote = (
+  cases: ReadonlyArray<RemoteCase>,
+  count: number
+): Effect.Effect<Map<string, Array<Sample>>, Error> =>
+  interleave(cases.map((c) => c.name), (index) => cases[index]!.sample, count)
 
 /** What a comparison reads from a sample, in the unit it prints. */
 export type Quantity =

@@ -1,29 +1,7 @@
-/** The cached value of most benchmarks: items of a two-field key, partitioned by shop. */
+/** The cached value of most benchmarks: items of a two-field key, partitioned by shop (./itemData.ts), made with this build. */
 import * as core from "@cachefx/core"
+import { itemsOf } from "./itemData.js"
 
-/** The items constructor made with a given build of cachefx's `KeyConstructor` and `KeyField` (bench/versions.ts loads two). */
-export const itemsOf = ({ KeyConstructor, KeyField }: Pick<typeof core, "KeyConstructor" | "KeyField">) =>
-  KeyConstructor.make({
-    namespace: "items",
-    fields: [KeyField.arg("shop", { partition: true }), KeyField.arg("id")]
-  })
+export * from "./itemData.js"
 
 export const Items = itemsOf(core)
-
-export type Item = { readonly shop: number; readonly id: number }
-
-/** An item of about 150 bytes once stored. */
-export const item = (input: Item) => ({ ...input, name: `item ${input.id}`, price: 1999, tags: ["new", "sale"] })
-
-/** `count` distinct inputs (default 1,000): 10 shops of `count / 10` items; hits cycle over them. */
-export const inputs = (count = 1_000): ReadonlyArray<Item> =>
-  Array.from({ length: count }, (_, n) => ({ shop: n % 10, id: Math.floor(n / 10) }))
-
-/** The string key a peer that is not cachefx builds for `input`, each call, as cachefx builds its own. */
-export const peerKey = (input: Item) => `items:${input.shop}:${input.id}`
-
-/** The input of a `peerKey`: what a peer's loader reads from the key it is given. */
-export const inputOfPeerKey = (key: string): Item => {
-  const [, shop, id] = key.split(":")
-  return { shop: Number(shop), id: Number(id) }
-}

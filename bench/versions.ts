@@ -5,12 +5,22 @@
  *
  * `BENCH_BEFORE` names the checkout of the other build, made by
  * `scripts/bench-before.sh REV DIR`: its packages are its own, every other dependency
- * is this checkout's. Each build runs in processes of its own (two builds in one process
+ * is this checkout's. Each build runs in a process of its own (two builds in one process
  * share the JIT's state of effect's code, and the one loaded first came out up to 1.5×
- * slower against a copy of itself), alternated before, after, after, before, … for
- * `BENCH_VERSIONS_PAIRS` pairs (default 4): a pair is one round, its ratio the after
- * process's median over the before process's, each process measuring its cases in
- * `BENCH_ROUNDS` interleaved rounds (./harness.ts).
+ * slower against a copy of itself), and the two processes are measured in lockstep
+ * (`remote` and `measureRemote` of ./harness.ts): each round, one sample of every case
+ * of each build, one process after the other. On this machine the CPU time of one and
+ * the same loop wanders by up to 2× from one tenth of a second to the next, in bursts
+ * that last seconds; processes measured one after the other (this file's earlier way)
+ * put those bursts on one build or the other, and a build against itself came out at
+ * 1.11× over 6 pairs. In lockstep both builds share each burst.
+ *
+ * `BENCH_VERSIONS_PAIRS` pairs of processes (default 2, the first process started
+ * alternating), `BENCH_VERSIONS_ROUNDS` rounds each (default 40) of samples of
+ * `BENCH_SAMPLE_MS` (default 50 ms here). Each comparison is over every round of every
+ * pair: the median of the per-round ratios and their spread, then the CPU ratio's
+ * quartiles and the ratio of the fastest tenth of each side's samples (the rounds the
+ * machine disturbed least).
  *
  * Cases, each from both builds, each warmed up before it is calibrated (an update's code
  * runs 5 times slower before the JIT has seen a few thousand of them):
@@ -29,9 +39,6 @@ import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { type Context, Effect, Layer } from "effect"
-import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import pg from "pg"
@@ -41,14 +48,16 @@ import {
   asyncLoop,
   compare,
   fiberLoop,
+  formatRatio,
   loadAverage,
   main,
-  measure,
-  median,
+  measureRemote,
+  remote,
   type Run,
-  type Sample
+  type Sample,
+  serve
 } from "./harness.js"
-import { type Item, inputs, item, itemsOf } from "./items.js"
+import { type Item, inputs, item, itemsOf } from "./itemData.js"
 
 const beforeRoot = process.env["BENCH_BEFORE"]
 if (beforeRoot === undefined) {
@@ -116,35 +125,29 @@ const cases = (process.env["BENCH_VERSIONS_CASES"]?.split(",") ?? ["hit", "updat
 const labels = { before: "before", after: "after" } as const
 type Label = keyof typeof labels
 
-/** A child process: one build's cases, measured; their medians written to `BENCH_VERSIONS_OUT`. */
-const child = (label: Label, out: string) =>
+/** A child process: one build's cases, served to the parent one sample at a time. */
+const child = (label: Label) =>
   Effect.gen(function*() {
     const root = label === "before" ? beforeRoot : here
     const [core, hooks] = yield* Effect.promise(() =>
       Promise.all([load<typeof CoreModule>(root, "core"), load<typeof DrizzleModule>(root, "drizzle")])
     )
     const side = yield* sideOf(label, core, hooks)
-    const samples = yield* measure(cases.map((name) => side[name]))
-    const medians = Object.fromEntries(cases.map((name) => {
-      const of = samples.get(side[name].name)!
-      return [side[name].name, { ns: median(of.map((s) => s.ns)), cpuNs: median(of.map((s) => s.cpuNs)), meters: {} }]
-    }))
-    writeFileSync(out, JSON.stringify(medians))
+    yield* serve(cases.map((name) => side[name]))
   }).pipe(Effect.scoped, Effect.ensuring(Effect.promise(() => pool.end())))
 
-const runChild = (label: Label, out: string) =>
-  Effect.async<void, Error>((resume) => {
-    const running = spawn("npx", ["tsx", fileURLToPath(import.meta.url)], {
-      env: { ...process.env, BENCH_JSON: "", BENCH_VERSIONS_SIDE: label, BENCH_VERSIONS_OUT: out },
-      stdio: ["ignore", "ignore", "inherit"]
-    })
-    running.on("close", (code) =>
-      resume(code === 0 ? Effect.void : Effect.fail(new Error(`the ${label} process exited with ${code}`))))
-  })
+const pairs = Math.max(1, Number(process.env["BENCH_VERSIONS_PAIRS"] ?? 2))
+const roundsPerPair = Math.max(5, Number(process.env["BENCH_VERSIONS_ROUNDS"] ?? 40))
 
-/** The parent: the table, then the pairs of processes, then the comparisons over the pairs. */
+/** The lower quartile, the median and the upper quartile of `values`, and the median of its lowest tenth. */
+const quartiles = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))]!
+  return { q25: at(0.25), q50: at(0.5), q75: at(0.75), q10: at(0.1) }
+}
+
+/** The table, then the pairs of processes, each measured in lockstep, then the comparisons over every round. */
 const parent = Effect.gen(function*() {
-  const pairs = Math.max(2, Number(process.env["BENCH_VERSIONS_PAIRS"] ?? 4))
   yield* Effect.promise(async () => {
     await plain.execute(sql`drop schema if exists cachefx_bench_versions cascade`)
     await plain.execute(sql`create schema cachefx_bench_versions`)
@@ -155,35 +158,45 @@ const parent = Effect.gen(function*() {
       `insert into cachefx_bench_versions.posts select i, i % 50, 'title ' || i from generate_series(0, ${rows - 1}) i`
     ))
   })
-  console.log(`  before: ${beforeRoot}; after: ${here}; ${pairs} pairs of processes`)
-  const scratch = mkdtempSync(path.join(tmpdir(), "cachefx-versions-"))
+  console.log(`  before: ${beforeRoot}; after: ${here}; ${pairs} pairs of processes, ${roundsPerPair} rounds each`)
   const samples = new Map<string, Array<Sample>>()
   for (let pair = 0; pair < pairs; pair++) {
     const order: ReadonlyArray<Label> = pair % 2 === 0 ? ["before", "after"] : ["after", "before"]
-    for (const label of order) {
-      const out = path.join(scratch, `${pair}-${label}.json`)
-      yield* runChild(label, out)
-      const medians = JSON.parse(readFileSync(out, "utf8")) as Record<string, Sample>
-      for (const [name, sample] of Object.entries(medians)) {
-        samples.set(name, [...(samples.get(name) ?? []), sample])
-      }
+    const measured = yield* Effect.scoped(Effect.gen(function*() {
+      const sides = yield* Effect.forEach(order, (label) =>
+        remote(fileURLToPath(import.meta.url), {
+          ...process.env,
+          BENCH_JSON: "",
+          BENCH_SAMPLE_MS: process.env["BENCH_SAMPLE_MS"] ?? "50",
+          BENCH_VERSIONS_SIDE: label
+        }))
+      return yield* measureRemote(sides.flat(), roundsPerPair)
+    }))
+    for (const [name, of] of measured) {
+      samples.set(name, [...(samples.get(name) ?? []), ...of])
     }
     console.log(`  pair ${pair + 1} of ${pairs} done; load average ${loadAverage()}`)
   }
-  rmSync(scratch, { recursive: true, force: true })
   for (const name of cases) {
     const [before, after] = [`${caseNames[name]} (before)`, `${caseNames[name]} (after)`]
     compare(samples, against(before, [{ name: after, target: "≤ 1.05×" }]))
+    const ratios = samples.get(after)!.map((sample, round) => sample.cpuNs / samples.get(before)![round]!.cpuNs)
+    const spread = quartiles(ratios)
+    const fastest = quartiles(samples.get(after)!.map((s) => s.cpuNs)).q10 / quartiles(samples.get(before)!.map((s) => s.cpuNs)).q10
+    console.log(
+      `    CPU ratio per round: quartiles ${formatRatio(spread.q25)}–${formatRatio(spread.q75)} around ${formatRatio(spread.q50)}; ` +
+        `the fastest tenth of each side: ${formatRatio(fastest)}`
+    )
   }
   yield* Effect.promise(() => plain.execute(sql`drop schema if exists cachefx_bench_versions cascade`))
 }).pipe(Effect.ensuring(Effect.promise(() => pool.end())))
 
 const side = process.env["BENCH_VERSIONS_SIDE"]
 if (side === "before" || side === "after") {
-  Effect.runPromise(child(side, process.env["BENCH_VERSIONS_OUT"]!)).catch((error) => {
+  Effect.runPromise(child(side)).catch((error) => {
     console.error(error)
     process.exitCode = 1
   })
 } else {
-  main("this build of cachefx against another (BENCH_BEFORE), each in processes of its own", parent)
+  main("this build of cachefx against another (BENCH_BEFORE), each in a process of its own, in lockstep", parent)
 }
