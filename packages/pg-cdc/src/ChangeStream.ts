@@ -79,6 +79,12 @@ export interface Options {
   readonly retryInterval?: Duration.DurationInput | undefined
   /** How often the WAL the slot keeps is read into `ChangeStreamMetrics.retainedWalBytes`. Default 5 seconds. */
   readonly metricsInterval?: Duration.DurationInput | undefined
+  /**
+   * The shortest time between two confirmations sent to PostgreSQL: the applied position
+   * is confirmed at once after a pause, then at most once per interval, with the latest
+   * position. `awaitApplied` may wait up to this much longer. Default 10 milliseconds.
+   */
+  readonly confirmInterval?: Duration.DurationInput | undefined
 }
 
 /**

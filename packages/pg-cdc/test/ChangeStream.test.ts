@@ -1,7 +1,7 @@
 import { Cached, CacheStore, Dispatcher, InvalidationEngine, InvalidationRule, KeyConstructor, KeyField } from "@cachefx/core"
 import { ChangeStream, ChangeStreamError, ChangeStreamMetrics, Slot } from "@cachefx/pg-cdc"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Exit, Layer, Metric, Option } from "effect"
+import { Effect, Exit, Layer, Metric, Option, Schedule } from "effect"
 import { DrizzleHooks } from "@cachefx/drizzle"
 import { sql as drizzleSql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
@@ -330,6 +330,55 @@ describe("replica identity of a rule mapped by property name", () => {
         Effect.exit
       )
       expect(Exit.isSuccess(started) ? "started" : String(started)).toBe("started")
+    }).pipe(Effect.scoped))
+})
+
+describe("confirmations", () => {
+  it.live("one standby status update per confirmInterval at most, with the latest position; the first after a pause at once", () =>
+    Effect.gen(function*() {
+      const { client, own } = yield* ownSchema("confirm", "users (id integer primary key, name text not null)")
+      const engine = yield* Layer.build(
+        InvalidationEngine.layer({ caches: [getUser] }).pipe(Layer.provideMerge(CacheStore.layerMemory()))
+      )
+      const stream = yield* ChangeStream.make({ connection, caches: [getUser], ...own, confirmInterval: "1 second" }).pipe(
+        Effect.provide(engine)
+      )
+      const insert = (id: number) =>
+        Effect.promise(() => client.query(`insert into ${own.schema}.users values ($1, 'n')`, [id]))
+      const serverConfirmed = Effect.map(
+        Effect.promise(() =>
+          client.query(`select confirmed_flush_lsn::text as lsn from pg_replication_slots where slot_name = $1`, [own.slot])
+        ),
+        (result) => String(result.rows[0]?.lsn)
+      )
+      yield* Effect.repeat(stream.holding, { until: (held) => held, schedule: Schedule.spaced("20 millis") })
+      // the first confirmation after a pause goes at once
+      yield* Effect.sleep("1200 millis")
+      const before = yield* stream.confirmed
+      yield* insert(1)
+      yield* stream.confirmed.pipe(
+        Effect.repeat({
+          until: (now) => Option.getOrUndefined(now) !== Option.getOrUndefined(before),
+          schedule: Schedule.spaced("10 millis")
+        }),
+        Effect.timeout("500 millis")
+      )
+      const first = yield* stream.confirmed
+      // then the writes of the next half second are confirmed together, once the interval has passed
+      for (let id = 2; id <= 20; id++) {
+        yield* insert(id)
+      }
+      const seen = new Set<string>()
+      const serverSeen = new Set<string>()
+      for (let i = 0; i < 15; i++) {
+        seen.add(Option.getOrElse(yield* stream.confirmed, () => "none"))
+        serverSeen.add(yield* serverConfirmed)
+        yield* Effect.sleep("25 millis")
+      }
+      expect([...seen]).toEqual([Option.getOrThrow(first)])
+      expect(serverSeen.size).toBe(1)
+      yield* ChangeStream.awaitApplied(client, { slot: own.slot, timeout: "3 seconds" })
+      expect(yield* stream.confirmed).not.toEqual(first)
     }).pipe(Effect.scoped))
 })
 

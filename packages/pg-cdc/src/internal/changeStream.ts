@@ -86,12 +86,43 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
           }))
         )
     )
-    // What this session confirmed: another consumer may have confirmed more since an
-    // earlier session of this one, and PostgreSQL before 17 lets the position move back.
+    // What this session decided to confirm (everything before it is applied), and what it
+    // sent: another consumer may have confirmed more since an earlier session of this
+    // one, and PostgreSQL before 17 lets the position move back.
     let confirmed: bigint | undefined
+    let sent: bigint | undefined
+    let pingWanted = false
     // The library reports the position it is given plus one; PostgreSQL takes the
     // reported position as the first byte not yet applied.
-    const send = (position: bigint, ping: boolean) => service.acknowledge(lsn.format(position - 1n), ping)
+    const send = (position: bigint, ping: boolean) => {
+      sent = position
+      state.confirmed = position
+      return service.acknowledge(lsn.format(position - 1n), ping)
+    }
+    // One standby status update per `confirmInterval` at most, carrying the latest position:
+    // the server sends a keepalive after every transaction, of any table, that finds the
+    // slot unconfirmed, and answering each with a socket write of its own was most of the
+    // consumer's CPU per write (bench/cdc.ts). The first after a pause goes at once.
+    const wanted = yield* Queue.sliding<void>(1)
+    yield* Queue.take(wanted).pipe(
+      Effect.zipRight(Effect.suspend(() => {
+        const ping = pingWanted
+        pingWanted = false
+        // a connection that failed ends the session through the service's error event
+        return confirmed === undefined || confirmed === sent
+          ? Effect.void
+          : Effect.ignore(Effect.tryPromise(() => send(confirmed!, ping)))
+      })),
+      Effect.zipRight(Effect.sleep(options.confirmInterval ?? "10 millis")),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    // a position decided and not sent yet goes before the connection closes
+    yield* Effect.addFinalizer(() =>
+      confirmed === undefined || confirmed === sent
+        ? Effect.void
+        : Effect.tryPromise(() => send(confirmed!, false)).pipe(Effect.timeout("1 second"), Effect.ignore)
+    )
     service.on("data", (_at: string, message: Pgoutput.Message) => {
       Queue.unsafeOffer(items, { _tag: "Data", message })
     })
@@ -141,10 +172,10 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
       )
     let open: Open | undefined
     const confirm = (position: bigint, ping: boolean) =>
-      Effect.promise(() => {
+      Effect.sync(() => {
         confirmed = position
-        state.confirmed = position
-        return send(position, ping)
+        pingWanted ||= ping
+        Queue.unsafeOffer(wanted, void 0)
       })
     const commit = (message: Pgoutput.MessageCommit) =>
       Effect.gen(function*() {
