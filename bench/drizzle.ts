@@ -95,10 +95,16 @@ const keeping = (() => {
   })
 })()
 
-/** A case of updates one after the other, over the table's rows, and its target against plain Drizzle. */
+/**
+ * A case of updates one after the other, over the table's rows, and its target against
+ * plain Drizzle. Each is warmed up first: the hooks' and the engine's code run several
+ * times slower before the JIT has seen a few thousand updates, which calibration alone
+ * (a few hundred) does not give them, and which plain Drizzle's code needs less.
+ */
 const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({
   name,
   run: asyncLoop((i) => update(i % rows)),
+  warmUp: 2_000,
   ...(target === undefined ? {} : { target })
 })
 
