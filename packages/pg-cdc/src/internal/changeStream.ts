@@ -104,14 +104,13 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
     // slot unconfirmed, and answering each with a socket write of its own was most of the
     // consumer's CPU per write (bench/cdc.ts). The first after a pause goes at once.
     const wanted = yield* Queue.sliding<void>(1)
+    const unsent = () => confirmed !== undefined && confirmed !== sent
     yield* Queue.take(wanted).pipe(
       Effect.zipRight(Effect.suspend(() => {
         const ping = pingWanted
         pingWanted = false
         // a connection that failed ends the session through the service's error event
-        return confirmed === undefined || confirmed === sent
-          ? Effect.void
-          : Effect.ignore(Effect.tryPromise(() => send(confirmed!, ping)))
+        return unsent() ? Effect.ignore(Effect.tryPromise(() => send(confirmed!, ping))) : Effect.void
       })),
       Effect.zipRight(Effect.sleep(options.confirmInterval ?? "10 millis")),
       Effect.forever,
@@ -119,9 +118,9 @@ const session = (options: ChangeStream.Options, tables: ReadonlySet<string>, sta
     )
     // a position decided and not sent yet goes before the connection closes
     yield* Effect.addFinalizer(() =>
-      confirmed === undefined || confirmed === sent
-        ? Effect.void
-        : Effect.tryPromise(() => send(confirmed!, false)).pipe(Effect.timeout("1 second"), Effect.ignore)
+      unsent()
+        ? Effect.tryPromise(() => send(confirmed!, false)).pipe(Effect.timeout("1 second"), Effect.ignore)
+        : Effect.void
     )
     service.on("data", (_at: string, message: Pgoutput.Message) => {
       Queue.unsafeOffer(items, { _tag: "Data", message })
