@@ -3,11 +3,13 @@
  * wal_level = logical):
  *
  * 1. The write path: `update … where id = ?` one at a time through plain Drizzle on a
- *    table no rule names (the baseline), through plain Drizzle on a table the change
- *    stream reads (its rule applied by the consumer running in this same process), and
- *    through the Drizzle hooks on a table with the same rule. The cases are interleaved
- *    round by round (./harness.ts). Target for the change stream: 1.00× (nothing runs in
- *    the write), checked as ≤ 1.05×, the spread of two runs of one case on this machine.
+ *    table no rule names (the baseline) and through plain Drizzle on a table the change
+ *    stream reads, first with the consumer in a process of its own (as a deployment runs
+ *    it beside the writers), then with the consumer in this same process, where its work
+ *    shares the writer's thread, beside the Drizzle hooks on a table with the same rule.
+ *    The cases are interleaved round by round (./harness.ts), each warmed up first.
+ *    Target for the change stream: 1.00× (nothing runs in the write), checked as ≤ 1.05×,
+ *    the spread of two runs of one case on this machine.
  * 2. Lag from commit to invalidation at 1,000 and 10,000 writes per second (inserts, one
  *    transaction each, on 8 connections, paced): from the moment the writer's commit
  *    returns to the moment the rule's job ran, per write; p50 and p99, and the rate the
@@ -25,8 +27,10 @@ import { eq, sql } from "drizzle-orm"
 import { drizzle } from "drizzle-orm/node-postgres"
 import { integer, pgSchema, text } from "drizzle-orm/pg-core"
 import { Effect, Layer, Metric, Option, Schedule } from "effect"
+import { type ChildProcess, fork } from "node:child_process"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { against, asyncLoop, compare, machine, measure } from "./harness.js"
 
@@ -137,29 +141,74 @@ const tearDown = Slot.drop(pool, names).pipe(
   Effect.orDie
 )
 
-const program = Effect.gen(function*() {
-  console.log(`${machine()}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`)
-  const stream = yield* ChangeStream.ChangeStream
-  yield* Effect.repeat(stream.holding, { until: (held) => held, schedule: Schedule.spaced("20 millis") })
-  const db = yield* DrizzleHooks.instrument(plain, { caches: hooked })
-  const setTitle = (database: typeof plain, table: Posts) => (i: number) =>
-    database.update(table).set({ title: `t${i}` }).where(eq(table.id, i))
-  // The write path, interleaved round by round: nothing runs in a write the stream reads.
-  const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({
-    name,
-    run: asyncLoop((i) => update(i % rows)),
-    // the consumer's and the hooks' code run several times slower before the JIT has seen a
-    // few thousand writes: without it the change stream's case read 1.5×–1.7× on 7 December
-    warmUp: 3_000,
-    ...(target === undefined ? {} : { target })
-  })
+const stream = ChangeStream.layer({ connection: { connectionString: url }, caches: streamed, schema: schemaName, ...names })
+
+const holding = Effect.flatMap(ChangeStream.ChangeStream, (stream) =>
+  Effect.repeat(stream.holding, { until: (held) => held, schedule: Schedule.spaced("20 millis") }))
+
+/** The consumer alone, in a child process: holds the slot and applies the streamed rules until it is killed. */
+const consumer = Effect.zipRight(holding, Effect.sync(() => process.send!("holding"))).pipe(
+  Effect.zipRight(Effect.never),
+  Effect.provide(stream.pipe(
+    Layer.provideMerge(InvalidationEngine.layer({ caches: streamed })),
+    Layer.provideMerge(CacheStore.layerMemory())
+  ))
+)
+
+/** A consumer in a process of its own, holding the slot, for the time of the scope (then killed, which frees the slot). */
+const consumerElsewhere = Effect.acquireRelease(
+  Effect.async<ChildProcess>((resume) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, BENCH_CDC_CONSUMER: "1" },
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    child.once("message", () => resume(Effect.succeed(child)))
+    child.once("exit", (code) => resume(Effect.dieMessage(`the consumer process exited with ${code} before it held the slot`)))
+  }),
+  (child) =>
+    Effect.async<void>((resume) => {
+      child.once("exit", () => resume(Effect.void))
+      child.kill("SIGKILL")
+    })
+)
+
+const setTitle = (database: typeof plain, table: Posts) => (i: number) =>
+  database.update(table).set({ title: `t${i}` }).where(eq(table.id, i))
+
+/** Updates one after the other over the table's rows, warmed up first, and the target against plain Drizzle. */
+const updates = (name: string, update: (i: number) => PromiseLike<unknown>, target?: string) => ({
+  name,
+  run: asyncLoop((i) => update(i % rows)),
+  // the consumer's and the hooks' code run several times slower before the JIT has seen a
+  // few thousand writes: without it the change stream's case read 1.5×–1.7× on 7 December
+  warmUp: 3_000,
+  ...(target === undefined ? {} : { target })
+})
+
+const plainWrites = updates("plain Drizzle, table no rule names", setTitle(plain, plainPosts))
+
+/** The write path with the consumer in a process of its own. */
+const writesElsewhere = Effect.scoped(Effect.gen(function*() {
+  yield* consumerElsewhere
+  console.log("update by primary key, the consumer in a process of its own, the cases interleaved round by round")
   const writes = [
-    updates("plain Drizzle, table no rule names", setTitle(plain, plainPosts)),
+    plainWrites,
+    updates("plain Drizzle, table the change stream reads, consumer in a process of its own", setTitle(plain, streamedPosts), "≤ 1.05×")
+  ]
+  compare(yield* measure(writes), against(plainWrites.name, writes.slice(1)))
+}))
+
+/** The write path and the lags with the consumer in this process. */
+const inProcess = Effect.gen(function*() {
+  yield* holding
+  const db = yield* DrizzleHooks.instrument(plain, { caches: hooked })
+  const writes = [
+    plainWrites,
     updates("plain Drizzle, table the change stream reads", setTitle(plain, streamedPosts), "≤ 1.05×"),
     updates("Drizzle hooks, table with the same rule", setTitle(db, hookedPosts))
   ]
-  console.log("update by primary key, the cases interleaved round by round")
-  compare(yield* measure(writes), against("plain Drizzle, table no rule names", writes.slice(1)))
+  console.log("update by primary key, the consumer in this process, the cases interleaved round by round")
+  compare(yield* measure(writes), against(plainWrites.name, writes.slice(1)))
   yield* Effect.promise(async () => {
     await Effect.runPromise(ChangeStream.awaitApplied(pool, { slot: names.slot, timeout: "120 seconds" }))
     let first = 1
@@ -179,10 +228,15 @@ const program = Effect.gen(function*() {
     }
   })
   yield* Effect.promise(() => plain.execute(sql`select 1`))
+})
+
+const program = Effect.gen(function*() {
+  console.log(`${machine()}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`)
+  yield* writesElsewhere
+  yield* Effect.provide(inProcess, stream)
 }).pipe(
   Effect.provide(
-    ChangeStream.layer({ connection: { connectionString: url }, caches: streamed, schema: schemaName, ...names }).pipe(
-      Layer.provideMerge(InvalidationEngine.layer({ caches })),
+    InvalidationEngine.layer({ caches }).pipe(
       Layer.provideMerge(CacheStore.layerMemory()),
       Layer.provideMerge(Layer.scopedDiscard(Effect.acquireRelease(setUp, () => tearDown)))
     )
@@ -190,4 +244,8 @@ const program = Effect.gen(function*() {
   Effect.ensuring(Effect.promise(() => pool.end()))
 )
 
-Effect.runPromise(program)
+if (process.env["BENCH_CDC_CONSUMER"] === "1") {
+  Effect.runFork(consumer)
+} else {
+  Effect.runPromise(program)
+}
