@@ -25,7 +25,7 @@
  * (esbuild's `keepNames`), a cost that compiled code does not pay and that lands on
  * cachefx's side only (its sources are transpiled, the peers' packages are not).
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Queue, type Scope } from "effect"
 import { fork } from "node:child_process"
 import * as os from "node:os"
 import { record } from "./results.js"
@@ -260,33 +260,12 @@ export const serve = <E, R>(cases: ReadonlyArray<Case<E, R>>): Effect.Effect<voi
   Effect.gen(function*() {
     const { ops, sample } = yield* prepared(cases)
     const byName = new Map(cases.map((c) => [c.name, c]))
-    const requests = yield* Effect.sync(() => {
-      const waiting: Array<Request> = []
-      let wake: (() => void) | undefined
-      let closed = false
-      process.on("message", (request: Request) => {
-        waiting.push(request)
-        wake?.()
-      })
-      process.on("disconnect", () => {
-        closed = true
-        wake?.()
-      })
-      const take = Effect.async<Request | undefined>((resume) => {
-        const answer = () => resume(Effect.succeed(waiting.shift()))
-        if (waiting.length > 0 || closed) {
-          answer()
-        } else {
-          wake = () => {
-            wake = undefined
-            answer()
-          }
-        }
-      })
-      return take
-    })
+    // the parent's requests, in order; `undefined` once it has disconnected
+    const requests = yield* Queue.unbounded<Request | undefined>()
+    process.on("message", (request: Request) => Queue.unsafeOffer(requests, request))
+    process.on("disconnect", () => Queue.unsafeOffer(requests, undefined))
     process.send!({ ready: Object.fromEntries(ops) } satisfies Reply)
-    for (let request = yield* requests; request !== undefined; request = yield* requests) {
+    for (let request = yield* Queue.take(requests); request !== undefined; request = yield* Queue.take(requests)) {
       const c = byName.get(request.sample)
       if (c === undefined) {
         return yield* Effect.dieMessage(`asked for a case this process does not have: ${request.sample}`)

@@ -139,8 +139,8 @@ const child = (label: Label) =>
 const pairs = Math.max(1, Number(process.env["BENCH_VERSIONS_PAIRS"] ?? 2))
 const roundsPerPair = Math.max(5, Number(process.env["BENCH_VERSIONS_ROUNDS"] ?? 40))
 
-/** The lower quartile, the median and the upper quartile of `values`, and the median of its lowest tenth. */
-const quartiles = (values: ReadonlyArray<number>) => {
+/** The lowest tenth, the lower quartile, the median and the upper quartile of `values`. */
+const quantiles = (values: ReadonlyArray<number>) => {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))]!
   return { q25: at(0.25), q50: at(0.5), q75: at(0.75), q10: at(0.1) }
@@ -181,10 +181,10 @@ const parent = Effect.gen(function*() {
     const [before, after] = [`${caseNames[name]} (before)`, `${caseNames[name]} (after)`]
     compare(samples, against(before, [{ name: after, target: "≤ 1.05×" }]))
     const ratios = samples.get(after)!.map((sample, round) => sample.cpuNs / samples.get(before)![round]!.cpuNs)
-    const spread = quartiles(ratios)
-    const fastest = quartiles(samples.get(after)!.map((s) => s.cpuNs)).q10 / quartiles(samples.get(before)!.map((s) => s.cpuNs)).q10
+    const perRound = quantiles(ratios)
+    const fastest = quantiles(samples.get(after)!.map((s) => s.cpuNs)).q10 / quantiles(samples.get(before)!.map((s) => s.cpuNs)).q10
     console.log(
-      `    CPU ratio per round: quartiles ${formatRatio(spread.q25)}–${formatRatio(spread.q75)} around ${formatRatio(spread.q50)}; ` +
+      `    CPU ratio per round: quartiles ${formatRatio(perRound.q25)}–${formatRatio(perRound.q75)} around ${formatRatio(perRound.q50)}; ` +
         `the fastest tenth of each side: ${formatRatio(fastest)}`
     )
   }
